@@ -1,0 +1,7 @@
+import { apiRoute, readJson } from "@/lib/server/http";
+import { getUser, updateUser } from "@/lib/server/users";
+
+type Params = { id: string };
+
+export const GET = apiRoute<Params>(({ db, actor, params }) => getUser(db, actor, params.id));
+export const PATCH = apiRoute<Params>(async ({ db, actor, params, req }) => updateUser(db, actor, params.id, await readJson(req)));

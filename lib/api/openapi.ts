@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { permissions } from "@/lib/auth/permissions";
+import { operations } from "./operations";
+
+const problem = {
+  description: "Problem details (RFC 9457)",
+  content: {
+    "application/problem+json": {
+      schema: {
+        type: "object",
+        required: ["type", "title", "status", "code", "requestId"],
+        properties: {
+          type: { type: "string" },
+          title: { type: "string" },
+          status: { type: "integer" },
+          code: { type: "string" },
+          requestId: { type: "string" },
+          errors: { type: "array", items: { type: "object", properties: { field: { type: "string" }, message: { type: "string" } } } },
+        },
+      },
+    },
+  },
+};
+
+const jsonSchema = (schema: z.ZodType, io: "input" | "output" = "input") =>
+  z.toJSONSchema(schema, { io, target: "draft-2020-12", unrepresentable: "any" });
+
+/** OpenAPI 3.1 for /api/v1, generated from the operation list and its zod schemas. */
+export function openApiDocument(serverUrl: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) {
+    const pathParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const queryParams = op.query
+      ? Object.entries(op.query.shape).map(([name, schema]) => ({
+          name,
+          in: "query",
+          required: false,
+          schema: jsonSchema(schema as z.ZodType),
+        }))
+      : [];
+    const roles = op.permission ? (permissions[op.permission] as readonly string[]).join(", ") : "any signed-in user";
+    paths[op.path] ??= {};
+    paths[op.path]![op.method] = {
+      summary: op.summary,
+      description: `Allowed for: ${roles}.${op.permission ? ` Permission \`${op.permission}\`.` : ""}`,
+      tags: [op.tag],
+      operationId: `${op.method}${op.path.replace(/\{(\w+)\}/g, "By_$1").replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
+      parameters: [...pathParams, ...queryParams],
+      ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body) } } } } : {}),
+      responses: {
+        [String(op.status ?? 200)]: op.status === 204 ? { description: "Done" } : { description: "OK", content: { "application/json": { schema: { type: "object" } } } },
+        "400": problem,
+        "401": problem,
+        "403": problem,
+        ...(op.path.includes("{") ? { "404": problem } : {}),
+        ...(op.body ? { "409": problem, "422": problem } : {}),
+      },
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "Portico admin API", version: "1", description: "Manage MCP servers, portals, roles, users and API tokens. Errors are RFC 9457 problem+json." },
+    servers: [{ url: serverUrl }],
+    security: [{ bearerToken: [] }, { sessionCookie: [] }],
+    components: {
+      securitySchemes: {
+        bearerToken: { type: "http", scheme: "bearer", description: "An API token (ptk_…) created under API tokens" },
+        sessionCookie: { type: "apiKey", in: "cookie", name: "authjs.session-token" },
+      },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { createServerInput, listServersParams, updateServerInput } from "@/lib/schemas/server";
+import { listToolsParams, updateToolInput } from "@/lib/schemas/tool";
+import { createPortalInput, setPortalServersInput, updatePortalInput, updatePortalToolInput } from "@/lib/schemas/portal";
+import { createRoleInput, listRolesParams, updateRoleInput } from "@/lib/schemas/role";
+import { createUserInput, listUsersParams, updateUserInput } from "@/lib/schemas/user";
+import { createTokenInput, listTokensParams } from "@/lib/schemas/token";
+import { updateSettingsInput } from "@/lib/schemas/settings";
+import { listAuditParams } from "@/lib/schemas/audit";
+import { listParams } from "@/lib/schemas/common";
+import type { Permission } from "@/lib/auth/permissions";
+
+export type Operation = {
+  method: "get" | "post" | "patch" | "put" | "delete";
+  path: string;
+  summary: string;
+  tag: string;
+  /** null: any authenticated caller (what they see is limited to their own records). */
+  permission: Permission | null;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  status?: number;
+};
+
+/**
+ * Every /api/v1 operation. The OpenAPI document is generated from this list and the same zod
+ * schemas the handlers parse with, so the two cannot drift apart.
+ */
+export const operations: Operation[] = [
+  { method: "get", path: "/servers", summary: "List upstream MCP servers", tag: "Servers", permission: "registry:read", query: listServersParams },
+  { method: "post", path: "/servers", summary: "Register an upstream MCP server", tag: "Servers", permission: "registry:write", body: createServerInput, status: 201 },
+  { method: "get", path: "/servers/{id}", summary: "Get a server with its prompts and resources", tag: "Servers", permission: "registry:read" },
+  { method: "patch", path: "/servers/{id}", summary: "Update a server (omit credential to keep it)", tag: "Servers", permission: "registry:write", body: updateServerInput },
+  { method: "delete", path: "/servers/{id}", summary: "Delete a server and its tools", tag: "Servers", permission: "registry:write", status: 204 },
+  { method: "post", path: "/servers/{id}/sync", summary: "Connect to the server and read its tools, prompts and resources", tag: "Servers", permission: "registry:write" },
+  { method: "get", path: "/tools", summary: "List discovered tools", tag: "Tools", permission: "registry:read", query: listToolsParams },
+  { method: "get", path: "/tools/{id}", summary: "Get a tool with its pinned and pending definitions", tag: "Tools", permission: "registry:read" },
+  { method: "patch", path: "/tools/{id}", summary: "Set a tool's risk class", tag: "Tools", permission: "registry:write", body: updateToolInput },
+  { method: "post", path: "/tools/{id}/accept", summary: "Accept a changed tool definition", tag: "Tools", permission: "registry:write" },
+  { method: "get", path: "/portals", summary: "List portals", tag: "Portals", permission: "registry:read", query: listParams },
+  { method: "post", path: "/portals", summary: "Create a portal", tag: "Portals", permission: "registry:write", body: createPortalInput, status: 201 },
+  { method: "get", path: "/portals/{id}", summary: "Get a portal", tag: "Portals", permission: "registry:read" },
+  { method: "patch", path: "/portals/{id}", summary: "Update a portal", tag: "Portals", permission: "registry:write", body: updatePortalInput },
+  { method: "delete", path: "/portals/{id}", summary: "Delete a portal", tag: "Portals", permission: "registry:write", status: 204 },
+  { method: "put", path: "/portals/{id}/servers", summary: "Set the portal's servers and their toggles", tag: "Portals", permission: "registry:write", body: setPortalServersInput },
+  { method: "get", path: "/portals/{id}/tools", summary: "List the portal's tools with toggles, aliases and overrides", tag: "Portals", permission: "registry:read" },
+  { method: "patch", path: "/portals/{id}/tools/{toolId}", summary: "Toggle, alias or describe a tool in a portal", tag: "Portals", permission: "registry:write", body: updatePortalToolInput },
+  { method: "get", path: "/roles", summary: "List portal roles", tag: "Roles", permission: "registry:read", query: listRolesParams },
+  { method: "post", path: "/roles", summary: "Create a portal role", tag: "Roles", permission: "registry:write", body: createRoleInput, status: 201 },
+  { method: "get", path: "/roles/{id}", summary: "Get a portal role", tag: "Roles", permission: "registry:read" },
+  { method: "patch", path: "/roles/{id}", summary: "Update a portal role (lists given replace the current ones)", tag: "Roles", permission: "registry:write", body: updateRoleInput },
+  { method: "delete", path: "/roles/{id}", summary: "Delete a portal role", tag: "Roles", permission: "registry:write", status: 204 },
+  { method: "get", path: "/users", summary: "List dashboard users", tag: "Users", permission: "users:read", query: listUsersParams },
+  { method: "post", path: "/users", summary: "Create a local user", tag: "Users", permission: "users:write", body: createUserInput, status: 201 },
+  { method: "get", path: "/users/{id}", summary: "Get a user", tag: "Users", permission: "users:read" },
+  { method: "patch", path: "/users/{id}", summary: "Change a user's role, name, password, lock-out or MFA", tag: "Users", permission: "users:write", body: updateUserInput },
+  { method: "get", path: "/tokens", summary: "List your API tokens (all=true: everyone's, admins only)", tag: "API tokens", permission: null, query: listTokensParams },
+  { method: "post", path: "/tokens", summary: "Create an API token; the token is in this response only", tag: "API tokens", permission: null, body: createTokenInput, status: 201 },
+  { method: "delete", path: "/tokens/{id}", summary: "Revoke an API token", tag: "API tokens", permission: null },
+  { method: "get", path: "/settings", summary: "Read settings", tag: "Settings", permission: "settings:read" },
+  { method: "patch", path: "/settings", summary: "Change settings", tag: "Settings", permission: "settings:write", body: updateSettingsInput },
+  { method: "get", path: "/audit-events", summary: "List audit events, newest first", tag: "Audit", permission: "audit:read", query: listAuditParams },
+  { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
+];

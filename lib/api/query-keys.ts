@@ -1,0 +1,15 @@
+/** One query-key factory per resource, so invalidation after a write hits every view of it. */
+const keys = <R extends string>(resource: R) => ({
+  all: [resource] as const,
+  list: (params: Record<string, unknown> = {}) => [resource, "list", params] as const,
+  detail: (id: string) => [resource, "detail", id] as const,
+});
+
+export const serverKeys = keys("servers");
+export const toolKeys = keys("tools");
+export const portalKeys = { ...keys("portals"), tools: (id: string) => ["portals", "tools", id] as const };
+export const roleKeys = keys("roles");
+export const userKeys = keys("users");
+export const tokenKeys = keys("tokens");
+export const auditKeys = keys("audit");
+export const settingsKeys = { all: ["settings"] as const };

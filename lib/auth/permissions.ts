@@ -1,0 +1,38 @@
+/**
+ * Dashboard roles and what each may do. Pure, so the UI (to hide controls) and the data-access
+ * layer (to refuse) read the same table.
+ */
+export const dashboardRoles = ["admin", "approver", "auditor", "viewer"] as const;
+export type DashboardRole = (typeof dashboardRoles)[number];
+
+export const permissions = {
+  "registry:read": ["admin", "approver", "auditor", "viewer"],
+  "registry:write": ["admin"],
+  "users:read": ["admin", "auditor"],
+  "users:write": ["admin"],
+  "audit:read": ["admin", "auditor"],
+  "settings:read": ["admin", "auditor"],
+  "settings:write": ["admin"],
+  "tokens:all": ["admin"],
+} as const satisfies Record<string, readonly DashboardRole[]>;
+
+export type Permission = keyof typeof permissions;
+
+export function roleCan(role: DashboardRole, permission: Permission): boolean {
+  return (permissions[permission] as readonly DashboardRole[]).includes(role);
+}
+
+/** API token scopes: "read" reaches `*:read` permissions, "write" everything else. */
+export const tokenScopes = ["read", "write"] as const;
+export type TokenScope = (typeof tokenScopes)[number];
+
+export function scopeFor(permission: Permission): TokenScope {
+  return permission.endsWith(":read") ? "read" : "write";
+}
+
+export const roleLabels: Record<DashboardRole, string> = {
+  admin: "Admin",
+  approver: "Approver",
+  auditor: "Auditor",
+  viewer: "Viewer",
+};

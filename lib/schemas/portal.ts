@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { description, listParams, name, slug } from "./common";
+
+export const createPortalInput = z.object({
+  slug,
+  name,
+  description: description.default(""),
+  allowlistMode: z.boolean().default(false),
+  serverIds: z.array(z.string().min(1).max(64)).max(200).default([]),
+});
+export type CreatePortalInput = z.input<typeof createPortalInput>;
+
+// No defaults here: zod 4 would apply them inside .partial() and reset unnamed fields.
+export const updatePortalInput = z
+  .object({ slug, name, description, allowlistMode: z.boolean() })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, "Nothing to update");
+export type UpdatePortalInput = z.input<typeof updatePortalInput>;
+
+export const setPortalServersInput = z.object({
+  servers: z.array(z.object({ serverId: z.string().min(1).max(64), enabled: z.boolean().default(true) })).max(200),
+});
+export type SetPortalServersInput = z.input<typeof setPortalServersInput>;
+
+// What an MCP client sees as the tool's name: MCP allows [A-Za-z0-9_.-], up to 64 characters.
+export const exposedToolName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64, "At most 64 characters")
+  .regex(/^[A-Za-z0-9_.-]+$/, "Use letters, digits, _ . and -");
+
+export const updatePortalToolInput = z
+  .object({
+    enabled: z.boolean().optional(),
+    alias: exposedToolName.nullable().optional(),
+    descriptionOverride: z.string().trim().max(2000).nullable().optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, "Nothing to update");
+export type UpdatePortalToolInput = z.input<typeof updatePortalToolInput>;
+
+export const listPortalsParams = listParams;
+
+export type PortalToolView = {
+  toolId: string;
+  serverId: string;
+  serverSlug: string;
+  name: string;
+  exposedName: string;
+  description: string;
+  riskClass: string;
+  toolState: string;
+  enabled: boolean;
+  /** Whether `enabled` comes from an explicit toggle or from the portal's default. */
+  explicit: boolean;
+  alias: string | null;
+  descriptionOverride: string | null;
+};
+
+export type PortalView = {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  allowlistMode: boolean;
+  url: string;
+  servers: { serverId: string; slug: string; name: string; status: string; enabled: boolean }[];
+  createdAt: string;
+  updatedAt: string;
+};

@@ -1,0 +1,85 @@
+import "server-only";
+import { NextResponse, type NextRequest } from "next/server";
+import { AppError } from "@/lib/errors";
+import { toAppError } from "./errors";
+import { getDb } from "./db/instance";
+import type { Db } from "./db/client";
+import { requireActor } from "./auth/current";
+import type { Actor } from "./auth/actor";
+import { requestIdFrom } from "./auth/request-context";
+import { describeError, log } from "./log";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export function problem(error: AppError, requestId: string): NextResponse {
+  return NextResponse.json(
+    {
+      type: `https://portico.dev/problems/${error.code}`,
+      title: error.message,
+      status: error.status,
+      code: error.code,
+      requestId,
+      ...(error.fieldErrors.length ? { errors: error.fieldErrors } : {}),
+    },
+    {
+      status: error.status,
+      headers: {
+        "content-type": "application/problem+json",
+        "x-request-id": requestId,
+        ...(error.status === 401 ? { "www-authenticate": 'Bearer realm="portico"' } : {}),
+      },
+    },
+  );
+}
+
+/**
+ * Reads a JSON body (type, size and syntax checked). Its shape is validated by the data-access
+ * function, after it has authorized the caller: a caller without the right learns nothing from
+ * validation errors.
+ */
+export async function readJson(req: Request): Promise<unknown> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.toLowerCase().startsWith("application/json")) throw new AppError("bad_request", "Send a JSON body with Content-Type: application/json");
+  const length = Number(req.headers.get("content-length") ?? 0);
+  if (length > MAX_BODY_BYTES) throw new AppError("bad_request", "The body is too large");
+  const text = await req.text();
+  if (text.length > MAX_BODY_BYTES) throw new AppError("bad_request", "The body is too large");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AppError("bad_request", "The body is not valid JSON");
+  }
+  return body;
+}
+
+export const queryOf = (req: NextRequest) => Object.fromEntries(req.nextUrl.searchParams);
+
+type Handler<P> = (ctx: { req: NextRequest; params: P; actor: Actor; db: Db; requestId: string }) => Promise<unknown>;
+
+export const created = (body: unknown) => NextResponse.json(body, { status: 201 });
+export const noContent = () => new NextResponse(null, { status: 204 });
+
+/**
+ * The wrapper of every /api/v1 route handler: request id, authentication, error mapping. Each
+ * handler still authorizes itself through the data-access function it calls.
+ */
+export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
+  return async (req: NextRequest, context: { params: Promise<P> }): Promise<Response> => {
+    const requestId = requestIdFrom(req.headers);
+    try {
+      const actor = await requireActor(req.headers);
+      const db = await getDb();
+      const result = await handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
+      const response = result instanceof Response ? result : NextResponse.json(result);
+      response.headers.set("x-request-id", requestId);
+      response.headers.set("cache-control", "no-store");
+      return response;
+    } catch (error) {
+      const known = toAppError(error);
+      if (known) return problem(known, requestId);
+      log("error", "unhandled error in API route", { requestId, path: req.nextUrl.pathname, ...describeError(error) });
+      return problem(new AppError("internal", "Something went wrong on our side"), requestId);
+    }
+  };
+}
