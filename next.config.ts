@@ -6,7 +6,6 @@ const nextConfig: NextConfig = {
     "@electric-sql/pglite",
     "pglite-prisma-adapter",
     "@prisma/adapter-pg",
-    "@prisma/schema-engine-wasm",
     "argon2",
     "pg",
     "@modelcontextprotocol/sdk",

@@ -83,3 +83,12 @@ export async function disableMfa(db: Db, actor: Actor, code: string): Promise<vo
     ]);
   });
 }
+
+/** The caller's own two-factor status: counts only, never the seed or the code hashes. */
+export async function getMfaStatus(db: Db, actor: Actor) {
+  const user = await db.user.findUniqueOrThrow({
+    where: { id: ownerId(actor) },
+    select: { email: true, source: true, totpEnabled: true, recoveryCodes: true },
+  });
+  return { email: user.email, isSso: user.source !== "local", isEnabled: user.totpEnabled, recoveryCodesLeft: user.recoveryCodes.length };
+}

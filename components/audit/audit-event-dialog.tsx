@@ -1,0 +1,87 @@
+"use client";
+
+import type { AuditEventView } from "@/lib/schemas/audit";
+import { Badge } from "@/components/ui/badge";
+import { CodeBlock } from "@/components/ui/code-block";
+import { Dialog } from "@/components/ui/dialog";
+import { formatAbsolute, RelativeTime } from "@/components/overview/relative-time";
+import { ChangeDiff } from "@/components/audit/change-diff";
+import { actorLabel, changeValues, kindLabel, outcomeVariant } from "@/components/audit/audit-format";
+
+function Row({ label, children }: { label: string; children: React.ReactNode }) {
+  if (children === null || children === undefined || children === "") return null;
+  return (
+    <>
+      <dt className="text-muted-foreground">{label}</dt>
+      <dd className="min-w-0 break-words">{children}</dd>
+    </>
+  );
+}
+
+const mono = (value: string | null) => (value ? <span className="font-mono text-xs">{value}</span> : null);
+
+export function AuditEventDialog({ event, onOpenChange }: { event: AuditEventView; onOpenChange: (open: boolean) => void }) {
+  const change = event.kind === "config.change" ? changeValues(event) : null;
+  const hasOtherData = !change && event.data !== null && event.data !== undefined;
+  return (
+    <Dialog
+      open
+      onOpenChange={onOpenChange}
+      title={`${kindLabel(event.kind)}: ${event.action}`}
+      description={formatAbsolute(event.time)}
+      className="max-w-4xl"
+    >
+      <div className="grid max-h-[70vh] gap-5 overflow-y-auto pr-1">
+        <dl className="grid grid-cols-[9rem_minmax(0,1fr)] gap-x-4 gap-y-2 text-sm">
+          <Row label="Time">
+            <RelativeTime value={event.time} /> <span className="text-muted-foreground">({event.time})</span>
+          </Row>
+          <Row label="Outcome">
+            <Badge variant={outcomeVariant(event.outcome)}>{event.outcome}</Badge>
+          </Row>
+          <Row label="Kind">{mono(event.kind)}</Row>
+          <Row label="Action">{mono(event.action)}</Row>
+          <Row label="Actor">
+            {actorLabel(event)} <span className="text-muted-foreground">({event.actorType})</span>
+          </Row>
+          <Row label="Actor id">{mono(event.actorId)}</Row>
+          <Row label="Target">
+            {event.targetType || event.targetId ? (
+              <>
+                {event.targetType} {mono(event.targetId)}
+              </>
+            ) : null}
+          </Row>
+          <Row label="Portal">{event.portal}</Row>
+          <Row label="Server">{event.server}</Row>
+          <Row label="Tool">{mono(event.tool)}</Row>
+          <Row label="Reasons">
+            {event.reasons?.length ? (
+              <ul className="list-disc pl-4">
+                {event.reasons.map((r, i) => (
+                  <li key={i}>{r}</li>
+                ))}
+              </ul>
+            ) : null}
+          </Row>
+          <Row label="Source IP">{mono(event.sourceIp)}</Row>
+          <Row label="Request id">{mono(event.requestId)}</Row>
+          <Row label="Sequence">{mono(event.seq)}</Row>
+          <Row label="Event id">{mono(event.id)}</Row>
+        </dl>
+        {change ? (
+          <section className="grid gap-2">
+            <h3 className="text-sm font-semibold">Change</h3>
+            <ChangeDiff before={change.before} after={change.after} />
+          </section>
+        ) : null}
+        {hasOtherData ? (
+          <section className="grid gap-2">
+            <h3 className="text-sm font-semibold">Data</h3>
+            <CodeBlock code={JSON.stringify(event.data, null, 2)} title="json" wrap />
+          </section>
+        ) : null}
+      </div>
+    </Dialog>
+  );
+}

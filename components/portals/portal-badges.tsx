@@ -1,0 +1,42 @@
+import { Badge, type BadgeVariant } from "@/components/ui/badge";
+
+const SERVER_STATUS: Record<string, { label: string; variant: BadgeVariant }> = {
+  ready: { label: "Ready", variant: "success" },
+  waiting: { label: "Waiting", variant: "secondary" },
+  stale: { label: "Stale", variant: "warning" },
+  error: { label: "Error", variant: "destructive" },
+};
+
+export function ServerStatusBadge({ status }: { status: string }) {
+  const known = SERVER_STATUS[status] ?? { label: status, variant: "outline" as const };
+  return <Badge variant={known.variant}>{known.label}</Badge>;
+}
+
+const RISK: Record<string, { label: string; variant: BadgeVariant }> = {
+  read: { label: "Read", variant: "secondary" },
+  write: { label: "Write", variant: "info" },
+  destructive: { label: "Destructive", variant: "destructive" },
+  financial: { label: "Financial", variant: "warning" },
+};
+
+export function RiskClassBadge({ riskClass }: { riskClass: string }) {
+  const known = RISK[riskClass] ?? { label: riskClass, variant: "outline" as const };
+  return <Badge variant={known.variant}>{known.label}</Badge>;
+}
+
+export function AllowlistBadge({ isOn }: { isOn: boolean }) {
+  return isOn ? (
+    <Badge variant="info" title="Tools that appear later stay off until an admin enables them">
+      Allowlist
+    </Badge>
+  ) : (
+    <Badge variant="outline" title="Tools that appear later are on by default">
+      Open
+    </Badge>
+  );
+}
+
+/** What a read-only user sees instead of a switch. */
+export function OnOffBadge({ isOn, label }: { isOn: boolean; label?: string }) {
+  return <Badge variant={isOn ? "success" : "outline"}>{label ?? (isOn ? "On" : "Off")}</Badge>;
+}

@@ -1,0 +1,116 @@
+import type { Db } from "@/lib/server/db/client";
+import { systemActor } from "@/lib/server/auth/actor";
+import { hashPassword } from "@/lib/server/auth/passwords";
+import { createServer, updateServer } from "@/lib/server/servers";
+import { createPortal } from "@/lib/server/portals";
+import { createRole } from "@/lib/server/roles";
+import { syncServer } from "@/lib/server/sync";
+import { DEMO_RISK_CLASSES } from "@/demo/servers";
+import type { CreateRoleInput } from "@/lib/schemas/role";
+import type { DashboardRole } from "@/lib/auth/permissions";
+
+export const DEMO_USERS: { email: string; name: string; role: DashboardRole }[] = [
+  { email: "admin@portico.local", name: "Fiona Admin", role: "admin" },
+  { email: "manager@portico.local", name: "Max Manager", role: "approver" },
+  { email: "auditor@portico.local", name: "Audrey Auditor", role: "auditor" },
+  { email: "analyst@portico.local", name: "Ana Analyst", role: "viewer" },
+];
+
+export type DemoServer = { id: string; name: string; description: string; url: string };
+
+const seedActor = systemActor("demo seed");
+
+const businessHours = { days: [1, 2, 3, 4, 5], start: "08:00", end: "19:00", timeZone: "Europe/Paris" };
+const everyDay = { days: [1, 2, 3, 4, 5, 6, 7], start: "07:00", end: "22:00", timeZone: "Europe/Paris" };
+
+function roleTemplates(portalId: string): CreateRoleInput[] {
+  return [
+    {
+      slug: "finops-analyst",
+      name: "Analyst",
+      description: "Cost analysis with read-only tools, in business hours, with MFA.",
+      principals: [{ kind: "group", value: "finops-analysts" }],
+      grants: [
+        { portalId, serverSlug: "cost-explorer", toolName: null, riskClasses: ["read"] },
+        { portalId, serverSlug: "tagging", toolName: "list_untagged_resources", riskClasses: ["read"] },
+      ],
+      stepUpRiskClasses: ["write", "destructive", "financial"],
+      conditions: { timeWindows: [businessHours], networks: [], mfaRequired: true, maxLookbackDays: 365 },
+    },
+    {
+      slug: "finops-manager",
+      name: "Manager",
+      description: "Analyst tools plus budgets and tagging, weekends included.",
+      principals: [{ kind: "group", value: "finops-managers" }],
+      grants: [
+        { portalId, serverSlug: "cost-explorer", toolName: null, riskClasses: ["read"] },
+        { portalId, serverSlug: "budgets", toolName: null, riskClasses: ["read", "financial"] },
+        { portalId, serverSlug: "tagging", toolName: null, riskClasses: ["read", "write"] },
+      ],
+      stepUpRiskClasses: ["destructive", "financial"],
+      conditions: { timeWindows: [everyDay], networks: [], mfaRequired: true, maxLookbackDays: null },
+    },
+    {
+      slug: "finops-director",
+      name: "Director",
+      description: "Every tool, any time, from any network.",
+      principals: [{ kind: "group", value: "finops-directors" }],
+      grants: [{ portalId, serverSlug: null, toolName: null, riskClasses: ["read", "write", "destructive", "financial"] }],
+      stepUpRiskClasses: [],
+      conditions: { timeWindows: [], networks: [], mfaRequired: false, maxLookbackDays: null },
+    },
+    {
+      slug: "finops-auditor",
+      name: "Auditor",
+      description: "Read-only tools across the portal, for reviews.",
+      principals: [{ kind: "group", value: "finops-auditors" }],
+      grants: [{ portalId, serverSlug: null, toolName: null, riskClasses: ["read"] }],
+      stepUpRiskClasses: ["write", "destructive", "financial"],
+      conditions: { timeWindows: [], networks: [], mfaRequired: true, maxLookbackDays: null },
+    },
+  ];
+}
+
+/**
+ * The demo data set: personas, the bundled FinOps servers (registered and synced), the `finops`
+ * portal and the policy templates. Idempotent: what exists is left as it is, so a re-run never
+ * undoes an admin's changes; only a demo server's URL follows its current port.
+ */
+export async function seedDemo(db: Db, options: { demoPassword: string; servers: DemoServer[]; sync?: boolean }) {
+  const passwordHash = await hashPassword(options.demoPassword);
+  for (const user of DEMO_USERS) {
+    await db.user.upsert({ where: { email: user.email }, create: { ...user, passwordHash, source: "local" }, update: {} });
+  }
+
+  const serverIds: string[] = [];
+  for (const demo of options.servers) {
+    const existing = await db.server.findUnique({ where: { slug: demo.id } });
+    const server = existing
+      ? existing.url === demo.url
+        ? existing
+        : await updateServer(db, seedActor, existing.id, { url: demo.url })
+      : await createServer(db, seedActor, { slug: demo.id, name: demo.name, description: demo.description, url: demo.url });
+    serverIds.push(server.id);
+    if (options.sync !== false) await syncServer(db, seedActor, server.id);
+    // FinOps risk classes cannot be read from MCP annotations (there is no "financial" hint).
+    for (const [tool, riskClass] of Object.entries(DEMO_RISK_CLASSES[demo.id] ?? {})) {
+      await db.tool.updateMany({ where: { serverId: server.id, name: tool, riskClassManual: false }, data: { riskClass, riskClassManual: true } });
+    }
+  }
+
+  let portal = await db.portal.findUnique({ where: { slug: "finops" } });
+  if (!portal) {
+    const created = await createPortal(db, seedActor, {
+      slug: "finops",
+      name: "FinOps",
+      description: "Cost explorer, resource tagging and budgets for the FinOps team.",
+      serverIds,
+    });
+    portal = await db.portal.findUniqueOrThrow({ where: { id: created.id } });
+  }
+
+  for (const template of roleTemplates(portal.id)) {
+    if (!(await db.portalRole.findUnique({ where: { slug: template.slug } }))) await createRole(db, seedActor, template);
+  }
+  return { portalSlug: portal.slug };
+}
