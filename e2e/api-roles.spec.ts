@@ -1,7 +1,7 @@
 import { expect, request as playwrightRequest, test } from "@playwright/test";
 import { operations } from "../lib/api/operations";
 import { E2E_BASE_URL, type Persona } from "./fixtures/constants";
-import { tokenFor } from "./fixtures/session";
+import { signInApi, tokenFor } from "./fixtures/session";
 
 /**
  * Every /api/v1 route × every dashboard role, and anonymous. The expected sets are written out
@@ -116,4 +116,16 @@ test("the OpenAPI document is served and lists every operation", async ({ reques
   const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
   expect(doc.openapi).toBe("3.1.0");
   expect(Object.values(doc.paths).reduce((n, m) => n + Object.keys(m).length, 0)).toBe(operations.length);
+});
+
+test("a cookie-authenticated write from another site is refused", async ({ request }) => {
+  await signInApi(request, "admin@portico.local");
+  const res = await request.post("/api/v1/portals", {
+    data: { slug: "csrf-test", name: "CSRF" },
+    headers: { origin: "https://evil.example" },
+  });
+  expect(res.status()).toBe(403);
+  expect((await request.get("/api/v1/portals?q=csrf-test").then((r) => r.json())).items).toHaveLength(0);
+  const page = await request.get("/sign-in");
+  expect(page.headers()["x-frame-options"]).toBe("DENY");
 });

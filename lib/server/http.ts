@@ -55,6 +55,27 @@ export async function readJson(req: Request): Promise<unknown> {
 
 export const queryOf = (req: NextRequest) => Object.fromEntries(req.nextUrl.searchParams);
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * A browser sends the session cookie with cross-site requests it is allowed to make; refusing
+ * writes whose Origin is another site closes that door (CSRF) on top of SameSite cookies. Bearer
+ * tokens are not sent by browsers on their own, so token calls need no Origin.
+ */
+function assertSameOriginWrite(req: NextRequest) {
+  if (SAFE_METHODS.has(req.method) || req.headers.has("authorization")) return;
+  const origin = req.headers.get("origin");
+  if (!origin) return;
+  const host = req.headers.get("x-forwarded-host") ?? req.headers.get("host");
+  let originHost: string | null = null;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    // "null" or garbage: not this site.
+  }
+  if (originHost !== host) throw new AppError("forbidden", "Cross-site requests are not allowed");
+}
+
 type Handler<P> = (ctx: { req: NextRequest; params: P; actor: Actor; db: Db; requestId: string }) => Promise<unknown>;
 
 export const created = (body: unknown) => NextResponse.json(body, { status: 201 });
@@ -68,6 +89,7 @@ export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
   return async (req: NextRequest, context: { params: Promise<P> }): Promise<Response> => {
     const requestId = requestIdFrom(req.headers);
     try {
+      assertSameOriginWrite(req);
       const actor = await requireActor(req.headers);
       const db = await getDb();
       const result = await handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
