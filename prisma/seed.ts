@@ -7,14 +7,9 @@ import { createRole } from "@/lib/server/roles";
 import { syncServer } from "@/lib/server/sync";
 import { DEMO_RISK_CLASSES } from "@/demo/servers";
 import type { CreateRoleInput } from "@/lib/schemas/role";
-import type { DashboardRole } from "@/lib/auth/permissions";
+import { DEMO_USERS } from "./demo-users";
 
-export const DEMO_USERS: { email: string; name: string; role: DashboardRole }[] = [
-  { email: "admin@portico.local", name: "Fiona Admin", role: "admin" },
-  { email: "manager@portico.local", name: "Max Manager", role: "approver" },
-  { email: "auditor@portico.local", name: "Audrey Auditor", role: "auditor" },
-  { email: "analyst@portico.local", name: "Ana Analyst", role: "viewer" },
-];
+export { DEMO_USERS };
 
 export type DemoServer = { id: string; name: string; description: string; url: string };
 

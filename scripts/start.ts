@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { loadOrCreateLocalSecrets } from "./lib/local-secrets";
 import { needsBuild } from "./lib/build-stamp";
+import { DEMO_USERS } from "../prisma/demo-users";
 
 const root = path.resolve(import.meta.dirname, "..");
 const dataDir = path.resolve(root, process.env.PORTICO_DATA_DIR ?? ".data");
@@ -64,6 +65,28 @@ async function waitForHttp(url: string, timeoutMs: number) {
   throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
 }
 
+function seedInChild(servers: unknown[]): Promise<{ applied: string[]; portalSlug: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=react-server", path.join(root, "scripts/seed-demo.ts")], {
+      cwd: root,
+      env: { ...env, DEMO_SERVERS: JSON.stringify(servers), DEMO_PASSWORD: secrets.demoPassword },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.push(child);
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error("migrating or seeding the database failed"));
+      try {
+        resolve(JSON.parse(out.trim().split("\n").at(-1) ?? ""));
+      } catch {
+        reject(new Error("the seed printed no result"));
+      }
+    });
+  });
+}
+
 async function main() {
   if (process.env.PORTICO_SKIP_BUILD !== "1" && needsBuild(root)) {
     say("Building the dashboard (first run or sources changed)…");
@@ -75,18 +98,12 @@ async function main() {
   const demo = await startDemoServers({ host: "127.0.0.1" });
   closeDemo = demo.close;
 
-  // The embedded database allows one process at a time: migrate and seed here, close, then let
-  // the dashboard open it.
-  const { openDatabase } = await import("../lib/server/db/client");
-  const { applyMigrations } = await import("../lib/server/db/migrate");
-  const { seedDemo, DEMO_USERS } = await import("../prisma/seed");
-  const opened = await openDatabase({ url: process.env.DATABASE_URL, dataDir: path.join(dataDir, "pglite") });
-  try {
-    const { applied } = await applyMigrations(opened.adapterFactory);
-    if (applied.length) say(`Migrations: applied ${applied.length}`);
-    const { portalSlug } = await seedDemo(opened.db, { demoPassword: secrets.demoPassword, servers: demo.servers });
-    await opened.close();
-
+  // The embedded database allows one process at a time: migrate and seed in a child that exits
+  // (and gives PGlite's memory back), then let the dashboard open it.
+  // Asynchronous on purpose: the seed syncs the demo servers, which answer from this process.
+  const { applied, portalSlug } = await seedInChild(demo.servers);
+  if (applied.length) say(`Migrations: applied ${applied.length}`);
+  {
     const next = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-H", host, "-p", String(port)], {
       cwd: root,
       env,
@@ -113,9 +130,6 @@ async function main() {
     say(`Sign in: ${DEMO_USERS[0]!.email} / ${secrets.demoPassword}`);
     say(`Other demo users (same password): ${DEMO_USERS.slice(1).map((u) => `${u.email} (${u.role})`).join(", ")}`);
     say("Press Ctrl-C to stop.");
-  } catch (error) {
-    await opened.close().catch(() => undefined);
-    throw error;
   }
 }
 
