@@ -95,7 +95,9 @@ async function main() {
   }
 
   const { startDemoServers } = await import("../demo/servers");
-  const demo = await startDemoServers({ host: "127.0.0.1" });
+  // DEMO_PORT_BASE moves the three demo servers (default 4101-4103) out of another install's way.
+  const base = Number(process.env.DEMO_PORT_BASE ?? 4101);
+  const demo = await startDemoServers({ host: "127.0.0.1", ports: { "cost-explorer": base, tagging: base + 1, budgets: base + 2 } });
   closeDemo = demo.close;
 
   // The embedded database allows one process at a time: migrate and seed in a child that exits
