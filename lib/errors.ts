@@ -12,6 +12,7 @@ export const errorStatus = {
   locked: 423,
   rate_limited: 429,
   upstream_failed: 502,
+  unavailable: 503,
   internal: 500,
 } as const;
 

@@ -8,7 +8,7 @@ type Tx = Prisma.TransactionClient;
 
 // Any fixed number: every writer of the chain takes this transaction-scoped lock, so two writers
 // never read the same tail hash.
-const CHAIN_LOCK = 7_031_977;
+export const CHAIN_LOCK = 7_031_977;
 
 /** Appends events to the hash chain inside the caller's transaction. */
 export async function appendAuditEvents(tx: Tx, events: AuditEventInput[]): Promise<void> {

@@ -31,6 +31,9 @@ const schema = z.object({
     .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64 encoded")
     .optional(),
   PORTICO_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4000"),
+  PORTICO_CONTROL_PLANE_URL: z.string().url().default("http://localhost:3000"),
+  // Shared by the control plane and its gateways: config pushes, pulls, heartbeats, audit ingest.
+  PORTICO_GATEWAY_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
   SESSION_MAX_AGE_HOURS: z.coerce.number().positive().max(24 * 30).default(8),
   LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
   LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),

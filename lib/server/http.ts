@@ -7,6 +7,7 @@ import type { Db } from "./db/client";
 import { requireActor } from "./auth/current";
 import type { Actor } from "./auth/actor";
 import { requestIdFrom } from "./auth/request-context";
+import { assertGatewayToken } from "./internal-auth";
 import { describeError, log } from "./log";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -101,6 +102,29 @@ export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
       const known = toAppError(error);
       if (known) return problem(known, requestId);
       log("error", "unhandled error in API route", { requestId, path: req.nextUrl.pathname, ...describeError(error) });
+      return problem(new AppError("internal", "Something went wrong on our side"), requestId);
+    }
+  };
+}
+
+/**
+ * The wrapper of /api/internal routes, called by gateways with the shared gateway token instead
+ * of a user's session.
+ */
+export function internalRoute(handler: (ctx: { req: NextRequest; db: Db; requestId: string }) => Promise<unknown>) {
+  return async (req: NextRequest): Promise<Response> => {
+    const requestId = requestIdFrom(req.headers);
+    try {
+      assertGatewayToken(req);
+      const result = await handler({ req, db: await getDb(), requestId });
+      const response = result instanceof Response ? result : NextResponse.json(result);
+      response.headers.set("x-request-id", requestId);
+      response.headers.set("cache-control", "no-store");
+      return response;
+    } catch (error) {
+      const known = toAppError(error);
+      if (known) return problem(known, requestId);
+      log("error", "unhandled error in internal route", { requestId, path: req.nextUrl.pathname, ...describeError(error) });
       return problem(new AppError("internal", "Something went wrong on our side"), requestId);
     }
   };

@@ -1,0 +1,176 @@
+import "server-only";
+import { GENESIS_HASH, auditEventInput, hashAuditEvent, type AuditEventInput } from "@/lib/audit/event";
+import { AppError, type FieldError } from "@/lib/errors";
+import type { Db } from "./db/client";
+import { CHAIN_LOCK } from "./audit";
+
+// Deeper JSON than this is refused: the hash and the database both walk it recursively.
+const MAX_JSON_DEPTH = 64;
+const MAX_REPORTED_ERRORS = 50;
+
+export type IngestResult = { accepted: number; duplicates: number };
+
+/**
+ * Appends a gateway's batch to the audit chain, idempotent by event id: ids already stored (or
+ * repeated within the batch) are counted as duplicates and skipped, so a gateway may re-send a
+ * batch whose acknowledgement it never saw. All or nothing: one invalid event refuses the batch.
+ */
+export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<IngestResult> {
+  const parsed = parseBatch(events);
+  if (parsed.length === 0) return { accepted: 0, duplicates: 0 };
+
+  const unique = new Map<string, AuditEventInput>();
+  for (const event of parsed) if (!unique.has(event.id)) unique.set(event.id, event);
+
+  return db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
+      // Read under the lock: a concurrent ingest of the same ids has committed or not started.
+      const ids = [...unique.keys()];
+      const existing = await tx.$queryRaw<Array<{ id: string }>>`SELECT "id" FROM "AuditEvent" WHERE "id" = ANY(${textArray(ids)}::text[])`;
+      for (const { id } of existing) unique.delete(id);
+      const fresh = [...unique.values()];
+      if (fresh.length === 0) return { accepted: 0, duplicates: parsed.length };
+
+      const tail = await tx.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { hash: true } });
+      let prev = tail?.hash ?? GENESIS_HASH;
+      const cols = {
+        id: [] as string[],
+        time: [] as string[],
+        kind: [] as string[],
+        actorType: [] as string[],
+        actorId: [] as Array<string | null>,
+        actorLabel: [] as Array<string | null>,
+        action: [] as string[],
+        outcome: [] as string[],
+        targetType: [] as Array<string | null>,
+        targetId: [] as Array<string | null>,
+        portal: [] as Array<string | null>,
+        server: [] as Array<string | null>,
+        tool: [] as Array<string | null>,
+        reasons: [] as Array<string | null>,
+        data: [] as Array<string | null>,
+        sourceIp: [] as Array<string | null>,
+        requestId: [] as Array<string | null>,
+        prevHash: [] as string[],
+        hash: [] as string[],
+      };
+      for (const event of fresh) {
+        const hash = hashAuditEvent(prev, event);
+        cols.id.push(event.id);
+        cols.time.push(event.time.toISOString());
+        cols.kind.push(event.kind);
+        cols.actorType.push(event.actorType);
+        cols.actorId.push(event.actorId ?? null);
+        cols.actorLabel.push(event.actorLabel ?? null);
+        cols.action.push(event.action);
+        cols.outcome.push(event.outcome);
+        cols.targetType.push(event.targetType ?? null);
+        cols.targetId.push(event.targetId ?? null);
+        cols.portal.push(event.portal ?? null);
+        cols.server.push(event.server ?? null);
+        cols.tool.push(event.tool ?? null);
+        // null is stored as SQL NULL, not JSON null, exactly as appendAuditEvents stores it.
+        cols.reasons.push(event.reasons == null ? null : JSON.stringify(event.reasons));
+        cols.data.push(event.data == null ? null : JSON.stringify(event.data));
+        cols.sourceIp.push(event.sourceIp ?? null);
+        cols.requestId.push(event.requestId ?? null);
+        cols.prevHash.push(prev);
+        cols.hash.push(hash);
+        prev = hash;
+      }
+      // One statement for the whole batch (createMany is several times slower). seq comes from the
+      // column's sequence, drawn row by row in ORDER BY ord, so seq order is chain order. Times are
+      // UTC instants, stored as UTC wall clock in timestamp(3) like Prisma stores them. Each column
+      // travels as one array literal: Prisma passes JS arrays element by element, which cost more
+      // than the insert itself.
+      await tx.$executeRaw`
+        INSERT INTO "AuditEvent" ("id", "time", "kind", "actorType", "actorId", "actorLabel", "action", "outcome",
+          "targetType", "targetId", "portal", "server", "tool", "reasons", "data", "sourceIp", "requestId", "prevHash", "hash")
+        SELECT u.c_id, (u.c_time::timestamptz AT TIME ZONE 'UTC'), u.c_kind, u.c_actor_type, u.c_actor_id, u.c_actor_label,
+          u.c_action, u.c_outcome, u.c_target_type, u.c_target_id, u.c_portal, u.c_server, u.c_tool,
+          u.c_reasons::jsonb, u.c_data::jsonb, u.c_source_ip, u.c_request_id, u.c_prev_hash, u.c_hash
+        FROM unnest(
+          ${textArray(cols.id)}::text[], ${textArray(cols.time)}::text[], ${textArray(cols.kind)}::text[], ${textArray(cols.actorType)}::text[], ${textArray(cols.actorId)}::text[],
+          ${textArray(cols.actorLabel)}::text[], ${textArray(cols.action)}::text[], ${textArray(cols.outcome)}::text[], ${textArray(cols.targetType)}::text[],
+          ${textArray(cols.targetId)}::text[], ${textArray(cols.portal)}::text[], ${textArray(cols.server)}::text[], ${textArray(cols.tool)}::text[],
+          ${textArray(cols.reasons)}::text[], ${textArray(cols.data)}::text[], ${textArray(cols.sourceIp)}::text[], ${textArray(cols.requestId)}::text[],
+          ${textArray(cols.prevHash)}::text[], ${textArray(cols.hash)}::text[]
+        ) WITH ORDINALITY AS u(c_id, c_time, c_kind, c_actor_type, c_actor_id, c_actor_label, c_action, c_outcome,
+          c_target_type, c_target_id, c_portal, c_server, c_tool, c_reasons, c_data, c_source_ip, c_request_id,
+          c_prev_hash, c_hash, ord)
+        ORDER BY u.ord`;
+      return { accepted: fresh.length, duplicates: parsed.length - fresh.length };
+    },
+    // Waiting for the chain lock behind other writers counts against the transaction's time.
+    { maxWait: 15_000, timeout: 60_000 },
+  );
+}
+
+/** Validates every event; the error names the first bad index and lists each problem by field. */
+function parseBatch(events: unknown[]): AuditEventInput[] {
+  if (!Array.isArray(events)) {
+    throw new AppError("validation_failed", "events must be an array of audit events", [{ field: "events", message: "Expected an array" }]);
+  }
+  const parsed: AuditEventInput[] = [];
+  const errors: FieldError[] = [];
+  const badIndexes: number[] = [];
+  events.forEach((raw, index) => {
+    const result = auditEventInput.safeParse(raw);
+    const issues: FieldError[] = result.success
+      ? storageProblems(result.data)
+      : result.error.issues.map((issue) => ({ field: issue.path.join("."), message: issue.message }));
+    if (issues.length === 0 && result.success) {
+      parsed.push(result.data);
+      return;
+    }
+    badIndexes.push(index);
+    for (const issue of issues) errors.push({ field: issue.field ? `events.${index}.${issue.field}` : `events.${index}`, message: issue.message });
+  });
+  if (badIndexes.length > 0) {
+    const more = badIndexes.length > 1 ? ` (and ${badIndexes.length - 1} more)` : "";
+    throw new AppError("validation_failed", `Audit event ${badIndexes[0]} is not valid${more}`, errors.slice(0, MAX_REPORTED_ERRORS));
+  }
+  return parsed;
+}
+
+/**
+ * What the schema lets through but Postgres would refuse (NUL characters, lone surrogates, dates
+ * outside its range, absurd nesting) or store differently from what was hashed. Refusing it here
+ * turns a batch that would fail forever into a 422 the gateway can set aside.
+ */
+function storageProblems(event: AuditEventInput): FieldError[] {
+  const problems: FieldError[] = [];
+  const year = event.time.getUTCFullYear();
+  if (year < 1970 || year > 9999) problems.push({ field: "time", message: "Must be between 1970 and 9999" });
+  const stack: Array<{ value: unknown; field: string; depth: number }> = Object.entries(event).map(([k, v]) => ({ value: v, field: k, depth: 0 }));
+  while (stack.length > 0 && problems.length < 5) {
+    const { value, field, depth } = stack.pop()!;
+    if (typeof value === "string") {
+      if (!isStorableText(value)) problems.push({ field, message: "Contains a NUL character or an unpaired surrogate" });
+    } else if (typeof value === "bigint" || typeof value === "function" || typeof value === "symbol") {
+      problems.push({ field, message: "Is not a JSON value" });
+    } else if (value !== null && typeof value === "object" && !(value instanceof Date)) {
+      if (depth >= MAX_JSON_DEPTH) {
+        problems.push({ field, message: `Is nested deeper than ${MAX_JSON_DEPTH} levels` });
+        continue;
+      }
+      for (const [key, child] of Object.entries(value)) {
+        if (!isStorableText(key)) problems.push({ field: `${field}.${key.slice(0, 40)}`, message: "Key contains a NUL character or an unpaired surrogate" });
+        stack.push({ value: child, field: `${field}.${key.slice(0, 40)}`, depth: depth + 1 });
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * A Postgres text[] literal, quoted as node-postgres quotes arrays: every element in double
+ * quotes with `"` and `\` escaped, NULL bare. (NUL characters are refused before this.)
+ */
+function textArray(values: Array<string | null>): string {
+  return `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/["\\]/g, "\\$&")}"`)).join(",")}}`;
+}
+
+const UNSTORABLE = /\0|\p{Cs}/u;
+const isStorableText = (text: string) => !UNSTORABLE.test(text);
