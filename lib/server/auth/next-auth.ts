@@ -6,6 +6,7 @@ import { getDb } from "../db/instance";
 import { verifyLocalSignIn, type SignInFailure } from "./local-sign-in";
 import { groupsFromClaim, provisionSsoUser } from "./sso";
 import { clientIp } from "./request-context";
+import { log } from "../log";
 
 class LocalSignInError extends CredentialsSignin {
   constructor(reason: SignInFailure) {
@@ -65,6 +66,20 @@ function config(): NextAuthConfig {
 
   return {
     trustHost: true,
+    // Auth.js logs every refused sign-in with a stack trace; ours are expected events (already in
+    // the audit trail), and stack traces stay out of logs.
+    logger: {
+      error(error) {
+        // `type` survives minification; class names do not.
+        const type = (error as { type?: string }).type ?? "unknown";
+        const expected = type === "CredentialsSignin" || type === "AccessDenied";
+        log(expected ? "info" : "error", expected ? "sign-in refused" : "auth.js error", { type });
+      },
+      warn(code) {
+        log("warn", "auth.js", { code });
+      },
+      debug() {},
+    },
     session: { strategy: "jwt", maxAge: Math.round(e.SESSION_MAX_AGE_HOURS * 3600) },
     pages: { signIn: "/sign-in", error: "/sign-in" },
     providers,
