@@ -79,7 +79,7 @@ export async function updateUser(db: Db, actor: Actor, id: string, raw: unknown)
         disabled: input.disabled,
         ...(passwordHash ? { passwordHash, failedLogins: 0, lockedUntil: null } : {}),
         ...(input.unlock ? { failedLogins: 0, lockedUntil: null } : {}),
-        ...(input.resetMfa ? { totpEnabled: false, totpSecretEnc: null, recoveryCodes: [] } : {}),
+        ...(input.resetMfa ? { totpEnabled: false, totpSecretEnc: null, totpLastStep: null, recoveryCodes: [] } : {}),
       },
     });
     const view = toView(row);

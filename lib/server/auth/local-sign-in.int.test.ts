@@ -57,7 +57,11 @@ describe("local sign-in", () => {
 
     expect(await verifyLocalSignIn(t.db, { email: "dora@t.local", password })).toEqual({ ok: false, reason: "mfa_required" });
     expect(await verifyLocalSignIn(t.db, { email: "dora@t.local", password, code: "000000" })).toEqual({ ok: false, reason: "mfa_invalid" });
-    expect(await verifyLocalSignIn(t.db, { email: "dora@t.local", password, code: generateSync({ secret }) })).toMatchObject({ ok: true, mfa: true });
+    // The enrolment used this period's code: sign in with the next period's (accepted: one step
+    // of drift), then the same code again is a replay and is refused.
+    const next = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+    expect(await verifyLocalSignIn(t.db, { email: "dora@t.local", password, code: next })).toMatchObject({ ok: true, mfa: true });
+    expect(await verifyLocalSignIn(t.db, { email: "dora@t.local", password, code: next })).toEqual({ ok: false, reason: "mfa_invalid" });
     expect(await verifyLocalSignIn(t.db, { email: "dora@t.local", password, code: recovery[0] })).toMatchObject({ ok: true });
     expect(await verifyLocalSignIn(t.db, { email: "dora@t.local", password, code: recovery[0] })).toEqual({ ok: false, reason: "mfa_invalid" });
   });

@@ -81,14 +81,23 @@ export async function verifyLocalSignIn(db: Db, raw: unknown, ctx: Context = {})
     await audit("failure", "sign_in.password", user.id, "account disabled");
     return { ok: false, reason: "disabled" };
   }
+  let acceptedStep: number | null = null;
   if (user.totpEnabled && user.totpSecretEnc) {
     // The password was right: say a code is needed, but do not count it as a failure.
     if (!code) return { ok: false, reason: "mfa_required" };
-    const valid = /^\d{6}$/.test(code) ? await verifyTotp(user.totpSecretEnc, code) : await consumeRecoveryCode(db, user.id, code);
-    if (!valid) return fail("mfa_invalid", "wrong two-factor code");
+    if (/^\d{6}$/.test(code)) {
+      const step = await verifyTotp(user.totpSecretEnc, code, user.totpLastStep);
+      if (step === null) return fail("mfa_invalid", "wrong or already used two-factor code");
+      acceptedStep = step;
+    } else if (!(await consumeRecoveryCode(db, user.id, code))) {
+      return fail("mfa_invalid", "wrong two-factor code");
+    }
   }
 
-  await db.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: null, lastLoginAt: now } });
+  await db.user.update({
+    where: { id: user.id },
+    data: { failedLogins: 0, lockedUntil: null, lastLoginAt: now, ...(acceptedStep !== null ? { totpLastStep: acceptedStep } : {}) },
+  });
   await audit("success", "sign_in.password", user.id);
   return { ok: true, user: { id: user.id, email: user.email, name: user.name, role: user.role }, mfa: user.totpEnabled };
 }

@@ -10,12 +10,24 @@ import { randomUUID } from "node:crypto";
 
 const ISSUER = "Portico";
 const RECOVERY_CODE_COUNT = 10;
+const TOTP_PERIOD_S = 30;
 
-export async function verifyTotp(secretEnc: string, code: string): Promise<boolean> {
-  if (!/^\d{6}$/.test(code)) return false;
+/**
+ * Checks a TOTP code and returns the time step it belongs to, or null. Codes at or before
+ * `afterStep` are refused, so a code seen once (shoulder-surfed, phished, logged) cannot be
+ * replayed within its validity window.
+ */
+export async function verifyTotp(secretEnc: string, code: string, afterStep: number | null = null): Promise<number | null> {
+  if (!/^\d{6}$/.test(code)) return null;
   // One 30 s step either side absorbs clock drift between phone and server.
-  const result = await verify({ secret: decryptSecret(secretEnc), token: code, epochTolerance: 30 });
-  return result.valid;
+  const result = await verify({
+    secret: decryptSecret(secretEnc),
+    token: code,
+    epochTolerance: 30,
+    ...(afterStep !== null ? { afterTimeStep: afterStep } : {}),
+  });
+  // `epoch` is the start (in seconds) of the 30 s period the code belongs to.
+  return result.valid && "epoch" in result ? Math.floor(result.epoch / TOTP_PERIOD_S) : null;
 }
 
 /** Consumes a recovery code if it matches one the user has not used yet. */
@@ -53,14 +65,15 @@ export async function confirmMfaEnrolment(db: Db, actor: Actor, code: string): P
   const user = await db.user.findUniqueOrThrow({ where: { id: userId } });
   if (user.totpEnabled) throw new AppError("conflict", "Two-factor authentication is already on");
   if (!user.totpSecretEnc) throw new AppError("bad_request", "Start the set-up first");
-  if (!(await verifyTotp(user.totpSecretEnc, code))) {
+  const step = await verifyTotp(user.totpSecretEnc, code);
+  if (step === null) {
     throw new AppError("validation_failed", "That code is not valid", [{ field: "code", message: "That code is not valid; check your device's clock" }]);
   }
   const codes = newRecoveryCodes();
   await db.$transaction(async (tx) => {
     await tx.user.update({
       where: { id: userId },
-      data: { totpEnabled: true, recoveryCodes: codes.map((c) => sha256(c.replace("-", ""))) },
+      data: { totpEnabled: true, totpLastStep: step, recoveryCodes: codes.map((c) => sha256(c.replace("-", ""))) },
     });
     await appendAuditEvents(tx, [
       { id: randomUUID(), time: new Date(), kind: "auth.mfa", ...actorFields(actor), action: "mfa.enrol", outcome: "success", targetType: "user", targetId: userId },
@@ -73,11 +86,11 @@ export async function disableMfa(db: Db, actor: Actor, code: string): Promise<vo
   const userId = ownerId(actor);
   const user = await db.user.findUniqueOrThrow({ where: { id: userId } });
   if (!user.totpEnabled || !user.totpSecretEnc) throw new AppError("bad_request", "Two-factor authentication is not on");
-  if (!(await verifyTotp(user.totpSecretEnc, code))) {
+  if ((await verifyTotp(user.totpSecretEnc, code, user.totpLastStep)) === null) {
     throw new AppError("validation_failed", "That code is not valid", [{ field: "code", message: "That code is not valid" }]);
   }
   await db.$transaction(async (tx) => {
-    await tx.user.update({ where: { id: userId }, data: { totpEnabled: false, totpSecretEnc: null, recoveryCodes: [] } });
+    await tx.user.update({ where: { id: userId }, data: { totpEnabled: false, totpSecretEnc: null, totpLastStep: null, recoveryCodes: [] } });
     await appendAuditEvents(tx, [
       { id: randomUUID(), time: new Date(), kind: "auth.mfa", ...actorFields(actor), action: "mfa.disable", outcome: "success", targetType: "user", targetId: userId },
     ]);
