@@ -1,16 +1,8 @@
 import type { ZodError } from "zod";
+import { slugify as slugifyTo } from "@/lib/slugify";
 
-/** A slug suggestion from a display name: the same alphabet as the `slug` schema, at most 40 characters. */
-export function slugify(name: string): string {
-  return name
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+/, "")
-    .slice(0, 40)
-    .replace(/-+$/, "");
-}
+/** A slug suggestion from a display name; the result still goes through the slug schema. */
+export const slugify = (name: string) => slugifyTo(name, 40);
 
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["year", 365 * 24 * 3600],

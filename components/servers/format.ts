@@ -2,6 +2,7 @@ import type { BadgeVariant } from "@/components/ui/badge";
 import type { RiskClass } from "@/lib/schemas/common";
 import { riskClasses } from "@/lib/schemas/common";
 import type { ServerView, StatusDetail } from "@/lib/schemas/server";
+import { slugify as slugifyTo } from "@/lib/slugify";
 
 // Plain module (no "use client"): the server pages import the list params from here too, so that
 // the first paint and the client query agree on the same query key.
@@ -54,17 +55,8 @@ export function serverListParams(search: Record<string, string | string[] | unde
   };
 }
 
-/** Suggests a slug from a display name; the result still goes through `serverSlug`. */
-export function slugify(name: string): string {
-  return name
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+/, "")
-    .slice(0, 24)
-    .replace(/-+$/, "");
-}
+/** A slug suggestion from a display name; the result still goes through the slug schema. */
+export const slugify = (name: string) => slugifyTo(name, 24);
 
 const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [

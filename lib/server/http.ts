@@ -83,27 +83,37 @@ export const created = (body: unknown) => NextResponse.json(body, { status: 201 
 export const noContent = () => new NextResponse(null, { status: 204 });
 
 /**
+ * What every route wrapper shares: the request id on the answer, no caching, and errors as
+ * problem+json. An unexpected error is logged with the request id and answered generically.
+ */
+async function respond(req: NextRequest, requestId: string, run: () => Promise<unknown>): Promise<Response> {
+  try {
+    const result = await run();
+    const response = result instanceof Response ? result : NextResponse.json(result);
+    response.headers.set("x-request-id", requestId);
+    response.headers.set("cache-control", "no-store");
+    return response;
+  } catch (error) {
+    const known = toAppError(error);
+    if (known) return problem(known, requestId);
+    log("error", "unhandled error in route", { requestId, path: req.nextUrl.pathname, ...describeError(error) });
+    return problem(new AppError("internal", "Something went wrong on our side"), requestId);
+  }
+}
+
+/**
  * The wrapper of every /api/v1 route handler: request id, authentication, error mapping. Each
  * handler still authorizes itself through the data-access function it calls.
  */
 export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
   return async (req: NextRequest, context: { params: Promise<P> }): Promise<Response> => {
     const requestId = requestIdFrom(req.headers);
-    try {
+    return respond(req, requestId, async () => {
       assertSameOriginWrite(req);
       const actor = await requireActor(req.headers);
       const db = await getDb();
-      const result = await handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
-      const response = result instanceof Response ? result : NextResponse.json(result);
-      response.headers.set("x-request-id", requestId);
-      response.headers.set("cache-control", "no-store");
-      return response;
-    } catch (error) {
-      const known = toAppError(error);
-      if (known) return problem(known, requestId);
-      log("error", "unhandled error in API route", { requestId, path: req.nextUrl.pathname, ...describeError(error) });
-      return problem(new AppError("internal", "Something went wrong on our side"), requestId);
-    }
+      return handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
+    });
   };
 }
 
@@ -114,18 +124,9 @@ export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
 export function internalRoute(handler: (ctx: { req: NextRequest; db: Db; requestId: string }) => Promise<unknown>) {
   return async (req: NextRequest): Promise<Response> => {
     const requestId = requestIdFrom(req.headers);
-    try {
+    return respond(req, requestId, async () => {
       assertGatewayToken(req);
-      const result = await handler({ req, db: await getDb(), requestId });
-      const response = result instanceof Response ? result : NextResponse.json(result);
-      response.headers.set("x-request-id", requestId);
-      response.headers.set("cache-control", "no-store");
-      return response;
-    } catch (error) {
-      const known = toAppError(error);
-      if (known) return problem(known, requestId);
-      log("error", "unhandled error in internal route", { requestId, path: req.nextUrl.pathname, ...describeError(error) });
-      return problem(new AppError("internal", "Something went wrong on our side"), requestId);
-    }
+      return handler({ req, db: await getDb(), requestId });
+    });
   };
 }
