@@ -1,10 +1,11 @@
 "use client";
 
+import { formatDateTime } from "@/lib/format";
 import type { AuditEventView } from "@/lib/schemas/audit";
 import { Badge } from "@/components/ui/badge";
 import { CodeBlock } from "@/components/ui/code-block";
 import { Dialog } from "@/components/ui/dialog";
-import { formatAbsolute, RelativeTime } from "@/components/overview/relative-time";
+import { RelativeTime } from "@/components/ui/relative-time";
 import { ChangeDiff } from "@/components/audit/change-diff";
 import { actorLabel, changeValues, kindLabel, outcomeVariant } from "@/components/audit/audit-format";
 
@@ -28,7 +29,7 @@ export function AuditEventDialog({ event, onOpenChange }: { event: AuditEventVie
       open
       onOpenChange={onOpenChange}
       title={`${kindLabel(event.kind)}: ${event.action}`}
-      description={formatAbsolute(event.time)}
+      description={formatDateTime(event.time)}
       className="max-w-4xl"
     >
       <div className="grid max-h-[70vh] gap-5 overflow-y-auto pr-1">

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { ScrollText, UserSearch } from "lucide-react";
@@ -11,12 +11,13 @@ import type { AuditEventView } from "@/lib/schemas/audit";
 import type { Page } from "@/lib/schemas/common";
 import { DataTable } from "@/components/data-table/data-table";
 import { DataTableToolbar } from "@/components/data-table/data-table-toolbar";
+import { useDebouncedParam } from "@/components/data-table/use-debounced-param";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Input } from "@/components/ui/input";
-import { RelativeTime } from "@/components/overview/relative-time";
+import { RelativeTime } from "@/components/ui/relative-time";
 import { AuditEventDialog } from "@/components/audit/audit-event-dialog";
 import { actorLabel, AUDIT_KINDS, AUDIT_OUTCOMES, kindLabel, outcomeVariant, targetLabel } from "@/components/audit/audit-format";
 
@@ -56,18 +57,7 @@ const columns: ColumnDef<AuditEventView, unknown>[] = [
 
 /** The actor filter: a second search box, debounced like the toolbar's. */
 function ActorFilter() {
-  const { get, setParam } = useTableSearchParams();
-  const urlValue = get("actor") ?? "";
-  const [value, setValue] = useState(urlValue);
-  const [seen, setSeen] = useState(urlValue);
-  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-
-  // Follow the URL when it changes from outside (Reset, Back), without clobbering typing in progress.
-  if (urlValue !== seen) {
-    setSeen(urlValue);
-    if (urlValue !== value.trim()) setValue(urlValue);
-  }
-  useEffect(() => () => clearTimeout(timer.current), []);
+  const actor = useDebouncedParam(useTableSearchParams(), "actor");
 
   return (
     <div className="relative w-full sm:w-56">
@@ -76,14 +66,9 @@ function ActorFilter() {
         type="search"
         aria-label="Actor"
         placeholder="Actor (email)…"
-        value={value}
+        value={actor.value}
         className="pl-8"
-        onChange={(e) => {
-          const next = e.target.value;
-          setValue(next);
-          clearTimeout(timer.current);
-          timer.current = setTimeout(() => setParam("actor", next.trim() || null, { replace: true }), 300);
-        }}
+        onChange={(e) => actor.onChange(e.target.value)}
       />
     </div>
   );

@@ -1,6 +1,5 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
 import { Search, X } from "lucide-react";
 
 import { cn } from "@/lib/utils";
@@ -8,6 +7,7 @@ import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Select, type SelectOption } from "@/components/ui/select";
 import { Spinner } from "@/components/ui/spinner";
+import { useDebouncedParam } from "@/components/data-table/use-debounced-param";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
 
 export type DataTableFilter = {
@@ -40,34 +40,14 @@ export function DataTableToolbar({
   className,
 }: DataTableToolbarProps) {
   const { get, setParam, setParams, isPending } = useTableSearchParams();
-  const urlSearch = searchKey ? (get(searchKey) ?? "") : "";
-  const [search, setSearch] = useState(urlSearch);
-  const [seenUrlSearch, setSeenUrlSearch] = useState(urlSearch);
-  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-
-  // Follow the URL when it changes from outside (Back, Reset, a link), without clobbering typing in progress.
-  if (urlSearch !== seenUrlSearch) {
-    setSeenUrlSearch(urlSearch);
-    if (urlSearch !== search.trim()) setSearch(urlSearch);
-  }
-
-  useEffect(() => () => clearTimeout(timer.current), []);
-
-  const onSearchChange = (value: string) => {
-    setSearch(value);
-    clearTimeout(timer.current);
-    if (!searchKey) return;
-    // replace, not push: one history entry per search, not one per keystroke.
-    timer.current = setTimeout(() => setParam(searchKey, value.trim() || null, { replace: true }), debounceMs);
-  };
+  const search = useDebouncedParam({ get, setParam }, searchKey, debounceMs);
 
   const activeKeys = [searchKey, ...filters.map((filter) => filter.key)].filter(
     (key): key is string => key !== null && get(key) !== null,
   );
 
   const reset = () => {
-    clearTimeout(timer.current);
-    setSearch("");
+    search.clear();
     setParams(Object.fromEntries(activeKeys.map((key) => [key, null])));
   };
 
@@ -81,8 +61,8 @@ export function DataTableToolbar({
               type="search"
               aria-label={searchPlaceholder.replace(/…$/, "")}
               placeholder={searchPlaceholder}
-              value={search}
-              onChange={(event) => onSearchChange(event.target.value)}
+              value={search.value}
+              onChange={(event) => search.onChange(event.target.value)}
               className="pr-8 pl-8 [&::-webkit-search-cancel-button]:hidden"
             />
             {isPending ? <Spinner label="Updating results" className="absolute top-1/2 right-2.5 -translate-y-1/2 text-muted-foreground" /> : null}

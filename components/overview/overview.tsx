@@ -9,7 +9,7 @@ import { buttonVariants } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { RelativeTime } from "@/components/overview/relative-time";
+import { RelativeTime } from "@/components/ui/relative-time";
 import { actorLabel, targetLabel } from "@/components/audit/audit-format";
 
 const STATUS: { key: keyof Overview["servers"]["byStatus"]; label: string; variant: BadgeVariant }[] = [

@@ -1,4 +1,6 @@
+import type { RiskClass } from "@/lib/schemas/common";
 import { Badge, type BadgeVariant } from "@/components/ui/badge";
+import { RISK_META } from "@/components/servers/format";
 
 const SERVER_STATUS: Record<string, { label: string; variant: BadgeVariant }> = {
   ready: { label: "Ready", variant: "success" },
@@ -12,15 +14,8 @@ export function ServerStatusBadge({ status }: { status: string }) {
   return <Badge variant={known.variant}>{known.label}</Badge>;
 }
 
-const RISK: Record<string, { label: string; variant: BadgeVariant }> = {
-  read: { label: "Read", variant: "secondary" },
-  write: { label: "Write", variant: "info" },
-  destructive: { label: "Destructive", variant: "destructive" },
-  financial: { label: "Financial", variant: "warning" },
-};
-
 export function RiskClassBadge({ riskClass }: { riskClass: string }) {
-  const known = RISK[riskClass] ?? { label: riskClass, variant: "outline" as const };
+  const known = Object.hasOwn(RISK_META, riskClass) ? RISK_META[riskClass as RiskClass] : { label: riskClass, variant: "outline" as const };
   return <Badge variant={known.variant}>{known.label}</Badge>;
 }
 

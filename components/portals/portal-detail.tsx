@@ -10,14 +10,14 @@ import { toast } from "sonner";
 import { api } from "@/lib/api/client";
 import { portalKeys } from "@/lib/api/query-keys";
 import type { PortalToolView, PortalView } from "@/lib/schemas/portal";
-import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { PageHeader } from "@/components/ui/page-header";
+import { RelativeTime } from "@/components/ui/relative-time";
+import { RetryAlert } from "@/components/ui/retry-alert";
 import { AllowlistBadge } from "@/components/portals/portal-badges";
 import { PortalConnectCard } from "@/components/portals/portal-connect-card";
 import { PortalFormDialog } from "@/components/portals/portal-form-dialog";
-import { fullDate, relativeTime } from "@/components/portals/portal-format";
 import { usePortal, usePortalTools } from "@/components/portals/portal-queries";
 import { PortalServersCard } from "@/components/portals/portal-servers-card";
 import { PortalToolsCard } from "@/components/portals/portal-tools-card";
@@ -88,24 +88,17 @@ export function PortalDetail({ initialPortal, initialTools, canWrite, urlPrefix 
             <span>
               Slug <span className="font-mono text-foreground">{portal.slug}</span>
             </span>
-            <span title={fullDate(portal.updatedAt)} suppressHydrationWarning>
-              Updated {relativeTime(portal.updatedAt)}</span>
+            <span>
+              Updated <RelativeTime value={portal.updatedAt} />
+            </span>
           </div>
         </div>
       </PageHeader>
 
       {portalQuery.isError ? (
-        <Alert
-          variant="destructive"
-          title="Could not refresh this portal"
-          action={
-            <Button variant="outline" size="sm" onClick={() => void portalQuery.refetch()}>
-              Try again
-            </Button>
-          }
-        >
+        <RetryAlert title="Could not refresh this portal" onRetry={() => void portalQuery.refetch()}>
           {portalQuery.error.message}. What you see may be out of date.
-        </Alert>
+        </RetryAlert>
       ) : null}
 
       <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-2">

@@ -9,14 +9,15 @@ import { api, ApiError } from "@/lib/api/client";
 import { portalKeys } from "@/lib/api/query-keys";
 import { createPortalInput, updatePortalInput, type CreatePortalInput, type PortalView, type UpdatePortalInput } from "@/lib/schemas/portal";
 import { Alert } from "@/components/ui/alert";
-import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Switch } from "@/components/ui/switch";
 import { Textarea } from "@/components/ui/textarea";
 import { ServerChecklist } from "@/components/portals/server-checklist";
-import { slugify, zodFieldMap } from "@/components/portals/portal-format";
+import { zodFieldErrors } from "@/components/forms/field-errors";
+import { FormActions } from "@/components/forms/form-actions";
+import { slugify } from "@/components/portals/portal-format";
 
 type PortalFormDialogProps = {
   open: boolean;
@@ -122,7 +123,7 @@ function PortalForm({
     event.preventDefault();
     if (mode === "create") {
       const parsed = createPortalInput.safeParse(values);
-      if (!parsed.success) return setErrors(zodFieldMap(parsed.error));
+      if (!parsed.success) return setErrors(zodFieldErrors(parsed.error));
       mutation.mutate(values);
       return;
     }
@@ -132,7 +133,7 @@ function PortalForm({
       return;
     }
     const parsed = updatePortalInput.safeParse(diff);
-    if (!parsed.success) return setErrors(zodFieldMap(parsed.error));
+    if (!parsed.success) return setErrors(zodFieldErrors(parsed.error));
     mutation.mutate(diff);
   };
 
@@ -228,14 +229,7 @@ function PortalForm({
 
       {errors.form ? <Alert variant="destructive">{errors.form}</Alert> : null}
 
-      <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-        <Button type="button" variant="outline" disabled={mutation.isPending} onClick={() => onOpenChange(false)}>
-          Cancel
-        </Button>
-        <Button type="submit" loading={mutation.isPending}>
-          {mode === "create" ? "Create portal" : "Save"}
-        </Button>
-      </div>
+      <FormActions submitLabel={mode === "create" ? "Create portal" : "Save"} isPending={mutation.isPending} onCancel={() => onOpenChange(false)} />
     </form>
   );
 }

@@ -11,11 +11,11 @@ import { api, toQuery } from "@/lib/api/client";
 import { portalKeys } from "@/lib/api/query-keys";
 import type { Page } from "@/lib/schemas/common";
 import type { PortalView } from "@/lib/schemas/portal";
-import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { CopyButton } from "@/components/ui/copy-button";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
+import { RetryAlert } from "@/components/ui/retry-alert";
 import { DataTable } from "@/components/data-table/data-table";
 import { DataTableToolbar } from "@/components/data-table/data-table-toolbar";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
@@ -121,18 +121,9 @@ export function PortalList({ initialPage, initialParams, canWrite, urlPrefix }: 
       />
 
       {query.isError ? (
-        <Alert
-          variant="destructive"
-          title="Could not load the portals"
-          className="mb-4"
-          action={
-            <Button variant="outline" size="sm" onClick={() => void query.refetch()}>
-              Try again
-            </Button>
-          }
-        >
+        <RetryAlert title="Could not load the portals" className="mb-4" onRetry={() => void query.refetch()}>
           {query.error.message}
-        </Alert>
+        </RetryAlert>
       ) : null}
 
       {isEmptyRegistry ? (

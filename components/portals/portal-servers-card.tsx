@@ -12,6 +12,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Dialog } from "@/components/ui/dialog";
 import { Switch } from "@/components/ui/switch";
+import { FormActions } from "@/components/forms/form-actions";
 import { OnOffBadge, ServerStatusBadge } from "@/components/portals/portal-badges";
 import { portalMutationKeys } from "@/components/portals/portal-queries";
 import { ServerChecklist } from "@/components/portals/server-checklist";
@@ -192,14 +193,7 @@ function ManageServersForm({
           {removedCount === 1 ? " its" : " their"} tools.
         </p>
       ) : null}
-      <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-        <Button type="button" variant="outline" disabled={save.isPending} onClick={() => onOpenChange(false)}>
-          Cancel
-        </Button>
-        <Button type="submit" loading={save.isPending}>
-          Save
-        </Button>
-      </div>
+      <FormActions submitLabel="Save" isPending={save.isPending} onCancel={() => onOpenChange(false)} />
     </form>
   );
 }

@@ -16,7 +16,8 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
-import { Skeleton } from "@/components/ui/skeleton";
+import { RetryAlert } from "@/components/ui/retry-alert";
+import { SkeletonRows } from "@/components/ui/skeleton";
 import { Switch } from "@/components/ui/switch";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { OnOffBadge, RiskClassBadge } from "@/components/portals/portal-badges";
@@ -116,23 +117,11 @@ export function PortalToolsCard({ portal, tools, isLoading, error, onRetry, canW
         ) : null}
 
         {error && !tools ? (
-          <Alert
-            variant="destructive"
-            title="Could not load the tools"
-            action={
-              <Button variant="outline" size="sm" onClick={onRetry}>
-                Try again
-              </Button>
-            }
-          >
+          <RetryAlert title="Could not load the tools" onRetry={onRetry}>
             {error.message}
-          </Alert>
+          </RetryAlert>
         ) : isLoading && !tools ? (
-          <div className="grid gap-2" aria-busy>
-            {Array.from({ length: 5 }, (_, i) => (
-              <Skeleton key={i} className="h-9 w-full" />
-            ))}
-          </div>
+          <SkeletonRows count={5} />
         ) : portal.servers.length === 0 && all.length === 0 ? (
           <p className="rounded-lg border border-dashed px-4 py-6 text-center text-sm text-muted-foreground">
             No tools yet: this portal has no servers.

@@ -10,11 +10,10 @@ import { serverKeys } from "@/lib/api/query-keys";
 import type { Page } from "@/lib/schemas/common";
 import type { ServerView } from "@/lib/schemas/server";
 import { cn } from "@/lib/utils";
-import { Alert } from "@/components/ui/alert";
-import { Button } from "@/components/ui/button";
 import { Checkbox } from "@/components/ui/checkbox";
 import { Input } from "@/components/ui/input";
-import { Skeleton } from "@/components/ui/skeleton";
+import { RetryAlert } from "@/components/ui/retry-alert";
+import { SkeletonRows } from "@/components/ui/skeleton";
 import { ServerStatusBadge } from "@/components/portals/portal-badges";
 
 export type ChecklistServer = { id: string; name: string; slug: string; status: string };
@@ -65,23 +64,11 @@ export function ServerChecklist({ selected, onChange, alwaysInclude = [], legend
       </legend>
 
       {query.isPending && alwaysInclude.length === 0 ? (
-        <div className="grid gap-2" aria-busy>
-          {Array.from({ length: 3 }, (_, i) => (
-            <Skeleton key={i} className="h-9 w-full" />
-          ))}
-        </div>
+        <SkeletonRows count={3} />
       ) : query.isError ? (
-        <Alert
-          variant="destructive"
-          title="Could not load the servers"
-          action={
-            <Button type="button" variant="outline" size="sm" onClick={() => void query.refetch()}>
-              Try again
-            </Button>
-          }
-        >
+        <RetryAlert title="Could not load the servers" onRetry={() => void query.refetch()}>
           {query.error.message}
-        </Alert>
+        </RetryAlert>
       ) : servers.length === 0 ? (
         <p className="rounded-md border border-dashed px-3 py-4 text-center text-sm text-muted-foreground">
           No servers registered yet.{" "}

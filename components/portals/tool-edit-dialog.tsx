@@ -8,13 +8,13 @@ import { api, ApiError } from "@/lib/api/client";
 import { portalKeys, toolKeys } from "@/lib/api/query-keys";
 import { updatePortalToolInput, type PortalToolView, type UpdatePortalToolInput } from "@/lib/schemas/portal";
 import type { ToolView } from "@/lib/schemas/tool";
-import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Textarea } from "@/components/ui/textarea";
-import { zodFieldMap } from "@/components/portals/portal-format";
+import { zodFieldErrors } from "@/components/forms/field-errors";
+import { FormActions } from "@/components/forms/form-actions";
 
 type ToolEditDialogProps = {
   portalId: string;
@@ -101,7 +101,7 @@ function ToolEditForm({
     }
     const parsed = updatePortalToolInput.safeParse(body);
     if (!parsed.success) {
-      setErrors(zodFieldMap(parsed.error));
+      setErrors(zodFieldErrors(parsed.error));
       return;
     }
     save.mutate(body);
@@ -179,14 +179,7 @@ function ToolEditForm({
         )}
       </div>
 
-      <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-        <Button type="button" variant="outline" disabled={save.isPending} onClick={() => onOpenChange(false)}>
-          Cancel
-        </Button>
-        <Button type="submit" loading={save.isPending}>
-          Save
-        </Button>
-      </div>
+      <FormActions submitLabel="Save" isPending={save.isPending} onCancel={() => onOpenChange(false)} />
     </form>
   );
 }

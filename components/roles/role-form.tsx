@@ -11,6 +11,7 @@ import { api, ApiError } from "@/lib/api/client";
 import { roleKeys } from "@/lib/api/query-keys";
 import { riskClasses, type RiskClass } from "@/lib/schemas/common";
 import { createRoleInput, principalKinds, type CreateRoleInput, type RoleView } from "@/lib/schemas/role";
+import { slugify } from "@/lib/slugify";
 import { cn } from "@/lib/utils";
 import { Alert } from "@/components/ui/alert";
 import { Button, buttonVariants } from "@/components/ui/button";
@@ -136,16 +137,6 @@ function toErrors(entries: { field: string; message: string }[]): Errors {
     errors[slot] ??= message;
   }
   return errors;
-}
-
-function slugify(name: string): string {
-  return name
-    .toLowerCase()
-    .normalize("NFKD")
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 40)
-    .replace(/-+$/, "");
 }
 
 function FieldError({ id, message }: { id: string; message?: string }) {
@@ -314,7 +305,7 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
                 autoComplete="off"
                 onChange={(e) => {
                   const name = e.target.value;
-                  setState((s) => ({ ...s, name, slug: isSlugTouched.current ? s.slug : slugify(name) }));
+                  setState((s) => ({ ...s, name, slug: isSlugTouched.current ? s.slug : slugify(name, 40) }));
                   clearErrors("name");
                   if (!isSlugTouched.current) clearErrors("slug");
                 }}

@@ -58,29 +58,6 @@ export function serverListParams(search: Record<string, string | string[] | unde
 /** A slug suggestion from a display name; the result still goes through the slug schema. */
 export const slugify = (name: string) => slugifyTo(name, 24);
 
-const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
-  ["year", 365 * 24 * 3600],
-  ["month", 30 * 24 * 3600],
-  ["week", 7 * 24 * 3600],
-  ["day", 24 * 3600],
-  ["hour", 3600],
-  ["minute", 60],
-];
-
-export function formatRelative(iso: string, now: number): string {
-  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
-  for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size) return relativeFormat.format(Math.round(seconds / size), unit);
-  }
-  return relativeFormat.format(Math.round(seconds / 60), "minute");
-}
-
-export function formatAbsolute(iso: string): string {
-  return new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "medium" }).format(new Date(iso));
-}
-
 /** "HTTP 502 · MCP error -32603", or null when the detail carries neither. */
 export function statusCodes(detail: StatusDetail): string | null {
   const parts = [detail.httpStatus !== undefined ? `HTTP ${detail.httpStatus}` : null, detail.mcpCode !== undefined ? `MCP error ${detail.mcpCode}` : null];

@@ -32,7 +32,7 @@ import {
   type ServerDetailView,
   type SyncResult,
 } from "@/components/servers/format";
-import { RelativeTime } from "@/components/servers/relative-time";
+import { RelativeTime } from "@/components/ui/relative-time";
 import { ServerFormDialog } from "@/components/servers/server-form-dialog";
 import { ServerStatusBadge } from "@/components/servers/server-status-badge";
 import { ToolsTable } from "@/components/servers/tools-table";
@@ -261,7 +261,7 @@ export function ServerDetail({ initialServer, initialTools, canWrite }: ServerDe
                 )}
               </DetailRow>
               <DetailRow label="Last synced">
-                <RelativeTime value={server.lastSyncedAt} />
+                <RelativeTime value={server.lastSyncedAt} fallback="Never" />
               </DetailRow>
               <DetailRow label="Added">
                 <RelativeTime value={server.createdAt} />

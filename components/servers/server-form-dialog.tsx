@@ -4,7 +4,6 @@ import { useId, useRef, useState } from "react";
 import { useRouter } from "next/navigation";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
-import type { z } from "zod";
 
 import { ApiError, api } from "@/lib/api/client";
 import { serverKeys } from "@/lib/api/query-keys";
@@ -19,6 +18,7 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Select } from "@/components/ui/select";
 import { Textarea } from "@/components/ui/textarea";
+import { zodFieldErrors } from "@/components/forms/field-errors";
 import { TRANSPORT_LABELS, slugify, type Transport } from "@/components/servers/format";
 
 type CredentialKind = CredentialInput["kind"];
@@ -71,12 +71,6 @@ function toCredential(values: Values): CredentialInput {
     case "reference":
       return { kind: "reference", headerName: values.headerName, ref: values.secretRef };
   }
-}
-
-function issuesToErrors(error: z.ZodError): Errors {
-  const errors: Errors = {};
-  for (const issue of error.issues) errors[issue.path.join(".") || "form"] ??= issue.message;
-  return errors;
 }
 
 function describeCredential(server: ServerView): string {
@@ -170,7 +164,7 @@ export function ServerFormDialog({ open, onOpenChange, server }: ServerFormDialo
     const body = isEdit ? { ...fields, ...(isCredentialChanging ? { credential: toCredential(values) } : {}) } : { ...fields, credential: toCredential(values) };
     const parsed = isEdit ? updateServerInput.safeParse(body) : createServerInput.safeParse(body);
     if (!parsed.success) {
-      setErrors(issuesToErrors(parsed.error));
+      setErrors(zodFieldErrors(parsed.error, { nested: true }));
       focusFirstError(parsed.error.issues.map((issue) => issue.path.join(".")));
       return;
     }

@@ -11,15 +11,15 @@ import { api, toQuery } from "@/lib/api/client";
 import { serverKeys } from "@/lib/api/query-keys";
 import type { Page } from "@/lib/schemas/common";
 import type { ServerView } from "@/lib/schemas/server";
-import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
+import { RelativeTime } from "@/components/ui/relative-time";
+import { RetryAlert } from "@/components/ui/retry-alert";
 import { DataTable } from "@/components/data-table/data-table";
 import { DataTableToolbar } from "@/components/data-table/data-table-toolbar";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
-import { RelativeTime } from "@/components/servers/relative-time";
 import { ServerFormDialog } from "@/components/servers/server-form-dialog";
 import { ServerStatusBadge } from "@/components/servers/server-status-badge";
 import { STATUS_OPTIONS, TRANSPORT_LABELS, serverListParams, type ServerListParams } from "@/components/servers/format";
@@ -66,7 +66,7 @@ const columns: ColumnDef<ServerView, unknown>[] = [
   {
     id: "lastSyncedAt",
     header: "Last synced",
-    cell: ({ row }) => <RelativeTime value={row.original.lastSyncedAt} className="text-muted-foreground" />,
+    cell: ({ row }) => <RelativeTime value={row.original.lastSyncedAt} fallback="Never" className="text-muted-foreground" />,
   },
 ];
 
@@ -124,18 +124,9 @@ export function ServersList({ initialPage, initialParams, canWrite }: ServersLis
       />
 
       {servers.isError ? (
-        <Alert
-          variant="destructive"
-          title="Could not load servers"
-          className="mb-3"
-          action={
-            <Button size="sm" variant="outline" onClick={() => servers.refetch()}>
-              Try again
-            </Button>
-          }
-        >
+        <RetryAlert title="Could not load servers" className="mb-3" onRetry={() => void servers.refetch()}>
           {servers.error.message}
-        </Alert>
+        </RetryAlert>
       ) : null}
 
       <DataTable

@@ -4,7 +4,7 @@ import { useId, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 
-import { api, ApiError } from "@/lib/api/client";
+import { api } from "@/lib/api/client";
 import { tokenKeys } from "@/lib/api/query-keys";
 import { roleLabels, type DashboardRole, type TokenScope } from "@/lib/auth/permissions";
 import { createTokenInput, type CreateTokenInput, type TokenView } from "@/lib/schemas/token";
@@ -17,6 +17,8 @@ import { Dialog } from "@/components/ui/dialog";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { fieldErrorsFrom, zodFieldErrors } from "@/components/forms/field-errors";
+import { FormActions } from "@/components/forms/form-actions";
 
 type Errors = Partial<Record<"name" | "scopes" | "expiresInDays" | "form", string>>;
 
@@ -60,8 +62,7 @@ export function CreateTokenDialog({
       await queryClient.invalidateQueries({ queryKey: tokenKeys.all });
     },
     onError: (error) => {
-      if (error instanceof ApiError && error.fieldErrors.length) setErrors({ ...error.fieldMap(), form: error.message });
-      else setErrors({ form: error.message });
+      setErrors(fieldErrorsFrom(error));
     },
   });
 
@@ -70,8 +71,7 @@ export function CreateTokenDialog({
     const input = { name, scopes, expiresInDays: days.trim() === "" ? undefined : Number(days) };
     const parsed = createTokenInput.safeParse(input);
     if (!parsed.success) {
-      const next: Errors = {};
-      for (const issue of parsed.error.issues) next[issue.path[0] as keyof Errors] ??= issue.message;
+      const next: Errors = zodFieldErrors(parsed.error);
       if (next.expiresInDays && Number.isNaN(input.expiresInDays)) next.expiresInDays = "Enter a number of days";
       setErrors(next);
       return;
@@ -148,14 +148,7 @@ export function CreateTokenDialog({
               }}
             />
           </FormField>
-          <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-            <Button type="button" variant="outline" disabled={create.isPending} onClick={() => close(false)}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create token
-            </Button>
-          </div>
+          <FormActions submitLabel="Create token" isPending={create.isPending} onCancel={() => close(false)} />
         </form>
       </Dialog>
 

@@ -20,7 +20,7 @@ import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Label } from "@/components/ui/label";
 import { Switch } from "@/components/ui/switch";
-import { RelativeTime, useNow } from "@/components/overview/relative-time";
+import { RelativeTime, useNow } from "@/components/ui/relative-time";
 import { CreateTokenDialog } from "@/components/tokens/create-token-dialog";
 
 export type TokenListParams = { all?: "true"; cursor?: string };

@@ -4,16 +4,17 @@ import { useId, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 
-import { api, ApiError } from "@/lib/api/client";
+import { api } from "@/lib/api/client";
 import { userKeys } from "@/lib/api/query-keys";
 import { dashboardRoles, roleLabels, type DashboardRole } from "@/lib/auth/permissions";
 import { createUserInput, type CreateUserInput, type UserView } from "@/lib/schemas/user";
 import { Alert } from "@/components/ui/alert";
-import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
+import { fieldErrorsFrom, zodFieldErrors } from "@/components/forms/field-errors";
+import { FormActions } from "@/components/forms/form-actions";
 
 type Errors = Partial<Record<keyof CreateUserInput | "form", string>>;
 
@@ -34,8 +35,7 @@ export function AddUserDialog({ open, onOpenChange }: { open: boolean; onOpenCha
       onOpenChange(false);
     },
     onError: (error) => {
-      if (error instanceof ApiError && error.fieldErrors.length) setErrors({ ...error.fieldMap(), form: error.message });
-      else setErrors({ form: error.message });
+      setErrors(fieldErrorsFrom(error));
     },
   });
 
@@ -48,9 +48,7 @@ export function AddUserDialog({ open, onOpenChange }: { open: boolean; onOpenCha
     event.preventDefault();
     const parsed = createUserInput.safeParse(values);
     if (!parsed.success) {
-      const next: Errors = {};
-      for (const issue of parsed.error.issues) next[issue.path[0] as keyof CreateUserInput] ??= issue.message;
-      setErrors(next);
+      setErrors(zodFieldErrors(parsed.error));
       return;
     }
     create.mutate(parsed.data);
@@ -103,14 +101,7 @@ export function AddUserDialog({ open, onOpenChange }: { open: boolean; onOpenCha
         >
           <Input type="password" autoComplete="new-password" value={values.password} onChange={(e) => set("password", e.target.value)} />
         </FormField>
-        <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-          <Button type="button" variant="outline" disabled={create.isPending} onClick={() => close(false)}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={create.isPending}>
-            Add user
-          </Button>
-        </div>
+        <FormActions submitLabel="Add user" isPending={create.isPending} onCancel={() => close(false)} />
       </form>
     </Dialog>
   );

@@ -14,7 +14,7 @@ import { Dialog } from "@/components/ui/dialog";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
-import { RelativeTime } from "@/components/overview/relative-time";
+import { RelativeTime } from "@/components/ui/relative-time";
 import { MfaBadge, RoleBadge, SourceLabel, StatusBadge } from "@/components/users/user-badges";
 
 type Confirm = "disable" | "enable" | "resetMfa" | null;

@@ -16,7 +16,7 @@ import { useTableSearchParams } from "@/components/data-table/use-table-search-p
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/empty-state";
-import { RelativeTime } from "@/components/overview/relative-time";
+import { RelativeTime } from "@/components/ui/relative-time";
 import { AddUserDialog } from "@/components/users/add-user-dialog";
 import { ManageUserDialog } from "@/components/users/manage-user-dialog";
 import { MfaBadge, RoleBadge, SourceLabel, StatusBadge } from "@/components/users/user-badges";

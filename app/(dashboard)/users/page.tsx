@@ -1,21 +1,17 @@
 import type { Metadata } from "next";
-import { ZodError } from "zod";
 
-import { AppError } from "@/lib/errors";
-import type { Page } from "@/lib/schemas/common";
-import type { UserView } from "@/lib/schemas/user";
 import { requireUser } from "@/lib/server/auth/current";
 import { can } from "@/lib/server/auth/actor";
 import { getDb } from "@/lib/server/db/instance";
 import { listUsers } from "@/lib/server/users";
 import { Alert } from "@/components/ui/alert";
 import { PageHeader } from "@/components/ui/page-header";
+import { loadInitialPage, searchParam } from "@/components/data-table/initial-page";
 import { UsersTable, type UserListParams } from "@/components/users/users-table";
 
 export const metadata: Metadata = { title: "Users" };
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
-const one = (v: string | string[] | undefined) => (typeof v === "string" && v !== "" ? v : undefined);
 
 const DESCRIPTION = "People who sign in to this dashboard and their dashboard roles. Access to portals and tools is set by portal roles.";
 
@@ -33,17 +29,8 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
   }
   const db = await getDb();
   const sp = await searchParams;
-  const params: UserListParams = { q: one(sp.q), role: one(sp.role), cursor: one(sp.cursor) };
-  let page: Page<UserView> = { items: [], nextCursor: null };
-  let error: string | undefined;
-  try {
-    page = await listUsers(db, actor, { ...params, limit: 50 });
-  } catch (e) {
-    // A hand-edited URL (unknown role, stale cursor) shows a message rather than an error page.
-    if (e instanceof AppError && e.status < 500) error = e.message;
-    else if (e instanceof ZodError) error = "The filters in the address are not valid.";
-    else throw e;
-  }
+  const params: UserListParams = { q: searchParam(sp.q), role: searchParam(sp.role), cursor: searchParam(sp.cursor) };
+  const { page, error } = await loadInitialPage(() => listUsers(db, actor, { ...params, limit: 50 }));
 
   return (
     <>
