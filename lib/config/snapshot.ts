@@ -1,0 +1,124 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { canonicalJson } from "@/lib/audit/event";
+import { roleConditions } from "@/lib/policy/conditions";
+import { riskClass } from "@/lib/schemas/common";
+import { principalKinds } from "@/lib/schemas/role";
+
+/**
+ * The config snapshot: everything a gateway needs to serve, and nothing more. It is the contract
+ * between the planes: the control plane builds and signs it (lib/server/config-versions.ts), the
+ * gateway verifies it (lib/config/signing.ts) and serves from it without ever reading the database.
+ *
+ * Only what a portal offers is in it: servers switched on in the portal, active tools switched on
+ * (see `isToolOffered`), with the portal's alias and description override already applied.
+ * Quarantined (`changed`) and `removed` tools never reach a gateway.
+ *
+ * Objects are not strict, so an older gateway accepts (and ignores) fields a newer control plane
+ * adds; the credential is the exception: it is strict so that no clear-text field can ride along.
+ */
+
+const jsonObject = z.record(z.string(), z.unknown());
+const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "Not a valid HTTP header name");
+
+export const snapshotCredential = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("none") }),
+  /** `sealed`: the header value, sealed for gateways (lib/config/sealed-credential.ts). */
+  z.strictObject({ kind: z.literal("header"), headerName, sealed: z.string().regex(/^g1\./, "Not a sealed credential") }),
+  /** `env:NAME` or `file:/path`, resolved on the gateway's machine. */
+  z.strictObject({ kind: z.literal("reference"), headerName, ref: z.string().regex(/^(env|file):/, "Use env:NAME or file:/path") }),
+]);
+export type SnapshotCredential = z.infer<typeof snapshotCredential>;
+
+export const snapshotTool = z.object({
+  /** The upstream's name, used when forwarding the call. */
+  name: z.string().min(1).max(256),
+  /** The name MCP clients see: `<server>_<tool>` or the portal's alias. */
+  exposedName: z.string().min(1).max(256),
+  title: z.string().nullable(),
+  /** The portal's description override when set, else the pinned upstream description. */
+  description: z.string(),
+  inputSchema: jsonObject,
+  outputSchema: jsonObject.optional(),
+  annotations: jsonObject.optional(),
+  riskClass,
+  /** The accepted definition's hash, so a gateway can refuse an upstream that drifted since. */
+  definitionHash: z.string().min(1).max(128),
+});
+export type SnapshotTool = z.infer<typeof snapshotTool>;
+
+export const snapshotServer = z.object({
+  slug: z.string().min(1).max(64),
+  name: z.string(),
+  url: z.url({ protocol: /^https?$/ }),
+  transport: z.enum(["streamable_http", "sse"]),
+  credential: snapshotCredential,
+  tools: z.array(snapshotTool),
+});
+export type SnapshotServer = z.infer<typeof snapshotServer>;
+
+export const snapshotPortal = z.object({
+  slug: z.string().min(1).max(64),
+  name: z.string(),
+  allowlistMode: z.boolean(),
+  servers: z.array(snapshotServer),
+});
+export type SnapshotPortal = z.infer<typeof snapshotPortal>;
+
+export const snapshotGrant = z.object({
+  portalSlug: z.string().min(1),
+  /** Null: every server of the portal. */
+  serverSlug: z.string().min(1).nullable(),
+  /** Null: every tool of the server(s). The upstream name, not the alias. */
+  toolName: z.string().min(1).nullable(),
+  riskClasses: z.array(riskClass),
+});
+export type SnapshotGrant = z.infer<typeof snapshotGrant>;
+
+export const snapshotRole = z.object({
+  slug: z.string().min(1),
+  name: z.string(),
+  principals: z.array(z.object({ kind: z.enum(principalKinds), value: z.string().min(1) })),
+  grants: z.array(snapshotGrant),
+  stepUpRiskClasses: z.array(riskClass),
+  conditions: roleConditions,
+});
+export type SnapshotRole = z.infer<typeof snapshotRole>;
+
+export const configSnapshot = z.object({
+  version: z.number().int().positive(),
+  createdAt: z.iso.datetime(),
+  /** The control plane that signed it. */
+  issuer: z.url(),
+  portals: z.array(snapshotPortal),
+  roles: z.array(snapshotRole),
+});
+export type ConfigSnapshot = z.infer<typeof configSnapshot>;
+
+/** Validates an untrusted value as a snapshot; throws a ZodError naming the first problems. */
+export function parseSnapshot(raw: unknown): ConfigSnapshot {
+  return configSnapshot.parse(raw);
+}
+
+/**
+ * A hash of what a snapshot says, ignoring when and as which version it was made, so publishing
+ * can tell "nothing changed". Sealed credentials get a fresh IV every time they are sealed, so
+ * they are compared by a digest of their opened value; `openSealed` returning null (e.g. the
+ * key changed) makes the hash differ, which only costs a new version.
+ */
+export function snapshotContentHash(snapshot: ConfigSnapshot, openSealed: (sealed: string) => string | null): string {
+  const comparable = {
+    issuer: snapshot.issuer,
+    roles: snapshot.roles,
+    portals: snapshot.portals.map((portal) => ({
+      ...portal,
+      servers: portal.servers.map((server) => {
+        if (server.credential.kind !== "header") return server;
+        const opened = openSealed(server.credential.sealed);
+        const secretDigest = opened === null ? `unopened:${server.credential.sealed}` : createHash("sha256").update(opened).digest("hex");
+        return { ...server, credential: { kind: "header", headerName: server.credential.headerName, secretDigest } };
+      }),
+    })),
+  };
+  return createHash("sha256").update(canonicalJson(comparable)).digest("hex");
+}

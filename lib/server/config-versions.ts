@@ -1,0 +1,275 @@
+import "server-only";
+import { z } from "zod";
+import { canonicalJson } from "@/lib/audit/event";
+import { isToolOffered } from "@/lib/config/portal-tools";
+import { deriveGatewayCredentialKey, openSealedCredential, sealCredential } from "@/lib/config/sealed-credential";
+import { signSnapshot, verifySnapshot } from "@/lib/config/signing";
+import { configSnapshot, snapshotContentHash, type ConfigSnapshot, type SnapshotCredential, type SnapshotServer, type SnapshotTool } from "@/lib/config/snapshot";
+import { exposedToolName } from "@/lib/config/tool-definition";
+import { roleConditions } from "@/lib/policy/conditions";
+import { listParams, type Page } from "@/lib/schemas/common";
+import { AppError, notFound } from "@/lib/errors";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import type { Db } from "./db/client";
+import { authorize, type Actor } from "./auth/actor";
+import { recordConfigChange } from "./audit";
+import { decryptSecret } from "./crypto";
+import { env } from "./env";
+import { pageArgs, toPage } from "./pagination";
+import { getActiveSigningKey, publicJwks } from "./signing-keys";
+
+type Tx = Prisma.TransactionClient;
+
+// Any fixed number, distinct from the audit chain's and the signing keys': publishers take it so
+// two publishes never read the same latest version.
+const PUBLISH_LOCK = 7_031_979;
+
+let gatewayKey: { source: string; key: Buffer } | undefined;
+
+/** The key gateways open sealed credentials with, derived from PORTICO_SECRET_KEY. */
+function gatewayCredentialKey(): Buffer {
+  const source = env().PORTICO_SECRET_KEY;
+  if (!source) throw new Error("PORTICO_SECRET_KEY is not set: upstream credentials cannot be sealed for gateways");
+  if (gatewayKey?.source !== source) gatewayKey = { source, key: deriveGatewayCredentialKey(source) };
+  return gatewayKey.key;
+}
+
+const jsonObjectOrUndefined = (value: Prisma.JsonValue | null) =>
+  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+
+function credentialOf(server: { slug: string; credentialKind: string; headerName: string | null; secretEnc: string | null; secretRef: string | null }): SnapshotCredential {
+  switch (server.credentialKind) {
+    case "header":
+      if (!server.headerName || !server.secretEnc) throw new AppError("validation_failed", `Server ${server.slug} has a header credential without its header or secret`);
+      // Opened only here, in memory, to be sealed again for gateways: never written in clear.
+      return { kind: "header", headerName: server.headerName, sealed: sealCredential(decryptSecret(server.secretEnc), gatewayCredentialKey()) };
+    case "reference":
+      if (!server.headerName || !server.secretRef) throw new AppError("validation_failed", `Server ${server.slug} has a secret reference without its header or reference`);
+      return { kind: "reference", headerName: server.headerName, ref: server.secretRef };
+    default:
+      return { kind: "none" };
+  }
+}
+
+/**
+ * Everything the gateways need, read from the database: portals with their switched-on servers
+ * and offered tools (alias and description override applied), and portal roles. Deterministic
+ * order throughout, so equal configs make equal snapshots.
+ */
+export async function buildSnapshot(db: Tx, version: number, createdAt = new Date()): Promise<ConfigSnapshot> {
+  const [portals, roles] = await Promise.all([
+    db.portal.findMany({
+      orderBy: { slug: "asc" },
+      include: {
+        servers: {
+          where: { enabled: true },
+          include: {
+            server: {
+              include: {
+                tools: { where: { state: "active" }, include: { portalTools: true } },
+              },
+            },
+          },
+        },
+      },
+    }),
+    db.portalRole.findMany({
+      orderBy: { slug: "asc" },
+      include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } },
+    }),
+  ]);
+
+  // A server in several portals is sealed once per build, not once per portal.
+  const credentials = new Map<string, SnapshotCredential>();
+
+  const snapshot: ConfigSnapshot = {
+    version,
+    createdAt: createdAt.toISOString(),
+    issuer: env().PORTICO_CONTROL_PLANE_URL,
+    portals: portals.map((portal) => ({
+      slug: portal.slug,
+      name: portal.name,
+      allowlistMode: portal.allowlistMode,
+      servers: portal.servers
+        .map(({ server, enabled }): SnapshotServer => {
+          let credential = credentials.get(server.id);
+          if (!credential) credentials.set(server.id, (credential = credentialOf(server)));
+          const tools = server.tools.flatMap((tool): SnapshotTool[] => {
+            const setting = tool.portalTools.find((pt) => pt.portalId === portal.id);
+            const offered = isToolOffered({ serverEnabled: enabled, toolState: tool.state, toggle: setting?.enabled ?? null, allowlistMode: portal.allowlistMode });
+            const inputSchema = jsonObjectOrUndefined(tool.inputSchema);
+            // MCP requires an object schema; a tool stored without one is left out, not guessed at.
+            if (!offered || !inputSchema) return [];
+            const outputSchema = jsonObjectOrUndefined(tool.outputSchema);
+            const annotations = jsonObjectOrUndefined(tool.annotations);
+            return [
+              {
+                name: tool.name,
+                exposedName: exposedToolName(server.slug, tool.name, setting?.alias),
+                title: tool.title,
+                description: setting?.descriptionOverride ?? tool.description,
+                inputSchema,
+                ...(outputSchema ? { outputSchema } : {}),
+                ...(annotations ? { annotations } : {}),
+                riskClass: tool.riskClass,
+                definitionHash: tool.definitionHash,
+              },
+            ];
+          });
+          return { slug: server.slug, name: server.name, url: server.url, transport: server.transport, credential, tools: tools.sort(byKey((t) => t.exposedName)) };
+        })
+        .sort(byKey((s) => s.slug)),
+    })),
+    roles: roles.map((role) => ({
+      slug: role.slug,
+      name: role.name,
+      principals: role.principals.map((p) => ({ kind: p.kind, value: p.value })).sort(byKey((p) => `${p.kind}\u0000${p.value}`)),
+      grants: role.grants
+        .map((g) => ({ portalSlug: g.portal.slug, serverSlug: g.serverSlug, toolName: g.toolName, riskClasses: [...g.riskClasses].sort() }))
+        .sort(byKey((g) => canonicalJson(g))),
+      stepUpRiskClasses: [...role.stepUpRiskClasses].sort(),
+      conditions: roleConditions.parse(role.conditions ?? {}),
+    })),
+  };
+  // Fails loudly on anything a gateway would refuse, before it is signed and stored.
+  return configSnapshot.parse(snapshot);
+}
+
+function openOrNull(sealed: string): string | null {
+  try {
+    return openSealedCredential(sealed, gatewayCredentialKey());
+  } catch {
+    return null;
+  }
+}
+
+export type PublishResult = { version: number; signature: string; isNew: boolean };
+
+/**
+ * Builds, signs and stores the next immutable config version, unless the config says the same as
+ * the latest version (then that one is returned with `isNew: false`). Call it after a change's
+ * transaction has committed, never inside one: it takes its own transaction and locks.
+ */
+export async function publishConfigVersion(db: Db, actor: Actor, summary: string): Promise<PublishResult> {
+  authorize(actor, "registry:write");
+  const text = z.string().trim().max(500).parse(summary);
+  // Read (and on first use, created) outside the publish transaction, which it cannot nest in.
+  const key = await getActiveSigningKey(db);
+  return db.$transaction(
+    async (tx) => {
+      // Read committed, after the lock: a publisher that waited sees the version the other one
+      // stored and the config it was built from.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${PUBLISH_LOCK})`;
+      const latest = await tx.configVersion.findFirst({ orderBy: { version: "desc" }, select: { version: true, snapshot: true, signature: true } });
+      const createdAt = new Date();
+      const version = (latest?.version ?? 0) + 1;
+      const snapshot = await buildSnapshot(tx, version, createdAt);
+      if (latest) {
+        const previous = configSnapshot.safeParse(latest.snapshot);
+        if (previous.success && snapshotContentHash(previous.data, openOrNull) === snapshotContentHash(snapshot, openOrNull)) {
+          return { version: latest.version, signature: latest.signature, isNew: false };
+        }
+      }
+      const signature = await signSnapshot(snapshot, key.privateKey, key.kid);
+      await tx.configVersion.create({
+        data: {
+          version,
+          snapshot: snapshot as unknown as Prisma.InputJsonValue,
+          signature,
+          summary: text,
+          createdById: actor.type === "system" ? null : actor.userId,
+          createdAt,
+        },
+      });
+      await recordConfigChange(tx, actor, {
+        action: "config.publish",
+        targetType: "config_version",
+        targetId: String(version),
+        before: latest ? { version: latest.version } : null,
+        after: { version, summary: text, kid: key.kid },
+      });
+      return { version, signature, isNew: true };
+    },
+    { maxWait: 10_000, timeout: 30_000 },
+  );
+}
+
+export const listConfigVersionsParams = listParams.pick({ cursor: true, limit: true });
+
+export type ConfigVersionSummary = {
+  id: string;
+  version: number;
+  summary: string;
+  createdAt: string;
+  createdBy: { id: string; email: string; name: string } | null;
+};
+
+export type ConfigVersionView = ConfigVersionSummary & {
+  /** Credentials in it are sealed for gateways, never in clear. */
+  snapshot: ConfigSnapshot | null;
+  /** The compact JWS gateways receive. */
+  signature: string;
+  /** True when the signature verifies and the stored snapshot is the one it signs. */
+  isVerified: boolean;
+  verificationError: string | null;
+};
+
+const summarySelect = {
+  id: true,
+  version: true,
+  summary: true,
+  createdAt: true,
+  createdBy: { select: { id: true, email: true, name: true } },
+} as const satisfies Prisma.ConfigVersionSelect;
+
+type SummaryRow = Prisma.ConfigVersionGetPayload<{ select: typeof summarySelect }>;
+
+const toSummary = (row: SummaryRow): ConfigVersionSummary => ({
+  id: row.id,
+  version: row.version,
+  summary: row.summary,
+  createdAt: row.createdAt.toISOString(),
+  createdBy: row.createdBy,
+});
+
+/** Config versions, newest first, without their snapshots. */
+export async function listConfigVersions(db: Db, actor: Actor, raw: unknown): Promise<Page<ConfigVersionSummary>> {
+  authorize(actor, "registry:read");
+  const params = listConfigVersionsParams.parse(raw);
+  const rows = await db.configVersion.findMany({ select: summarySelect, orderBy: { version: "desc" }, ...pageArgs(params) });
+  return toPage(rows, params.limit, toSummary);
+}
+
+/**
+ * One config version with its snapshot, checked against its signature: the stored JSON is what
+ * the dashboard shows and diffs, the JWS is what gateways run, and the two must say the same.
+ */
+export async function getConfigVersion(db: Db, actor: Actor, version: number): Promise<ConfigVersionView> {
+  authorize(actor, "registry:read");
+  const number = z.coerce.number().int().positive().safeParse(version);
+  if (!number.success) throw notFound("Config version");
+  const row = await db.configVersion.findUnique({ where: { version: number.data }, select: { ...summarySelect, snapshot: true, signature: true } });
+  if (!row) throw notFound("Config version");
+  const stored = configSnapshot.safeParse(row.snapshot);
+  let verificationError: string | null = null;
+  try {
+    const signed = await verifySnapshot(row.signature, await publicJwks(db));
+    if (!stored.success) verificationError = "The stored snapshot does not match the schema";
+    else if (canonicalJson(signed) !== canonicalJson(stored.data)) verificationError = "The stored snapshot differs from the signed one";
+    else if (signed.version !== row.version) verificationError = "The signed snapshot is for another version";
+  } catch (error) {
+    verificationError = error instanceof Error ? error.message : "The signature does not verify";
+  }
+  return {
+    ...toSummary(row),
+    snapshot: stored.success ? stored.data : null,
+    signature: row.signature,
+    isVerified: verificationError === null,
+    verificationError,
+  };
+}
