@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+
+import type { AuditEventInput } from "@/lib/audit/event";
+
+import type { TokenIdentity } from "./auth";
+
+export type EmitAuditEvent = (event: AuditEventInput) => void;
+
+export const MAX_AUDIT_PAYLOAD_BYTES = 8 * 1024;
+
+/**
+ * Arguments and results are kept for the auditor, capped: a small payload stays structured; a
+ * large one is kept as its first 8 KiB of JSON, marked truncated.
+ */
+export function capPayload(value: unknown, limit = MAX_AUDIT_PAYLOAD_BYTES): { value: unknown; bytes: number; truncated: boolean } {
+  if (value === undefined) return { value: undefined, bytes: 0, truncated: false };
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? "null";
+  } catch {
+    return { value: "[unserializable]", bytes: 0, truncated: true };
+  }
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= limit) return { value, bytes, truncated: false };
+  return { value: Buffer.from(json).subarray(0, limit).toString("utf8"), bytes, truncated: true };
+}
+
+export type McpRequestEventFields = {
+  time: Date;
+  identity: TokenIdentity | null;
+  portal: string | null;
+  server?: string | null;
+  tool?: string | null;
+  action: string;
+  outcome: "allow" | "deny";
+  reasons?: string[];
+  sourceIp: string | null;
+  requestId: string;
+  data: Record<string, unknown>;
+};
+
+/** One `mcp.request` event: the shape every MCP request, allowed or denied, is recorded in. */
+export function mcpRequestEvent(fields: McpRequestEventFields): AuditEventInput {
+  const identity = fields.identity;
+  return {
+    id: randomUUID(),
+    time: fields.time,
+    kind: "mcp.request",
+    actorType: identity ? identity.kind : "anonymous",
+    actorId: identity?.subject ?? null,
+    actorLabel: identity ? (identity.email ?? identity.clientId ?? identity.subject) : null,
+    action: fields.action.slice(0, 128),
+    outcome: fields.outcome,
+    targetType: fields.tool ? "tool" : fields.portal ? "portal" : null,
+    targetId: fields.tool ? `${fields.server ?? ""}/${fields.tool}`.slice(0, 200) : (fields.portal ?? null),
+    portal: fields.portal,
+    server: fields.server ?? null,
+    tool: fields.tool ?? null,
+    reasons: fields.reasons?.length ? fields.reasons.map((r) => r.slice(0, 1000)).slice(0, 50) : null,
+    data: fields.data,
+    sourceIp: fields.sourceIp,
+    requestId: fields.requestId,
+  };
+}

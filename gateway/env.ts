@@ -1,0 +1,78 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+
+import { deriveGatewayCredentialKey } from "@/lib/config/sealed-credential";
+
+// The gateway reads its own environment: lib/server/env is the control plane's and pulls in
+// `server-only`, which refuses to load outside a React Server Components bundle.
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
+  HOST: z.string().default("127.0.0.1"),
+  PORTICO_CONTROL_PLANE_URL: z.string().url().default("http://localhost:3000"),
+  PORTICO_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4000"),
+  PORTICO_GATEWAY_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+  PORTICO_GATEWAY_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, "use letters, digits, . _ -")
+    .optional(),
+  PORTICO_SECRET_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64 encoded")
+    .optional(),
+  // Alternative to PORTICO_SECRET_KEY: only the derived key that opens snapshot credentials
+  // (lib/config/sealed-credential.ts), so this gateway cannot read the control plane's secrets.
+  PORTICO_GATEWAY_CREDENTIAL_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64 encoded")
+    .optional(),
+  PORTICO_GATEWAY_DATA_DIR: z.string().default(".data/gateway"),
+  // Comma-separated extra origins allowed to call /mcp from a browser.
+  PORTICO_ALLOWED_ORIGINS: z.string().default(""),
+  PORTICO_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+});
+
+export type GatewayEnv = {
+  port: number;
+  host: string;
+  controlPlaneUrl: string;
+  gatewayUrl: string;
+  gatewayToken: string | undefined;
+  gatewayName: string;
+  /** Opens `header` credentials in snapshots; from PORTICO_GATEWAY_CREDENTIAL_KEY or derived from PORTICO_SECRET_KEY. */
+  credentialKey: Buffer | undefined;
+  dataDir: string;
+  allowedOrigins: string[];
+  upstreamTimeoutMs: number;
+};
+
+const trimSlash = (url: string) => url.replace(/\/+$/, "");
+
+/** Validated environment. A bad value stops the process naming the variable, never its value. */
+export function readGatewayEnv(source: NodeJS.ProcessEnv = process.env): GatewayEnv {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`Invalid environment: ${problems}`);
+  }
+  const e = parsed.data;
+  const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 80) || "gateway";
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    controlPlaneUrl: trimSlash(e.PORTICO_CONTROL_PLANE_URL),
+    gatewayUrl: trimSlash(e.PORTICO_GATEWAY_URL),
+    gatewayToken: e.PORTICO_GATEWAY_TOKEN,
+    gatewayName: e.PORTICO_GATEWAY_NAME ?? `gateway-${host}`,
+    credentialKey: e.PORTICO_GATEWAY_CREDENTIAL_KEY
+      ? Buffer.from(e.PORTICO_GATEWAY_CREDENTIAL_KEY, "base64")
+      : e.PORTICO_SECRET_KEY
+        ? deriveGatewayCredentialKey(e.PORTICO_SECRET_KEY)
+        : undefined,
+    dataDir: path.resolve(e.PORTICO_GATEWAY_DATA_DIR),
+    allowedOrigins: e.PORTICO_ALLOWED_ORIGINS.split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+    upstreamTimeoutMs: e.PORTICO_UPSTREAM_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,145 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+
+import path from "node:path";
+
+import { openSealedCredential } from "@/lib/config/sealed-credential";
+
+import { createTokenVerifier, type TokenVerifier } from "./auth";
+import type { EmitAuditEvent } from "./audit";
+import { createConfigStore, type ConfigStore, type VerifySignedSnapshot } from "./config-store";
+import type { GatewayEnv } from "./env";
+import { describeError, log } from "./log";
+import { createMcpService, type McpService } from "./mcp";
+import { createMetrics, type GatewayMetrics } from "./metrics";
+import type { GatewayState } from "./portal-index";
+import { createGatewayHttpServer, configureHttpServer, listen } from "./server";
+import { createUpstreamPool, type OpenSealed, type UpstreamPool } from "./upstreams";
+
+export type GatewayDeps<S> = {
+  /** Signature + schema check of a signed snapshot. */
+  verifySnapshot: VerifySignedSnapshot<S>;
+  versionOf: (snapshot: S) => number;
+  /** Indexes a verified snapshot for the request path. */
+  buildState: (snapshot: S, gatewayUrl: string, previous: GatewayState | null) => GatewayState;
+  emit: EmitAuditEvent;
+  openSealed?: OpenSealed;
+  spoolDepth?: () => number;
+  defaultMetrics?: boolean;
+  /** Tests listen on port 0: take the public URL from the bound port instead of the environment. */
+  urlFromBoundPort?: boolean;
+};
+
+export type Gateway<S> = {
+  url: string;
+  /** The public base URL portals are named under (`${publicUrl}/mcp/<slug>`). */
+  publicUrl: string;
+  port: number;
+  http: HttpServer;
+  store: ConfigStore<S>;
+  mcp: McpService;
+  metrics: GatewayMetrics;
+  upstreams: UpstreamPool;
+  verifier: TokenVerifier;
+  state(): GatewayState | null;
+  close(): Promise<void>;
+};
+
+/**
+ * Wires the gateway: config store → indexed state → HTTP + MCP. Listening starts only after the
+ * last good snapshot on disk was loaded, so a restart serves at once; pulling the latest from the
+ * control plane continues in the background.
+ */
+export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>): Promise<Gateway<S>> {
+  // Bound first so port 0 works; until wired, it answers 503 (a few milliseconds at most).
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
+    res.end(JSON.stringify({ error: "starting" }));
+  };
+  const http = configureHttpServer(createServer((req, res) => handler(req, res)));
+  const port = await listen(http, baseEnv.port, baseEnv.host);
+  const url = `http://${baseEnv.host.includes(":") ? `[${baseEnv.host}]` : baseEnv.host}:${port}`;
+  const env: GatewayEnv = deps.urlFromBoundPort ? { ...baseEnv, gatewayUrl: url } : baseEnv;
+
+  const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics });
+  if (deps.spoolDepth) metrics.setSpoolDepthSource(deps.spoolDepth);
+  let state: GatewayState | null = null;
+
+  const store = createConfigStore<S>({
+    controlPlaneUrl: env.controlPlaneUrl,
+    gatewayToken: env.gatewayToken,
+    gatewayName: env.gatewayName,
+    gatewayUrl: env.gatewayUrl,
+    dataDir: env.dataDir,
+    verify: deps.verifySnapshot,
+    versionOf: deps.versionOf,
+  });
+  const key = env.credentialKey;
+  const openSealed = deps.openSealed ?? (key ? (sealed: string) => openSealedCredential(sealed, key) : undefined);
+  const upstreams = createUpstreamPool({ openSealed, defaultTimeoutMs: env.upstreamTimeoutMs });
+  const verifier = createTokenVerifier({ controlPlaneUrl: env.controlPlaneUrl, cacheFile: path.join(env.dataDir, "oauth-jwks.json") });
+  const mcp = createMcpService({
+    getState: () => state,
+    upstreams,
+    emit: deps.emit,
+    metrics,
+    gatewayUrl: env.gatewayUrl,
+    upstreamTimeoutMs: env.upstreamTimeoutMs,
+  });
+
+  store.onChange((next) => {
+    const previous = state;
+    try {
+      // Built completely before the one assignment that publishes it: requests see old or new, never half.
+      state = deps.buildState(next.snapshot, env.gatewayUrl, previous);
+    } catch (error) {
+      log("error", "could not index the config snapshot; keeping the previous one", { version: next.version, ...describeError(error) });
+      return;
+    }
+    metrics.configVersion.set(state.version);
+    upstreams.retain(state.allUpstreams());
+    mcp.onConfigChange(state, previous);
+  });
+
+  const app = createGatewayHttpServer({
+    gatewayUrl: env.gatewayUrl,
+    controlPlaneUrl: env.controlPlaneUrl,
+    gatewayToken: env.gatewayToken,
+    allowedOrigins: env.allowedOrigins,
+    getState: () => state,
+    acceptConfig: (body) => store.accept(body),
+    verifier,
+    mcp,
+    metrics,
+  });
+
+  await store.start();
+  handler = app;
+  log("info", "gateway listening", { url, publicUrl: env.gatewayUrl, configVersion: store.current()?.version ?? null, name: env.gatewayName });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    publicUrl: env.gatewayUrl,
+    port,
+    http,
+    store,
+    mcp,
+    metrics,
+    upstreams,
+    verifier,
+    state: () => state,
+    close() {
+      closing ??= (async () => {
+        store.close();
+        verifier.close();
+        await mcp.close();
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        });
+        await upstreams.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+
+import { isJsonContentType, isJsonRpcMessage } from "./http-util";
+import { capPayload } from "./audit";
+import { methodLabel } from "./metrics";
+
+describe("isJsonRpcMessage", () => {
+  it.each([
+    [{ jsonrpc: "2.0", id: 1, method: "tools/list" }, true],
+    [{ jsonrpc: "2.0", method: "notifications/initialized" }, true],
+    [{ jsonrpc: "2.0", id: "a", result: {} }, true],
+    [{ jsonrpc: "2.0", id: 1, error: { code: 1, message: "x" } }, true],
+    [{ jsonrpc: "1.0", id: 1, method: "x" }, false],
+    [{ jsonrpc: "2.0", id: null, method: "x" }, false],
+    [{ jsonrpc: "2.0", id: 1, method: "" }, false],
+    [{ jsonrpc: "2.0", id: 1, method: "x", params: "str" }, false],
+    [{ jsonrpc: "2.0", id: 1 }, false],
+    [{ jsonrpc: "2.0", id: 1, result: {}, error: {} }, false],
+    [[], false],
+    [null, false],
+  ])("%j → %s", (message, expected) => {
+    expect(isJsonRpcMessage(message)).toBe(expected);
+  });
+});
+
+describe("isJsonContentType", () => {
+  it("accepts parameters and case, refuses other types", () => {
+    expect(isJsonContentType("Application/JSON; charset=utf-8")).toBe(true);
+    expect(isJsonContentType("text/plain")).toBe(false);
+    expect(isJsonContentType(undefined)).toBe(false);
+  });
+});
+
+describe("capPayload", () => {
+  it("keeps small payloads structured and truncates large ones to 8 KiB of JSON", () => {
+    expect(capPayload({ a: 1 })).toEqual({ value: { a: 1 }, bytes: 7, truncated: false });
+    const big = capPayload({ blob: "x".repeat(20_000) });
+    expect(big.truncated).toBe(true);
+    expect(typeof big.value).toBe("string");
+    expect(Buffer.byteLength(big.value as string)).toBeLessThanOrEqual(8 * 1024);
+  });
+});
+
+describe("methodLabel", () => {
+  it("keeps metric labels bounded", () => {
+    expect(methodLabel("tools/call")).toBe("tools/call");
+    expect(methodLabel("notifications/cancelled")).toBe("notification");
+    expect(methodLabel("x".repeat(100))).toBe("other");
+  });
+});

@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): number {
+  const text = JSON.stringify(body);
+  if (res.headersSent) {
+    res.end();
+    return 0;
+  }
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+  return Buffer.byteLength(text);
+}
+
+/** A JSON-RPC error answered at the HTTP layer, before any MCP session sees the request. */
+export function sendJsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  options: { id?: string | number | null; headers?: Record<string, string>; data?: unknown } = {},
+): number {
+  const error: Record<string, unknown> = { code, message };
+  if (options.data !== undefined) error.data = options.data;
+  return sendJson(res, status, { jsonrpc: "2.0", error, id: options.id ?? null }, options.headers);
+}
+
+export type BodyResult = { ok: true; text: string; bytes: number } | { ok: false; reason: "too_large" | "aborted" };
+
+/** Reads a request body, refusing it past `limit` bytes without buffering the excess. */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve({ ok: false, reason: "too_large" });
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let done = false;
+    req.on("data", (chunk: Buffer) => {
+      if (done) return;
+      bytes += chunk.length;
+      if (bytes > limit) {
+        done = true;
+        chunks.length = 0;
+        req.resume();
+        resolve({ ok: false, reason: "too_large" });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (done) return;
+      done = true;
+      const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      resolve({ ok: true, text: buffer.toString("utf8"), bytes });
+    });
+    req.on("error", () => {
+      if (done) return;
+      done = true;
+      resolve({ ok: false, reason: "aborted" });
+    });
+    req.on("aborted", () => {
+      if (done) return;
+      done = true;
+      resolve({ ok: false, reason: "aborted" });
+    });
+  });
+}
+
+/** `application/json`, optionally with parameters (`; charset=utf-8`). */
+export function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const type = value.split(";", 1)[0]!.trim().toLowerCase();
+  return type === "application/json";
+}
+
+export type JsonRpcMessage = {
+  jsonrpc: "2.0";
+  id?: string | number;
+  method?: string;
+  params?: unknown;
+  result?: unknown;
+  error?: unknown;
+};
+
+const isId = (v: unknown) => typeof v === "string" || (typeof v === "number" && Number.isFinite(v));
+
+/**
+ * JSON-RPC 2.0 shape check for one message: a request, a notification or a response (clients
+ * answer server requests with responses). MCP forbids null ids.
+ */
+export function isJsonRpcMessage(value: unknown): value is JsonRpcMessage {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return false;
+  const m = value as Record<string, unknown>;
+  if (m.jsonrpc !== "2.0") return false;
+  if (typeof m.method === "string") {
+    if (m.method.length === 0 || m.method.length > 256) return false;
+    if ("id" in m && !isId(m.id)) return false;
+    if (m.params !== undefined && (m.params === null || typeof m.params !== "object")) return false;
+    return true;
+  }
+  if (!isId(m.id)) return false;
+  return ("result" in m) !== ("error" in m);
+}
+
+export const isRequest = (m: JsonRpcMessage): m is JsonRpcMessage & { id: string | number; method: string } =>
+  typeof m.method === "string" && m.id !== undefined;
+
+export function clientIp(req: IncomingMessage): string | null {
+  // No X-Forwarded-For: trusting it needs a configured proxy list, which the gateway does not have yet.
+  const address = req.socket.remoteAddress ?? null;
+  return address?.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,53 @@
+/**
+ * The gateway process: `node --import tsx gateway/main.ts`. Configuration comes from the
+ * environment (see env.ts); the config itself comes signed from the control plane.
+ */
+import path from "node:path";
+
+import { createAuditSpool } from "./audit-spool";
+import { readGatewayEnv } from "./env";
+import { startGateway } from "./gateway";
+import { describeError, log } from "./log";
+import { createPolicyAdapter } from "./policy";
+import { buildGatewayState } from "./portal-index";
+import { normalizeSnapshot, snapshotVersion, verifySignedConfig } from "./snapshot-state";
+
+async function main() {
+  const env = readGatewayEnv();
+  if (!env.gatewayToken) {
+    // Without it the gateway can neither pull config nor deliver audit events: refuse to start.
+    throw new Error("PORTICO_GATEWAY_TOKEN is not set (the shared secret with the control plane, at least 32 characters)");
+  }
+  if (!env.credentialKey) log("warn", "neither PORTICO_GATEWAY_CREDENTIAL_KEY nor PORTICO_SECRET_KEY is set: upstreams with sealed header credentials will be unavailable");
+
+  const spool = createAuditSpool({ dir: path.join(env.dataDir, "audit-spool"), controlPlaneUrl: env.controlPlaneUrl, token: env.gatewayToken });
+  const gateway = await startGateway(env, {
+    verifySnapshot: verifySignedConfig,
+    versionOf: snapshotVersion,
+    buildState: (snapshot, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(snapshot), gatewayUrl, createPolicyAdapter(snapshot), previous),
+    emit: spool.emit,
+    spoolDepth: spool.depth,
+    defaultMetrics: true,
+  });
+  for (const slug of gateway.state()?.portals.keys() ?? []) log("info", "portal served", { url: `${env.gatewayUrl}/mcp/${slug}` });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "gateway stopping", { signal });
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await gateway.close().catch((error: unknown) => log("error", "closing the gateway failed", describeError(error)));
+    // Last: events of requests answered while closing are still spooled and synced to disk.
+    await spool.close().catch((error: unknown) => log("error", "closing the audit spool failed", describeError(error)));
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  log("error", "gateway failed to start", describeError(error));
+  process.exit(1);
+});

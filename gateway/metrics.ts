@@ -1,0 +1,88 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type GatewayMetrics = ReturnType<typeof createMetrics>;
+
+/**
+ * One registry per gateway instance (tests run several in one process). Label values are bounded:
+ * portal slugs come from the snapshot, methods are mapped to a fixed set, outcomes are an enum.
+ */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "portico_gateway_" });
+
+  let spoolDepth: () => number = () => 0;
+
+  const metrics = {
+    registry,
+    requests: new Counter({
+      name: "portico_gateway_requests_total",
+      help: "MCP requests by portal, JSON-RPC method and outcome",
+      labelNames: ["portal", "method", "outcome"] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: "portico_gateway_request_duration_seconds",
+      help: "Time from receiving an MCP request to answering it",
+      labelNames: ["portal", "method"] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    upstreamErrors: new Counter({
+      name: "portico_gateway_upstream_errors_total",
+      help: "Failed calls to upstream MCP servers by server and kind",
+      labelNames: ["server", "kind"] as const,
+      registers: [registry],
+    }),
+    configVersion: new Gauge({
+      name: "portico_gateway_config_version",
+      help: "Version of the config snapshot being served (-1 before the first one)",
+      registers: [registry],
+    }),
+    sessions: new Gauge({
+      name: "portico_gateway_sessions",
+      help: "Open legacy-era MCP sessions",
+      registers: [registry],
+    }),
+    spoolDepthGauge: new Gauge({
+      name: "portico_gateway_audit_spool_depth",
+      help: "Audit events written to the disk spool and not yet delivered",
+      registers: [registry],
+      collect() {
+        try {
+          this.set(spoolDepth());
+        } catch {
+          this.set(-1);
+        }
+      },
+    }),
+    /** Wire the audit spool's depth into the gauge; read on every scrape. */
+    setSpoolDepthSource(fn: () => number) {
+      spoolDepth = fn;
+    },
+  };
+  metrics.configVersion.set(-1);
+  return metrics;
+}
+
+const KNOWN_METHODS = new Set([
+  "initialize",
+  "ping",
+  "tools/list",
+  "tools/call",
+  "prompts/list",
+  "prompts/get",
+  "resources/list",
+  "resources/read",
+  "resources/templates/list",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "completion/complete",
+  "logging/setLevel",
+]);
+
+/** Keeps metric label cardinality bounded whatever method names clients send. */
+export function methodLabel(method: string | undefined): string {
+  if (!method) return "none";
+  if (KNOWN_METHODS.has(method)) return method;
+  return method.startsWith("notifications/") ? "notification" : "other";
+}

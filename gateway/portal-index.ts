@@ -1,0 +1,145 @@
+import { createHash } from "node:crypto";
+
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+
+import { isValidExposedName } from "@/lib/config/tool-definition";
+
+import type { TokenIdentity } from "./auth";
+import type { UpstreamSpec } from "./upstreams";
+
+/**
+ * The running snapshot, indexed for the request path: every lookup a request makes is one Map get.
+ * Built once per config version, before it is published.
+ */
+
+export type ExposedTool = {
+  exposedName: string;
+  serverSlug: string;
+  upstreamName: string;
+  /** What tools/list shows: the pinned definition, renamed, with the portal's description override. */
+  definition: Tool;
+  riskClass: string;
+  /** The accepted definition; an upstream now describing the tool otherwise has drifted. */
+  definitionHash: string;
+};
+
+export type PortalView = {
+  slug: string;
+  url: string;
+  tools: Map<string, ExposedTool>;
+  /** Tools listed in order, so tools/list is stable. */
+  toolList: ExposedTool[];
+  /** Exposed names of tools the portal does not (or no longer) offer, with why. */
+  unavailableTools: Map<string, string>;
+  servers: Map<string, UpstreamSpec>;
+  /** Changes when the set of servers (hence prompts and resources) changes. */
+  serversFingerprint: string;
+};
+
+export type Decision =
+  | { effect: "allow"; reasons: string[] }
+  | { effect: "deny"; reasons: string[]; rule: string }
+  | { effect: "step_up"; reasons: string[]; requiredScope: string };
+
+export type CallContext = { now: Date; sourceIp: string | null; arguments?: Record<string, unknown> };
+
+export type GatewayState = {
+  version: number;
+  portals: Map<string, PortalView>;
+  /** Tools of `portal` this caller may see, in a stable order. */
+  visibleTools(portal: PortalView, identity: TokenIdentity, context: CallContext): ExposedTool[];
+  /** May this caller call this tool, now, from here? */
+  decide(portal: PortalView, tool: ExposedTool, identity: TokenIdentity, context: CallContext): Decision;
+  allUpstreams(): UpstreamSpec[];
+};
+
+/** The snapshot reduced to what the index needs (see snapshot-state.ts). */
+export type NormalizedConfig = {
+  version: number;
+  portals: Array<{
+    slug: string;
+    /** Servers switched on in this portal. */
+    servers: UpstreamSpec[];
+    /** Tools the portal offers; anything else is not available. */
+    tools: Array<{
+      serverSlug: string;
+      /** The upstream's name for the tool. */
+      name: string;
+      exposedName: string;
+      /** As MCP clients see it: the portal's description override already applied. */
+      definition: Omit<Tool, "name">;
+      riskClass: string;
+      definitionHash: string;
+    }>;
+  }>;
+};
+
+export const NO_LONGER_OFFERED = "it was turned off in this portal, or its definition changed upstream and awaits an admin's review";
+const AMBIGUOUS = "its name is ambiguous in this portal";
+
+export type PolicyAdapter = {
+  decide(portal: PortalView, tool: ExposedTool, identity: TokenIdentity, context: CallContext): Decision;
+  visibleTools?(portal: PortalView, identity: TokenIdentity, context: CallContext): ExposedTool[];
+};
+
+const fingerprint = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("base64url");
+
+/**
+ * Indexes a config. `previous` lets a tool that disappeared be refused with a reason rather than
+ * as if it never existed: the snapshot carries only what a portal offers.
+ */
+export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, policy: PolicyAdapter, previous?: GatewayState | null): GatewayState {
+  const portals = new Map<string, PortalView>();
+  const upstreams = new Map<string, UpstreamSpec>();
+
+  for (const p of config.portals) {
+    const servers = new Map(p.servers.map((s) => [s.slug, s]));
+    for (const s of p.servers) upstreams.set(s.slug, s);
+    const tools = new Map<string, ExposedTool>();
+    const unavailableTools = new Map<string, string>();
+    for (const t of p.tools) {
+      if (!servers.has(t.serverSlug)) continue;
+      // MCP clients refuse (or mangle) other names; the control plane should never send one.
+      if (!isValidExposedName(t.exposedName)) continue;
+      // Two tools claiming one exposed name: neither is safe to route to.
+      if (tools.has(t.exposedName) || unavailableTools.get(t.exposedName) === AMBIGUOUS) {
+        tools.delete(t.exposedName);
+        unavailableTools.set(t.exposedName, AMBIGUOUS);
+        continue;
+      }
+      tools.set(t.exposedName, {
+        exposedName: t.exposedName,
+        serverSlug: t.serverSlug,
+        upstreamName: t.name,
+        definition: { ...t.definition, name: t.exposedName },
+        riskClass: t.riskClass,
+        definitionHash: t.definitionHash,
+      });
+    }
+    const before = previous?.portals.get(p.slug);
+    if (before) {
+      for (const name of [...before.tools.keys(), ...before.unavailableTools.keys()]) {
+        if (!tools.has(name) && !unavailableTools.has(name)) unavailableTools.set(name, before.unavailableTools.get(name) ?? NO_LONGER_OFFERED);
+      }
+    }
+    portals.set(p.slug, {
+      slug: p.slug,
+      url: `${gatewayUrl}/mcp/${p.slug}`,
+      tools,
+      toolList: [...tools.values()].sort((a, b) => (a.exposedName < b.exposedName ? -1 : 1)),
+      unavailableTools,
+      servers,
+      serversFingerprint: fingerprint([...servers.values()].map((s) => [s.slug, s.url, s.transport])),
+    });
+  }
+
+  const upstreamList = [...upstreams.values()];
+  return {
+    version: config.version,
+    portals,
+    visibleTools: (portal, identity, context) =>
+      policy.visibleTools ? policy.visibleTools(portal, identity, context) : portal.toolList.filter((tool) => policy.decide(portal, tool, identity, context).effect !== "deny"),
+    decide: (portal, tool, identity, context) => policy.decide(portal, tool, identity, context),
+    allUpstreams: () => upstreamList,
+  };
+}

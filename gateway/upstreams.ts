@@ -1,0 +1,421 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import {
+  CallToolResultSchema,
+  ErrorCode,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type GetPromptResult,
+  type Progress,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+
+import type { SnapshotCredential } from "@/lib/config/snapshot";
+import { toolDefinitionHash } from "@/lib/config/tool-definition";
+
+import { describeError, log } from "./log";
+
+/** What the gateway needs to reach one upstream server, as the snapshot describes it. */
+export type UpstreamSpec = {
+  slug: string;
+  url: string;
+  transport: "streamable_http" | "sse";
+  credential: UpstreamCredential;
+};
+
+/**
+ * As the snapshot carries it: `header` values travel sealed and are opened only here, in memory;
+ * `reference` (`env:NAME`, `file:/path`) is resolved on the gateway's machine.
+ */
+export type UpstreamCredential = SnapshotCredential;
+
+export type UpstreamErrorKind = "unavailable" | "timeout" | "cancelled" | "rejected" | "failed" | "credential";
+
+/**
+ * A failure to show the MCP client: `publicMessage` names the server and what went wrong, never a
+ * URL, a header, a stack or an upstream's own error text (which may quote its internals).
+ */
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: UpstreamErrorKind,
+    readonly server: string,
+    readonly publicMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(publicMessage, options);
+    this.name = "UpstreamError";
+  }
+}
+
+export type UpstreamCallOptions = {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  onprogress?: (progress: Progress) => void;
+};
+
+export type OpenSealed = (sealed: string) => string;
+
+type CatalogEntry<T> = { at: number; items: T[] };
+
+type Connection = {
+  key: string;
+  spec: UpstreamSpec;
+  client: Client | null;
+  connecting: Promise<Client> | null;
+  /** After a failed connect, calls fail fast until then instead of each waiting on a dead host. */
+  retryAt: number;
+  failures: number;
+  /** Hash of each tool's definition as the upstream describes it now; null until it was asked. */
+  toolHashes: Map<string, string> | null;
+  catalog: { prompts?: CatalogEntry<Prompt>; resources?: CatalogEntry<Resource>; templates?: CatalogEntry<ResourceTemplate> };
+};
+
+export type UpstreamChange = { server: string; what: "tools" | "prompts" | "resources" };
+
+const CATALOG_TTL_MS = 60_000;
+const MAX_PAGES = 20;
+
+/** The same definition hash the control plane pins at sync (lib/server/sync.ts `toDefinition`). */
+export function liveDefinitionHash(tool: Tool): string {
+  return toolDefinitionHash({
+    name: tool.name,
+    title: tool.title ?? null,
+    description: tool.description ?? "",
+    inputSchema: tool.inputSchema,
+    outputSchema: tool.outputSchema ?? null,
+    annotations: tool.annotations ?? null,
+  });
+}
+
+const CLIENT_INFO = { name: "portico-gateway", version: "0.1.0" };
+const CONNECT_TIMEOUT_MS = 10_000;
+const MAX_RETRY_DELAY_MS = 15_000;
+
+/**
+ * The SDK's client transports give every fetch one long-lived AbortSignal; undici hangs a listener
+ * on it per request and drops it only when the request is garbage collected, so a busy upstream
+ * piles up thousands (a MaxListeners warning with a stack trace per call, and O(n) adds). Each
+ * request gets its own signal instead, linked to the long-lived one only while its body is open.
+ */
+export const scopedFetch: typeof fetch = async (input, init) => {
+  const outer = init?.signal;
+  if (!outer) return fetch(input, init);
+  const inner = new AbortController();
+  const abort = () => inner.abort(outer.reason);
+  const release = () => outer.removeEventListener("abort", abort);
+  if (outer.aborted) abort();
+  else outer.addEventListener("abort", abort, { once: true });
+  try {
+    const res = await fetch(input, { ...init, signal: inner.signal });
+    if (res.body && (res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+      const body = res.body.pipeThrough(new TransformStream({ flush: release }));
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    }
+    // JSON answers are small and read at once by the SDK: read here, and let go of the listener.
+    const body = res.body ? await res.arrayBuffer() : null;
+    release();
+    return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  } catch (error) {
+    release();
+    throw error;
+  }
+};
+
+function connectionKey(spec: UpstreamSpec): string {
+  const c = spec.credential;
+  const cred = c.kind === "none" ? "none" : c.kind === "header" ? `sealed:${c.headerName}:${c.sealed}` : `ref:${c.headerName}:${c.ref}`;
+  return `${spec.slug}\n${spec.transport}\n${spec.url}\n${cred}`;
+}
+
+export async function resolveCredentialReference(ref: string): Promise<string> {
+  if (ref.startsWith("env:")) {
+    const value = process.env[ref.slice(4)];
+    if (value === undefined || value === "") throw new Error(`environment variable ${ref.slice(4)} is not set`);
+    return value;
+  }
+  if (ref.startsWith("file:")) {
+    const file = ref.slice(5);
+    if (!path.isAbsolute(file)) throw new Error("file references must be absolute paths");
+    return (await readFile(file, "utf8")).trim();
+  }
+  throw new Error("unsupported secret reference (use env:NAME or file:/absolute/path)");
+}
+
+/**
+ * One MCP client per upstream, connected on first use and reused by every session of every
+ * portal. The MCP client's own token never goes upstream: only the credential the registry holds.
+ */
+export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTimeoutMs?: number } = {}) {
+  const connections = new Map<string, Connection>();
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+  const changeListeners = new Set<(change: UpstreamChange) => void>();
+  const announce = (change: UpstreamChange) => {
+    for (const listener of changeListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        log("error", "upstream change listener failed", describeError(error));
+      }
+    }
+  };
+
+  async function listAll<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string }>): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    for (let n = 0; n < MAX_PAGES; n++) {
+      const result = await page(cursor);
+      items.push(...result.items);
+      if (!result.nextCursor) break;
+      cursor = result.nextCursor;
+    }
+    return items;
+  }
+
+  /**
+   * Rug-pull defence at the edge: what the upstream says its tools are now, hashed as the control
+   * plane hashed what an admin accepted. Asked on connect and whenever the upstream says its
+   * tools changed; a tool whose hash moved is refused until a new snapshot accepts it.
+   */
+  async function refreshToolHashes(conn: Connection, client: Client) {
+    if (!client.getServerCapabilities()?.tools) {
+      conn.toolHashes = new Map();
+      return;
+    }
+    try {
+      const tools = await listAll(async (cursor) => {
+        const r = await client.listTools(cursor ? { cursor } : undefined, { timeout: CONNECT_TIMEOUT_MS });
+        return { items: r.tools, nextCursor: r.nextCursor };
+      });
+      const next = new Map(tools.map((t) => [t.name, liveDefinitionHash(t)]));
+      const before = conn.toolHashes;
+      conn.toolHashes = next;
+      if (before && (before.size !== next.size || [...next].some(([name, hash]) => before.get(name) !== hash))) {
+        log("warn", "upstream tool definitions changed", { server: conn.spec.slug });
+        announce({ server: conn.spec.slug, what: "tools" });
+      }
+    } catch (error) {
+      log("warn", "could not list upstream tools to check for drift", { server: conn.spec.slug, ...describeError(error) });
+    }
+  }
+
+  async function credentialHeaders(spec: UpstreamSpec): Promise<Record<string, string>> {
+    const c = spec.credential;
+    try {
+      if (c.kind === "none") return {};
+      if (c.kind === "header") {
+        if (!options.openSealed) throw new Error("no key to open sealed credentials (PORTICO_SECRET_KEY)");
+        return { [c.headerName]: options.openSealed(c.sealed) };
+      }
+      return { [c.headerName]: await resolveCredentialReference(c.ref) };
+    } catch (error) {
+      log("error", "upstream credential unavailable", { server: spec.slug, ...describeError(error) });
+      throw new UpstreamError("credential", spec.slug, `The credentials for server "${spec.slug}" are not available on this gateway.`, { cause: error });
+    }
+  }
+
+  async function connect(conn: Connection): Promise<Client> {
+    const { spec } = conn;
+    const headers = await credentialHeaders(spec);
+    const url = new URL(spec.url);
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    const transport =
+      spec.transport === "sse"
+        ? new SSEClientTransport(url, { requestInit: { headers }, fetch: scopedFetch })
+        : new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: scopedFetch, reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 1000, maxReconnectionDelay: 10_000, reconnectionDelayGrowFactor: 2 } });
+    client.onclose = () => {
+      if (conn.client === client) conn.client = null;
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      void refreshToolHashes(conn, client);
+    });
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () => {
+      conn.catalog.prompts = undefined;
+      announce({ server: spec.slug, what: "prompts" });
+    });
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      conn.catalog.resources = undefined;
+      conn.catalog.templates = undefined;
+      announce({ server: spec.slug, what: "resources" });
+    });
+    client.onerror = (error) => log("debug", "upstream transport error", { server: spec.slug, ...describeError(error) });
+    try {
+      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+    } catch (error) {
+      void client.close().catch(() => undefined);
+      throw error;
+    }
+    // Before the first call goes through: a drifted tool must not get one call in.
+    await refreshToolHashes(conn, client);
+    return client;
+  }
+
+  function getClient(spec: UpstreamSpec): Promise<Client> {
+    const key = connectionKey(spec);
+    let conn = connections.get(`${spec.slug}`);
+    if (conn && conn.key !== key) {
+      // The registry changed this server's URL, transport or credential: start over.
+      void conn.client?.close().catch(() => undefined);
+      conn = undefined;
+    }
+    if (!conn) {
+      conn = { key, spec, client: null, connecting: null, retryAt: 0, failures: 0, toolHashes: null, catalog: {} };
+      connections.set(spec.slug, conn);
+    }
+    if (conn.client) return Promise.resolve(conn.client);
+    if (conn.connecting) return conn.connecting;
+    if (Date.now() < conn.retryAt) {
+      return Promise.reject(new UpstreamError("unavailable", spec.slug, `Server "${spec.slug}" is unavailable right now; try again shortly.`));
+    }
+    const target = conn;
+    target.connecting = connect(target)
+      .then((client) => {
+        target.client = client;
+        target.failures = 0;
+        target.retryAt = 0;
+        return client;
+      })
+      .catch((error: unknown) => {
+        target.failures += 1;
+        target.retryAt = Date.now() + Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(target.failures, 10));
+        if (error instanceof UpstreamError) throw error;
+        log("warn", "upstream connect failed", { server: spec.slug, failures: target.failures, ...describeError(error) });
+        throw new UpstreamError("unavailable", spec.slug, `Server "${spec.slug}" is unavailable right now; try again shortly.`, { cause: error });
+      })
+      .finally(() => {
+        target.connecting = null;
+      });
+    return target.connecting;
+  }
+
+  /** Drops a connection that failed below MCP (network, expired session) so the next call reconnects. */
+  function discard(spec: UpstreamSpec, client: Client) {
+    const conn = connections.get(spec.slug);
+    if (conn?.client === client) conn.client = null;
+    void client.close().catch(() => undefined);
+  }
+
+  function translate(spec: UpstreamSpec, error: unknown, signal?: AbortSignal): UpstreamError {
+    if (error instanceof UpstreamError) return error;
+    if (signal?.aborted) return new UpstreamError("cancelled", spec.slug, "The request was cancelled.", { cause: error });
+    if (error instanceof McpError) {
+      if (error.code === ErrorCode.RequestTimeout) {
+        return new UpstreamError("timeout", spec.slug, `Server "${spec.slug}" did not answer in time.`, { cause: error });
+      }
+      if (error.code === ErrorCode.InvalidParams || error.code === ErrorCode.MethodNotFound) {
+        return new UpstreamError("rejected", spec.slug, `Server "${spec.slug}" rejected the request as invalid.`, { cause: error });
+      }
+      if (error.code === ErrorCode.ConnectionClosed) {
+        return new UpstreamError("unavailable", spec.slug, `Server "${spec.slug}" closed the connection.`, { cause: error });
+      }
+      return new UpstreamError("failed", spec.slug, `Server "${spec.slug}" failed to handle the request.`, { cause: error });
+    }
+    return new UpstreamError("unavailable", spec.slug, `Server "${spec.slug}" is unavailable right now; try again shortly.`, { cause: error });
+  }
+
+  const isSessionExpired = (error: unknown) => error instanceof StreamableHTTPError && error.code === 404;
+  const isBelowMcp = (error: unknown) => !(error instanceof McpError) || error.code === ErrorCode.ConnectionClosed;
+
+  async function run<T>(spec: UpstreamSpec, call: (client: Client, requestOptions: RequestOptions) => Promise<T>, callOptions: UpstreamCallOptions = {}): Promise<T> {
+    const requestOptions: RequestOptions = {
+      signal: callOptions.signal,
+      timeout: callOptions.timeoutMs ?? defaultTimeoutMs,
+      onprogress: callOptions.onprogress,
+      resetTimeoutOnProgress: false,
+    };
+    for (let attempt = 0; ; attempt++) {
+      let client: Client | undefined;
+      try {
+        client = await getClient(spec);
+        return await call(client, requestOptions);
+      } catch (error) {
+        if (client && isBelowMcp(error) && !callOptions.signal?.aborted) discard(spec, client);
+        // An expired upstream session means the request was never processed: safe to retry once.
+        if (attempt === 0 && client && isSessionExpired(error)) continue;
+        const translated = translate(spec, error, callOptions.signal);
+        if (translated.kind !== "cancelled") {
+          log("warn", "upstream request failed", { server: spec.slug, kind: translated.kind, ...describeError(error) });
+        }
+        throw translated;
+      }
+    }
+  }
+
+  async function cached<T>(spec: UpstreamSpec, kind: keyof Connection["catalog"], capability: "prompts" | "resources", load: (client: Client) => Promise<T[]>): Promise<T[]> {
+    const client = await getClient(spec);
+    const conn = connections.get(spec.slug);
+    const entry = conn?.catalog[kind] as CatalogEntry<T> | undefined;
+    if (entry && Date.now() - entry.at < CATALOG_TTL_MS) return entry.items;
+    if (!client.getServerCapabilities()?.[capability]) return [];
+    const items = await run(spec, (c) => load(c), { timeoutMs: CONNECT_TIMEOUT_MS });
+    if (conn) (conn.catalog as Record<string, CatalogEntry<T>>)[kind] = { at: Date.now(), items };
+    return items;
+  }
+
+  return {
+    onChange(listener: (change: UpstreamChange) => void) {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
+    },
+    /**
+     * True when the upstream is known to describe this tool otherwise than the accepted
+     * definition (or no longer lists it). Unknown (never connected, listing failed) is not drift.
+     */
+    hasDrifted(serverSlug: string, toolName: string, acceptedHash: string): boolean {
+      const hashes = connections.get(serverSlug)?.toolHashes;
+      return hashes ? hashes.get(toolName) !== acceptedHash : false;
+    },
+    listPrompts: (spec: UpstreamSpec) =>
+      cached<Prompt>(spec, "prompts", "prompts", (c) => listAll(async (cursor) => {
+        const r = await c.listPrompts(cursor ? { cursor } : undefined);
+        return { items: r.prompts, nextCursor: r.nextCursor };
+      })),
+    listResources: (spec: UpstreamSpec) =>
+      cached<Resource>(spec, "resources", "resources", (c) => listAll(async (cursor) => {
+        const r = await c.listResources(cursor ? { cursor } : undefined);
+        return { items: r.resources, nextCursor: r.nextCursor };
+      })),
+    listResourceTemplates: (spec: UpstreamSpec) =>
+      cached<ResourceTemplate>(spec, "templates", "resources", (c) => listAll(async (cursor) => {
+        const r = await c.listResourceTemplates(cursor ? { cursor } : undefined);
+        return { items: r.resourceTemplates, nextCursor: r.nextCursor };
+      })),
+    callTool(spec: UpstreamSpec, name: string, args: Record<string, unknown> | undefined, callOptions?: UpstreamCallOptions): Promise<CallToolResult> {
+      return run(spec, (client, o) => client.callTool({ name, arguments: args }, CallToolResultSchema, o) as Promise<CallToolResult>, callOptions);
+    },
+    getPrompt(spec: UpstreamSpec, name: string, args: Record<string, string> | undefined, callOptions?: UpstreamCallOptions): Promise<GetPromptResult> {
+      return run(spec, (client, o) => client.getPrompt({ name, arguments: args }, o), callOptions);
+    },
+    readResource(spec: UpstreamSpec, uri: string, callOptions?: UpstreamCallOptions): Promise<ReadResourceResult> {
+      return run(spec, (client, o) => client.readResource({ uri }, o), callOptions);
+    },
+    /** Closes connections to servers no longer in the running snapshot. */
+    retain(specs: UpstreamSpec[]) {
+      const keep = new Map(specs.map((s) => [s.slug, connectionKey(s)]));
+      for (const [slug, conn] of connections) {
+        if (keep.get(slug) !== conn.key) {
+          connections.delete(slug);
+          void conn.client?.close().catch(() => undefined);
+        }
+      }
+    },
+    async close() {
+      const all = [...connections.values()];
+      connections.clear();
+      await Promise.all(all.map((c) => c.client?.close().catch(() => undefined)));
+    },
+  };
+}
+
+export type UpstreamPool = ReturnType<typeof createUpstreamPool>;

@@ -1,0 +1,101 @@
+import "server-only";
+import { z } from "zod";
+import type { Db } from "./db/client";
+import { authorize, type Actor } from "./auth/actor";
+import { iso } from "./pagination";
+import { describeError, log } from "./log";
+import { env } from "./env";
+
+export const heartbeatInput = z.object({
+  name: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, "Use letters, digits, . _ -"),
+  url: z.string().url().max(2048),
+  runningVersion: z.number().int().min(0).nullable(),
+});
+
+/** A gateway reporting in: remembered with the version it runs; answered with the latest one. */
+export async function recordHeartbeat(db: Db, raw: unknown): Promise<{ latestVersion: number | null }> {
+  const input = heartbeatInput.parse(raw);
+  await db.gateway.upsert({
+    where: { name: input.name },
+    create: { name: input.name, url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date() },
+    update: { url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date() },
+  });
+  return { latestVersion: await latestVersionNumber(db) };
+}
+
+async function latestVersionNumber(db: Db): Promise<number | null> {
+  const latest = await db.configVersion.findFirst({ orderBy: { version: "desc" }, select: { version: true } });
+  return latest?.version ?? null;
+}
+
+/** The newest signed snapshot, as gateways pull it. The JWS carries the snapshot itself. */
+export async function latestSignedConfig(db: Db): Promise<{ version: number; jws: string } | null> {
+  const latest = await db.configVersion.findFirst({ orderBy: { version: "desc" }, select: { version: true, signature: true } });
+  return latest ? { version: latest.version, jws: latest.signature } : null;
+}
+
+// A gateway that has not reported for this long is shown as offline.
+const OFFLINE_AFTER_MS = 60_000;
+
+export type GatewayView = {
+  id: string;
+  name: string;
+  url: string;
+  runningVersion: number | null;
+  latestVersion: number | null;
+  isBehind: boolean;
+  isOnline: boolean;
+  lastSeenAt: string | null;
+};
+
+export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]> {
+  authorize(actor, "registry:read");
+  const [rows, latestVersion] = await Promise.all([db.gateway.findMany({ orderBy: { name: "asc" } }), latestVersionNumber(db)]);
+  const now = Date.now();
+  return rows.map((g) => ({
+    id: g.id,
+    name: g.name,
+    url: g.url,
+    runningVersion: g.runningVersion,
+    latestVersion,
+    isBehind: latestVersion !== null && (g.runningVersion ?? -1) < latestVersion,
+    isOnline: Boolean(g.lastSeenAt && now - g.lastSeenAt.getTime() < OFFLINE_AFTER_MS),
+    lastSeenAt: iso(g.lastSeenAt),
+  }));
+}
+
+const PUSH_ATTEMPTS = 6;
+
+/**
+ * Pushes a version to every known gateway, in the background, retrying with backoff. A gateway
+ * that misses every attempt still converges: its heartbeat learns the latest version and pulls.
+ */
+export function pushConfigToGateways(db: Db, config: { version: number; jws: string }): void {
+  const token = env().PORTICO_GATEWAY_TOKEN;
+  if (!token) return;
+  void db.gateway.findMany({ select: { name: true, url: true } }).then((gateways) =>
+    Promise.all(
+      gateways.map(async (gateway) => {
+        for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
+          try {
+            const res = await fetch(new URL("/internal/config", gateway.url), {
+              method: "POST",
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+              body: JSON.stringify(config),
+              signal: AbortSignal.timeout(5_000),
+            });
+            // 409: it already runs this version or a newer one, which is success too.
+            if (res.ok || res.status === 409) return;
+            if (res.status === 422) {
+              log("error", "gateway refused a config version", { gateway: gateway.name, version: config.version });
+              return;
+            }
+          } catch (error) {
+            if (attempt === PUSH_ATTEMPTS - 1) log("warn", "config push failed", { gateway: gateway.name, version: config.version, ...describeError(error) });
+          }
+          await new Promise((r) => setTimeout(r, Math.min(8_000, 250 * 2 ** attempt) * (0.5 + Math.random())));
+        }
+      }),
+    ),
+  );
+}
