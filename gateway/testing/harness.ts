@@ -23,7 +23,7 @@ import { normalizeSnapshot, snapshotVersion, verifySignedConfig } from "../snaps
 import { liveDefinitionHash } from "../upstreams";
 import { startProbeUpstream } from "./probe-upstream";
 import { startFakeControlPlane, type FakeControlPlane } from "./fake-control-plane";
-import { provisionalPolicy } from "./provisional";
+import { createPolicyAdapter } from "../policy";
 
 export const GATEWAY_TOKEN = "test-gateway-token-0123456789abcdef-0123456789";
 export const SERVICE_ACCOUNT = "sa-analyst";
@@ -166,7 +166,7 @@ export async function startHarness() {
     startGateway(env, {
       verifySnapshot: verifySignedConfig,
       versionOf: snapshotVersion,
-      buildState: (s, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(s), gatewayUrl, provisionalPolicy(s), previous),
+      buildState: (s, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(s), gatewayUrl, createPolicyAdapter(s), previous),
       emit: (event) => events.push(event),
       urlFromBoundPort: true,
     });
