@@ -178,6 +178,11 @@ describe("MFA and look-back", () => {
     expect(policy.evaluate({ ...alice, mfa: true }, read, noon).effect).toBe("allow");
   });
 
+  it("does not ask a service account for a second factor", () => {
+    const policy = compilePolicy([role("analyst", { principals: [{ kind: "service_account", value: "sa_nightly" }], conditions: { ...noConditions, mfaRequired: true } })]);
+    expect(policy.evaluate(robot, read, noon).effect).toBe("allow");
+  });
+
   it("limits how far back a query reaches, and only checks it on calls", () => {
     const policy = compilePolicy([role("analyst", { conditions: { ...noConditions, maxLookbackDays: 90 } })]);
     expect(policy.evaluate(alice, { ...read, arguments: { start: "2026-09-01", end: "2026-11-01" } }, noon).effect).toBe("allow");

@@ -151,7 +151,8 @@ function unmetConditions(
   if (networks.length > 0 && !isFromNetworks(request.sourceIp, networks)) {
     unmet.push(`${request.sourceIp ?? "an unknown address"} is not in its networks (${conditions.networks.join(", ")})`);
   }
-  if (conditions.mfaRequired && !principal.mfa) unmet.push("requires a sign-in with MFA");
+  // A person's second factor; a service account proves itself with a credential only it holds.
+  if (conditions.mfaRequired && principal.kind === "user" && !principal.mfa) unmet.push("requires a sign-in with MFA");
   if (conditions.maxLookbackDays !== null && request.arguments) {
     const days = lookbackDays(request.arguments, now);
     if (days !== null && days > conditions.maxLookbackDays) {

@@ -70,32 +70,29 @@ const PUSH_ATTEMPTS = 6;
  * Pushes a version to every known gateway, in the background, retrying with backoff. A gateway
  * that misses every attempt still converges: its heartbeat learns the latest version and pulls.
  */
-export function pushConfigToGateways(db: Db, config: { version: number; jws: string }): void {
+export async function pushConfigToGateways(db: Db, config: { version: number; jws: string }): Promise<void> {
   const token = env().PORTICO_GATEWAY_TOKEN;
   if (!token) return;
-  void db.gateway.findMany({ select: { name: true, url: true } }).then((gateways) =>
-    Promise.all(
-      gateways.map(async (gateway) => {
-        for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
-          try {
-            const res = await fetch(new URL("/internal/config", gateway.url), {
-              method: "POST",
-              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-              body: JSON.stringify(config),
-              signal: AbortSignal.timeout(5_000),
-            });
-            // 409: it already runs this version or a newer one, which is success too.
-            if (res.ok || res.status === 409) return;
-            if (res.status === 422) {
-              log("error", "gateway refused a config version", { gateway: gateway.name, version: config.version });
-              return;
-            }
-          } catch (error) {
-            if (attempt === PUSH_ATTEMPTS - 1) log("warn", "config push failed", { gateway: gateway.name, version: config.version, ...describeError(error) });
-          }
-          await new Promise((r) => setTimeout(r, Math.min(8_000, 250 * 2 ** attempt) * (0.5 + Math.random())));
-        }
-      }),
-    ),
-  );
+  const gateways = await db.gateway.findMany({ select: { name: true, url: true } });
+  await Promise.all(gateways.map((gateway) => pushTo(gateway, config, token)));
+}
+
+async function pushTo(gateway: { name: string; url: string }, config: { version: number; jws: string }, token: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(new URL("/internal/config", gateway.url), {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(config),
+        signal: AbortSignal.timeout(5_000),
+      });
+      // 409: it already runs this version or a newer one, which is success too.
+      if (res.ok || res.status === 409) return;
+      if (res.status === 422) return log("error", "gateway refused a config version", { gateway: gateway.name, version: config.version });
+      if (attempt === PUSH_ATTEMPTS) return log("warn", "config push failed", { gateway: gateway.name, version: config.version, status: res.status });
+    } catch (error) {
+      if (attempt === PUSH_ATTEMPTS) return log("warn", "config push failed", { gateway: gateway.name, version: config.version, ...describeError(error) });
+    }
+    await new Promise((r) => setTimeout(r, Math.min(8_000, 125 * 2 ** attempt) * (0.5 + Math.random())));
+  }
 }

@@ -7,6 +7,7 @@ import type { Db } from "./db/client";
 import { requireActor } from "./auth/current";
 import type { Actor } from "./auth/actor";
 import { requestIdFrom } from "./auth/request-context";
+import { changesConfig, publishConfig } from "./config-publisher";
 import { assertGatewayToken } from "./internal-auth";
 import { describeError, log } from "./log";
 
@@ -112,7 +113,10 @@ export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
       assertSameOriginWrite(req);
       const actor = await requireActor(req.headers);
       const db = await getDb();
-      return handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
+      const result = await handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
+      // Answered only once gateways have a version to pull, so "saved" means "on its way".
+      if (changesConfig(req.method, req.nextUrl.pathname)) await publishConfig(db, `${req.method} ${req.nextUrl.pathname} by ${"email" in actor ? actor.email : "system"}`);
+      return result;
     });
   };
 }
