@@ -27,6 +27,12 @@ export type FakeControlPlane = {
   close(): Promise<void>;
 };
 
+/**
+ * Takes over `POST /api/internal/audit/ingest` (after the token check): the batch's `events` in,
+ * the status and JSON body to answer out. Without one, events are kept in `ingested`.
+ */
+export type FakeIngestHandler = (events: unknown[]) => Promise<{ status: number; body: unknown }>;
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -38,7 +44,12 @@ function send(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
-export async function startFakeControlPlane(options: { token: string; configJwks: JSONWebKeySet; oauthJwks: JSONWebKeySet }): Promise<FakeControlPlane> {
+export async function startFakeControlPlane(options: {
+  token: string;
+  configJwks: JSONWebKeySet;
+  oauthJwks: JSONWebKeySet;
+  ingest?: FakeIngestHandler;
+}): Promise<FakeControlPlane> {
   let server: Server | null = null;
   let port = 0;
 
@@ -94,6 +105,10 @@ export async function startFakeControlPlane(options: { token: string; configJwks
     }
     if (req.method === "POST" && path === "/api/internal/audit/ingest") {
       const { events } = (await readJson(req)) as { events: Record<string, unknown>[] };
+      if (options.ingest) {
+        const answer = await options.ingest(events);
+        return send(res, answer.status, answer.body);
+      }
       const seen = new Set(cp.ingested.map((e) => e.id));
       let accepted = 0;
       for (const event of events) {
