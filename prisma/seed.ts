@@ -4,6 +4,7 @@ import { hashPassword } from "@/lib/server/auth/passwords";
 import { createServer, updateServer } from "@/lib/server/servers";
 import { createPortal } from "@/lib/server/portals";
 import { createRole } from "@/lib/server/roles";
+import { seedServiceAccount } from "@/lib/server/service-accounts";
 import { syncServer } from "@/lib/server/sync";
 import { DEMO_RISK_CLASSES } from "@/demo/servers";
 import type { CreateRoleInput } from "@/lib/schemas/role";
@@ -66,12 +67,32 @@ function roleTemplates(portalId: string): CreateRoleInput[] {
   ];
 }
 
+/** The demo's automation: a stable client id, so scripts and tests can name it. */
+export const DEMO_SERVICE_ACCOUNT_CLIENT_ID = "sa_demo_analyst";
+const DEMO_SERVICE_ACCOUNT_ROLE = "finops-analyst";
+
+export type SeedDemoOptions = {
+  demoPassword: string;
+  servers: DemoServer[];
+  sync?: boolean;
+  /** The demo service account's client secret (at least 32 characters); without one, no account is seeded. */
+  serviceAccountSecret?: string;
+};
+
+export type SeedDemoResult = {
+  portalSlug: string;
+  /** Set when a service account was seeded (`serviceAccountSecret` given). */
+  serviceAccountClientId?: string;
+};
+
 /**
  * The demo data set: personas, the bundled FinOps servers (registered and synced), the `finops`
- * portal and the policy templates. Idempotent: what exists is left as it is, so a re-run never
- * undoes an admin's changes; only a demo server's URL follows its current port.
+ * portal, the policy templates and, given a secret, a service account holding the Analyst role.
+ * Idempotent: what exists is left as it is, so a re-run never undoes an admin's changes; only a
+ * demo server's URL follows its current port, and the service account's secret is reset to the
+ * one given (so the credentials printed at start keep working).
  */
-export async function seedDemo(db: Db, options: { demoPassword: string; servers: DemoServer[]; sync?: boolean }) {
+export async function seedDemo(db: Db, options: SeedDemoOptions): Promise<SeedDemoResult> {
   const passwordHash = await hashPassword(options.demoPassword);
   for (const user of DEMO_USERS) {
     await db.user.upsert({ where: { email: user.email }, create: { ...user, passwordHash, source: "local" }, update: {} });
@@ -107,5 +128,14 @@ export async function seedDemo(db: Db, options: { demoPassword: string; servers:
   for (const template of roleTemplates(portal.id)) {
     if (!(await db.portalRole.findUnique({ where: { slug: template.slug } }))) await createRole(db, seedActor, template);
   }
-  return { portalSlug: portal.slug };
+
+  if (options.serviceAccountSecret === undefined) return { portalSlug: portal.slug };
+  const analyst = await db.portalRole.findUnique({ where: { slug: DEMO_SERVICE_ACCOUNT_ROLE }, select: { id: true } });
+  const account = await seedServiceAccount(db, seedActor, {
+    clientId: DEMO_SERVICE_ACCOUNT_CLIENT_ID,
+    name: "Demo automation (Analyst)",
+    portalRoleId: analyst?.id ?? null,
+    clientSecret: options.serviceAccountSecret,
+  });
+  return { portalSlug: portal.slug, serviceAccountClientId: account.clientId };
 }

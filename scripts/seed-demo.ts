@@ -1,7 +1,9 @@
 /**
  * Migrates the database and seeds the demo, then exits. Run by `npm start` in its own process:
  * PGlite's WebAssembly heap (about 900 MB here) is only given back when its process ends.
- * Input: DEMO_SERVERS (JSON list of { id, name, description, url }) and DEMO_PASSWORD.
+ * Input: DEMO_SERVERS (JSON list of { id, name, description, url }), DEMO_PASSWORD and, optionally,
+ * DEMO_SA_SECRET (the demo service account's client secret; without it no account is seeded).
+ * Output: one JSON line, { applied, portalSlug, serviceAccountClientId? }.
  */
 import path from "node:path";
 import { z } from "zod";
@@ -13,6 +15,8 @@ const input = z
   .object({
     DEMO_SERVERS: z.string().transform((s) => z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), url: z.string().url() })).parse(JSON.parse(s))),
     DEMO_PASSWORD: z.string().min(12),
+    // Empty counts as absent: no account.
+    DEMO_SA_SECRET: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32).optional()),
     PORTICO_DATA_DIR: z.string(),
     DATABASE_URL: z.string().optional(),
   })
@@ -21,8 +25,13 @@ const input = z
 const opened = await openDatabase({ url: input.DATABASE_URL, dataDir: path.join(input.PORTICO_DATA_DIR, "pglite") });
 try {
   const { applied } = await applyMigrations(opened.adapterFactory);
-  const { portalSlug } = await seedDemo(opened.db, { demoPassword: input.DEMO_PASSWORD, servers: input.DEMO_SERVERS });
-  process.stdout.write(`${JSON.stringify({ applied, portalSlug })}\n`);
+  const { portalSlug, serviceAccountClientId } = await seedDemo(opened.db, {
+    demoPassword: input.DEMO_PASSWORD,
+    servers: input.DEMO_SERVERS,
+    serviceAccountSecret: input.DEMO_SA_SECRET,
+  });
+  // The secret itself is never printed here: the caller already has it.
+  process.stdout.write(`${JSON.stringify({ applied, portalSlug, ...(serviceAccountClientId ? { serviceAccountClientId } : {}) })}\n`);
 } finally {
   await opened.close();
 }

@@ -5,6 +5,7 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useFormStatus } from "react-dom";
 import {
+  Bot,
   DoorOpen,
   KeyRound,
   LayoutDashboard,
@@ -34,6 +35,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { key: "servers", label: "Servers", href: "/servers", icon: Server },
   { key: "portals", label: "Portals", href: "/portals", icon: DoorOpen },
   { key: "roles", label: "Roles", href: "/roles", icon: ShieldCheck },
+  { key: "service-accounts", label: "Service accounts", href: "/service-accounts", icon: Bot },
   { key: "audit", label: "Audit", href: "/audit", icon: ScrollText },
   { key: "users", label: "Users", href: "/users", icon: Users },
   { key: "tokens", label: "API tokens", href: "/tokens", icon: KeyRound },

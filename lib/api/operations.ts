@@ -3,6 +3,12 @@ import { createServerInput, listServersParams, updateServerInput } from "@/lib/s
 import { listToolsParams, updateToolInput } from "@/lib/schemas/tool";
 import { createPortalInput, setPortalServersInput, updatePortalInput, updatePortalToolInput } from "@/lib/schemas/portal";
 import { createRoleInput, listRolesParams, updateRoleInput } from "@/lib/schemas/role";
+import {
+  createServiceAccountInput,
+  listServiceAccountsParams,
+  rotateServiceAccountInput,
+  updateServiceAccountInput,
+} from "@/lib/schemas/service-account";
 import { createUserInput, listUsersParams, updateUserInput } from "@/lib/schemas/user";
 import { createTokenInput, listTokensParams } from "@/lib/schemas/token";
 import { updateSettingsInput } from "@/lib/schemas/settings";
@@ -50,6 +56,34 @@ export const operations: Operation[] = [
   { method: "get", path: "/roles/{id}", summary: "Get a portal role", tag: "Roles", permission: "registry:read" },
   { method: "patch", path: "/roles/{id}", summary: "Update a portal role (lists given replace the current ones)", tag: "Roles", permission: "registry:write", body: updateRoleInput },
   { method: "delete", path: "/roles/{id}", summary: "Delete a portal role", tag: "Roles", permission: "registry:write", status: 204 },
+  { method: "get", path: "/service-accounts", summary: "List service accounts (never their secrets)", tag: "Service accounts", permission: "registry:read", query: listServiceAccountsParams },
+  {
+    method: "post",
+    path: "/service-accounts",
+    summary: "Create a service account; its client secret is in this response only",
+    tag: "Service accounts",
+    permission: "registry:write",
+    body: createServiceAccountInput,
+    status: 201,
+  },
+  { method: "get", path: "/service-accounts/{id}", summary: "Get a service account", tag: "Service accounts", permission: "registry:read" },
+  {
+    method: "patch",
+    path: "/service-accounts/{id}",
+    summary: "Rename a service account, change its portal role, disable or enable it",
+    tag: "Service accounts",
+    permission: "registry:write",
+    body: updateServiceAccountInput,
+  },
+  { method: "delete", path: "/service-accounts/{id}", summary: "Delete a service account", tag: "Service accounts", permission: "registry:write", status: 204 },
+  {
+    method: "post",
+    path: "/service-accounts/{id}/rotate",
+    summary: "Issue a new client secret (in this response only) and renew the expiry; the old secret works for graceHours",
+    tag: "Service accounts",
+    permission: "registry:write",
+    body: rotateServiceAccountInput,
+  },
   { method: "get", path: "/users", summary: "List dashboard users", tag: "Users", permission: "users:read", query: listUsersParams },
   { method: "post", path: "/users", summary: "Create a local user", tag: "Users", permission: "users:write", body: createUserInput, status: 201 },
   { method: "get", path: "/users/{id}", summary: "Get a user", tag: "Users", permission: "users:read" },

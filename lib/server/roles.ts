@@ -47,6 +47,34 @@ async function assertPortalsExist(tx: Tx, portalIds: string[]) {
   if (found !== unique.length) throw new AppError("validation_failed", "A grant names a portal that does not exist", [{ field: "grants", message: "Unknown portal" }]);
 }
 
+type PrincipalInput = RoleView["principals"][number];
+
+/**
+ * Service accounts are members of their portal role by mirroring (RolePrincipal kind
+ * service_account, value = client id, kept by lib/server/service-accounts.ts): the account's
+ * `portalRoleId` is the source of truth. A role's principal list, as a form or an API client sends
+ * it, therefore never removes a mirrored account (it would silently lose its access) and cannot
+ * make an account a member of a role other than its own (the next change to the account would
+ * undo it). Service-account principals that name no managed account are kept as given.
+ */
+async function withServiceAccountMembers(tx: Tx, roleId: string | null, principals: PrincipalInput[]): Promise<PrincipalInput[]> {
+  const named = principals.filter((p) => p.kind === "service_account").map((p) => p.value);
+  const managed = named.length ? await tx.serviceAccount.findMany({ where: { clientId: { in: named } }, select: { clientId: true, portalRoleId: true } }) : [];
+  const members = roleId
+    ? await tx.serviceAccount.findMany({ where: { portalRoleId: roleId, disabledAt: null }, select: { clientId: true }, orderBy: { clientId: "asc" } })
+    : [];
+  const managedIds = new Map(managed.map((a) => [a.clientId, a.portalRoleId]));
+  const fieldErrors = principals.flatMap((p, index) =>
+    p.kind === "service_account" && managedIds.has(p.value) && managedIds.get(p.value) !== roleId
+      ? [{ field: `principals.${index}`, message: "Set a service account's role under Service accounts" }]
+      : [],
+  );
+  if (fieldErrors.length) throw new AppError("validation_failed", "A service account holds the role set on it, not one given here", fieldErrors);
+  // Managed accounts named in the list are replaced by the mirror (a disabled member is left out).
+  const given = principals.filter((p) => !(p.kind === "service_account" && managedIds.has(p.value)));
+  return [...given, ...members.map((a) => ({ kind: "service_account" as const, value: a.clientId }))];
+}
+
 export async function listRoles(db: Db, actor: Actor, raw: unknown): Promise<Page<RoleView>> {
   authorize(actor, "registry:read");
   const params = listRolesParams.parse(raw);
@@ -69,6 +97,7 @@ export async function createRole(db: Db, actor: Actor, raw: unknown): Promise<Ro
   const input = createRoleInput.parse(raw);
   return db.$transaction(async (tx) => {
     await assertPortalsExist(tx, input.grants.map((g) => g.portalId));
+    const principals = await withServiceAccountMembers(tx, null, input.principals);
     const row = await tx.portalRole.create({
       data: {
         slug: input.slug,
@@ -76,7 +105,7 @@ export async function createRole(db: Db, actor: Actor, raw: unknown): Promise<Ro
         description: input.description,
         stepUpRiskClasses: input.stepUpRiskClasses,
         conditions: input.conditions,
-        principals: { create: input.principals },
+        principals: { create: principals },
         grants: { create: input.grants },
       },
       include,
@@ -87,7 +116,10 @@ export async function createRole(db: Db, actor: Actor, raw: unknown): Promise<Ro
   });
 }
 
-/** Updates a role; principals and grants, when given, replace the current lists. */
+/**
+ * Updates a role; principals and grants, when given, replace the current lists (except the
+ * service accounts that hold this role, which stay: see withServiceAccountMembers).
+ */
 export async function updateRole(db: Db, actor: Actor, id: string, raw: unknown): Promise<RoleView> {
   authorize(actor, "registry:write");
   const input = updateRoleInput.parse(raw);
@@ -95,6 +127,7 @@ export async function updateRole(db: Db, actor: Actor, id: string, raw: unknown)
     const before = await tx.portalRole.findUnique({ where: { id }, include });
     if (!before) throw notFound("Role");
     if (input.grants) await assertPortalsExist(tx, input.grants.map((g) => g.portalId));
+    const principals = input.principals ? await withServiceAccountMembers(tx, id, input.principals) : undefined;
     const row = await tx.portalRole.update({
       where: { id },
       data: {
@@ -103,7 +136,7 @@ export async function updateRole(db: Db, actor: Actor, id: string, raw: unknown)
         description: input.description,
         stepUpRiskClasses: input.stepUpRiskClasses,
         conditions: input.conditions,
-        ...(input.principals ? { principals: { deleteMany: {}, create: input.principals } } : {}),
+        ...(principals ? { principals: { deleteMany: {}, create: principals } } : {}),
         ...(input.grants ? { grants: { deleteMany: {}, create: input.grants } } : {}),
       },
       include,

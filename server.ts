@@ -1,0 +1,67 @@
+/**
+ * The control plane's HTTP server: the Next.js app (dashboard, admin and internal APIs) and, on the
+ * same origin, the OAuth 2.1 authorization server MCP clients and service accounts get tokens from.
+ *
+ * Why a custom server: the authorization server is panva's oidc-provider, a Koa application that
+ * needs Node's `(req, res)`; App Router route handlers only get Web `Request`s. Requests for the
+ * issuer (`/oauth/…`) and its RFC 8414 path-inserted metadata go to the provider, everything else
+ * to Next.js.
+ *
+ * Run after `next build`:  node --import tsx --conditions=react-server server.ts
+ * (HOST, default 127.0.0.1, and PORT, default 3000, choose where it listens.)
+ */
+import { createServer } from "node:http";
+import next from "next";
+import { getDb } from "@/lib/server/db/instance";
+import { env } from "@/lib/server/env";
+import { describeError, log } from "@/lib/server/log";
+import { createOAuthRequestHandler, oauthIssuer } from "@/lib/server/oauth/mount";
+import { createOAuthProvider } from "@/lib/server/oauth/provider";
+
+const hostname = process.env.HOST ?? "127.0.0.1";
+const port = Number(process.env.PORT ?? 3000);
+
+async function main() {
+  // Fails fast, naming the variable, before anything listens.
+  env();
+  const app = next({ dev: false, hostname, port });
+  await app.prepare();
+  const handleNext = app.getRequestHandler();
+  const provider = await createOAuthProvider(await getDb());
+  const handleOAuth = createOAuthRequestHandler(provider);
+
+  const server = createServer((req, res) => {
+    if (handleOAuth(req, res)) return;
+    handleNext(req, res).catch((error: unknown) => {
+      log("error", "unhandled error in the Next.js handler", { path: req.url?.split("?")[0], ...describeError(error) });
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end("Internal Server Error");
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, resolve);
+  });
+  log("info", "control plane listening", { url: `http://${hostname}:${port}`, issuer: oauthIssuer() });
+
+  let isStopping = false;
+  const stop = (signal: string) => {
+    if (isStopping) return;
+    isStopping = true;
+    log("info", "control plane stopping", { signal });
+    server.close(() => {
+      void app.close().finally(() => process.exit(0));
+    });
+    // Keep-alive connections would hold close() open; do not wait for them for long.
+    setTimeout(() => process.exit(0), 5_000).unref();
+    server.closeIdleConnections();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  log("error", "control plane failed to start", describeError(error));
+  process.exit(1);
+});
