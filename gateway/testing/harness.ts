@@ -48,11 +48,19 @@ async function upstreamTools(url: string): Promise<Tool[]> {
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
+export type HarnessOptions = {
+  /**
+   * More upstreams in the demo portal, such as a third-party MCP server a test started itself.
+   * Their tools are discovered at start and offered as `<slug>_<tool>`, risk class read.
+   */
+  extraServers?: { slug: string; url: string }[];
+};
+
 /**
  * Real pieces everywhere but the control plane: the bundled demo MCP servers on free ports, a
  * gateway on a free port, and a fake control plane (see fake-control-plane.ts for why).
  */
-export async function startHarness() {
+export async function startHarness(options: HarnessOptions = {}) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-gw-"));
   const demo: RunningDemoServers = await startDemoServers({ ports: { "cost-explorer": 0, tagging: 0, budgets: 0 } });
   const urlOf = (id: string) => demo.servers.find((s) => s.id === id)!.url;
@@ -83,6 +91,10 @@ export async function startHarness() {
     { slug: "probe", url: probe.url },
     { slug: "tagging", url: urlOf("tagging") },
   ];
+  for (const extra of options.extraServers ?? []) {
+    tools[extra.slug] = await upstreamTools(extra.url);
+    servers.push({ slug: extra.slug, url: extra.url });
+  }
   const credentialKey = deriveGatewayCredentialKey(randomBytes(32));
   const credentialOf = (slug: string): SnapshotCredential =>
     slug === "probe"
