@@ -173,6 +173,9 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
 
   // Never append to a segment from an earlier run: its last line may be torn.
   let active = openSegment(Math.max(commit.segment, ...segments, 0) + 1);
+  // Segments from here on are this instance's own: every newline-terminated line in them is a whole
+  // JSON.stringify of an event (a failed write leaves a fragment without a newline, read as torn).
+  const firstOwnSegment = active.id;
 
   let spooled = backlog; // events ever written or found on disk by this instance
   let settled = 0; // of those, acknowledged or set aside
@@ -379,9 +382,12 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
       log("warn", "audit spool skipped a torn line at the end of a segment", { segment: commit.segment, offset: torn.offset, bytes: torn.end - torn.offset });
     }
     const events: Line[] = [];
+    // Parsing every line again only guards against what an earlier run or the disk left behind; for
+    // this run's own lines it was a second JSON.parse of each event, payloads included.
+    const isOwn = commit.segment >= firstOwnSegment;
     for (const line of lines) {
       if (setAside.has(`${commit.segment}:${line.offset}`)) continue;
-      if (isJsonObject(line.text)) events.push(line);
+      if (isOwn ? isObjectText(line.text) : isJsonObject(line.text)) events.push(line);
       else log("warn", "audit spool skipped a corrupt line", { segment: commit.segment, offset: line.offset, bytes: line.end - line.offset });
     }
     if (events.length > 0) await send(commit.segment, events);
@@ -550,6 +556,11 @@ function countLines(file: string, offset: number): number {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Cheap shape check for lines this instance wrote itself. */
+function isObjectText(text: string): boolean {
+  return text.charCodeAt(0) === 0x7b && text.charCodeAt(text.length - 1) === 0x7d;
 }
 
 function isJsonObject(text: string): boolean {
