@@ -39,6 +39,18 @@ export type McpRequestEventFields = {
   data: Record<string, unknown>;
 };
 
+/**
+ * What the request was about, as the audit table shows it: the upstream tool when the gateway
+ * resolved one, else the name the client asked for (a tool turned off or unknown is still worth
+ * seeing by name), else the portal.
+ */
+function target(fields: McpRequestEventFields): { targetType: string | null; targetId: string | null } {
+  if (fields.tool) return { targetType: "tool", targetId: `${fields.server ?? ""}/${fields.tool}`.slice(0, 200) };
+  const requested = fields.data.exposedName;
+  if (typeof requested === "string" && requested) return { targetType: "tool", targetId: requested.slice(0, 200) };
+  return { targetType: fields.portal ? "portal" : null, targetId: fields.portal ?? null };
+}
+
 /** One `mcp.request` event: the shape every MCP request, allowed or denied, is recorded in. */
 export function mcpRequestEvent(fields: McpRequestEventFields): AuditEventInput {
   const identity = fields.identity;
@@ -51,8 +63,7 @@ export function mcpRequestEvent(fields: McpRequestEventFields): AuditEventInput 
     actorLabel: identity ? (identity.email ?? identity.clientId ?? identity.subject) : null,
     action: fields.action.slice(0, 128),
     outcome: fields.outcome,
-    targetType: fields.tool ? "tool" : fields.portal ? "portal" : null,
-    targetId: fields.tool ? `${fields.server ?? ""}/${fields.tool}`.slice(0, 200) : (fields.portal ?? null),
+    ...target(fields),
     portal: fields.portal,
     server: fields.server ?? null,
     tool: fields.tool ?? null,

@@ -42,6 +42,8 @@ export function targetLabel(event: AuditEventView): string {
   const name = record && (["name", "slug", "email"] as const).map((k) => record[k]).find((v) => typeof v === "string");
   if (typeof name === "string") return name;
   if (event.tool) return [event.portal, event.server, event.tool].filter(Boolean).join(" / ");
+  // A tool the gateway could not resolve (turned off, unknown): the name the client asked for.
+  if (event.targetType === "tool" && event.targetId) return [event.portal, event.targetId].filter(Boolean).join(" / ");
   if (event.portal) return event.portal;
   return event.targetId ?? "";
 }
