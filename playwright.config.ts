@@ -1,5 +1,5 @@
 import { defineConfig } from "@playwright/test";
-import { E2E_BASE_URL } from "./e2e/fixtures/constants";
+import { E2E_BASE_URL, E2E_GATEWAY_URL } from "./e2e/fixtures/constants";
 
 // Debian's Chromium: Playwright's own browser download cannot run on this offline machine.
 const chromium = process.env.PLAYWRIGHT_CHROMIUM ?? "/usr/bin/chromium";
@@ -24,7 +24,8 @@ export default defineConfig({
   },
   webServer: {
     command: "node --import tsx --conditions=react-server e2e/server.ts",
-    url: `${E2E_BASE_URL}/sign-in`,
+    // Ready when the gateway is: it starts after the control plane and has pulled its config.
+    url: `${E2E_GATEWAY_URL}/readyz`,
     timeout: 300_000,
     reuseExistingServer: false,
     stdout: "ignore",

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { E2E_DEMO_PORTS } from "./fixtures/constants";
+import { E2E_DEMO_PORTS, E2E_GATEWAY_URL } from "./fixtures/constants";
 import { signIn } from "./fixtures/session";
 
 test.describe.configure({ mode: "serial" });
@@ -50,7 +50,7 @@ test("an admin builds a portal and turns a tool off", async ({ page }) => {
   await expect(dialog).toBeHidden();
   await page.getByRole("link", { name: "Cost review" }).click();
 
-  await expect(page.getByText("http://127.0.0.1:4000/mcp/cost-review").first()).toBeVisible();
+  await expect(page.getByText(`${E2E_GATEWAY_URL}/mcp/cost-review`).first()).toBeVisible();
   const toggle = page.getByRole("switch", { name: "Enable tool cost-explorer_top_services" });
   await expect(toggle).toHaveAttribute("aria-checked", "true");
   await toggle.click();

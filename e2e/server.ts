@@ -1,14 +1,25 @@
 /**
- * The system under test for Playwright: the production build of the dashboard on a fresh
- * embedded database, seeded with the demo, the bundled demo MCP servers, and a real OIDC
- * provider as the company IdP. Started by playwright.config.ts as its webServer.
+ * The system under test for Playwright: the production build of the control plane on a fresh
+ * embedded database, seeded with the demo, a gateway, the bundled demo MCP servers, and a real
+ * OIDC provider as the company IdP. Started by playwright.config.ts as its webServer.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { deriveGatewayCredentialKey } from "../lib/config/sealed-credential";
 import { needsBuild } from "../scripts/lib/build-stamp";
-import { E2E_BASE_URL, E2E_DEMO_PORTS, E2E_IDP_PORT, E2E_PASSWORD, E2E_PORT } from "./fixtures/constants";
+import { spawnControlPlane, spawnGateway, waitForHttp } from "../scripts/lib/launch";
+import {
+  E2E_BASE_URL,
+  E2E_DEMO_PORTS,
+  E2E_GATEWAY_TOKEN,
+  E2E_GATEWAY_URL,
+  E2E_IDP_PORT,
+  E2E_PASSWORD,
+  E2E_PORT,
+  E2E_SERVICE_ACCOUNT_SECRET,
+} from "./fixtures/constants";
 import { startIdentityProvider } from "./fixtures/identity-provider";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -31,6 +42,9 @@ const env: NodeJS.ProcessEnv = {
   PORTICO_SECRET_KEY: randomBytes(32).toString("base64"),
   AUTH_SECRET: randomBytes(32).toString("base64url"),
   AUTH_URL: E2E_BASE_URL,
+  PORTICO_CONTROL_PLANE_URL: E2E_BASE_URL,
+  PORTICO_GATEWAY_URL: E2E_GATEWAY_URL,
+  PORTICO_GATEWAY_TOKEN: E2E_GATEWAY_TOKEN,
   OIDC_ISSUER: `http://127.0.0.1:${E2E_IDP_PORT}`,
   OIDC_CLIENT_ID: "portico-e2e",
   OIDC_CLIENT_SECRET: "portico-e2e-secret",
@@ -62,25 +76,40 @@ async function main() {
   const opened = await openDatabase({ dataDir: path.join(dataDir, "pglite") });
   await applyMigrations(opened.adapterFactory);
   // The budgets server is left out of the seed: registering it is one of the journeys.
-  await seedDemo(opened.db, { demoPassword: E2E_PASSWORD, servers: demo.servers.filter((s) => s.id !== "budgets") });
+  await seedDemo(opened.db, {
+    demoPassword: E2E_PASSWORD,
+    servers: demo.servers.filter((s) => s.id !== "budgets"),
+    serviceAccountSecret: E2E_SERVICE_ACCOUNT_SECRET,
+  });
   await opened.close();
 
-  const next = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(E2E_PORT)], {
-    cwd: root,
-    env,
-    stdio: "inherit",
+  const controlPlane = spawnControlPlane(root, env, { host: "127.0.0.1", port: E2E_PORT });
+  const gateway = spawnGateway(root, env, {
+    gatewayUrl: E2E_GATEWAY_URL,
+    controlPlaneUrl: E2E_BASE_URL,
+    gatewayToken: E2E_GATEWAY_TOKEN,
+    credentialKey: deriveGatewayCredentialKey(env.PORTICO_SECRET_KEY!).toString("base64"),
+    dataDir: path.join(dataDir, "gateway"),
+    name: "e2e",
   });
+  const children = [controlPlane, gateway];
+  for (const child of children) child.stdout?.pipe(process.stdout);
   const stop = async () => {
-    next.kill("SIGTERM");
+    for (const child of children) child.kill("SIGTERM");
     await Promise.allSettled([demo.close(), idp.close()]);
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());
-  next.on("exit", (code) => {
-    process.stderr.write(`e2e dashboard exited with ${code}\n`);
-    void stop();
-  });
+  for (const [name, child] of [["control plane", controlPlane], ["gateway", gateway]] as const) {
+    child.on("exit", (code) => {
+      process.stderr.write(`e2e ${name} exited with ${code}\n`);
+      void stop();
+    });
+  }
+  // Playwright waits for the sign-in page; the gateway must be serving by then too.
+  await waitForHttp(`${E2E_BASE_URL}/sign-in`, 120_000);
+  await waitForHttp(`${E2E_GATEWAY_URL}/readyz`, 60_000, (status) => status === 200);
 }
 
 main().catch((error: unknown) => {

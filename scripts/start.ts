@@ -1,14 +1,16 @@
 /**
  * `npm start`: the whole product on one machine. Builds the dashboard when sources changed,
  * starts the bundled demo MCP servers, migrates and seeds the embedded database, then starts the
- * control plane and prints where everything is.
+ * control plane and the gateway, and prints where everything is.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
+import { deriveGatewayCredentialKey } from "../lib/config/sealed-credential";
 import { loadOrCreateLocalSecrets } from "./lib/local-secrets";
 import { needsBuild } from "./lib/build-stamp";
+import { forwardStderr, spawnControlPlane, spawnGateway, waitForHttp } from "./lib/launch";
 import { DEMO_USERS } from "../prisma/demo-users";
-
 const root = path.resolve(import.meta.dirname, "..");
 const dataDir = path.resolve(root, process.env.PORTICO_DATA_DIR ?? ".data");
 const host = process.env.HOST ?? "127.0.0.1";
@@ -30,6 +32,8 @@ const env: NodeJS.ProcessEnv = {
   CHECKPOINT_DISABLE: "1",
   PORTICO_DATA_DIR: dataDir,
   PORTICO_GATEWAY_URL: gatewayUrl,
+  PORTICO_CONTROL_PLANE_URL: process.env.PORTICO_CONTROL_PLANE_URL ?? publicUrl(),
+  PORTICO_GATEWAY_TOKEN: process.env.PORTICO_GATEWAY_TOKEN ?? secrets.gatewayToken,
   PORTICO_SECRET_KEY: process.env.PORTICO_SECRET_KEY ?? secrets.secretKey,
   AUTH_SECRET: process.env.AUTH_SECRET ?? secrets.authSecret,
   AUTH_URL: process.env.AUTH_URL ?? publicUrl(),
@@ -51,27 +55,14 @@ async function stop(code = 0) {
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 
-async function waitForHttp(url: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url, { redirect: "manual" });
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
-}
-
-function seedInChild(servers: unknown[]): Promise<{ applied: string[]; portalSlug: string }> {
+function seedInChild(servers: unknown[]): Promise<{ applied: string[]; portalSlug: string; serviceAccountClientId?: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "--conditions=react-server", path.join(root, "scripts/seed-demo.ts")], {
       cwd: root,
-      env: { ...env, DEMO_SERVERS: JSON.stringify(servers), DEMO_PASSWORD: secrets.demoPassword },
-      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...env, DEMO_SERVERS: JSON.stringify(servers), DEMO_PASSWORD: secrets.demoPassword, DEMO_SA_SECRET: secrets.demoServiceAccountSecret },
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    forwardStderr(child);
     children.push(child);
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
@@ -103,36 +94,53 @@ async function main() {
   // The embedded database allows one process at a time: migrate and seed in a child that exits
   // (and gives PGlite's memory back), then let the dashboard open it.
   // Asynchronous on purpose: the seed syncs the demo servers, which answer from this process.
-  const { applied, portalSlug } = await seedInChild(demo.servers);
+  const { applied, portalSlug, serviceAccountClientId } = await seedInChild(demo.servers);
   if (applied.length) say(`Migrations: applied ${applied.length}`);
-  {
-    const next = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-H", host, "-p", String(port)], {
-      cwd: root,
-      env,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    children.push(next);
-    next.stdout?.on("data", (chunk: Buffer) => {
-      // Next prints its own banner; keep only our lines and its JSON logs.
-      const text = chunk.toString();
-      if (text.startsWith("{")) process.stdout.write(text);
-    });
-    next.on("exit", (code) => {
-      if (!stopping) {
-        say(`The dashboard stopped (exit ${code ?? "signal"}).`);
-        void stop(code ?? 1);
-      }
-    });
 
-    const dashboard = env.AUTH_URL!.replace(/\/$/, "");
-    await waitForHttp(`http://127.0.0.1:${port}/sign-in`, 60_000);
-    for (const s of demo.servers) say(`Demo MCP server: ${s.id} ${s.url}`);
-    say(`Dashboard: ${dashboard}`);
-    say(`Portal: ${gatewayUrl.replace(/\/$/, "")}/mcp/${portalSlug}`);
-    say(`Sign in: ${DEMO_USERS[0]!.email} / ${secrets.demoPassword}`);
-    say(`Other demo users (same password): ${DEMO_USERS.slice(1).map((u) => `${u.email} (${u.role})`).join(", ")}`);
-    say("Press Ctrl-C to stop.");
-  }
+  const logDir = path.join(dataDir, "logs");
+  fs.mkdirSync(logDir, { recursive: true });
+  const controlPlane = spawnControlPlane(root, env, { host, port });
+  watch(controlPlane, "control plane", path.join(logDir, "control-plane.log"));
+  const dashboard = env.AUTH_URL!.replace(/\/$/, "");
+  await waitForHttp(`http://127.0.0.1:${port}/sign-in`, 60_000);
+
+  const gateway = spawnGateway(root, env, {
+    gatewayUrl,
+    controlPlaneUrl: env.PORTICO_CONTROL_PLANE_URL!,
+    gatewayToken: env.PORTICO_GATEWAY_TOKEN!,
+    credentialKey: deriveGatewayCredentialKey(env.PORTICO_SECRET_KEY!).toString("base64"),
+    dataDir: path.join(dataDir, "gateway"),
+    name: "local",
+  });
+  watch(gateway, "gateway", path.join(logDir, "gateway.log"));
+  await waitForHttp(`${gatewayUrl}/readyz`, 60_000, (status) => status === 200);
+
+  for (const s of demo.servers) say(`Demo MCP server: ${s.id} ${s.url}`);
+  say(`Dashboard: ${dashboard}`);
+  say(`Portal: ${gatewayUrl.replace(/\/$/, "")}/mcp/${portalSlug}`);
+  say(`Sign in: ${DEMO_USERS[0]!.email} / ${secrets.demoPassword}`);
+  say(`Other demo users (same password): ${DEMO_USERS.slice(1).map((u) => `${u.email} (${u.role})`).join(", ")}`);
+  if (serviceAccountClientId) say(`Service account: ${serviceAccountClientId} / ${secrets.demoServiceAccountSecret}`);
+  say(`Logs: ${logDir}`);
+  say("Press Ctrl-C to stop.");
+}
+
+/** Logs go to a file; warnings and errors are shown here too. A process that dies stops the rest. */
+function watch(child: ChildProcess, name: string, logFile: string) {
+  children.push(child);
+  const log = fs.createWriteStream(logFile, { flags: "a" });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    log.write(chunk);
+    for (const line of chunk.toString().split("\n")) {
+      if (/^\{.*"level":"(warn|error)"/.test(line)) process.stderr.write(`${name}: ${line}\n`);
+    }
+  });
+  child.on("exit", (code) => {
+    if (!stopping) {
+      say(`The ${name} stopped (exit ${code ?? "signal"}); see ${logFile}.`);
+      void stop(code ?? 1);
+    }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
-export type LocalSecrets = { secretKey: string; authSecret: string; demoPassword: string; gatewayToken: string };
+export type LocalSecrets = { secretKey: string; authSecret: string; demoPassword: string; gatewayToken: string; demoServiceAccountSecret: string };
 
 function fresh(): LocalSecrets {
   return {
@@ -10,6 +10,7 @@ function fresh(): LocalSecrets {
     authSecret: randomBytes(32).toString("base64url"),
     demoPassword: `portico-${randomBytes(9).toString("base64url")}`,
     gatewayToken: randomBytes(32).toString("base64url"),
+    demoServiceAccountSecret: randomBytes(32).toString("base64url"),
   };
 }
 
