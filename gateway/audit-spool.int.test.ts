@@ -184,6 +184,28 @@ describe(`audit spool → ingest (${label})`, () => {
     expect(standIn.duplicates).toBeGreaterThan(0);
   });
 
+  it("(e) delivers a backlog at once when told the control plane is back, without waiting out its backoff", async () => {
+    const prefix = newPrefix();
+    const spool = createAuditSpool({ dir: tempDir(), controlPlaneUrl, token: TOKEN, flushIntervalMs: 20, maxBackoffMs: 60_000, log: () => {} });
+    spools.push(spool);
+    standIn.isDown = true;
+    for (let i = 0; i < 50; i++) spool.emit(event(prefix, i));
+    // Refused often enough to be deep in a backoff of tens of seconds.
+    while (standIn.calls < 6) await new Promise((r) => setTimeout(r, 20));
+    standIn.isDown = false;
+    const callsWhileDown = standIn.calls;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(standIn.calls).toBe(callsWhileDown);
+    expect(spool.depth()).toBe(50);
+
+    const start = Date.now();
+    spool.retryNow();
+    while (spool.depth() > 0 && Date.now() - start < 5_000) await new Promise((r) => setTimeout(r, 10));
+    expect(spool.depth()).toBe(0);
+    expect(Date.now() - start).toBeLessThan(2_000);
+    expect(await storedIds(prefix)).toEqual(expectedIds(prefix, 50));
+  });
+
   it("(c) a gateway killed with SIGKILL mid-batch: a new spool on its directory delivers the rest, each event once", async () => {
     const prefix = newPrefix();
     const dir = tempDir();

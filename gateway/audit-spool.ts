@@ -53,6 +53,11 @@ export type AuditSpool = {
   emit(event: AuditEventInput): void;
   /** Events spooled and not yet acknowledged by the control plane (or set aside). */
   depth(): number;
+  /**
+   * Ends a backoff wait now: the control plane is known to be back (it answered a heartbeat), so
+   * the backlog need not wait out up to `maxBackoffMs` more.
+   */
+  retryNow(): void;
   /** Resolves when every event emitted before the call is acknowledged; retries meanwhile. */
   flush(): Promise<void>;
   /** Stops delivery and syncs the disk. Undelivered events stay in `dir` for the next start. */
@@ -515,6 +520,9 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
   return {
     emit,
     depth: () => spooled - settled,
+    retryNow() {
+      if (!closed && spooled > settled) wake(true);
+    },
     async flush() {
       if (closed) throw new Error("the audit spool is closed");
       const target = spooled;

@@ -68,7 +68,7 @@ async function writeFileAtomic(file: string, data: string) {
 class VerificationFailed extends Error {}
 
 export function createConfigStore<S>(options: ConfigStoreOptions<S>) {
-  const events = new EventEmitter<{ change: [Running<S>, Running<S> | null] }>();
+  const events = new EventEmitter<{ change: [Running<S>, Running<S> | null]; contact: [] }>();
   const fetchImpl = options.fetchImpl ?? fetch;
   const cp = options.controlPlaneUrl;
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
@@ -209,7 +209,7 @@ export function createConfigStore<S>(options: ConfigStoreOptions<S>) {
       const res = await fetchImpl(`${cp}/api/internal/config/latest`, { headers: authHeaders(), signal: AbortSignal.timeout(10_000) });
       if (res.status === 404) return true;
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      lastContactAt = new Date();
+      contacted();
       const outcome = await apply(await res.json(), "pull");
       if (outcome.status === 422) log("error", "the control plane's latest config was refused", { reason: outcome.reason });
       return true;
@@ -235,6 +235,12 @@ export function createConfigStore<S>(options: ConfigStoreOptions<S>) {
     });
   }
 
+  /** The control plane answered: whatever waits on it (the audit spool's backoff) may try again now. */
+  function contacted() {
+    lastContactAt = new Date();
+    events.emit("contact");
+  }
+
   async function heartbeat(): Promise<void> {
     if (closed) return;
     try {
@@ -245,7 +251,7 @@ export function createConfigStore<S>(options: ConfigStoreOptions<S>) {
         signal: AbortSignal.timeout(5_000),
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      lastContactAt = new Date();
+      contacted();
       const { latestVersion } = (await res.json()) as { latestVersion?: unknown };
       if (typeof latestVersion === "number" && latestVersion > (running?.version ?? -1)) pullUntilReached();
     } catch (error) {
@@ -262,6 +268,11 @@ export function createConfigStore<S>(options: ConfigStoreOptions<S>) {
     onChange(listener: (next: Running<S>, previous: Running<S> | null) => void) {
       events.on("change", listener);
       return () => events.off("change", listener);
+    },
+    /** Called whenever the control plane answers a pull or a heartbeat. */
+    onContact(listener: () => void) {
+      events.on("contact", listener);
+      return () => events.off("contact", listener);
     },
     /** Loads the last good snapshot from disk, then pulls and heartbeats in the background. */
     async start() {

@@ -29,6 +29,8 @@ async function main() {
     spoolDepth: spool.depth,
     defaultMetrics: true,
   });
+  // A backlog from a control plane outage goes out as soon as the control plane answers again.
+  gateway.store.onContact(() => spool.retryNow());
   for (const slug of gateway.state()?.portals.keys() ?? []) log("info", "portal served", { url: `${env.gatewayUrl}/mcp/${slug}` });
 
   let stopping = false;
