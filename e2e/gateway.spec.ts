@@ -47,10 +47,13 @@ test("a tool turned off in the dashboard leaves the portal within a second, and 
     await expect(client.callTool({ name: TOOL, arguments: { month: "2026-10" } })).rejects.toThrow(/turned off in this portal/);
     expect(Date.now() - savedAt).toBeLessThan(1_500);
 
-    // The auditor's view: the refused call, with the service account and the reason.
-    await page.goto("/audit?kind=mcp.request&outcome=deny");
+    // The auditor's view: the refused call, with the service account and the reason. The gateway
+    // delivers its spool every half second, so the page may need a reload, as a person would.
     const row = page.getByRole("row", { name: new RegExp(`${CLIENT_ID}.*top_services`) }).first();
-    await expect(row).toBeVisible({ timeout: 10_000 });
+    await expect(async () => {
+      await page.goto("/audit?kind=mcp.request&outcome=deny");
+      await expect(row).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 15_000 });
     await row.click();
     await expect(page.getByRole("dialog").getByText(/turned off in this portal/).first()).toBeVisible();
   } finally {

@@ -5,6 +5,7 @@ export const AUDIT_KINDS = [
   { value: "config.change", label: "Config change" },
   { value: "auth.sign_in", label: "Sign-in" },
   { value: "auth.mfa", label: "Two-factor" },
+  { value: "auth.token", label: "Token" },
   { value: "mcp.request", label: "MCP request" },
 ] as const;
 
