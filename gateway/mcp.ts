@@ -14,6 +14,8 @@ import {
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type CallToolRequest,
   type CallToolResult,
   type JSONRPCMessage,
   type Progress,
@@ -79,6 +81,8 @@ type Session = {
   /** Resource URI → server slug, from this session's last resources/list. */
   resourceRoutes: Map<string, string> | null;
   templateRoutes: { slug: string; template: UriTemplate }[] | null;
+  /** Requests answered without the SDK transport (see answerDirectly), by JSON-RPC id: their aborts. */
+  direct: Map<string | number, AbortController>;
 };
 
 export type McpServiceOptions = {
@@ -92,8 +96,13 @@ export type McpServiceOptions = {
   maxSessions?: number;
 };
 
+type CallToolParams = CallToolRequest["params"];
+
 // Batching left JSON-RPC over MCP in 2025-06-18; 2025-03-26 still allows it.
 const BATCHING_VERSIONS = new Set(["2025-03-26", "2024-11-05"]);
+
+/** Methods answered without the SDK transport when sent alone (see answerDirectly). */
+const DIRECT_METHODS = new Set(["tools/call", "tools/list"]);
 
 // The gateway never elicits, so its sessions need no JSON Schema validator; the default would
 // compile an Ajv instance per session for nothing.
@@ -207,53 +216,57 @@ export function createMcpService(options: McpServiceOptions) {
     return session.drafts.get(requestId) ?? { method: "unknown", ctx: emptyContext(), outcome: "allow", reasons: [], finalized: true };
   }
 
+  function listTools(session: Session, draft: Draft) {
+    const { state, portal } = portalOf(session);
+    const tools = visibleToolsOf(session, state, portal, callContext(draft.ctx));
+    session.listedTools = toolListStamp(tools);
+    draft.result = { toolCount: tools.length };
+    return { tools: tools.map((t) => t.definition) };
+  }
+
+  async function callTool(session: Session, draft: Draft, params: CallToolParams, signal: AbortSignal): Promise<CallToolResult> {
+    const { name, arguments: args } = params;
+    draft.exposedName = name;
+    draft.arguments = args;
+    const { state, portal } = portalOf(session);
+    const tool = portal.tools.get(name);
+    if (!tool) {
+      const why = portal.unavailableTools.get(name);
+      draft.outcome = "deny";
+      draft.reasons.push(why ? `tool not available: ${why}` : "tool not available in this portal");
+      throw toolUnavailable(name, why);
+    }
+    draft.server = tool.serverSlug;
+    draft.tool = tool.upstreamName;
+    if (options.upstreams.hasDrifted(tool.serverSlug, tool.upstreamName, tool.definitionHash)) {
+      draft.outcome = "deny";
+      draft.reasons.push("tool definition drifted upstream");
+      throw toolUnavailable(name, "the upstream server now describes it differently than the definition an admin accepted");
+    }
+    const decision = state.decide(portal, tool, session.identity, callContext(draft.ctx, args));
+    draft.reasons.push(...decision.reasons);
+    if (decision.effect === "deny") {
+      draft.outcome = "deny";
+      draft.upstreamOutcome = "not_called";
+      return errorResult(`Access denied by rule "${decision.rule}": ${decision.reasons.join("; ") || "no role allows this tool"}.`);
+    }
+    if (decision.effect === "step_up") {
+      // Reached only inside a batch; single requests get the HTTP 403 challenge before dispatch.
+      draft.outcome = "deny";
+      draft.upstreamOutcome = "not_called";
+      return errorResult(`This tool needs elevated access (scope "${decision.requiredScope}"). Request step-up in Portico, then retry.`);
+    }
+    return forwardToolCall(session, portal, tool, args, draft, signal, params._meta?.progressToken);
+  }
+
   function installHandlers(session: Session) {
     const { server } = session;
 
-    server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
-      const draft = draftFor(session, extra.requestId);
-      const { state, portal } = portalOf(session);
-      const tools = visibleToolsOf(session, state, portal, callContext(draft.ctx));
-      session.listedTools = toolListStamp(tools);
-      draft.result = { toolCount: tools.length };
-      return { tools: tools.map((t) => t.definition) };
-    });
+    server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => listTools(session, draftFor(session, extra.requestId)));
 
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-      const draft = draftFor(session, extra.requestId);
-      const { name, arguments: args } = request.params;
-      draft.exposedName = name;
-      draft.arguments = args;
-      const { state, portal } = portalOf(session);
-      const tool = portal.tools.get(name);
-      if (!tool) {
-        const why = portal.unavailableTools.get(name);
-        draft.outcome = "deny";
-        draft.reasons.push(why ? `tool not available: ${why}` : "tool not available in this portal");
-        throw toolUnavailable(name, why);
-      }
-      draft.server = tool.serverSlug;
-      draft.tool = tool.upstreamName;
-      if (options.upstreams.hasDrifted(tool.serverSlug, tool.upstreamName, tool.definitionHash)) {
-        draft.outcome = "deny";
-        draft.reasons.push("tool definition drifted upstream");
-        throw toolUnavailable(name, "the upstream server now describes it differently than the definition an admin accepted");
-      }
-      const decision = state.decide(portal, tool, session.identity, callContext(draft.ctx, args));
-      draft.reasons.push(...decision.reasons);
-      if (decision.effect === "deny") {
-        draft.outcome = "deny";
-        draft.upstreamOutcome = "not_called";
-        return errorResult(`Access denied by rule "${decision.rule}": ${decision.reasons.join("; ") || "no role allows this tool"}.`);
-      }
-      if (decision.effect === "step_up") {
-        // Reached only inside a batch; single requests get the HTTP 403 challenge before dispatch.
-        draft.outcome = "deny";
-        draft.upstreamOutcome = "not_called";
-        return errorResult(`This tool needs elevated access (scope "${decision.requiredScope}"). Request step-up in Portico, then retry.`);
-      }
-      return forwardToolCall(session, portal, tool, args, draft, extra.signal, request.params._meta?.progressToken);
-    });
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
+      callTool(session, draftFor(session, extra.requestId), request.params, extra.signal),
+    );
 
     server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => {
       const draft = draftFor(session, extra.requestId);
@@ -437,6 +450,7 @@ export function createMcpService(options: McpServiceOptions) {
       listedTools: null,
       resourceRoutes: null,
       templateRoutes: null,
+      direct: new Map(),
     };
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -452,6 +466,7 @@ export function createMcpService(options: McpServiceOptions) {
     });
     session.transport = transport;
     transport.onclose = () => {
+      for (const controller of session.direct.values()) controller.abort(new Error("the session closed"));
       for (const id of [...session.drafts.keys()]) finalize(session, id, null);
       if (session.id && sessions.get(session.id) === session) {
         sessions.delete(session.id);
@@ -481,6 +496,7 @@ export function createMcpService(options: McpServiceOptions) {
           draft.upstreamOutcome = "cancelled";
           draft.reasons.push("cancelled by the client");
           finalize(session, requestId, null);
+          session.direct.get(requestId)?.abort(new Error("cancelled by the client"));
         }
       }
       receive(message, extra);
@@ -604,8 +620,67 @@ export function createMcpService(options: McpServiceOptions) {
       }
     }
     session.lastActivity = Date.now();
+    if (req.method === "POST" && messages.length === 1 && canAnswerDirectly(req, messages[0]!)) return answerDirectly(session, messages[0]!, ctx, res);
     req.auth = authInfo(identity, ctx);
     await session.transport.handleRequest(req, res, input.body);
+  }
+
+  /**
+   * The hot path: a lone tools/call or tools/list in an open session, answered here instead of
+   * through the SDK's transport and protocol layers. Those turn every POST into a web Request and
+   * Response, validate the message again and route it through their own maps, which cost about as
+   * much CPU as everything else the gateway does per call (bench/gateway-overhead.ts --profile).
+   * Same handlers, same drafts and audit events, same JSON answer as the SDK path gives with JSON
+   * responses on. Anything else (initialize, batches, progress tokens, other methods, a protocol
+   * version header the SDK would refuse) takes the SDK path.
+   */
+  function canAnswerDirectly(req: IncomingMessage, message: JsonRpcMessage): boolean {
+    if (!isRequest(message) || !DIRECT_METHODS.has(message.method)) return false;
+    const version = req.headers["mcp-protocol-version"];
+    if (version !== undefined && (typeof version !== "string" || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return false;
+    const meta = (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
+    return meta?.progressToken === undefined;
+  }
+
+  async function answerDirectly(session: Session, message: JsonRpcMessage, ctx: RequestContext, res: ServerResponse): Promise<void> {
+    const id = message.id as string | number;
+    const draft: Draft = { method: message.method!, ctx, outcome: "allow", reasons: [], finalized: false };
+    session.drafts.set(id, draft);
+    const controller = new AbortController();
+    session.direct.set(id, controller);
+    let reply: { result: unknown } | { error: { code: number; message: string; data?: unknown } };
+    try {
+      reply = { result: await dispatchDirect(session, draft, message, controller.signal) };
+    } catch (error) {
+      reply = { error: toJsonRpcError(error, draft) };
+    } finally {
+      session.direct.delete(id);
+    }
+    // A cancelled call is answered too (a client ignores answers to ids it gave up on), so the
+    // POST does not hang; its audit event went out when the cancellation came in.
+    const body = JSON.stringify({ jsonrpc: "2.0", id, ...reply });
+    const bytes = Buffer.byteLength(body);
+    res.writeHead(200, { "content-type": "application/json", "content-length": bytes, "mcp-session-id": session.id });
+    res.end(body);
+    finalize(session, id, { error: "error" in reply ? reply.error : undefined, bytes });
+  }
+
+  async function dispatchDirect(session: Session, draft: Draft, message: JsonRpcMessage, signal: AbortSignal): Promise<unknown> {
+    if (message.method === "tools/list") {
+      const parsed = ListToolsRequestSchema.safeParse(message);
+      if (!parsed.success) throw rpcError(ErrorCode.InvalidParams, "Invalid params for tools/list.");
+      return listTools(session, draft);
+    }
+    const parsed = CallToolRequestSchema.safeParse(message);
+    if (!parsed.success) throw rpcError(ErrorCode.InvalidParams, "Invalid params for tools/call: a tool name is required, and arguments must be an object.");
+    return callTool(session, draft, parsed.data.params, signal);
+  }
+
+  /** As the SDK's protocol layer answers a handler's error, without passing on unexpected messages. */
+  function toJsonRpcError(error: unknown, draft: Draft): { code: number; message: string; data?: unknown } {
+    if (error instanceof RpcError) return { code: error.code, message: error.message };
+    log("error", "mcp handler failed", { requestId: draft.ctx.requestId, ...describeError(error) });
+    return { code: ErrorCode.InternalError, message: "The gateway could not complete the request." };
   }
 
   /** The spec's step-up: 403 insufficient_scope at the HTTP layer, so the client can re-authorize. */

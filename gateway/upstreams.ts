@@ -4,6 +4,8 @@ import https from "node:https";
 import path from "node:path";
 import { Readable } from "node:stream";
 
+import { createParser } from "eventsource-parser";
+
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -224,11 +226,26 @@ function headerRecord(headers: HeadersInit | undefined): Record<string, string> 
  * network failure with TypeError("fetch failed"), and an SSE answer stays a stream.
  */
 function postUpstream(url: URL, init: RequestInit, body: string): Promise<Response> {
-  return new Promise<Response>((resolve, reject) => {
-    const signal = init.signal ?? undefined;
+  return postRaw(url, headerRecord(init.headers), body, init.signal ?? undefined).then((answer) => {
+    const headers = new Headers();
+    const raw = answer.response.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+    if (answer.bytes === null) {
+      // Server messages arrive on this body as they are sent: hand it over as a stream.
+      return new Response(Readable.toWeb(answer.response) as ReadableStream<Uint8Array>, { status: answer.status, statusText: answer.statusText, headers });
+    }
+    return new BufferedResponse(url.href, answer.status, answer.statusText, headers, answer.bytes) as unknown as Response;
+  });
+}
+
+/** An upstream's answer to a POST: read in full (`bytes`), or for an SSE body, the open stream. */
+type RawAnswer = { status: number; statusText: string; contentType: string; response: http.IncomingMessage; bytes: Buffer | null };
+
+/** See postUpstream; the node:http part both it and callToolDirect stand on. */
+function postRaw(url: URL, requestHeaders: Record<string, string>, body: string, signal: AbortSignal | undefined): Promise<RawAnswer> {
+  return new Promise<RawAnswer>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const headers = headerRecord(init.headers);
-    headers["content-length"] = String(Buffer.byteLength(body));
+    const headers = { ...requestHeaders, "content-length": String(Buffer.byteLength(body)) };
     const transport = url.protocol === "https:" ? https : http;
     const req = transport.request(url, { method: "POST", headers, agent: upstreamAgents[url.protocol] });
     let isAborted = false;
@@ -245,14 +262,12 @@ function postUpstream(url: URL, init: RequestInit, body: string): Promise<Respon
     };
     req.on("error", fail);
     req.on("response", (res) => {
-      const responseHeaders = new Headers();
-      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
       const status = res.statusCode ?? 0;
       const statusText = res.statusMessage ?? "";
-      if ((res.headers["content-type"] ?? "").includes("text/event-stream")) {
-        // Server messages arrive on this body as they are sent: hand it over as a stream.
+      const contentType = res.headers["content-type"] ?? "";
+      if (contentType.includes("text/event-stream")) {
         res.once("close", release);
-        resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, statusText, headers: responseHeaders }));
+        resolve({ status, statusText, contentType, response: res, bytes: null });
         return;
       }
       const chunks: Buffer[] = [];
@@ -264,8 +279,7 @@ function postUpstream(url: URL, init: RequestInit, body: string): Promise<Respon
       });
       res.on("end", () => {
         release();
-        const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        resolve(new BufferedResponse(url.href, status, statusText, responseHeaders, bytes) as unknown as Response);
+        resolve({ status, statusText, contentType, response: res, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
       });
     });
     req.end(body);
@@ -283,6 +297,106 @@ export const upstreamFetch: typeof fetch = (input, init) => {
   }
   return scopedFetch(input, init);
 };
+
+/** A Streamable HTTP upstream as its SDK client connected to it: where, with what, in which session. */
+type DirectTarget = { url: URL; headers: Record<string, string>; transport: StreamableHTTPClientTransport };
+
+let directIds = 0;
+
+/**
+ * tools/call on an upstream session the SDK client opened, without the client's protocol layer:
+ * one POST on node:http, the answer read as JSON (or from an SSE body) and checked against the
+ * SDK's own CallToolResult schema. The SDK path cost the gateway about as much CPU per call as the
+ * rest of its work (bench/gateway-overhead.ts). What the caller sees is the same: a timeout is
+ * McpError(RequestTimeout) and sends notifications/cancelled upstream, as a caller's abort does;
+ * an expired session is StreamableHTTPError(404), which `run` answers by reconnecting once;
+ * a JSON-RPC error is an McpError with the upstream's code.
+ */
+async function callToolDirect(target: DirectTarget, name: string, args: Record<string, unknown> | undefined, options: { signal?: AbortSignal; timeoutMs: number }): Promise<CallToolResult> {
+  const id = `portico-${++directIds}`;
+  const { sessionId, protocolVersion } = target.transport;
+  const headers: Record<string, string> = {
+    ...target.headers,
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    ...(sessionId ? { "mcp-session-id": sessionId } : {}),
+    ...(protocolVersion ? { "mcp-protocol-version": protocolVersion } : {}),
+  };
+  const controller = new AbortController();
+  let isTimedOut = false;
+  const cancelUpstream = (reason: string) => {
+    const notice = JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason } });
+    postRaw(target.url, headers, notice, AbortSignal.timeout(5_000)).then((answer) => answer.response.resume(), () => undefined);
+  };
+  const timer = setTimeout(() => {
+    isTimedOut = true;
+    controller.abort(new McpError(ErrorCode.RequestTimeout, "Request timed out"));
+    cancelUpstream("timed out");
+  }, options.timeoutMs);
+  const onAbort = () => {
+    controller.abort(options.signal!.reason);
+    cancelUpstream(String(options.signal!.reason ?? "cancelled"));
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const body = JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: args === undefined ? { name } : { name, arguments: args } });
+    const answer = await postRaw(target.url, headers, body, controller.signal);
+    if (answer.status < 200 || answer.status > 299) {
+      answer.response.destroy();
+      throw new StreamableHTTPError(answer.status, `Error POSTing to endpoint: HTTP ${answer.status}`);
+    }
+    const message = answer.bytes === null ? await responseFromStream(answer.response, id) : (JSON.parse(answer.bytes.toString("utf8")) as unknown);
+    return callToolResultOf(message, id);
+  } catch (error) {
+    if (isTimedOut) throw new McpError(ErrorCode.RequestTimeout, "Request timed out");
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Reads an SSE answer until the response to `id` arrives; other messages on it are not ours to route. */
+function responseFromStream(stream: http.IncomingMessage, id: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let found = false;
+    const parser = createParser({
+      onEvent(event) {
+        if (found || (event.event && event.event !== "message")) return;
+        try {
+          const message = JSON.parse(event.data) as { id?: unknown };
+          if (!message || typeof message !== "object" || message.id !== id) return;
+          found = true;
+          stream.destroy();
+          resolve(message);
+        } catch {
+          // not JSON: not the answer
+        }
+      },
+    });
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => parser.feed(chunk));
+    stream.on("error", (error) => {
+      if (!found) reject(new TypeError("fetch failed", { cause: error }));
+    });
+    stream.on("close", () => {
+      if (!found) reject(new TypeError("the upstream closed the event stream without answering"));
+    });
+  });
+}
+
+function callToolResultOf(message: unknown, id: string): CallToolResult {
+  const m = message as { jsonrpc?: unknown; id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } } | null;
+  if (!m || typeof m !== "object" || m.jsonrpc !== "2.0" || m.id !== id) throw new McpError(ErrorCode.InternalError, "the upstream answered with something other than this call's response");
+  if (m.error && typeof m.error === "object") {
+    const code = typeof m.error.code === "number" ? m.error.code : ErrorCode.InternalError;
+    throw new McpError(code, typeof m.error.message === "string" ? m.error.message : "upstream error", m.error.data);
+  }
+  const parsed = CallToolResultSchema.safeParse(m.result);
+  if (!parsed.success) throw new McpError(ErrorCode.InternalError, "the upstream's tools/call result does not match the MCP schema");
+  return parsed.data;
+}
 
 function connectionKey(spec: UpstreamSpec): string {
   const c = spec.credential;
@@ -310,6 +424,7 @@ export async function resolveCredentialReference(ref: string): Promise<string> {
  */
 export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTimeoutMs?: number } = {}) {
   const connections = new Map<string, Connection>();
+  const directTargets = new WeakMap<Client, DirectTarget>();
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
   const changeListeners = new Set<(change: UpstreamChange) => void>();
   const announce = (change: UpstreamChange) => {
@@ -385,6 +500,7 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
       spec.transport === "sse"
         ? new SSEClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch })
         : new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch, reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 1000, maxReconnectionDelay: 10_000, reconnectionDelayGrowFactor: 2 } });
+    if (transport instanceof StreamableHTTPClientTransport) directTargets.set(client, { url, headers, transport });
     client.onclose = () => {
       if (conn.client === client) conn.client = null;
     };
@@ -543,7 +659,16 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
         return { items: r.resourceTemplates, nextCursor: r.nextCursor };
       })),
     callTool(spec: UpstreamSpec, name: string, args: Record<string, unknown> | undefined, callOptions?: UpstreamCallOptions): Promise<CallToolResult> {
-      return run(spec, (client, o) => client.callTool({ name, arguments: args }, CallToolResultSchema, o) as Promise<CallToolResult>, callOptions);
+      return run(
+        spec,
+        (client, o) => {
+          const target = directTargets.get(client);
+          // Progress needs the SDK's notification routing; everything else takes the short way.
+          if (target && !o.onprogress) return callToolDirect(target, name, args, { signal: o.signal, timeoutMs: o.timeout ?? defaultTimeoutMs });
+          return client.callTool({ name, arguments: args }, CallToolResultSchema, o) as Promise<CallToolResult>;
+        },
+        callOptions,
+      );
     },
     getPrompt(spec: UpstreamSpec, name: string, args: Record<string, string> | undefined, callOptions?: UpstreamCallOptions): Promise<GetPromptResult> {
       return run(spec, (client, o) => client.getPrompt({ name, arguments: args }, o), callOptions);
