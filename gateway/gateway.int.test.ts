@@ -146,6 +146,22 @@ describe("gateway over real HTTP with the MCP SDK client", () => {
     await client.close();
   });
 
+  it("tells the caller an upstream did not answer in time, and tells the upstream to stop", async () => {
+    const client = await h.connect(await h.mintToken());
+    const started = Date.now();
+    const result = await client.callTool({ name: "probe_slow", arguments: { tag: "too-slow" } });
+    // The harness gives upstreams 5 s; the tool would take 10.
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/did not answer in time/);
+    const deadline = Date.now() + 3_000;
+    while (!h.probe.cancelled.includes("too-slow") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(h.probe.cancelled).toContain("too-slow");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.events.findLast((e) => e.tool === "slow")?.data).toMatchObject({ upstreamOutcome: "timeout" });
+    await client.close();
+  }, 15_000);
+
   it("refuses unknown tools with a clear error", async () => {
     const client = await h.connect(await h.mintToken());
     await expect(client.callTool({ name: "nope_nothing", arguments: {} })).rejects.toThrow(/not available in this portal/);
