@@ -16,6 +16,8 @@ import {
   ReadResourceRequestSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
   type CallToolRequest,
+  type GetPromptRequest,
+  type ReadResourceRequest,
   type CallToolResult,
   type JSONRPCMessage,
   type Progress,
@@ -30,6 +32,7 @@ import { methodLabel, type GatewayMetrics } from "./metrics";
 import type { CallContext, ExposedTool, GatewayState, PortalView } from "./portal-index";
 import { UpstreamError, type UpstreamPool, type UpstreamSpec } from "./upstreams";
 import { isRequest, sendJsonRpcError, type JsonRpcMessage } from "./http-util";
+import { checkModernMessage, discoverResult, isModernPost, modernResult, MODERN_PROTOCOL_VERSIONS } from "./modern";
 
 /**
  * The legacy-era MCP front door (2025-11-25, 2025-06-18, 2025-03-26): one SDK `Server` and one
@@ -193,7 +196,7 @@ export function createMcpService(options: McpServiceOptions) {
           data: {
             clientName: session.clientName,
             clientVersion: session.clientVersion,
-            sessionId: session.id,
+            sessionId: session.id || null,
             protocolVersion: session.protocolVersion,
             exposedName: draft.exposedName,
             latencyMs: Math.round(latencyMs * 1000) / 1000,
@@ -259,98 +262,134 @@ export function createMcpService(options: McpServiceOptions) {
     return forwardToolCall(session, portal, tool, args, draft, signal, params._meta?.progressToken);
   }
 
+  async function listPrompts(session: Session, draft: Draft) {
+    const lists = await fanOut(session, draft, (spec) => options.upstreams.listPrompts(spec));
+    const prompts = lists.flatMap(([slug, items]) => items.map((p) => ({ ...p, name: `${slug}_${p.name}` })));
+    draft.result = { promptCount: prompts.length };
+    return { prompts };
+  }
+
+  async function getPrompt(session: Session, draft: Draft, params: GetPromptRequest["params"], signal: AbortSignal) {
+    draft.arguments = params.arguments;
+    const { name } = params;
+    // Server slugs have no underscore, so the first one ends the prefix.
+    const cut = name.indexOf("_");
+    const spec = cut > 0 ? visibleServers(session).get(name.slice(0, cut)) : undefined;
+    if (!spec) {
+      draft.outcome = "deny";
+      draft.reasons.push("prompt not available in this portal");
+      throw rpcError(ErrorCode.InvalidParams, `Prompt "${name}" is not available in this portal.`);
+    }
+    draft.server = spec.slug;
+    draft.tool = `prompt:${name.slice(cut + 1)}`;
+    try {
+      const result = await options.upstreams.getPrompt(spec, name.slice(cut + 1), params.arguments, { signal, timeoutMs: options.upstreamTimeoutMs });
+      draft.upstreamOutcome = "success";
+      return result;
+    } catch (error) {
+      throw upstreamFailure(draft, error);
+    }
+  }
+
+  async function listResources(session: Session, draft: Draft) {
+    const lists = await fanOut(session, draft, (spec) => options.upstreams.listResources(spec));
+    const routes = new Map<string, string>();
+    const resources = [];
+    for (const [slug, items] of lists) {
+      for (const resource of items) {
+        // URIs stay as the upstream gave them; the first server (by slug) to claim one wins.
+        if (routes.has(resource.uri)) continue;
+        routes.set(resource.uri, slug);
+        resources.push(resource);
+      }
+    }
+    session.resourceRoutes = routes;
+    draft.result = { resourceCount: resources.length };
+    return { resources };
+  }
+
+  async function listResourceTemplates(session: Session, draft: Draft) {
+    const lists = await fanOut(session, draft, (spec) => options.upstreams.listResourceTemplates(spec));
+    session.templateRoutes = lists.flatMap(([slug, items]) => items.map((t) => ({ slug, template: new UriTemplate(t.uriTemplate) })));
+    return { resourceTemplates: lists.flatMap(([, items]) => items) };
+  }
+
+  async function readResource(session: Session, draft: Draft, params: ReadResourceRequest["params"], signal: AbortSignal) {
+    const { uri } = params;
+    draft.arguments = { uri };
+    const servers = visibleServers(session);
+    let slug = session.resourceRoutes?.get(uri);
+    if (!slug) {
+      // Not listed in this session yet: list now (cached upstream-side), then try templates.
+      const lists = await fanOut(session, draft, (spec) => options.upstreams.listResources(spec));
+      slug = lists.find(([, items]) => items.some((r) => r.uri === uri))?.[0];
+      slug ??= session.templateRoutes?.find((t) => t.template.match(uri) !== null)?.slug;
+    }
+    const spec = slug ? servers.get(slug) : undefined;
+    if (!spec) {
+      draft.outcome = "deny";
+      draft.reasons.push("resource not available in this portal");
+      throw rpcError(ErrorCode.InvalidParams, "Resource not available in this portal.");
+    }
+    draft.server = spec.slug;
+    try {
+      const result = await options.upstreams.readResource(spec, uri, { signal, timeoutMs: options.upstreamTimeoutMs });
+      draft.upstreamOutcome = "success";
+      return result;
+    } catch (error) {
+      throw upstreamFailure(draft, error);
+    }
+  }
+
+  /**
+   * One request, checked as the SDK would check it, to the handler the SDK path runs too: the
+   * direct path (answerDirectly) and the 2026-07-28 era (modern.ts) come through here, so every era
+   * gets the same policy, audit and upstream handling.
+   */
+  async function dispatch(session: Session, draft: Draft, message: JsonRpcMessage, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const invalid = () => rpcError(ErrorCode.InvalidParams, `Invalid params for ${message.method}.`);
+    switch (message.method) {
+      case "tools/list":
+        if (!ListToolsRequestSchema.safeParse(message).success) throw invalid();
+        return listTools(session, draft);
+      case "tools/call": {
+        const parsed = CallToolRequestSchema.safeParse(message);
+        if (!parsed.success) throw rpcError(ErrorCode.InvalidParams, "Invalid params for tools/call: a tool name is required, and arguments must be an object.");
+        return callTool(session, draft, parsed.data.params, signal);
+      }
+      case "prompts/list":
+        if (!ListPromptsRequestSchema.safeParse(message).success) throw invalid();
+        return listPrompts(session, draft);
+      case "prompts/get": {
+        const parsed = GetPromptRequestSchema.safeParse(message);
+        if (!parsed.success) throw invalid();
+        return getPrompt(session, draft, parsed.data.params, signal);
+      }
+      case "resources/list":
+        if (!ListResourcesRequestSchema.safeParse(message).success) throw invalid();
+        return listResources(session, draft);
+      case "resources/templates/list":
+        if (!ListResourceTemplatesRequestSchema.safeParse(message).success) throw invalid();
+        return listResourceTemplates(session, draft);
+      case "resources/read": {
+        const parsed = ReadResourceRequestSchema.safeParse(message);
+        if (!parsed.success) throw invalid();
+        return readResource(session, draft, parsed.data.params, signal);
+      }
+      default:
+        throw rpcError(ErrorCode.MethodNotFound, `Method not found: ${String(message.method).slice(0, 100)}`);
+    }
+  }
+
   function installHandlers(session: Session) {
     const { server } = session;
-
     server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => listTools(session, draftFor(session, extra.requestId)));
-
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
-      callTool(session, draftFor(session, extra.requestId), request.params, extra.signal),
-    );
-
-    server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => {
-      const draft = draftFor(session, extra.requestId);
-      const lists = await fanOut(session, draft, (spec) => options.upstreams.listPrompts(spec));
-      const prompts = lists.flatMap(([slug, items]) => items.map((p) => ({ ...p, name: `${slug}_${p.name}` })));
-      draft.result = { promptCount: prompts.length };
-      return { prompts };
-    });
-
-    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-      const draft = draftFor(session, extra.requestId);
-      draft.arguments = request.params.arguments;
-      const { name } = request.params;
-      // Server slugs have no underscore, so the first one ends the prefix.
-      const cut = name.indexOf("_");
-      const spec = cut > 0 ? visibleServers(session).get(name.slice(0, cut)) : undefined;
-      if (!spec) {
-        draft.outcome = "deny";
-        draft.reasons.push("prompt not available in this portal");
-        throw rpcError(ErrorCode.InvalidParams, `Prompt "${name}" is not available in this portal.`);
-      }
-      draft.server = spec.slug;
-      draft.tool = `prompt:${name.slice(cut + 1)}`;
-      try {
-        const result = await options.upstreams.getPrompt(spec, name.slice(cut + 1), request.params.arguments, { signal: extra.signal, timeoutMs: options.upstreamTimeoutMs });
-        draft.upstreamOutcome = "success";
-        return result;
-      } catch (error) {
-        throw upstreamFailure(draft, error);
-      }
-    });
-
-    server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
-      const draft = draftFor(session, extra.requestId);
-      const lists = await fanOut(session, draft, (spec) => options.upstreams.listResources(spec));
-      const routes = new Map<string, string>();
-      const resources = [];
-      for (const [slug, items] of lists) {
-        for (const resource of items) {
-          // URIs stay as the upstream gave them; the first server (by slug) to claim one wins.
-          if (routes.has(resource.uri)) continue;
-          routes.set(resource.uri, slug);
-          resources.push(resource);
-        }
-      }
-      session.resourceRoutes = routes;
-      draft.result = { resourceCount: resources.length };
-      return { resources };
-    });
-
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => {
-      const draft = draftFor(session, extra.requestId);
-      const lists = await fanOut(session, draft, (spec) => options.upstreams.listResourceTemplates(spec));
-      session.templateRoutes = lists.flatMap(([slug, items]) => items.map((t) => ({ slug, template: new UriTemplate(t.uriTemplate) })));
-      return { resourceTemplates: lists.flatMap(([, items]) => items) };
-    });
-
-    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-      const draft = draftFor(session, extra.requestId);
-      const { uri } = request.params;
-      draft.arguments = { uri };
-      const servers = visibleServers(session);
-      let slug = session.resourceRoutes?.get(uri);
-      if (!slug) {
-        // Not listed in this session yet: list now (cached upstream-side), then try templates.
-        const lists = await fanOut(session, draft, (spec) => options.upstreams.listResources(spec));
-        slug = lists.find(([, items]) => items.some((r) => r.uri === uri))?.[0];
-        slug ??= session.templateRoutes?.find((t) => t.template.match(uri) !== null)?.slug;
-      }
-      const spec = slug ? servers.get(slug) : undefined;
-      if (!spec) {
-        draft.outcome = "deny";
-        draft.reasons.push("resource not available in this portal");
-        throw rpcError(ErrorCode.InvalidParams, "Resource not available in this portal.");
-      }
-      draft.server = spec.slug;
-      try {
-        const result = await options.upstreams.readResource(spec, uri, { signal: extra.signal, timeoutMs: options.upstreamTimeoutMs });
-        draft.upstreamOutcome = "success";
-        return result;
-      } catch (error) {
-        throw upstreamFailure(draft, error);
-      }
-    });
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => callTool(session, draftFor(session, extra.requestId), request.params, extra.signal));
+    server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => listPrompts(session, draftFor(session, extra.requestId)));
+    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => getPrompt(session, draftFor(session, extra.requestId), request.params, extra.signal));
+    server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => listResources(session, draftFor(session, extra.requestId)));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => listResourceTemplates(session, draftFor(session, extra.requestId)));
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => readResource(session, draftFor(session, extra.requestId), request.params, extra.signal));
   }
 
   /**
@@ -588,12 +627,17 @@ export function createMcpService(options: McpServiceOptions) {
     const messages = input.messages ?? [];
     const firstMethod = messages.find((m) => typeof m.method === "string")?.method ?? req.method ?? "unknown";
 
-    const refuse = (status: number, code: number, message: string, reasons: string[], headers?: Record<string, string>) => {
-      const bytes = sendJsonRpcError(res, status, code, message, { headers, id: messages.length === 1 && messages[0]?.id !== undefined ? messages[0].id : null });
+    const refuse = (status: number, code: number, message: string, reasons: string[], headers?: Record<string, string>, data?: unknown) => {
+      const bytes = sendJsonRpcError(res, status, code, message, { headers, data, id: messages.length === 1 && messages[0]?.id !== undefined ? messages[0].id : null });
       if (req.method === "POST") {
         auditHttpRequest({ ctx, portal: portal.slug, identity, method: firstMethod, outcome: "deny", reasons, status, sessionId, responseBytes: bytes });
       }
     };
+
+    const headerVersion = req.headers["mcp-protocol-version"];
+    if (req.method === "POST" && isModernPost(typeof headerVersion === "string" ? headerVersion : undefined, messages)) {
+      return handleModern(res, { ...input, messages, headerVersion: typeof headerVersion === "string" ? headerVersion : undefined }, refuse);
+    }
 
     const isInitialize = messages.some((m) => m.method === "initialize");
     let session: Session | undefined;
@@ -626,6 +670,72 @@ export function createMcpService(options: McpServiceOptions) {
   }
 
   /**
+   * One stateless (2026-07-28) request: checked envelope, then the same handlers, policy and audit
+   * as a legacy session's, on a session that lives for this request only. Cancelling is closing
+   * the connection: the upstream call is cancelled with it.
+   */
+  async function handleModern(
+    res: ServerResponse,
+    input: { portal: PortalView; identity: TokenIdentity; ctx: RequestContext; messages: JsonRpcMessage[]; headerVersion: string | undefined },
+    refuse: (status: number, code: number, message: string, reasons: string[], headers?: Record<string, string>, data?: unknown) => void,
+  ): Promise<void> {
+    const { portal, identity, ctx, messages } = input;
+    if (messages.length !== 1) {
+      return refuse(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${MODERN_PROTOCOL_VERSIONS[0]}.`, ["batch not allowed"]);
+    }
+    const message = messages[0]!;
+    const check = checkModernMessage(input.headerVersion, message);
+    if (!check.ok) return refuse(check.status, check.code, check.message, [check.reason], undefined, check.data);
+    // Notifications have nothing to answer in a stateless exchange.
+    if (!isRequest(message)) return void res.writeHead(202).end();
+
+    const session: Session = {
+      id: "",
+      portalSlug: portal.slug,
+      identity,
+      server: null as unknown as Server,
+      transport: null as unknown as StreamableHTTPServerTransport,
+      clientName: check.client.name,
+      clientVersion: check.client.version,
+      protocolVersion: check.version,
+      lastActivity: Date.now(),
+      drafts: new Map(),
+      listedTools: null,
+      resourceRoutes: null,
+      templateRoutes: null,
+      direct: new Map(),
+    };
+    if (message.method === "tools/call" && stepUpChallenge(session, portal, message, ctx, res)) return;
+
+    const draft: Draft = { method: message.method, ctx, outcome: "allow", reasons: [], finalized: false };
+    session.drafts.set(message.id, draft);
+    const controller = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) {
+        draft.upstreamOutcome ??= "cancelled";
+        controller.abort(new Error("the client closed the connection"));
+      }
+    });
+    let reply: { result: unknown } | { error: { code: number; message: string; data?: unknown } };
+    try {
+      const result =
+        message.method === "server/discover"
+          ? discoverResult(`Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`)
+          : // Progress needs a stream back to the client; a stateless call gets its one answer.
+            await dispatch(session, draft, withoutProgressToken(message), controller.signal);
+      reply = { result: modernResult(message.method, result, GATEWAY_SERVER_INFO) };
+    } catch (error) {
+      reply = { error: toJsonRpcError(error, draft) };
+    }
+    if (controller.signal.aborted) return finalize(session, message.id, null);
+    const body = JSON.stringify({ jsonrpc: "2.0", id: message.id, ...reply });
+    const bytes = Buffer.byteLength(body);
+    res.writeHead(200, { "content-type": "application/json", "content-length": bytes });
+    res.end(body);
+    finalize(session, message.id, { error: "error" in reply ? reply.error : undefined, bytes });
+  }
+
+  /**
    * The hot path: a lone tools/call or tools/list in an open session, answered here instead of
    * through the SDK's transport and protocol layers. Those turn every POST into a web Request and
    * Response, validate the message again and route it through their own maps, which cost about as
@@ -650,7 +760,7 @@ export function createMcpService(options: McpServiceOptions) {
     session.direct.set(id, controller);
     let reply: { result: unknown } | { error: { code: number; message: string; data?: unknown } };
     try {
-      reply = { result: await dispatchDirect(session, draft, message, controller.signal) };
+      reply = { result: await dispatch(session, draft, message, controller.signal) };
     } catch (error) {
       reply = { error: toJsonRpcError(error, draft) };
     } finally {
@@ -663,17 +773,6 @@ export function createMcpService(options: McpServiceOptions) {
     res.writeHead(200, { "content-type": "application/json", "content-length": bytes, "mcp-session-id": session.id });
     res.end(body);
     finalize(session, id, { error: "error" in reply ? reply.error : undefined, bytes });
-  }
-
-  async function dispatchDirect(session: Session, draft: Draft, message: JsonRpcMessage, signal: AbortSignal): Promise<unknown> {
-    if (message.method === "tools/list") {
-      const parsed = ListToolsRequestSchema.safeParse(message);
-      if (!parsed.success) throw rpcError(ErrorCode.InvalidParams, "Invalid params for tools/list.");
-      return listTools(session, draft);
-    }
-    const parsed = CallToolRequestSchema.safeParse(message);
-    if (!parsed.success) throw rpcError(ErrorCode.InvalidParams, "Invalid params for tools/call: a tool name is required, and arguments must be an object.");
-    return callTool(session, draft, parsed.data.params, signal);
   }
 
   /** As the SDK's protocol layer answers a handler's error, without passing on unexpected messages. */
@@ -782,6 +881,14 @@ export function createMcpService(options: McpServiceOptions) {
 /** What a client would notice in tools/list: names, accepted definitions and shown descriptions. */
 function toolListStamp(tools: ExposedTool[]): string {
   return tools.map((t) => `${t.exposedName}\t${t.definitionHash}\t${t.definition.description ?? ""}`).join("\n");
+}
+
+function withoutProgressToken(message: JsonRpcMessage): JsonRpcMessage {
+  const params = message.params as { _meta?: Record<string, unknown> } | undefined;
+  if (params?._meta?.progressToken === undefined) return message;
+  const meta = { ...params._meta };
+  delete meta.progressToken;
+  return { ...message, params: { ...params, _meta: meta } };
 }
 
 function emptyContext(): RequestContext {

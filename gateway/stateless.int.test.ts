@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
+
+import { startHarness, type Harness } from "./testing/harness";
+
+/**
+ * The 2026-07-28 era: stateless requests with their version in `_meta`, beside the legacy
+ * sessions, through the real gateway, with the real 2.x SDK client (`@modelcontextprotocol/client`).
+ */
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+type Mode = "auto" | "legacy";
+
+async function modernClient(token: string, mode: Mode = "auto") {
+  const client = new ModernClient({ name: "stateless-test", version: "2.0.0" }, { versionNegotiation: { mode } });
+  await client.connect(new ModernTransport(new URL(h.portalUrl()), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  return client;
+}
+
+const V = "2026-07-28";
+const envelope = (extra: Record<string, unknown> = {}) => ({
+  "io.modelcontextprotocol/protocolVersion": V,
+  "io.modelcontextprotocol/clientCapabilities": {},
+  "io.modelcontextprotocol/clientInfo": { name: "raw-fetch", version: "1" },
+  ...extra,
+});
+
+type Reply = { result?: Record<string, unknown>; error?: { code: number; message: string; data?: { supported?: string[]; requested?: string } } };
+
+async function post(body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(h.portalUrl(), {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${await h.mintToken()}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": V,
+      ...headers,
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, json: (await res.json().catch(() => null)) as Reply | null };
+}
+
+describe("the 2026-07-28 client (SDK 2.x) through the gateway", () => {
+  it("negotiates the stateless era, lists the tools its role allows and calls one, with no session", async () => {
+    const client = await modernClient(await h.mintToken());
+    expect(client.getProtocolEra()).toBe("modern");
+    expect(client.getNegotiatedProtocolVersion()).toBe(V);
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    expect(names).toContain("cost-explorer_list_accounts");
+    expect(names).not.toContain("budgets_delete_budget");
+    const before = h.events.length;
+    const result = await client.callTool({ name: "cost-explorer_list_accounts", arguments: {} });
+    expect(result.isError ?? false).toBe(false);
+    expect(JSON.stringify(result.content)).toContain("account");
+    await new Promise((r) => setTimeout(r, 50));
+    const event = h.events.slice(before).find((e) => e.action === "tools/call");
+    expect(event).toMatchObject({ outcome: "allow", server: "cost-explorer", tool: "list_accounts" });
+    expect(event?.data).toMatchObject({ protocolVersion: V, clientName: "stateless-test", clientVersion: "2.0.0", sessionId: null, upstreamOutcome: "success" });
+    await client.close();
+  });
+
+  it("gets the policy's refusal, naming the rule, for a tool the role does not allow", async () => {
+    const client = await modernClient(await h.mintToken());
+    const result = await client.callTool({ name: "budgets_delete_budget", arguments: { budget_id: "b-1" } });
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.content)).toMatch(/Access denied by rule|not available in this portal|elevated access/);
+    await client.close();
+  });
+
+  it("reads prompts and resources like a legacy session", async () => {
+    const client = await modernClient(await h.mintToken());
+    const { prompts } = await client.listPrompts();
+    expect(prompts.map((p) => p.name)).toContain("probe_greet");
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri)).toContain("probe://status");
+    const read = await client.readResource({ uri: "probe://status" });
+    expect(read.contents[0]).toMatchObject({ text: "all good" });
+    await client.close();
+  });
+
+  it("still works when the client tries the legacy era first", async () => {
+    const client = await modernClient(await h.mintToken(), "legacy");
+    expect(client.getProtocolEra()).toBe("legacy");
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain("cost-explorer_list_accounts");
+    await client.close();
+  });
+
+  it("leaves legacy clients (SDK 1.x) as they were", async () => {
+    const client = await h.connect(await h.mintToken());
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain("cost-explorer_list_accounts");
+    await client.close();
+  });
+});
+
+describe("stateless requests on the wire", () => {
+  it("answers server/discover with the versions, capabilities and identity, and no session id", async () => {
+    const res = await post({ jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: envelope() } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("mcp-session-id")).toBeNull();
+    expect(res.json?.result).toMatchObject({
+      resultType: "complete",
+      supportedVersions: [V],
+      capabilities: { tools: {} },
+      _meta: { "io.modelcontextprotocol/serverInfo": { name: "portico-gateway" } },
+    });
+  });
+
+  it("refuses an unknown protocol version with 400 and -32022, listing the versions it speaks", async () => {
+    const res = await post({ jsonrpc: "2.0", id: 2, method: "tools/list", params: { _meta: envelope({ "io.modelcontextprotocol/protocolVersion": "2031-01-01" }) } }, { "mcp-protocol-version": "2031-01-01" });
+    expect(res.status).toBe(400);
+    expect(res.json?.error).toMatchObject({ code: -32022, data: { requested: "2031-01-01" } });
+    expect(res.json?.error?.data?.supported).toEqual(expect.arrayContaining([V, "2025-11-25"]));
+  });
+
+  it("refuses a header that disagrees with _meta, and a request without client capabilities", async () => {
+    const mismatch = await post({ jsonrpc: "2.0", id: 3, method: "tools/list", params: { _meta: envelope() } }, { "mcp-protocol-version": "2025-11-25" });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.json?.error?.code).toBe(-32600);
+    const noCaps = await post({ jsonrpc: "2.0", id: 4, method: "tools/list", params: { _meta: { "io.modelcontextprotocol/protocolVersion": V } } });
+    expect(noCaps.status).toBe(400);
+    expect(noCaps.json?.error?.code).toBe(-32602);
+  });
+
+  it("refuses batches, malformed JSON and a foreign Origin, and stays up", async () => {
+    const batch = await post([
+      { jsonrpc: "2.0", id: 5, method: "tools/list", params: { _meta: envelope() } },
+      { jsonrpc: "2.0", id: 6, method: "tools/list", params: { _meta: envelope() } },
+    ]);
+    expect(batch.status).toBe(400);
+    expect(batch.json?.error?.code).toBe(-32600);
+    const malformed = await post('{"jsonrpc":"2.0","id":7,');
+    expect(malformed.status).toBe(400);
+    expect(malformed.json?.error?.code).toBe(-32700);
+    const foreign = await post({ jsonrpc: "2.0", id: 8, method: "tools/list", params: { _meta: envelope() } }, { origin: "https://evil.example" });
+    expect(foreign.status).toBe(403);
+    const ok = await post({ jsonrpc: "2.0", id: 9, method: "tools/list", params: { _meta: envelope() } });
+    expect(ok.status).toBe(200);
+    expect(ok.json?.result).toMatchObject({ resultType: "complete", ttlMs: 0, cacheScope: "private" });
+  });
+
+  it("answers methods the era dropped (ping) as unknown, and an unknown tool with a clear error", async () => {
+    const ping = await post({ jsonrpc: "2.0", id: 10, method: "ping", params: { _meta: envelope() } });
+    expect(ping.json?.error?.code).toBe(-32601);
+    const unknown = await post({ jsonrpc: "2.0", id: 11, method: "tools/call", params: { name: "nope_nothing", arguments: {}, _meta: envelope() } });
+    expect(unknown.json?.error).toMatchObject({ code: -32602 });
+    expect(unknown.json?.error?.message).toMatch(/not available in this portal/);
+  });
+});
