@@ -101,6 +101,10 @@ export type McpServiceOptions = {
 
 type CallToolParams = CallToolRequest["params"];
 
+type ListenFilter = { toolsListChanged?: true; promptsListChanged?: true; resourcesListChanged?: true };
+
+type Listener = { session: Session; id: string | number; filter: ListenFilter; res: ServerResponse; keepAlive: NodeJS.Timeout | undefined };
+
 // Batching left JSON-RPC over MCP in 2025-06-18; 2025-03-26 still allows it.
 const BATCHING_VERSIONS = new Set(["2025-03-26", "2024-11-05"]);
 
@@ -139,6 +143,8 @@ function errorResult(text: string): CallToolResult {
 
 export function createMcpService(options: McpServiceOptions) {
   const sessions = new Map<string, Session>();
+  /** Open 2026-07-28 `subscriptions/listen` streams: the stateless era's way to hear of changes. */
+  const listeners = new Set<Listener>();
   const sessionIdleMs = options.sessionIdleMs ?? 2 * 60 * 60_000;
   const maxSessions = options.maxSessions ?? 10_000;
   const { metrics } = options;
@@ -706,6 +712,7 @@ export function createMcpService(options: McpServiceOptions) {
       direct: new Map(),
     };
     if (message.method === "tools/call" && stepUpChallenge(session, portal, message, ctx, res)) return;
+    if (message.method === "subscriptions/listen") return listen(session, message, ctx, res, refuse);
 
     const draft: Draft = { method: message.method, ctx, outcome: "allow", reasons: [], finalized: false };
     session.drafts.set(message.id, draft);
@@ -733,6 +740,84 @@ export function createMcpService(options: McpServiceOptions) {
     res.writeHead(200, { "content-type": "application/json", "content-length": bytes });
     res.end(body);
     finalize(session, message.id, { error: "error" in reply ? reply.error : undefined, bytes });
+  }
+
+  /**
+   * `subscriptions/listen`: an SSE stream that acknowledges the change notifications the gateway
+   * will send (tools, prompts, resources lists; not single-resource subscriptions), then carries
+   * them, each stamped with the subscription id, until the client goes away or the gateway stops.
+   */
+  function listen(
+    session: Session,
+    message: JsonRpcMessage & { id: string | number },
+    ctx: RequestContext,
+    res: ServerResponse,
+    refuse: (status: number, code: number, message: string, reasons: string[], headers?: Record<string, string>) => void,
+  ): void {
+    const requested = (message.params as { notifications?: unknown } | undefined)?.notifications;
+    if (!requested || typeof requested !== "object" || Array.isArray(requested)) {
+      return refuse(400, ErrorCode.InvalidParams, "Invalid params: subscriptions/listen needs a notifications filter object.", ["invalid listen filter"]);
+    }
+    if (listeners.size >= maxSessions) return refuse(503, ErrorCode.InternalError, "Too many open subscriptions; try again later.", ["subscription limit reached"], { "retry-after": "5" });
+    const wants = requested as Record<string, unknown>;
+    const honored: ListenFilter = {};
+    for (const key of ["toolsListChanged", "promptsListChanged", "resourcesListChanged"] as const) if (wants[key] === true) honored[key] = true;
+
+    const listener: Listener = { session, id: message.id, filter: honored, res, keepAlive: undefined };
+    const draft: Draft = { method: "subscriptions/listen", ctx, outcome: "allow", reasons: [], finalized: false, arguments: { notifications: honored } };
+    session.drafts.set(message.id, draft);
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache, no-transform", connection: "keep-alive" });
+    const bytes = sendEvent(listener, "notifications/subscriptions/acknowledged", { notifications: honored });
+    finalize(session, message.id, { bytes });
+    if (honored.toolsListChanged) {
+      const { state, portal } = portalOf(session);
+      session.listedTools = toolListStamp(visibleToolsOf(session, state, portal, callContext(undefined)));
+    }
+    listeners.add(listener);
+    // A comment line now and then keeps idle proxies from cutting the stream.
+    listener.keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 25_000);
+    listener.keepAlive.unref();
+    res.once("close", () => {
+      clearInterval(listener.keepAlive);
+      listeners.delete(listener);
+    });
+  }
+
+  function sendEvent(listener: Listener, method: string, params: Record<string, unknown> = {}): number {
+    const meta = { "io.modelcontextprotocol/subscriptionId": listener.id };
+    const data = JSON.stringify({ jsonrpc: "2.0", method, params: { ...params, _meta: meta } });
+    const chunk = `event: message\ndata: ${data}\n\n`;
+    listener.res.write(chunk);
+    return Buffer.byteLength(chunk);
+  }
+
+  /** Tells listeners of a portal what changed, each only what it asked for and can see. */
+  function notifyListeners(portalSlug: string, what: "tools" | "prompts" | "resources", state: GatewayState) {
+    for (const listener of listeners) {
+      if (listener.session.portalSlug !== portalSlug) continue;
+      if (what === "tools" && listener.filter.toolsListChanged) {
+        const portal = state.portals.get(portalSlug);
+        if (!portal) continue;
+        const stamp = toolListStamp(visibleToolsOf(listener.session, state, portal, callContext(undefined)));
+        if (stamp === listener.session.listedTools) continue;
+        listener.session.listedTools = stamp;
+        sendEvent(listener, "notifications/tools/list_changed");
+      } else if (what === "prompts" && listener.filter.promptsListChanged) {
+        sendEvent(listener, "notifications/prompts/list_changed");
+      } else if (what === "resources" && listener.filter.resourcesListChanged) {
+        sendEvent(listener, "notifications/resources/list_changed");
+      }
+    }
+  }
+
+  /** On shutdown: the empty listen result is the spec's graceful end of a subscription. */
+  function endListeners() {
+    for (const listener of [...listeners]) {
+      clearInterval(listener.keepAlive);
+      listeners.delete(listener);
+      const result = modernResult("subscriptions/listen", { _meta: { "io.modelcontextprotocol/subscriptionId": listener.id } }, GATEWAY_SERVER_INFO);
+      listener.res.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: listener.id, result })}\n\n`);
+    }
   }
 
   /**
@@ -835,6 +920,16 @@ export function createMcpService(options: McpServiceOptions) {
 
   /** After a config swap: tell sessions whose lists changed, and end those of removed portals. */
   function onConfigChange(next: GatewayState, previous: GatewayState | null) {
+    for (const listener of [...listeners]) {
+      if (!next.portals.has(listener.session.portalSlug)) listener.res.end();
+    }
+    for (const slug of next.portals.keys()) {
+      notifyListeners(slug, "tools", next);
+      if (previous?.portals.get(slug)?.serversFingerprint !== next.portals.get(slug)?.serversFingerprint) {
+        notifyListeners(slug, "prompts", next);
+        notifyListeners(slug, "resources", next);
+      }
+    }
     for (const session of [...sessions.values()]) {
       const portal = next.portals.get(session.portalSlug);
       if (!portal) {
@@ -854,6 +949,7 @@ export function createMcpService(options: McpServiceOptions) {
   options.upstreams.onChange(({ server, what }) => {
     const state = options.getState();
     if (!state) return;
+    for (const [slug, portal] of state.portals) if (portal.servers.has(server)) notifyListeners(slug, what, state);
     for (const session of sessions.values()) {
       const portal = state.portals.get(session.portalSlug);
       if (!portal?.servers.has(server)) continue;
@@ -873,6 +969,7 @@ export function createMcpService(options: McpServiceOptions) {
     sessionCount: () => sessions.size,
     async close() {
       clearInterval(sweeper);
+      endListeners();
       await Promise.all([...sessions.values()].map((s) => closeSession(s, "shutdown")));
     },
   };

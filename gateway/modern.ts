@@ -107,7 +107,8 @@ export function modernResult(method: string, result: Record<string, unknown>, se
 export function discoverResult(instructions: string) {
   return {
     supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
-    capabilities: { tools: {}, prompts: {}, resources: {} },
+    // listChanged: delivered on subscriptions/listen streams.
+    capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
     instructions,
   };
 }

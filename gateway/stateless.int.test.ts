@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
 
-import { startHarness, type Harness } from "./testing/harness";
+import { GATEWAY_TOKEN, startHarness, type Harness } from "./testing/harness";
 
 /**
  * The 2026-07-28 era: stateless requests with their version in `_meta`, beside the legacy
@@ -88,6 +88,33 @@ describe("the 2026-07-28 client (SDK 2.x) through the gateway", () => {
     expect(resources.map((r) => r.uri)).toContain("probe://status");
     const read = await client.readResource({ uri: "probe://status" });
     expect(read.contents[0]).toMatchObject({ text: "all good" });
+    await client.close();
+  });
+
+  it("hears of a tool turned off through subscriptions/listen, and no longer sees or calls it", async () => {
+    const client = await modernClient(await h.mintToken());
+    let listChanged = 0;
+    client.setNotificationHandler("notifications/tools/list_changed", () => {
+      listChanged += 1;
+    });
+    const subscription = await client.listen({ toolsListChanged: true, resourcesListChanged: true });
+    expect(subscription.honoredFilter).toEqual({ toolsListChanged: true, resourcesListChanged: true });
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("tagging_list_untagged_resources");
+
+    const version = h.gateway.state()!.version + 1;
+    const res = await fetch(`${h.gateway.url}/internal/config`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ version, jws: await h.sign(h.snapshot(version, { disabled: ["tagging_list_untagged_resources"] })) }),
+    });
+    expect(res.status).toBe(200);
+    const deadline = Date.now() + 2_000;
+    while (listChanged === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(listChanged).toBe(1);
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain("tagging_list_untagged_resources");
+    await expect(client.callTool({ name: "tagging_list_untagged_resources", arguments: {} })).rejects.toThrow(/turned off in this portal/);
+    await subscription.close();
+    expect(await subscription.closed).toBe("local");
     await client.close();
   });
 
