@@ -27,6 +27,17 @@ function defaultClientCredentialsScope(ctx: KoaContextWithOIDC) {
   if (ctx.oidc.route === "token" && params?.grant_type === "client_credentials" && !params.scope) params.scope = MCP_SCOPE;
 }
 
+/** Whether a role the service account holds (its own, or as a named principal) grants anything on the portal. */
+async function holdsRoleOnPortal(db: Db, clientId: string, portalId: string): Promise<boolean> {
+  const grants = await db.roleGrant.count({
+    where: {
+      portalId,
+      role: { OR: [{ serviceAccounts: { some: { clientId } } }, { principals: { some: { kind: "service_account", value: clientId } } }] },
+    },
+  });
+  return grants > 0;
+}
+
 export async function createOAuthProvider(db: Db, options: { issuer?: string } = {}): Promise<Provider> {
   const issuer = options.issuer ?? oauthIssuer();
   const jwks = await loadOrCreateProviderJwks(db);
@@ -63,8 +74,13 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string } =
         useGrantedResource: () => false,
         getResourceServerInfo: async (ctx, resource) => {
           const slug = portalSlugFromResource(resource);
-          const portal = slug ? await db.portal.findUnique({ where: { slug }, select: { slug: true } }) : null;
+          const portal = slug ? await db.portal.findUnique({ where: { slug }, select: { id: true } }) : null;
           if (!portal) throw new errors.InvalidTarget("the resource is not a portal of this Portico");
+          const clientId = ctx.oidc.client?.clientId;
+          if (clientId && isServiceAccountClientId(clientId) && !(await holdsRoleOnPortal(db, clientId, portal.id))) {
+            // The gateway would refuse every call anyway; a token it cannot use is not issued.
+            throw new errors.InvalidTarget("this service account holds no role on that portal");
+          }
           defaultClientCredentialsScope(ctx);
           return {
             scope: MCP_SCOPE,

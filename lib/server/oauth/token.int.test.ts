@@ -45,7 +45,10 @@ beforeAll(async () => {
   t = await createTestDatabase();
   await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
   await t.db.portal.create({ data: { slug: "other", name: "Other" } });
-  const role = await t.db.portalRole.create({ data: { slug: "analyst", name: "Analyst" } });
+  await t.db.portal.create({ data: { slug: "elsewhere", name: "Elsewhere" } });
+  const finops = await t.db.portal.findUniqueOrThrow({ where: { slug: "finops" } });
+  const other = await t.db.portal.findUniqueOrThrow({ where: { slug: "other" } });
+  const role = await t.db.portalRole.create({ data: { slug: "analyst", name: "Analyst", grants: { create: [{ portalId: finops.id }, { portalId: other.id }] } } });
   account = await createServiceAccount(t.db, admin, { name: "nightly report", portalRoleId: role.id });
   const provider = await createOAuthProvider(t.db);
   const handle = createOAuthRequestHandler(provider);
@@ -138,6 +141,13 @@ describe("client credentials for service accounts", () => {
     const res = await clientCredentials();
     expect(res.status).toBe(400);
     expect(res.body.error).toBe("invalid_target");
+  });
+
+  it("refuses a portal where the account holds no role", async () => {
+    const res = await clientCredentials(`${GW}/mcp/elsewhere`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: "invalid_target", error_description: "this service account holds no role on that portal" });
+    expect(res.body.access_token).toBeUndefined();
   });
 
   it("refuses a resource that is not a portal URL", async () => {
