@@ -16,6 +16,7 @@ import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
 import { describeError, log } from "@/lib/server/log";
 import { createOAuthRequestHandler, oauthIssuer } from "@/lib/server/oauth/mount";
+import { registerRunningProvider } from "@/lib/server/oauth/interactions";
 import { createOAuthProvider } from "@/lib/server/oauth/provider";
 
 const hostname = process.env.HOST ?? "127.0.0.1";
@@ -29,6 +30,8 @@ async function main() {
   const handleNext = app.getRequestHandler();
   const provider = await createOAuthProvider(await getDb());
   const handleOAuth = createOAuthRequestHandler(provider);
+  // The sign-in and consent pages (Next.js, same process) finish authorization requests on it.
+  registerRunningProvider(provider);
 
   const server = createServer((req, res) => {
     if (handleOAuth(req, res)) return;

@@ -14,6 +14,8 @@ export const permissions = {
   "settings:read": ["admin", "auditor"],
   "settings:write": ["admin"],
   "tokens:all": ["admin"],
+  /** Everyone's connected MCP clients, and the authorization server's registered clients. */
+  "clients:all": ["admin"],
 } as const satisfies Record<string, readonly DashboardRole[]>;
 
 export type Permission = keyof typeof permissions;

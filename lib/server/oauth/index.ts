@@ -12,4 +12,4 @@ import "server-only";
 export { getOAuthPublicJwks, ACCESS_TOKEN_SIGNING_ALG } from "./keys";
 export { OAUTH_MOUNT_PATH, oauthIssuer, oauthJwksUri, createOAuthRequestHandler, providerUrlFor } from "./mount";
 export { createOAuthProvider } from "./provider";
-export { ACCESS_TOKEN_TTL_SECONDS, MCP_SCOPE, portalSlugFromResource } from "./resource";
+export { MCP_SCOPE, portalSlugFromResource } from "./resource";

@@ -8,6 +8,13 @@ export const OAUTH_MOUNT_PATH = "/oauth";
 
 export const oauthIssuer = (controlPlaneUrl = env().PORTICO_CONTROL_PLANE_URL) => `${controlPlaneUrl.replace(/\/$/, "")}${OAUTH_MOUNT_PATH}`;
 
+/**
+ * Sign-in and consent for an authorization request are dashboard pages under the issuer's path, so
+ * oidc-provider's interaction cookie (scoped to this path) reaches them; they are Next.js's, not the provider's.
+ */
+const INTERACTION_PREFIX = `${OAUTH_MOUNT_PATH}/interaction/`;
+export const interactionPath = (uid: string) => `${INTERACTION_PREFIX}${encodeURIComponent(uid)}`;
+
 /** Where the authorization server publishes its public signing keys (oidc-provider's `jwks` route). */
 export const oauthJwksUri = (controlPlaneUrl?: string) => `${oauthIssuer(controlPlaneUrl)}/jwks`;
 
@@ -29,6 +36,7 @@ export function providerUrlFor(url: string): string | null {
   const query = queryAt === -1 ? "" : url.slice(queryAt);
   const inserted = PATH_INSERTED_METADATA.get(path);
   if (inserted) return `${inserted}${query}`;
+  if (path.startsWith(INTERACTION_PREFIX)) return null;
   if (path === OAUTH_MOUNT_PATH) return `/${query}`;
   if (path.startsWith(`${OAUTH_MOUNT_PATH}/`)) return `${path.slice(OAUTH_MOUNT_PATH.length)}${query}`;
   return null;

@@ -1,15 +1,20 @@
 import "server-only";
-import { createHmac } from "node:crypto";
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import { createHmac, randomBytes } from "node:crypto";
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
 import type { Db } from "../db/client";
 import { describeError, log } from "../log";
 import { isServiceAccountClientId } from "../service-accounts";
 import { prismaAdapter } from "./adapter";
+import { logRefusedFetch, mayFetchClientMetadata } from "./cimd";
 import { hashPresentedClientSecret } from "./clients";
-import { oauthIssuer } from "./mount";
+import { renderErrorPage } from "./error-page";
+import { forgetRevokedGrant } from "./consents";
+import { DYNAMIC_CLIENT_PREFIX } from "./interactions";
+import { interactionPath, oauthIssuer } from "./mount";
+import { settingsCache, type SettingsCache } from "./settings-cache";
 import { ACCESS_TOKEN_SIGNING_ALG, loadOrCreateProviderJwks } from "./keys";
-import { ACCESS_TOKEN_TTL_SECONDS, MCP_SCOPE, portalSlugFromResource } from "./resource";
-import { auditTokenRequests } from "./token-audit";
+import { MCP_SCOPE, portalSlugFromResource } from "./resource";
+import { auditTokenRequests, ERROR_DETAIL } from "./token-audit";
 
 function cookieKeys(): string[] {
   const secret = process.env.AUTH_SECRET;
@@ -38,10 +43,43 @@ async function holdsRoleOnPortal(db: Db, clientId: string, portalId: string): Pr
   return grants > 0;
 }
 
-export async function createOAuthProvider(db: Db, options: { issuer?: string } = {}): Promise<Provider> {
+/**
+ * Every authorization request goes through Portico's own sign-in and consent page, never through a
+ * session the provider remembers: the person approving is always the one signed in to the dashboard
+ * right now (SSO or local account with MFA), and a change of role or a disabled account counts at once.
+ */
+function alwaysThroughPortico() {
+  const policy = interactionPolicy.base();
+  policy.get("login")!.checks.add(
+    new interactionPolicy.Check("portico_sign_in", "sign in to Portico", (ctx) =>
+      ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT,
+    ),
+  );
+  return policy;
+}
+
+/** RFC 8707 on both legs: `resource` is required at the token endpoint too, not only at authorize. */
+function requireResourceAtToken(ctx: KoaContextWithOIDC) {
+  const params = ctx.oidc.params as { grant_type?: unknown; resource?: unknown } | undefined;
+  if (ctx.oidc.route !== "token" || !params) return;
+  if ((params.grant_type === "authorization_code" || params.grant_type === "refresh_token") && !params.resource) {
+    throw new errors.InvalidTarget("the resource parameter is required: the URL of the portal the token is for");
+  }
+}
+
+/** Claims a user's access token carries for the gateway's policy: who, which IdP groups, how they signed in. */
+async function userTokenClaims(db: Db, ctx: KoaContextWithOIDC, accountId: string) {
+  const user = await db.user.findUnique({ where: { id: accountId }, select: { email: true, idpGroups: true } });
+  if (!user) return undefined;
+  const source = ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode;
+  return { email: user.email, groups: user.idpGroups, amr: source?.amr ?? [] };
+}
+
+export async function createOAuthProvider(db: Db, options: { issuer?: string; settings?: SettingsCache } = {}): Promise<Provider> {
   const issuer = options.issuer ?? oauthIssuer();
   const jwks = await loadOrCreateProviderJwks(db);
-  const ttl = (_ctx: KoaContextWithOIDC, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL_SECONDS;
+  const settings = options.settings ?? settingsCache(db);
+  const ttl = (_ctx: KoaContextWithOIDC, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? settings.current().oauthAccessTokenMinutes * 60;
 
   const configuration: Configuration = {
     adapter: prismaAdapter(db),
@@ -57,11 +95,45 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string } =
     },
     // oidc-provider only implements S256; this makes PKCE mandatory for every client, not only public ones.
     pkce: { required: () => true },
-    // No person signs in through this server yet (there are no interactions): no subject is an
-    // account. The default would accept any `sub` as one.
-    findAccount: () => undefined,
+    responseTypes: ["code"],
+    scopes: ["openid", "offline_access", "email", "profile"],
+    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
+    // An account is a dashboard user who is not disabled, read afresh at every code and refresh.
+    findAccount: async (_ctx, id) => {
+      const user = await db.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true } });
+      if (!user || user.disabled) return undefined;
+      return { accountId: user.id, claims: () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name }) };
+    },
+    interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid), policy: alwaysThroughPortico() },
+    // A refresh token for every client allowed to refresh, rotated on every use; a used one
+    // presented again revokes the whole grant (oidc-provider's reuse detection).
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+    rotateRefreshToken: true,
+    renderError: renderErrorPage,
+    // oidc-provider's own fetch options (2.5 s, no redirects, a dispatcher that destroys sockets to
+    // special-use addresses) stay, except that dispatcher when an admin allows private CIMD hosts.
+    fetch: async (input, init) => {
+      if (!(await settings.get()).oauthCimdAllowPrivate || !init) return fetch(input, init);
+      const rest: RequestInit & { dispatcher?: unknown } = { ...init };
+      delete rest.dispatcher;
+      return fetch(input, rest);
+    },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      userinfo: { enabled: false },
+      revocation: { enabled: true },
+      registration: { enabled: true, idFactory: () => `${DYNAMIC_CLIENT_PREFIX}${randomBytes(18).toString("base64url")}` },
+      clientIdMetadataDocument: {
+        enabled: true,
+        ack: "draft-02",
+        allowFetch: async (_ctx, clientId) => {
+          const decision = await mayFetchClientMetadata(clientId, await settings.get());
+          if (decision.ok) return true;
+          logRefusedFetch(clientId, decision.reason);
+          throw new errors.InvalidClient(`client metadata document not fetched: ${decision.reason}`);
+        },
+      },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -82,29 +154,57 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string } =
             throw new errors.InvalidTarget("this service account holds no role on that portal");
           }
           defaultClientCredentialsScope(ctx);
+          requireResourceAtToken(ctx);
           return {
             scope: MCP_SCOPE,
             // Exactly the portal URL: the gateway checks `aud` against it, so a token is good at one portal only.
             audience: resource,
             accessTokenFormat: "jwt",
-            accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+            accessTokenTTL: (await settings.get()).oauthAccessTokenMinutes * 60,
             jwt: { sign: { alg: ACCESS_TOKEN_SIGNING_ALG } },
           };
         },
       },
     },
-    extraTokenClaims: (_ctx, token) => {
+    extraTokenClaims: async (ctx, token) => {
       if (token.kind === "ClientCredentials" && token.clientId && isServiceAccountClientId(token.clientId)) return { portico_kind: "service_account" };
+      if (token.kind === "AccessToken" && token.accountId) return userTokenClaims(db, ctx, token.accountId);
       return undefined;
     },
-    ttl: { AccessToken: ttl, ClientCredentials: ttl },
+    ttl: {
+      AccessToken: ttl,
+      ClientCredentials: ttl,
+      RefreshToken: () => settings.current().oauthRefreshTokenDays * 24 * 3600,
+      // Codes are exchanged within seconds by a real client.
+      AuthorizationCode: 60,
+      Interaction: 15 * 60,
+      Session: 15 * 60,
+      Grant: 365 * 24 * 3600,
+    },
   };
 
   const provider = new Provider(issuer, configuration);
   // Behind TLS the control plane sits after a terminating proxy; trust its X-Forwarded-* there only.
   provider.proxy = issuer.startsWith("https://");
+  provider.use(async (ctx, next) => {
+    // Warm the settings cache so synchronous hooks (lifetimes) see an admin's change.
+    const current = await settings.get();
+    if (ctx.path === "/reg" && !current.oauthDynamicRegistration) {
+      ctx.status = 403;
+      ctx.body = { error: "access_denied", error_description: "dynamic client registration is switched off on this Portico" };
+      return;
+    }
+    await next();
+    if (ctx.oidc?.route === "discovery" && !current.oauthDynamicRegistration && ctx.body && typeof ctx.body === "object") {
+      delete (ctx.body as Record<string, unknown>).registration_endpoint;
+    }
+  });
   provider.use(hashPresentedClientSecret(db));
   provider.use(auditTokenRequests(db));
+  provider.on("grant.error", (ctx: KoaContextWithOIDC, error: { error_detail?: unknown }) => {
+    if (typeof error.error_detail === "string") ctx.state[ERROR_DETAIL] = error.error_detail;
+  });
+  provider.on("grant.revoked", (_ctx: KoaContextWithOIDC, grantId: string) => void forgetRevokedGrant(db, grantId));
   provider.on("server_error", (ctx: KoaContextWithOIDC, error: unknown) => {
     log("error", "authorization server error", { route: ctx.oidc?.route, ...describeError(error) });
   });

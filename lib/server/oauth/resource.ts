@@ -3,7 +3,6 @@ import { portalUrl } from "../portals";
 
 /** The base scope of every portal: what a token needs to speak MCP at all. */
 export const MCP_SCOPE = "mcp";
-export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 
 const PORTAL_SLUG = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 

@@ -1,0 +1,35 @@
+import type { Metadata } from "next";
+import { cookies } from "next/headers";
+import { redirect } from "next/navigation";
+import { ConsentCard, InteractionProblem } from "@/components/oauth/consent-card";
+import { getActor } from "@/lib/server/auth/current";
+import { getDb } from "@/lib/server/db/instance";
+import { consentFormToken, INTERACTION_COOKIE, startedInThisBrowser } from "@/lib/server/oauth/consent-guard";
+import { approveAuthorizationRequest, loadAuthorizationRequest, rememberedConsent, runningProvider } from "@/lib/server/oauth/interactions";
+
+export const metadata: Metadata = { title: "Connect a client" };
+export const dynamic = "force-dynamic";
+
+/**
+ * Where an MCP client's authorization request lands: sign in to Portico (SSO or local account with
+ * MFA), then approve or deny the client for the portal. A client approved before goes straight back.
+ */
+export default async function AuthorizePage({ params }: { params: Promise<{ uid: string }> }) {
+  const { uid } = await params;
+  const actor = await getActor();
+  if (!actor || actor.type !== "user") redirect(`/sign-in?callbackUrl=${encodeURIComponent(`/oauth/interaction/${uid}`)}`);
+
+  if (!startedInThisBrowser((await cookies()).get(INTERACTION_COOKIE)?.value, uid)) {
+    return <InteractionProblem title="Open this from your MCP client">This sign-in request was started in another browser, or has already finished. Start again from your MCP client.</InteractionProblem>;
+  }
+  const provider = runningProvider();
+  const db = await getDb();
+  const request = await loadAuthorizationRequest(provider, db, uid);
+  if (!request) return <InteractionProblem title="This sign-in request has expired">Requests are good for 15 minutes. Start again from your MCP client.</InteractionProblem>;
+  if (!request.view.portal) return <InteractionProblem title="Unknown portal">The client asked for access to something that is not a portal of this Portico. Check the portal URL in your client.</InteractionProblem>;
+
+  if (await rememberedConsent(db, actor.userId, request)) {
+    redirect(await approveAuthorizationRequest(provider, db, uid, { userId: actor.userId, email: actor.email, mfa: actor.mfa, requestId: actor.requestId, ip: actor.ip }, request));
+  }
+  return <ConsentCard request={request.view} user={{ email: actor.email, name: actor.name }} formToken={consentFormToken(uid, actor.userId)} />;
+}
