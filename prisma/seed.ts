@@ -24,7 +24,11 @@ function roleTemplates(portalId: string): CreateRoleInput[] {
       slug: "finops-analyst",
       name: "Analyst",
       description: "Cost analysis with read-only tools, with MFA, looking back at most a year.",
-      principals: [{ kind: "group", value: "finops-analysts" }],
+      // The IdP group, and the local demo analyst so that a local sign-in reaches the portal too.
+      principals: [
+        { kind: "group", value: "finops-analysts" },
+        { kind: "user", value: "analyst@portico.local" },
+      ],
       grants: [
         { portalId, serverSlug: "cost-explorer", toolName: null, riskClasses: ["read"] },
         { portalId, serverSlug: "tagging", toolName: "list_untagged_resources", riskClasses: ["read"] },

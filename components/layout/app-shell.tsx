@@ -6,6 +6,7 @@ import { usePathname } from "next/navigation";
 import { useFormStatus } from "react-dom";
 import {
   Bot,
+  Cable,
   DoorOpen,
   KeyRound,
   LayoutDashboard,
@@ -38,6 +39,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { key: "service-accounts", label: "Service accounts", href: "/service-accounts", icon: Bot },
   { key: "audit", label: "Audit", href: "/audit", icon: ScrollText },
   { key: "users", label: "Users", href: "/users", icon: Users },
+  { key: "connected-clients", label: "Connected clients", href: "/connected-clients", icon: Cable },
   { key: "tokens", label: "API tokens", href: "/tokens", icon: KeyRound },
   { key: "settings", label: "Settings", href: "/settings", icon: Settings },
 ];

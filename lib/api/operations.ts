@@ -12,6 +12,7 @@ import {
 import { createUserInput, listUsersParams, updateUserInput } from "@/lib/schemas/user";
 import { createTokenInput, listTokensParams } from "@/lib/schemas/token";
 import { updateSettingsInput } from "@/lib/schemas/settings";
+import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schemas/oauth-client";
 import { listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
 import type { Permission } from "@/lib/auth/permissions";
@@ -91,6 +92,11 @@ export const operations: Operation[] = [
   { method: "get", path: "/tokens", summary: "List your API tokens (all=true: everyone's, admins only)", tag: "API tokens", permission: null, query: listTokensParams },
   { method: "post", path: "/tokens", summary: "Create an API token; the token is in this response only", tag: "API tokens", permission: null, body: createTokenInput, status: 201 },
   { method: "delete", path: "/tokens/{id}", summary: "Revoke an API token", tag: "API tokens", permission: null },
+  { method: "get", path: "/connected-clients", summary: "List the MCP clients you connected (all=true: everyone's, admins only)", tag: "Connected clients", permission: null, query: listConnectedClientsParams },
+  { method: "delete", path: "/connected-clients/{id}", summary: "Disconnect an MCP client: its refresh tokens stop working", tag: "Connected clients", permission: null },
+  { method: "get", path: "/oauth-clients", summary: "List OAuth clients registered by admins or by themselves (DCR)", tag: "OAuth clients", permission: "clients:all" },
+  { method: "post", path: "/oauth-clients", summary: "Pre-register a public OAuth client (PKCE) for an MCP client", tag: "OAuth clients", permission: "clients:all", body: createOAuthClientInput, status: 201 },
+  { method: "delete", path: "/oauth-clients/{id}", summary: "Delete an OAuth client and everyone's connections to it", tag: "OAuth clients", permission: "clients:all", status: 204 },
   { method: "get", path: "/settings", summary: "Read settings", tag: "Settings", permission: "settings:read" },
   { method: "patch", path: "/settings", summary: "Change settings", tag: "Settings", permission: "settings:write", body: updateSettingsInput },
   { method: "get", path: "/audit-events", summary: "List audit events, newest first", tag: "Audit", permission: "audit:read", query: listAuditParams },

@@ -11,6 +11,8 @@ export const portalKeys = { ...keys("portals"), tools: (id: string) => ["portals
 export const roleKeys = keys("roles");
 export const userKeys = keys("users");
 export const tokenKeys = keys("tokens");
+export const connectedClientKeys = keys("connected-clients");
+export const oauthClientKeys = keys("oauth-clients");
 export const serviceAccountKeys = keys("service-accounts");
 export const auditKeys = keys("audit");
 export const settingsKeys = { all: ["settings"] as const };

@@ -68,7 +68,7 @@ async function register(metadata: Record<string, unknown> = {}) {
   const res = await fetch(`${CP}/oauth/reg`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ client_name: "Test CLI", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], ...metadata }),
+    body: JSON.stringify({ client_name: "Test CLI", scope: "mcp", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], ...metadata }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -191,7 +191,7 @@ describe("authorization code with PKCE, for a dynamically registered client", ()
   });
 
   it("remembers the consent as a connected client, with its last use", async () => {
-    const mine = await listConnectedClients(t.db, { type: "user", userId: user.id, email: user.email, name: "Ana", role: "viewer", mfa: true });
+    const { items: mine } = await listConnectedClients(t.db, { type: "user", userId: user.id, email: user.email, name: "Ana", role: "viewer", mfa: true });
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ clientId, clientName: "Test CLI", portal: "finops" });
     expect(mine[0]!.lastUsedAt).not.toBeNull();
@@ -278,9 +278,13 @@ describe("authorization code with PKCE, for a dynamically registered client", ()
   it("revoking a connected client in the dashboard kills its refresh tokens", async () => {
     const tokens = await signedIn(clientId);
     const me = { type: "user" as const, userId: user.id, email: user.email, name: "Ana", role: "viewer" as const, mfa: true };
-    const [connected] = await listConnectedClients(t.db, me);
+    const { items: [connected] } = await listConnectedClients(t.db, me);
+    // Not someone else's to see or revoke.
+    const stranger = { ...me, userId: "someone-else", email: "x@example.com" };
+    expect((await listConnectedClients(t.db, stranger)).items).toHaveLength(0);
+    await expect(revokeConnectedClient(t.db, stranger, connected!.id)).rejects.toMatchObject({ code: "not_found" });
     await revokeConnectedClient(t.db, me, connected!.id);
-    expect(await listConnectedClients(t.db, me)).toHaveLength(0);
+    expect((await listConnectedClients(t.db, me)).items).toHaveLength(0);
     expect(await refresh(clientId, tokens.refresh_token)).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
     expect(await t.db.auditEvent.count({ where: { kind: "auth.consent", action: "consent.revoke" } })).toBe(1);
   });

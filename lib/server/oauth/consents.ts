@@ -1,11 +1,14 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { AppError } from "@/lib/errors";
+import { forbidden, notFound } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
+import { listConnectedClientsParams, type ConnectedClientView } from "@/lib/schemas/oauth-client";
+import type { Page } from "@/lib/schemas/common";
 import type { Db } from "../db/client";
 import { actorFields, appendAuditEvents } from "../audit";
 import { can, type Actor } from "../auth/actor";
 import { describeError, log } from "../log";
+import { pageArgs, toPage } from "../pagination";
 import { portalSlugFromResource } from "./resource";
 
 type Tx = Prisma.TransactionClient;
@@ -16,52 +19,51 @@ type Tx = Prisma.TransactionClient;
  * revoking deletes them all at once (access tokens are short-lived JWTs and run out by themselves).
  */
 
-export type ConnectedClient = {
-  id: string;
-  userId: string;
-  userEmail: string;
-  clientId: string;
-  clientName: string;
-  portal: string | null;
-  resource: string;
-  scope: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-};
+function ownerId(actor: Actor): string | null {
+  return actor.type === "user" || actor.type === "api_token" ? actor.userId : null;
+}
 
-export async function listConnectedClients(db: Db, actor: Actor, options: { everyone?: boolean } = {}): Promise<ConnectedClient[]> {
-  if (actor.type !== "user" && !can(actor, "clients:all")) throw new AppError("forbidden", "Only people have connected clients");
-  const everyone = options.everyone === true;
-  if (everyone && !can(actor, "clients:all")) throw new AppError("forbidden", "Only admins see everyone's connected clients");
-  const rows = await db.oAuthConsent.findMany({
-    where: everyone ? {} : { userId: actor.type === "user" ? actor.userId : "" },
-    include: { user: { select: { email: true } } },
-    orderBy: [{ lastUsedAt: { sort: "desc", nulls: "last" } }, { createdAt: "desc" }],
-    take: 500,
-  });
-  return rows.map((r) => ({
-    id: r.id,
-    userId: r.userId,
-    userEmail: r.user.email,
-    clientId: r.clientId,
-    clientName: r.clientName,
-    portal: portalSlugFromResource(r.resource),
-    resource: r.resource,
-    scope: r.scope,
-    createdAt: r.createdAt.toISOString(),
-    lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
-  }));
+const include = { user: { select: { id: true, email: true } } } as const;
+type Row = Prisma.OAuthConsentGetPayload<{ include: typeof include }>;
+
+const toView = (r: Row): ConnectedClientView => ({
+  id: r.id,
+  user: r.user,
+  clientId: r.clientId,
+  clientName: r.clientName,
+  portal: portalSlugFromResource(r.resource),
+  resource: r.resource,
+  scope: r.scope,
+  createdAt: r.createdAt.toISOString(),
+  lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+});
+
+/** Your connected clients; with `all=true`, everyone's (admins). */
+export async function listConnectedClients(db: Db, actor: Actor, raw: unknown = {}): Promise<Page<ConnectedClientView>> {
+  const params = listConnectedClientsParams.parse(raw);
+  const everyone = params.all === "true";
+  if (everyone && !can(actor, "clients:all")) throw forbidden("Only admins see everyone's connected clients");
+  const owner = ownerId(actor);
+  if (!everyone && !owner) throw forbidden("Only people have connected clients");
+  const q = params.q;
+  const where: Prisma.OAuthConsentWhereInput = {
+    ...(everyone ? {} : { userId: owner! }),
+    ...(q ? { OR: [{ clientName: { contains: q, mode: "insensitive" } }, { user: { email: { contains: q, mode: "insensitive" } } }] } : {}),
+  };
+  const rows = await db.oAuthConsent.findMany({ where, include, orderBy: [{ createdAt: "desc" }, { id: "desc" }], ...pageArgs(params) });
+  return toPage(rows, params.limit, toView);
 }
 
 /** Deletes a grant and everything issued under it (codes, refresh tokens, the grant itself). */
-async function destroyGrant(tx: Tx | Db, grantId: string) {
+export async function destroyGrant(tx: Tx | Db, grantId: string) {
   await tx.oAuthPayload.deleteMany({ where: { OR: [{ grantId }, { type: "Grant", id: grantId }] } });
 }
 
-export async function revokeConnectedClient(db: Db, actor: Actor, id: string): Promise<void> {
-  const consent = await db.oAuthConsent.findUnique({ where: { id } });
-  const mine = consent && actor.type === "user" && consent.userId === actor.userId;
-  if (!consent || (!mine && !can(actor, "clients:all"))) throw new AppError("not_found", "No such connected client");
+export async function revokeConnectedClient(db: Db, actor: Actor, id: string): Promise<ConnectedClientView> {
+  if (actor.type === "api_token" && !actor.scopes.includes("write")) throw forbidden("This token is read-only");
+  const consent = await db.oAuthConsent.findUnique({ where: { id }, include });
+  // Someone else's connection is "not found" to a non-admin: its existence is not theirs to know.
+  if (!consent || (consent.userId !== ownerId(actor) && !can(actor, "clients:all"))) throw notFound("Connected client");
   await db.$transaction(async (tx) => {
     await tx.oAuthConsent.delete({ where: { id } });
     await destroyGrant(tx, consent.grantId);
@@ -76,11 +78,12 @@ export async function revokeConnectedClient(db: Db, actor: Actor, id: string): P
         targetType: "oauth_client",
         targetId: consent.clientId.slice(0, 200),
         portal: portalSlugFromResource(consent.resource),
-        data: { clientName: consent.clientName, userId: consent.userId },
+        data: { clientName: consent.clientName, user: consent.user.email },
         requestId: actor.requestId ?? null,
       },
     ]);
   });
+  return toView(consent);
 }
 
 /** The grant is gone (refresh-token reuse, revocation): so is the remembered approval. */

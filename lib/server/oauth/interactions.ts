@@ -24,7 +24,7 @@ export function runningProvider(): Provider {
   return provider;
 }
 
-const OIDC_SCOPES = new Set(["openid", "offline_access", "email", "profile"]);
+const OIDC_SCOPES = new Set(["openid", "offline_access", "email", "profile", MCP_SCOPE]);
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 export type ClientKind = "metadata_document" | "dynamic" | "registered";
@@ -76,7 +76,7 @@ export async function loadAuthorizationRequest(provider: Provider, db: Db, uid: 
       redirectHost: redirect?.host ?? redirectUri,
       redirectIsLoopback: redirect ? LOOPBACK_HOSTS.has(redirect.hostname) || redirect.hostname.startsWith("127.") : false,
       portal: portal && resource ? { ...portal, url: resource } : null,
-      scopes: [MCP_SCOPE, ...requested.filter((s) => OIDC_SCOPES.has(s))],
+      scopes: [MCP_SCOPE, ...requested.filter((s) => OIDC_SCOPES.has(s) && s !== MCP_SCOPE)],
     },
     oidcScope,
     resource,

@@ -96,7 +96,9 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
     // oidc-provider only implements S256; this makes PKCE mandatory for every client, not only public ones.
     pkce: { required: () => true },
     responseTypes: ["code"],
-    scopes: ["openid", "offline_access", "email", "profile"],
+    // `mcp` too: MCP clients register with the scope the gateway's challenge names, and DCR refuses
+    // a scope the server does not list.
+    scopes: ["openid", "offline_access", "email", "profile", MCP_SCOPE],
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
     // An account is a dashboard user who is not disabled, read afresh at every code and refresh.
     findAccount: async (_ctx, id) => {
