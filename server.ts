@@ -15,6 +15,7 @@ import next from "next";
 import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
 import { describeError, log } from "@/lib/server/log";
+import { oauthKeyFingerprint } from "@/lib/server/oauth/keys";
 import { createOAuthRequestHandler, oauthIssuer } from "@/lib/server/oauth/mount";
 import { registerRunningProvider } from "@/lib/server/oauth/interactions";
 import { createOAuthProvider } from "@/lib/server/oauth/provider";
@@ -28,10 +29,25 @@ async function main() {
   const app = next({ dev: false, hostname, port });
   await app.prepare();
   const handleNext = app.getRequestHandler();
-  const provider = await createOAuthProvider(await getDb());
-  const handleOAuth = createOAuthRequestHandler(provider);
-  // The sign-in and consent pages (Next.js, same process) finish authorization requests on it.
-  registerRunningProvider(provider);
+  const db = await getDb();
+  // The provider is built from the signing keys; a rotation (here or in another control-plane
+  // process) rebuilds it, and requests in progress finish on the one they started on.
+  let handleOAuth: ReturnType<typeof createOAuthRequestHandler> = () => false;
+  let loadedKeys: string | null = null;
+  const reload = async () => {
+    const provider = await createOAuthProvider(db);
+    if (loadedKeys !== null) log("info", "authorization server reloaded with its current signing keys");
+    loadedKeys = await oauthKeyFingerprint(db);
+    handleOAuth = createOAuthRequestHandler(provider);
+    // The sign-in and consent pages (Next.js, same process) finish authorization requests on it.
+    registerRunningProvider(provider, reload);
+  };
+  await reload();
+  setInterval(() => {
+    oauthKeyFingerprint(db)
+      .then((keys) => (keys === loadedKeys ? undefined : reload()))
+      .catch((error: unknown) => log("warn", "could not check the authorization server's signing keys", describeError(error)));
+  }, 30_000).unref();
 
   const server = createServer((req, res) => {
     if (handleOAuth(req, res)) return;

@@ -382,3 +382,38 @@ describe("Client ID Metadata Documents", () => {
     });
   });
 });
+
+describe("signing key rotation", () => {
+  it("signs new tokens with the new key while tokens signed before keep verifying", async () => {
+    const { rotateOAuthSigningKeys, RETIRE_AFTER_MS } = await import("./keys");
+    const reg = await register({ client_name: "Rotation CLI" });
+    const clientId = String(reg.body.client_id);
+    const before = await signedIn(clientId);
+    const oldKid = JSON.parse(Buffer.from(before.access_token.split(".")[0]!, "base64url").toString()).kid as string;
+
+    const { added } = await rotateOAuthSigningKeys(t.db);
+    // What server.ts does when the keys change: a provider built from them.
+    provider = await createOAuthProvider(t.db, { settings: settingsCache(t.db) });
+    const handle = createOAuthRequestHandler(provider);
+    listener = (req, res) => {
+      if (!handle(req, res)) res.writeHead(404).end();
+    };
+
+    const after = await refresh(clientId, before.refresh_token);
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    const newKid = JSON.parse(Buffer.from(String(after.body.access_token).split(".")[0]!, "base64url").toString()).kid as string;
+    expect(added).toContain(newKid);
+    expect(newKid).not.toBe(oldKid);
+
+    const published = (await (await fetch(`${CP}/oauth/jwks`)).json()) as { keys: { kid: string }[] };
+    expect(published.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, newKid]));
+    const jwks = createLocalJWKSet(published as Parameters<typeof createLocalJWKSet>[0]);
+    await expect(jwtVerify(before.access_token, jwks, { issuer: oauthIssuer(), audience: PORTAL })).resolves.toBeTruthy();
+    await expect(jwtVerify(String(after.body.access_token), jwks, { issuer: oauthIssuer(), audience: PORTAL })).resolves.toBeTruthy();
+
+    // Retired only once the newer key has been around longer than any token lives.
+    const later = await rotateOAuthSigningKeys(t.db, new Date(Date.now() + RETIRE_AFTER_MS + 60_000));
+    expect(later.retired).toContain(oldKid);
+    expect(later.retired).not.toContain(newKid);
+  });
+});

@@ -12,10 +12,20 @@ import { MCP_SCOPE, portalSlugFromResource } from "./resource";
  */
 
 const REGISTRY = Symbol.for("portico.oauth.provider");
-type Registry = { [REGISTRY]?: Provider };
+const RELOAD = Symbol.for("portico.oauth.reload");
+type Registry = { [REGISTRY]?: Provider; [RELOAD]?: () => Promise<void> };
 
-export function registerRunningProvider(provider: Provider) {
+export function registerRunningProvider(provider: Provider, reload?: () => Promise<void>) {
   (globalThis as Registry)[REGISTRY] = provider;
+  if (reload) (globalThis as Registry)[RELOAD] = reload;
+}
+
+/** Rebuilds the running provider (after a key rotation); false when none runs in this process. */
+export async function reloadRunningProvider(): Promise<boolean> {
+  const reload = (globalThis as Registry)[RELOAD];
+  if (!reload) return false;
+  await reload();
+  return true;
 }
 
 export function runningProvider(): Provider {

@@ -73,6 +73,7 @@ export async function loadOrCreateProviderJwks(db: Db): Promise<{ keys: JWK[] }>
       return next;
     });
   }
+  // Newest first: oidc-provider signs with the first key of an algorithm and publishes them all.
   return { keys: [...keys].reverse().map((k) => JSON.parse(decryptSecret(k.privateJwkEnc)) as JWK) };
 }
 
@@ -88,4 +89,37 @@ export async function getOAuthPublicJwks(db: Db): Promise<JSONWebKeySet> {
       return { ...publicJwk, kid: jwk.kid, alg: jwk.alg, use: "sig" };
     }),
   };
+}
+
+/**
+ * Keys stay published this long after a newer key of their algorithm appeared: longer than the
+ * longest access-token lifetime (60 min) plus the time every control plane takes to start signing
+ * with the new key, so no token still in flight loses the key it verifies with.
+ */
+export const RETIRE_AFTER_MS = 2 * 60 * 60_000;
+
+/** What the provider is built from: a change means another process rotated, and this one must reload. */
+export async function oauthKeyFingerprint(db: Db): Promise<string> {
+  return (await readKeys(db)).map((k) => k.kid).join(",");
+}
+
+/**
+ * Adds a fresh key per algorithm, which signs from the provider's next load on (newest first); keys
+ * superseded more than RETIRE_AFTER_MS ago are dropped. Older keys stay in the JWKS meanwhile, so
+ * tokens they signed keep verifying until they expire.
+ */
+export async function rotateOAuthSigningKeys(db: Db, now = new Date()): Promise<{ added: string[]; retired: string[] }> {
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${OAUTH_KEYS_LOCK})`;
+    const current = await readKeys(tx);
+    const fresh = await Promise.all(ALGS.map((alg) => newKey(alg)));
+    const kept = current.filter((key) => {
+      const successor = current.find((other) => other.alg === key.alg && other.createdAt > key.createdAt);
+      return !successor || now.getTime() - Date.parse(successor.createdAt) < RETIRE_AFTER_MS;
+    });
+    const next = [...kept, ...fresh.map((k) => ({ ...k, createdAt: now.toISOString() }))];
+    const value = next as unknown as Prisma.InputJsonValue;
+    await tx.setting.upsert({ where: { key: OAUTH_JWKS_SETTING }, create: { key: OAUTH_JWKS_SETTING, value }, update: { value } });
+    return { added: fresh.map((k) => k.kid), retired: current.filter((k) => !kept.includes(k)).map((k) => k.kid) };
+  });
 }
