@@ -6,6 +6,7 @@ export const AUDIT_KINDS = [
   { value: "auth.sign_in", label: "Sign-in" },
   { value: "auth.mfa", label: "Two-factor" },
   { value: "auth.token", label: "Token" },
+  { value: "auth.consent", label: "Client approval" },
   { value: "mcp.request", label: "MCP request" },
 ] as const;
 
@@ -42,6 +43,10 @@ export function targetLabel(event: AuditEventView): string {
   const record = isRecord(change?.after) ? change.after : isRecord(change?.before) ? change.before : null;
   const name = record && (["name", "slug", "email"] as const).map((k) => record[k]).find((v) => typeof v === "string");
   if (typeof name === "string") return name;
+  // An MCP client a person approved, disconnected or used: its name, on its portal.
+  if (event.targetType === "oauth_client" && isRecord(event.data) && typeof event.data.clientName === "string") {
+    return [event.portal, event.data.clientName].filter(Boolean).join(" / ");
+  }
   if (event.tool) return [event.portal, event.server, event.tool].filter(Boolean).join(" / ");
   // A tool the gateway could not resolve (turned off, unknown): the name the client asked for.
   if (event.targetType === "tool" && event.targetId) return [event.portal, event.targetId].filter(Boolean).join(" / ");
