@@ -7,20 +7,35 @@ const domainPattern = z
   .toLowerCase()
   .regex(/^(\*\.)?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/, "Use a domain name such as claude.ai or *.example.com");
 
-export const settingsSchema = z.object({
+/** Each setting's type, without defaults: what a change may hold. */
+const settingFields = {
   /** Lets admins register upstreams on link-local or cloud-metadata addresses (off: SSRF guard). */
-  allowPrivateTargets: z.boolean().default(false),
+  allowPrivateTargets: z.boolean(),
   /** RFC 7591 dynamic client registration at the authorization server's `/oauth/reg`. */
-  oauthDynamicRegistration: z.boolean().default(true),
+  oauthDynamicRegistration: z.boolean(),
   /** Client ID Metadata Documents are fetched only from these domains; empty means any public https host. */
-  oauthCimdDomains: z.array(domainPattern).max(100).default([]),
+  oauthCimdDomains: z.array(domainPattern).max(100),
   /** Lets CIMD documents be fetched from private, loopback or link-local addresses (off: SSRF guard). */
-  oauthCimdAllowPrivate: z.boolean().default(false),
+  oauthCimdAllowPrivate: z.boolean(),
   /** Lifetime of the access tokens people's MCP clients get. */
-  oauthAccessTokenMinutes: z.number().int().min(1).max(60).default(15),
+  oauthAccessTokenMinutes: z.number().int().min(1).max(60),
   /** Lifetime of a refresh token; each use rotates it and starts a new one. */
-  oauthRefreshTokenDays: z.number().int().min(1).max(90).default(30),
+  oauthRefreshTokenDays: z.number().int().min(1).max(90),
+};
+
+export const settingsSchema = z.object({
+  allowPrivateTargets: settingFields.allowPrivateTargets.default(false),
+  oauthDynamicRegistration: settingFields.oauthDynamicRegistration.default(true),
+  oauthCimdDomains: settingFields.oauthCimdDomains.default([]),
+  oauthCimdAllowPrivate: settingFields.oauthCimdAllowPrivate.default(false),
+  oauthAccessTokenMinutes: settingFields.oauthAccessTokenMinutes.default(15),
+  oauthRefreshTokenDays: settingFields.oauthRefreshTokenDays.default(30),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export const updateSettingsInput = settingsSchema.partial().refine((v) => Object.keys(v).length > 0, "Nothing to update");
+// No defaults here: a change names only what it changes (a partial of the schema above would fill
+// every missing setting with its default and overwrite it).
+export const updateSettingsInput = z
+  .strictObject(settingFields)
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, "Nothing to update");
