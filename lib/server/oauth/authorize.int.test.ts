@@ -77,7 +77,8 @@ type AuthorizeOptions = { clientId: string; challenge?: string | null; method?: 
 
 async function authorize(o: AuthorizeOptions) {
   const jar = o.jar ?? new Jar();
-  const query = new URLSearchParams({ client_id: o.clientId, response_type: "code", redirect_uri: o.redirectUri ?? REDIRECT, state: "st-123", scope: o.scope ?? "mcp offline_access" });
+  const query = new URLSearchParams({ client_id: o.clientId, response_type: "code", redirect_uri: o.redirectUri ?? REDIRECT, state: "st-123" });
+  if (o.scope !== "") query.set("scope", o.scope ?? "mcp offline_access");
   if (o.challenge !== null) query.set("code_challenge", o.challenge ?? pkce().challenge);
   if (o.method !== null) query.set("code_challenge_method", o.method ?? "S256");
   if (o.resource !== null) query.set("resource", o.resource ?? PORTAL);
@@ -87,9 +88,9 @@ async function authorize(o: AuthorizeOptions) {
 }
 
 /** The whole browser leg: authorize, sign in and approve as `user`, follow back to the client's redirect. */
-async function codeFor(clientId: string, options: { verifier?: string; challenge?: string; decision?: "approve" | "deny" } = {}) {
+async function codeFor(clientId: string, options: { verifier?: string; challenge?: string; decision?: "approve" | "deny"; scope?: string } = {}) {
   const { challenge } = options.challenge ? { challenge: options.challenge } : pkce();
-  const start = await authorize({ clientId, challenge });
+  const start = await authorize({ clientId, challenge, scope: options.scope });
   expect(start.res.status, start.location).toBe(303);
   const uid = start.location.split("/").pop()!;
   expect(start.location).toBe(`/oauth/interaction/${uid}`);
@@ -188,6 +189,14 @@ describe("authorization code with PKCE, for a dynamically registered client", ()
     const { payload } = await jwtVerify(String(res.body.access_token), createLocalJWKSet(await getOAuthPublicJwks(t.db)), { issuer: oauthIssuer(), audience: PORTAL });
     expect(payload).toMatchObject({ sub: user.id, client_id: clientId, email: user.email, groups: ["finops-analysts"], amr: ["mfa"] });
     expect(payload.exp! - payload.iat!).toBe(900);
+  });
+
+  it("gives the portal's base scope to a client that asks for no scope", async () => {
+    const { verifier, challenge } = pkce();
+    const { code } = await codeFor(clientId, { challenge, scope: "" });
+    const res = await exchange(clientId, code!, verifier);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.scope).toBe("mcp");
   });
 
   it("remembers the consent as a connected client, with its last use", async () => {

@@ -191,6 +191,11 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
   provider.use(async (ctx, next) => {
     // Warm the settings cache so synchronous hooks (lifetimes) see an admin's change.
     const current = await settings.get();
+    // A client may leave `scope` out (the MCP authorization spec lets it); it then asks for the
+    // portal's base scope, rather than for nothing, which oidc-provider would refuse.
+    if (ctx.path === "/auth" && ctx.method === "GET" && !ctx.query.scope) {
+      ctx.querystring = `${ctx.querystring}${ctx.querystring ? "&" : ""}scope=${MCP_SCOPE}`;
+    }
     if (ctx.path === "/reg" && !current.oauthDynamicRegistration) {
       ctx.status = 403;
       ctx.body = { error: "access_denied", error_description: "dynamic client registration is switched off on this Portico" };
