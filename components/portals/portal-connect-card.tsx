@@ -48,10 +48,12 @@ export function PortalConnectCard({ slug, url }: PortalConnectCardProps) {
               <CodeBlock title="Inspector (browser)" code="npx @modelcontextprotocol/inspector" />
             </div>
             <div className="grid gap-2">
-              <p className="text-sm text-muted-foreground">Or list the tools from the command line:</p>
+              <p className="text-sm text-muted-foreground">
+                Or list the tools from the command line, with a service account&apos;s token (the command line does not open a browser to sign in):
+              </p>
               <CodeBlock
                 title="Inspector (command line)"
-                code={`npx @modelcontextprotocol/inspector --cli ${url} --transport http --method tools/list`}
+                code={`npx @modelcontextprotocol/inspector --cli ${url} --transport http --header "Authorization: Bearer $TOKEN" --method tools/list`}
                 wrap
               />
             </div>
