@@ -32,7 +32,7 @@ import { methodLabel, type GatewayMetrics } from "./metrics";
 import type { CallContext, ExposedTool, GatewayState, PortalView } from "./portal-index";
 import { UpstreamError, type UpstreamPool, type UpstreamSpec } from "./upstreams";
 import { isRequest, sendJsonRpcError, type JsonRpcMessage } from "./http-util";
-import { checkModernMessage, discoverResult, isModernPost, modernResult, MODERN_PROTOCOL_VERSIONS } from "./modern";
+import { checkModernMessage, checkStandardHeaders, discoverResult, isModernPost, modernResult, MODERN_PROTOCOL_VERSIONS, type StandardHeaders } from "./modern";
 
 /**
  * The legacy-era MCP front door (2025-11-25, 2025-06-18, 2025-03-26): one SDK `Server` and one
@@ -642,7 +642,12 @@ export function createMcpService(options: McpServiceOptions) {
 
     const headerVersion = req.headers["mcp-protocol-version"];
     if (req.method === "POST" && isModernPost(typeof headerVersion === "string" ? headerVersion : undefined, messages)) {
-      return handleModern(res, { ...input, messages, headerVersion: typeof headerVersion === "string" ? headerVersion : undefined }, refuse);
+      const header = (name: string) => {
+        const value = req.headers[name];
+        return typeof value === "string" ? value : undefined;
+      };
+      const headers = { protocolVersion: header("mcp-protocol-version"), method: header("mcp-method"), name: header("mcp-name") };
+      return handleModern(res, { ...input, messages, headerVersion: headers.protocolVersion, headers }, refuse);
     }
 
     const isInitialize = messages.some((m) => m.method === "initialize");
@@ -682,7 +687,7 @@ export function createMcpService(options: McpServiceOptions) {
    */
   async function handleModern(
     res: ServerResponse,
-    input: { portal: PortalView; identity: TokenIdentity; ctx: RequestContext; messages: JsonRpcMessage[]; headerVersion: string | undefined },
+    input: { portal: PortalView; identity: TokenIdentity; ctx: RequestContext; messages: JsonRpcMessage[]; headerVersion: string | undefined; headers: StandardHeaders },
     refuse: (status: number, code: number, message: string, reasons: string[], headers?: Record<string, string>, data?: unknown) => void,
   ): Promise<void> {
     const { portal, identity, ctx, messages } = input;
@@ -692,6 +697,8 @@ export function createMcpService(options: McpServiceOptions) {
     const message = messages[0]!;
     const check = checkModernMessage(input.headerVersion, message);
     if (!check.ok) return refuse(check.status, check.code, check.message, [check.reason], undefined, check.data);
+    const headerRefusal = checkStandardHeaders(input.headers, message);
+    if (headerRefusal) return refuse(headerRefusal.status, headerRefusal.code, headerRefusal.message, [headerRefusal.reason]);
     // Notifications have nothing to answer in a stateless exchange.
     if (!isRequest(message)) return void res.writeHead(202).end();
 

@@ -22,6 +22,9 @@ export const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
 /** JSON-RPC error for a protocol version the server does not speak (2026-07-28). */
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
+/** JSON-RPC error for standard headers that are missing, malformed or disagree with the body (2026-07-28). */
+export const HEADER_MISMATCH = -32020;
+
 /** Results a client may cache; the gateway's depend on the caller and on live config, so: never. */
 const CACHEABLE_METHODS = new Set(["server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"]);
 
@@ -74,7 +77,7 @@ export function checkModernMessage(headerVersion: string | undefined, message: J
     };
   }
   if (headerVersion !== undefined && headerVersion !== version) {
-    return { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: `Invalid Request: the MCP-Protocol-Version header (${headerVersion.slice(0, 64)}) does not match _meta (${version}).`, reason: "protocol version header mismatch" };
+    return { ok: false, status: 400, code: HEADER_MISMATCH, message: `Header mismatch: the MCP-Protocol-Version header (${headerVersion.slice(0, 64)}) does not match _meta (${version}).`, reason: "protocol version header mismatch" };
   }
   const isRequestMessage = message.id !== undefined;
   const capabilities = meta?.[META_CLIENT_CAPABILITIES];
@@ -111,4 +114,62 @@ export function discoverResult(instructions: string) {
     capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
     instructions,
   };
+}
+
+/**
+ * The standard headers of a 2026-07-28 request (SEP-2243): `MCP-Protocol-Version` and `Mcp-Method`
+ * on every request, `Mcp-Name` for the methods that name a tool, prompt, resource or task. They
+ * exist so that proxies and load balancers can route and rate-limit without reading the body, so a
+ * gateway that let them disagree with the body would be a confused deputy: 400 / -32020.
+ */
+export type StandardHeaders = { protocolVersion?: string; method?: string; name?: string };
+
+/** Which `params` field `Mcp-Name` mirrors, per method. */
+const MCP_NAME_SOURCE: Record<string, string> = {
+  "tools/call": "name",
+  "prompts/get": "name",
+  "resources/read": "uri",
+  "tasks/get": "taskId",
+  "tasks/update": "taskId",
+  "tasks/cancel": "taskId",
+};
+
+const BASE64_SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
+const PLAIN_HEADER_VALUE = /^[\x20-\x7e]*$/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A header value as the body would hold it: plain visible ASCII, or `=?base64?…?=` around UTF-8; undefined when neither. */
+export function decodeHeaderValue(raw: string): string | undefined {
+  const sentinel = BASE64_SENTINEL.exec(raw);
+  if (sentinel) {
+    if (sentinel[1]!.length % 4 !== 0) return undefined;
+    try {
+      return utf8.decode(Buffer.from(sentinel[1]!, "base64"));
+    } catch {
+      return undefined;
+    }
+  }
+  if (raw.startsWith("=?base64?")) return undefined;
+  return PLAIN_HEADER_VALUE.test(raw) ? raw : undefined;
+}
+
+type HeaderRefusal = Extract<ModernCheck, { ok: false }>;
+
+const mismatch = (message: string, reason: string): HeaderRefusal => ({ ok: false, status: 400, code: HEADER_MISMATCH, message: `Header mismatch: ${message}`, reason });
+
+/** Why a stateless request's standard headers are refused, or undefined when they match its body. Notifications are exempt. */
+export function checkStandardHeaders(headers: StandardHeaders, message: JsonRpcMessage): HeaderRefusal | undefined {
+  if (message.id === undefined || typeof message.method !== "string") return undefined;
+  if (headers.protocolVersion === undefined) return mismatch("the MCP-Protocol-Version header is required.", "protocol version header missing");
+  if (headers.method === undefined) return mismatch("the Mcp-Method header is required.", "method header missing");
+  if (headers.method !== message.method) return mismatch(`the Mcp-Method header does not match the request's method (${message.method.slice(0, 64)}).`, "method header mismatch");
+  const field = MCP_NAME_SOURCE[message.method];
+  const params = message.params && typeof message.params === "object" && !Array.isArray(message.params) ? (message.params as Record<string, unknown>) : {};
+  const value = field ? params[field] : undefined;
+  if (typeof value !== "string") return undefined;
+  if (headers.name === undefined) return mismatch(`the Mcp-Name header is required for ${message.method}.`, "name header missing");
+  const decoded = decodeHeaderValue(headers.name);
+  if (decoded === undefined) return mismatch("the Mcp-Name header is not a valid header value.", "name header malformed");
+  if (decoded !== value) return mismatch(`the Mcp-Name header does not match params.${field}.`, "name header mismatch");
+  return undefined;
 }

@@ -37,15 +37,26 @@ const envelope = (extra: Record<string, unknown> = {}) => ({
 
 type Reply = { result?: Record<string, unknown>; error?: { code: number; message: string; data?: { supported?: string[]; requested?: string } } };
 
-async function post(body: unknown, headers: Record<string, string> = {}) {
+/**
+ * A raw stateless POST with the standard headers a 2026-07-28 client sends, mirrored from the body
+ * (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`); a test overrides one, or drops it with null.
+ */
+async function post(body: unknown, headers: Record<string, string | null> = {}) {
+  const single = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as { method?: string; params?: { name?: unknown; uri?: unknown } }) : undefined;
+  const name = single?.params?.name ?? single?.params?.uri;
+  const mirrored: Record<string, string> = {
+    "mcp-protocol-version": V,
+    ...(single?.method ? { "mcp-method": single.method } : {}),
+    ...(typeof name === "string" && ["tools/call", "prompts/get", "resources/read"].includes(single?.method ?? "") ? { "mcp-name": name } : {}),
+  };
+  const merged = { ...mirrored, ...headers };
   const res = await fetch(h.portalUrl(), {
     method: "POST",
     headers: {
       authorization: `Bearer ${await h.mintToken()}`,
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
-      "mcp-protocol-version": V,
-      ...headers,
+      ...Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== null)),
     },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
@@ -157,10 +168,31 @@ describe("stateless requests on the wire", () => {
   it("refuses a header that disagrees with _meta, and a request without client capabilities", async () => {
     const mismatch = await post({ jsonrpc: "2.0", id: 3, method: "tools/list", params: { _meta: envelope() } }, { "mcp-protocol-version": "2025-11-25" });
     expect(mismatch.status).toBe(400);
-    expect(mismatch.json?.error?.code).toBe(-32600);
+    expect(mismatch.json?.error?.code).toBe(-32020);
     const noCaps = await post({ jsonrpc: "2.0", id: 4, method: "tools/list", params: { _meta: { "io.modelcontextprotocol/protocolVersion": V } } });
     expect(noCaps.status).toBe(400);
     expect(noCaps.json?.error?.code).toBe(-32602);
+  });
+
+  it("refuses standard headers that are missing or disagree with the body (400, -32020), and runs nothing", async () => {
+    const call = (name: string) => ({ jsonrpc: "2.0", id: 20, method: "tools/call", params: { name, arguments: {}, _meta: envelope() } });
+    const tool = "cost-explorer_list_accounts";
+    const cases: [string, unknown, Record<string, string | null>][] = [
+      ["no Mcp-Method", { jsonrpc: "2.0", id: 21, method: "tools/list", params: { _meta: envelope() } }, { "mcp-method": null }],
+      ["Mcp-Method of another method", { jsonrpc: "2.0", id: 22, method: "tools/list", params: { _meta: envelope() } }, { "mcp-method": "tools/call" }],
+      ["no MCP-Protocol-Version", { jsonrpc: "2.0", id: 23, method: "tools/list", params: { _meta: envelope() } }, { "mcp-protocol-version": null }],
+      ["no Mcp-Name", call(tool), { "mcp-name": null }],
+      // What a confused deputy would let through: the edge sees one tool, the upstream runs another.
+      ["Mcp-Name of another tool", call(tool), { "mcp-name": "cost-explorer_harmless_tool" }],
+      ["undecodable Mcp-Name", call(tool), { "mcp-name": "=?base64?%%%?=" }],
+    ];
+    for (const [label, body, headers] of cases) {
+      const res = await post(body, headers);
+      expect(res.status, label).toBe(400);
+      expect(res.json?.error?.code, label).toBe(-32020);
+    }
+    const ok = await post(call(tool), { "mcp-name": `=?base64?${Buffer.from(tool).toString("base64")}?=` });
+    expect(ok.status).toBe(200);
   });
 
   it("refuses batches, malformed JSON and a foreign Origin, and stays up", async () => {
