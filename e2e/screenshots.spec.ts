@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { BrowserOAuthClient, ssoSignIn, startSignIn } from "./fixtures/mcp-oauth";
 import { signIn } from "./fixtures/session";
 
 // The README's pictures, taken from the running product so they never drift from it.
@@ -20,4 +21,15 @@ test("README screenshots", async ({ page }) => {
     await page.waitForLoadState("networkidle");
     await page.screenshot({ path: `docs/screenshots/${shot.name}.png` });
   }
+});
+
+test("README screenshot: the consent page an MCP client's sign-in lands on", async ({ page }) => {
+  await page.setViewportSize({ width: 1000, height: 820 });
+  const provider = new BrowserOAuthClient({ clientName: "Claude Code" });
+  await startSignIn(provider);
+  await page.goto(provider.authorizationUrl!.toString());
+  await ssoSignIn("sam.sso")(page);
+  await expect(page.getByTestId("consent-title")).toBeVisible();
+  await page.waitForLoadState("networkidle");
+  await page.screenshot({ path: "docs/screenshots/consent.png" });
 });
