@@ -110,6 +110,7 @@ test("a client identified by its metadata document (CIMD) connects, once an admi
     try {
       expect(provider.clientInformation()?.client_id).toBe(metadata.url);
       expect(await toolNames(client)).toContain(ANALYST_TOOL);
+      expect((await client.callTool({ name: ANALYST_TOOL, arguments: { month: "2026-10" } })).isError ?? false).toBe(false);
     } finally {
       await client.close();
     }
