@@ -7,6 +7,12 @@ import { AppError } from "@/lib/errors";
 const METADATA_ADDRESSES = new Set(["169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "fd00:ec2::254"]);
 const METADATA_HOSTS = new Set(["metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"]);
 
+/** Every address a host name (or IP literal, without brackets) resolves to; rejects when it does not resolve. */
+export async function resolveHost(host: string): Promise<string[]> {
+  if (ipaddr.isValid(host)) return [host];
+  return (await lookup(host, { all: true, verbatim: true })).map((r) => r.address);
+}
+
 export function isForbiddenAddress(address: string): string | null {
   if (!ipaddr.isValid(address)) return "not an IP address";
   let ip = ipaddr.parse(address);
@@ -37,13 +43,9 @@ export async function assertAllowedUpstream(rawUrl: string, options: { allowPriv
       { field: "url", message: `Points at ${why}; an admin can allow private targets in Settings` },
     ]);
   if (METADATA_HOSTS.has(host)) throw refuse("a cloud metadata service");
-  const addresses = ipaddr.isValid(host)
-    ? [host]
-    : await lookup(host, { all: true, verbatim: true })
-        .then((rows) => rows.map((r) => r.address))
-        .catch(() => {
-          throw new AppError("validation_failed", "The server's host name does not resolve", [{ field: "url", message: "Host name does not resolve" }]);
-        });
+  const addresses = await resolveHost(host).catch(() => {
+    throw new AppError("validation_failed", "The server's host name does not resolve", [{ field: "url", message: "Host name does not resolve" }]);
+  });
   for (const address of addresses) {
     const why = isForbiddenAddress(address);
     if (why) throw refuse(why);

@@ -1,27 +1,21 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalJWKSet, jwtVerify } from "jose";
+import { listenAsControlPlane } from "./test-control-plane";
 
-// The control plane's URL must be known before any module reads the environment.
-let listener: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
-const server = createServer((req, res) => listener(req, res));
-await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-const CP = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+// The control plane's URL must be in the environment before any module reads it.
 const GW = "http://127.0.0.1:4998";
-process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
-process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
-process.env.PORTICO_CONTROL_PLANE_URL = CP;
-process.env.PORTICO_GATEWAY_URL = GW;
+const controlPlane = await listenAsControlPlane(GW);
+const CP = controlPlane.url;
 
 const { createTestDatabase } = await import("../db/test-database");
 const { systemActor } = await import("../auth/actor");
 const { updateSettings } = await import("../settings");
-const { createOAuthProvider, createOAuthRequestHandler, getOAuthPublicJwks, oauthIssuer } = await import(".");
+const { createOAuthProvider, getOAuthPublicJwks, oauthIssuer } = await import(".");
 const { approveAuthorizationRequest, denyAuthorizationRequest, loadAuthorizationRequest } = await import("./interactions");
 const { listConnectedClients, revokeConnectedClient } = await import("./consents");
 const { settingsCache } = await import("./settings-cache");
@@ -98,7 +92,7 @@ async function codeFor(clientId: string, options: { verifier?: string; challenge
   const request = await loadAuthorizationRequest(provider, t.db, uid);
   expect(request).not.toBeNull();
   const approver = { userId: user.id, email: user.email, mfa: true };
-  const returnTo = options.decision === "deny" ? await denyAuthorizationRequest(provider, t.db, uid, approver, request!) : await approveAuthorizationRequest(provider, t.db, uid, approver, request!);
+  const returnTo = options.decision === "deny" ? await denyAuthorizationRequest(t.db, approver, request!) : await approveAuthorizationRequest(provider, t.db, approver, request!);
   const resume = await fetch(returnTo, { redirect: "manual", headers: { cookie: start.jar.header() } });
   expect(resume.status).toBe(303);
   const back = new URL(resume.headers.get("location")!);
@@ -129,10 +123,7 @@ beforeAll(async () => {
   await t.db.portal.create({ data: { slug: "other", name: "Other" } });
   user = await t.db.user.create({ data: { email: "analyst@example.com", name: "Ana Lyst", idpGroups: ["finops-analysts"] } });
   provider = await createOAuthProvider(t.db, { settings: settingsCache(t.db) });
-  const handle = createOAuthRequestHandler(provider);
-  listener = (req, res) => {
-    if (!handle(req, res)) res.writeHead(404).end();
-  };
+  await controlPlane.serve(provider);
   metadataServer = createTlsServer({ key: readFileSync(path.join(tlsDir, "localhost.key")), cert: readFileSync(path.join(tlsDir, "localhost.pem")) }, (req, res) => {
     const doc = documents.get(req.url ?? "");
     if (!doc) return void res.writeHead(404).end();
@@ -143,7 +134,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await controlPlane.close();
   await new Promise((resolve) => metadataServer?.close(resolve));
   await t?.close();
 });
@@ -403,10 +394,7 @@ describe("signing key rotation", () => {
     const { added } = await rotateOAuthSigningKeys(t.db);
     // What server.ts does when the keys change: a provider built from them.
     provider = await createOAuthProvider(t.db, { settings: settingsCache(t.db) });
-    const handle = createOAuthRequestHandler(provider);
-    listener = (req, res) => {
-      if (!handle(req, res)) res.writeHead(404).end();
-    };
+    await controlPlane.serve(provider);
 
     const after = await refresh(clientId, before.refresh_token);
     expect(after.status, JSON.stringify(after.body)).toBe(200);

@@ -1,8 +1,8 @@
 import "server-only";
-import { lookup } from "node:dns/promises";
 import ipaddr from "ipaddr.js";
 import type { Settings } from "@/lib/schemas/settings";
 import { log } from "../log";
+import { resolveHost } from "../url-guard";
 
 /**
  * Client ID Metadata Documents: an MCP client's `client_id` is an https URL serving its metadata.
@@ -44,12 +44,8 @@ export async function mayFetchClientMetadata(clientId: string, settings: Pick<Se
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!domainAllowed(host, settings.oauthCimdDomains)) return { ok: false, reason: `${host} is not on the client metadata domain allowlist` };
   if (settings.oauthCimdAllowPrivate) return { ok: true };
-  let addresses: string[];
-  try {
-    addresses = ipaddr.isValid(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((r) => r.address);
-  } catch {
-    return { ok: false, reason: `${host} does not resolve` };
-  }
+  const addresses = await resolveHost(host).catch(() => null);
+  if (!addresses) return { ok: false, reason: `${host} does not resolve` };
   for (const address of addresses) {
     const why = nonPublicAddress(address);
     if (why) return { ok: false, reason: `${host} resolves to ${why}` };

@@ -50,7 +50,9 @@ export type AuthorizationRequestView = {
   scopes: string[];
 };
 
-export type LoadedRequest = { view: AuthorizationRequestView; oidcScope: string; resource: string | null; clientId: string; clientName: string };
+type PendingInteraction = InstanceType<Provider["Interaction"]>;
+
+export type LoadedRequest = { interaction: PendingInteraction; view: AuthorizationRequestView; oidcScope: string; resource: string | null; clientId: string; clientName: string };
 
 const single = (value: unknown) => (Array.isArray(value) ? (value.length === 1 ? value[0] : undefined) : value);
 
@@ -79,6 +81,7 @@ export async function loadAuthorizationRequest(provider: Provider, db: Db, uid: 
   const oidcScope = requested.filter((s) => OIDC_SCOPES.has(s)).join(" ");
   const clientName = typeof client.clientName === "string" && client.clientName.trim() ? client.clientName.trim().slice(0, 200) : clientId;
   return {
+    interaction,
     view: {
       uid,
       client: { id: clientId, name: clientName, kind: clientKind(clientId), uri: typeof client.clientUri === "string" ? client.clientUri : null },
@@ -110,9 +113,9 @@ export type Approver = { userId: string; email: string; mfa: boolean; requestId?
  * Finishes the request as approved by `user`: one grant per person, client and portal (reused and
  * widened when they approve again), remembered as their consent, then the URL to send the browser to.
  */
-export async function approveAuthorizationRequest(provider: Provider, db: Db, uid: string, user: Approver, request: LoadedRequest): Promise<string> {
-  const interaction = await provider.Interaction.find(uid);
-  if (!interaction || interaction.result || !request.resource || !request.view.portal) throw new Error("This sign-in request is no longer pending");
+export async function approveAuthorizationRequest(provider: Provider, db: Db, user: Approver, request: LoadedRequest): Promise<string> {
+  const { interaction } = request;
+  if (interaction.result || !request.resource || !request.view.portal) throw new Error("This sign-in request is no longer pending");
   const existing = await db.oAuthConsent.findUnique({ where: { userId_clientId_resource: { userId: user.userId, clientId: request.clientId, resource: request.resource } } });
   const previous = existing ? await provider.Grant.find(existing.grantId) : undefined;
   const grant = previous && previous.accountId === user.userId && previous.clientId === request.clientId ? previous : new provider.Grant({ accountId: user.userId, clientId: request.clientId });
@@ -136,9 +139,9 @@ export async function approveAuthorizationRequest(provider: Provider, db: Db, ui
 }
 
 /** Finishes the request as refused: the client gets `access_denied` at its redirect URI. */
-export async function denyAuthorizationRequest(provider: Provider, db: Db, uid: string, user: Approver, request: LoadedRequest): Promise<string> {
-  const interaction = await provider.Interaction.find(uid);
-  if (!interaction || interaction.result) throw new Error("This sign-in request is no longer pending");
+export async function denyAuthorizationRequest(db: Db, user: Approver, request: LoadedRequest): Promise<string> {
+  const { interaction } = request;
+  if (interaction.result) throw new Error("This sign-in request is no longer pending");
   interaction.result = { error: "access_denied", error_description: "the person declined to connect this client" };
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   await db.$transaction((tx) => appendAuditEvents(tx, [consentEvent(user, request, "consent.deny", "failure")]));

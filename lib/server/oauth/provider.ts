@@ -67,12 +67,15 @@ function requireResourceAtToken(ctx: KoaContextWithOIDC) {
   }
 }
 
-/** Claims a user's access token carries for the gateway's policy: who, which IdP groups, how they signed in. */
-async function userTokenClaims(db: Db, ctx: KoaContextWithOIDC, accountId: string) {
-  const user = await db.user.findUnique({ where: { id: accountId }, select: { email: true, idpGroups: true } });
-  if (!user) return undefined;
+/**
+ * Claims a user's access token carries for the gateway's policy: who, which IdP groups, how they
+ * signed in. The account is the one `findAccount` just read for this token request.
+ */
+function userTokenClaims(ctx: KoaContextWithOIDC) {
+  const account = ctx.oidc.entities.Account;
+  if (!account) return undefined;
   const source = ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode;
-  return { email: user.email, groups: user.idpGroups, amr: source?.amr ?? [] };
+  return { email: account.email, groups: account.groups, amr: source?.amr ?? [] };
 }
 
 export async function createOAuthProvider(db: Db, options: { issuer?: string; settings?: SettingsCache } = {}): Promise<Provider> {
@@ -102,9 +105,14 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
     // An account is a dashboard user who is not disabled, read afresh at every code and refresh.
     findAccount: async (_ctx, id) => {
-      const user = await db.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true } });
+      const user = await db.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true, idpGroups: true } });
       if (!user || user.disabled) return undefined;
-      return { accountId: user.id, claims: () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name }) };
+      return {
+        accountId: user.id,
+        email: user.email,
+        groups: user.idpGroups,
+        claims: () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name }),
+      };
     },
     interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid), policy: alwaysThroughPortico() },
     // A refresh token for every client allowed to refresh, rotated on every use; a used one
@@ -170,7 +178,7 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
     },
     extraTokenClaims: async (ctx, token) => {
       if (token.kind === "ClientCredentials" && token.clientId && isServiceAccountClientId(token.clientId)) return { portico_kind: "service_account" };
-      if (token.kind === "AccessToken" && token.accountId) return userTokenClaims(db, ctx, token.accountId);
+      if (token.kind === "AccessToken" && token.accountId) return userTokenClaims(ctx);
       return undefined;
     },
     ttl: {

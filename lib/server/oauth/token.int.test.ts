@@ -1,25 +1,16 @@
-import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { listenAsControlPlane } from "./test-control-plane";
 
-// A real HTTP server on a free port; its URL is the control plane's, set before any module reads
-// the environment. Requests reach the provider once it exists.
-let listener: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
-const server = createServer((req, res) => listener(req, res));
-await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-const CP = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+// The control plane's URL must be in the environment before any module reads it.
 const GW = "http://127.0.0.1:4999";
-process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
-process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
-process.env.PORTICO_CONTROL_PLANE_URL = CP;
-process.env.PORTICO_GATEWAY_URL = GW;
+const controlPlane = await listenAsControlPlane(GW);
+const CP = controlPlane.url;
 
 const { createTestDatabase } = await import("../db/test-database");
 const { systemActor } = await import("../auth/actor");
 const { createServiceAccount, rotateServiceAccountSecret, updateServiceAccount } = await import("../service-accounts");
-const { createOAuthProvider, createOAuthRequestHandler, getOAuthPublicJwks, oauthIssuer, oauthJwksUri } = await import(".");
+const { createOAuthProvider, getOAuthPublicJwks, oauthIssuer, oauthJwksUri } = await import(".");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestDb;
@@ -51,14 +42,11 @@ beforeAll(async () => {
   const role = await t.db.portalRole.create({ data: { slug: "analyst", name: "Analyst", grants: { create: [{ portalId: finops.id }, { portalId: other.id }] } } });
   account = await createServiceAccount(t.db, admin, { name: "nightly report", portalRoleId: role.id });
   const provider = await createOAuthProvider(t.db);
-  const handle = createOAuthRequestHandler(provider);
-  listener = (req, res) => {
-    if (!handle(req, res)) res.writeHead(404).end();
-  };
+  await controlPlane.serve(provider);
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await controlPlane.close();
   await t?.close();
 });
 

@@ -29,7 +29,7 @@ export default async function AuthorizePage({ params }: { params: Promise<{ uid:
   if (!request.view.portal) return <InteractionProblem title="Unknown portal">The client asked for access to something that is not a portal of this Portico. Check the portal URL in your client.</InteractionProblem>;
 
   if (await rememberedConsent(db, actor.userId, request)) {
-    redirect(await approveAuthorizationRequest(provider, db, uid, { userId: actor.userId, email: actor.email, mfa: actor.mfa, requestId: actor.requestId, ip: actor.ip }, request));
+    redirect(await approveAuthorizationRequest(provider, db, { userId: actor.userId, email: actor.email, mfa: actor.mfa, requestId: actor.requestId, ip: actor.ip }, request));
   }
   return <ConsentCard request={request.view} user={{ email: actor.email, name: actor.name }} formToken={consentFormToken(uid, actor.userId)} />;
 }

@@ -30,7 +30,7 @@ export async function POST(req: NextRequest, { params }: { params: Promise<{ uid
   if (!request || !request.view.portal) return refuse(410, "This sign-in request has expired. Start again from your MCP client.");
   const approver = { userId: actor.userId, email: actor.email, mfa: actor.mfa, requestId: actor.requestId, ip: actor.ip };
   try {
-    const returnTo = decision === "approve" ? await approveAuthorizationRequest(provider, db, uid, approver, request) : await denyAuthorizationRequest(provider, db, uid, approver, request);
+    const returnTo = decision === "approve" ? await approveAuthorizationRequest(provider, db, approver, request) : await denyAuthorizationRequest(db, approver, request);
     return NextResponse.redirect(returnTo, 303);
   } catch (error) {
     log("error", "could not finish an authorization request", describeError(error));
