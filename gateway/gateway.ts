@@ -9,9 +9,10 @@ import type { EmitAuditEvent } from "./audit";
 import { createConfigStore, type ConfigStore, type VerifySignedSnapshot } from "./config-store";
 import type { GatewayEnv } from "./env";
 import { describeError, log } from "./log";
-import { createMcpService, type McpService } from "./mcp";
+import { createPipeline, type Pipeline } from "./pipeline";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { GatewayState } from "./portal-index";
+import { MAX_BODY_BYTES } from "./http-util";
 import { createGatewayHttpServer, configureHttpServer, listen } from "./server";
 import { createUpstreamPool, type OpenSealed, type UpstreamPool } from "./upstreams";
 
@@ -36,7 +37,7 @@ export type Gateway<S> = {
   port: number;
   http: HttpServer;
   store: ConfigStore<S>;
-  mcp: McpService;
+  pipeline: Pipeline;
   metrics: GatewayMetrics;
   upstreams: UpstreamPool;
   verifier: TokenVerifier;
@@ -77,12 +78,15 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
   const openSealed = deps.openSealed ?? (key ? (sealed: string) => openSealedCredential(sealed, key) : undefined);
   const upstreams = createUpstreamPool({ openSealed, defaultTimeoutMs: env.upstreamTimeoutMs });
   const verifier = createTokenVerifier({ controlPlaneUrl: env.controlPlaneUrl, cacheFile: path.join(env.dataDir, "oauth-jwks.json") });
-  const mcp = createMcpService({
+  const pipeline = createPipeline({
     getState: () => state,
     upstreams,
+    verifier,
     emit: deps.emit,
     metrics,
     gatewayUrl: env.gatewayUrl,
+    allowedOrigins: env.allowedOrigins,
+    maxBodyBytes: MAX_BODY_BYTES,
     upstreamTimeoutMs: env.upstreamTimeoutMs,
   });
 
@@ -97,7 +101,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     }
     metrics.configVersion.set(state.version);
     upstreams.retain(state.allUpstreams());
-    mcp.onConfigChange(state, previous);
+    pipeline.onConfigChange(state, previous);
   });
 
   const app = createGatewayHttpServer({
@@ -107,8 +111,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     allowedOrigins: env.allowedOrigins,
     getState: () => state,
     acceptConfig: (body) => store.accept(body),
-    verifier,
-    mcp,
+    pipeline,
     metrics,
   });
 
@@ -123,7 +126,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     port,
     http,
     store,
-    mcp,
+    pipeline,
     metrics,
     upstreams,
     verifier,
@@ -132,7 +135,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
       closing ??= (async () => {
         store.close();
         verifier.close();
-        await mcp.close();
+        await pipeline.close();
         await new Promise<void>((resolve) => {
           http.close(() => resolve());
           http.closeAllConnections();

@@ -1,0 +1,258 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import {
+  CallToolRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type JSONRPCMessage,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { JsonSchemaValidator, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+
+import { jsonRpcReply, writeAnswer, type Answer } from "./answer";
+import type { TokenIdentity } from "./auth";
+import { GATEWAY_SERVER_INFO, newCall, newCaller, newRequestContext, RpcError, type Call, type Caller, type RequestContext } from "./exchange";
+import { isRequest, type JsonRpcMessage } from "./http-util";
+import { describeError, log } from "./log";
+import type { GatewayMetrics } from "./metrics";
+import type { PortalView } from "./portal-index";
+import type { Notify } from "./stages/forward";
+import type { Response } from "./stages/audit";
+
+/**
+ * The legacy-era framing (2025-11-25, 2025-06-18, 2025-03-26): one SDK `Server` and Streamable
+ * HTTP transport per session, bound at `initialize` to one portal and one principal. A lone
+ * tools/call or tools/list (the hot path) is answered without the SDK's transport and protocol layers (they turn
+ * every POST into a web Request, validate the message again and route it through their own maps,
+ * about as much CPU as everything else the gateway does per call); everything else (initialize,
+ * batches, other methods, GET streams, DELETE) goes through the SDK. Both run the same pipeline.
+ */
+
+export type Session = Caller & {
+  transport: StreamableHTTPServerTransport;
+  server: Server;
+  lastActivity: number;
+  /** Requests in flight, by JSON-RPC id: their calls, audited once their response leaves. */
+  calls: Map<string | number, Call>;
+  /** Requests answered without the SDK transport, by JSON-RPC id: their aborts. */
+  direct: Map<string | number, AbortController>;
+};
+
+export type SessionDeps = {
+  metrics: GatewayMetrics;
+  /** resolve → decide → forward for one request. */
+  run(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer>;
+  /** The audit stage. */
+  finish(call: Call, response: Response | null): void;
+  sessionIdleMs?: number;
+  maxSessions?: number;
+  /** Put in front of every session id, so a load balancer can route a session to its gateway. */
+  sessionIdPrefix?: string;
+};
+
+/** Methods answered without the SDK transport when sent alone. */
+const DIRECT_METHODS = new Set(["tools/call", "tools/list"]);
+
+// Batching left JSON-RPC over MCP in 2025-06-18; 2025-03-26 still allows it.
+export const BATCHING_VERSIONS = new Set(["2025-03-26", "2024-11-05"]);
+
+// The gateway sends no requests to clients through the SDK, so its sessions need no JSON Schema
+// validator; the default would compile an Ajv instance per session for nothing.
+const noSchemaValidation: jsonSchemaValidator = {
+  getValidator<T>(): JsonSchemaValidator<T> {
+    return (input) => ({ valid: true, data: input as T, errorMessage: undefined });
+  },
+};
+
+const SDK_METHODS = [
+  ListToolsRequestSchema,
+  CallToolRequestSchema,
+  ListPromptsRequestSchema,
+  GetPromptRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ReadResourceRequestSchema,
+];
+
+export function createSessions(deps: SessionDeps) {
+  const sessions = new Map<string, Session>();
+  const sessionIdleMs = deps.sessionIdleMs ?? 2 * 60 * 60_000;
+  const maxSessions = deps.maxSessions ?? 10_000;
+  const { metrics } = deps;
+
+  const sweeper = setInterval(() => {
+    const cutoff = Date.now() - sessionIdleMs;
+    for (const session of sessions.values()) if (session.lastActivity < cutoff) void close(session, "idle");
+  }, 60_000);
+  sweeper.unref();
+
+  const notifier = (session: Session): Notify => (method, params) => void session.server.notification({ method, params }).catch(() => undefined);
+
+  /** The SDK path's handlers: the same pipeline, its answer as the SDK expects it (thrown errors). */
+  function installHandlers(session: Session) {
+    for (const schema of SDK_METHODS) {
+      session.server.setRequestHandler(schema, async (request, extra) => {
+        const call = session.calls.get(extra.requestId) ?? newCall(session, newRequestContext(), extra.requestId, request.method, request.params);
+        const reply = jsonRpcReply(await deps.run(call, extra.signal, notifier(session)));
+        if ("error" in reply) throw new RpcError(reply.error.code, reply.error.message, reply.error.data);
+        return reply.result as never;
+      });
+    }
+  }
+
+  async function open(portal: PortalView, identity: TokenIdentity): Promise<Session> {
+    const server = new Server(GATEWAY_SERVER_INFO, {
+      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
+      instructions: `Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`,
+      jsonSchemaValidator: noSchemaValidation,
+    });
+    const session: Session = Object.assign(newCaller({ portalSlug: portal.slug, identity }), {
+      server,
+      transport: undefined as unknown as StreamableHTTPServerTransport,
+      lastActivity: Date.now(),
+      calls: new Map<string | number, Call>(),
+      direct: new Map<string | number, AbortController>(),
+    });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => `${deps.sessionIdPrefix ?? ""}${randomUUID()}`,
+      // One JSON body per POST: an SSE response costs several socket writes and a web stream per
+      // request. Progress goes on the session's GET stream.
+      enableJsonResponse: true,
+      onsessioninitialized: (id) => {
+        session.id = id;
+        sessions.set(id, session);
+        metrics.sessions.set(sessions.size);
+      },
+      onsessionclosed: () => undefined,
+    });
+    session.transport = transport;
+    transport.onclose = () => {
+      for (const controller of session.direct.values()) controller.abort(new Error("the session closed"));
+      for (const call of [...session.calls.values()]) endCall(session, call, null);
+      if (session.id && sessions.get(session.id) === session) {
+        sessions.delete(session.id);
+        metrics.sessions.set(sessions.size);
+      }
+    };
+    installHandlers(session);
+    server.onerror = (error) => log("debug", "mcp session error", { sessionId: session.id, ...describeError(error) });
+    await server.connect(transport);
+    hookAudit(session, transport);
+    return session;
+  }
+
+  /** The SDK path's audit hook: one call per JSON-RPC request as it enters, audited as its response leaves. */
+  function hookAudit(session: Session, transport: StreamableHTTPServerTransport) {
+    const receive = transport.onmessage!;
+    transport.onmessage = (message, extra) => {
+      const m = message as JsonRpcMessage;
+      const ctx = (extra?.authInfo?.extra?.ctx as RequestContext | undefined) ?? newRequestContext();
+      if (isRequest(m)) {
+        if (m.method === "initialize") {
+          const info = (m.params as { clientInfo?: { name?: unknown; version?: unknown } } | undefined)?.clientInfo;
+          session.clientName = typeof info?.name === "string" ? info.name.slice(0, 200) : null;
+          session.clientVersion = typeof info?.version === "string" ? info.version.slice(0, 100) : null;
+        }
+        session.calls.set(m.id, newCall(session, ctx, m.id, m.method, m.params));
+      } else if (m.method === "notifications/cancelled") {
+        cancel(session, (m.params as { requestId?: string | number } | undefined)?.requestId);
+      }
+      receive(message, extra);
+    };
+    const send = transport.send.bind(transport);
+    transport.send = (message: JSONRPCMessage, sendOptions) => {
+      const m = message as JsonRpcMessage;
+      const call = m.id !== undefined && m.method === undefined ? session.calls.get(m.id) : undefined;
+      if (call) {
+        if (call.method === "initialize" && m.result && typeof m.result === "object") {
+          const version = (m.result as { protocolVersion?: unknown }).protocolVersion;
+          session.protocolVersion = typeof version === "string" ? version : null;
+        }
+        endCall(session, call, { error: m.error as { code: number; message: string } | undefined, bytes: Buffer.byteLength(JSON.stringify(message)) });
+      }
+      return send(message, sendOptions);
+    };
+  }
+
+  function cancel(session: Session, requestId: string | number | undefined) {
+    const call = requestId !== undefined ? session.calls.get(requestId) : undefined;
+    if (!call || requestId === undefined) return;
+    call.upstreamOutcome = "cancelled";
+    call.reasons.push("cancelled by the client");
+    endCall(session, call, null);
+    session.direct.get(requestId)?.abort(new Error("cancelled by the client"));
+  }
+
+  function endCall(session: Session, call: Call, response: Response | null) {
+    if (session.calls.get(call.id) === call) session.calls.delete(call.id);
+    deps.finish(call, response);
+  }
+
+  /** Whether a lone message can skip the SDK's layers (see the module comment). */
+  function canAnswerDirectly(req: IncomingMessage, message: JsonRpcMessage): boolean {
+    if (!isRequest(message) || !DIRECT_METHODS.has(message.method)) return false;
+    const version = req.headers["mcp-protocol-version"];
+    return version === undefined || (typeof version === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
+  }
+
+  async function answerDirectly(session: Session, message: JsonRpcMessage & { id: string | number; method: string }, ctx: RequestContext, res: ServerResponse) {
+    const call = newCall(session, ctx, message.id, message.method, message.params);
+    session.calls.set(message.id, call);
+    const controller = new AbortController();
+    session.direct.set(message.id, controller);
+    let answer: Answer;
+    try {
+      // Progress, if asked for, goes on the session's GET stream, as the SDK path sends it.
+      answer = await deps.run(call, controller.signal, notifier(session));
+    } finally {
+      session.direct.delete(message.id);
+    }
+    // A cancelled call is answered too (a client ignores answers to ids it gave up on), so the
+    // POST does not hang; its audit event went out when the cancellation came in.
+    const response = writeAnswer(res, message.id, answer, { headers: { "mcp-session-id": session.id } });
+    endCall(session, call, response);
+  }
+
+  /** Hands a request to its session: directly for the hot path, else through the SDK transport. */
+  async function handle(session: Session, req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, input: { ctx: RequestContext; body?: unknown; messages: JsonRpcMessage[] }) {
+    session.lastActivity = Date.now();
+    const lone = input.messages.length === 1 ? input.messages[0]! : undefined;
+    if (req.method === "POST" && lone && canAnswerDirectly(req, lone)) return answerDirectly(session, lone as JsonRpcMessage & { id: string | number; method: string }, input.ctx, res);
+    // The raw token stays out of the SDK's hands: nothing downstream of this point needs it.
+    const { identity } = session;
+    req.auth = { token: "", clientId: identity.clientId ?? identity.subject, scopes: identity.scopes, expiresAt: identity.expiresAt ?? undefined, extra: { ctx: input.ctx } };
+    await session.transport.handleRequest(req, res, input.body);
+  }
+
+  async function close(session: Session, why: string) {
+    log("debug", "closing mcp session", { sessionId: session.id, why });
+    sessions.delete(session.id);
+    metrics.sessions.set(sessions.size);
+    await session.transport.close().catch(() => undefined);
+    await session.server.close().catch(() => undefined);
+  }
+
+  return {
+    open,
+    handle,
+    close,
+    get: (id: string) => sessions.get(id),
+    all: () => sessions.values(),
+    size: () => sessions.size,
+    isFull: () => sessions.size >= maxSessions,
+    async closeAll() {
+      clearInterval(sweeper);
+      await Promise.all([...sessions.values()].map((s) => close(s, "shutdown")));
+    },
+  };
+}
+
+export type Sessions = ReturnType<typeof createSessions>;

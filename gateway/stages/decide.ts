@@ -1,0 +1,45 @@
+import { bearerChallenge } from "../auth";
+import { deny, toolEnding, type Call, type Ending } from "../exchange";
+
+/**
+ * Stage 5, decide: may this caller call this tool, now, from here, with these arguments? The
+ * answer is lib/policy's (through the snapshot's compiled roles), the evaluator the dashboard's
+ * explainer runs too. A denial is a tool result, so the model can tell the user why; a step-up is
+ * the spec's HTTP 403 `insufficient_scope` challenge where the request has its own POST, so the
+ * client can re-authorize with the elevated scope.
+ */
+
+export function createDecide(options: { gatewayUrl: string }) {
+  return (call: Call): Ending | undefined => {
+    const { tool, state, portal } = call;
+    if (call.method !== "tools/call" || !tool || !state || !portal) return undefined;
+    const decision = state.decide(portal, tool, call.caller.identity, {
+      now: new Date(),
+      sourceIp: call.ctx.sourceIp,
+      arguments: call.arguments as Record<string, unknown> | undefined,
+    });
+    call.reasons.push(...decision.reasons);
+    if (decision.effect === "allow") return undefined;
+    call.upstreamOutcome = "not_called";
+    if (decision.effect === "deny") {
+      return deny(call, [], toolEnding(`Access denied by rule "${decision.rule}": ${decision.reasons.join("; ") || "no role allows this tool"}.`));
+    }
+    if (decision.reasons.length === 0) call.reasons.push("step-up required");
+    return deny(call, [], {
+      kind: "http",
+      status: 403,
+      code: -32000,
+      message: `Tool "${call.exposedName}" needs elevated access (scope "${decision.requiredScope}").`,
+      headers: {
+        "www-authenticate": bearerChallenge({
+          gatewayUrl: options.gatewayUrl,
+          slug: portal.slug,
+          error: "insufficient_scope",
+          scope: decision.requiredScope,
+          description: "This tool needs elevated access",
+        }),
+      },
+      fallback: { kind: "tool_error", text: `This tool needs elevated access (scope "${decision.requiredScope}"). Request step-up in Portico, then retry.` },
+    });
+  };
+}

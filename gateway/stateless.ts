@@ -1,0 +1,71 @@
+import type { ServerResponse } from "node:http";
+
+import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+
+import { writeAnswer, type Answer } from "./answer";
+import { GATEWAY_SERVER_INFO, newCall, newCaller, type Call, type RequestContext } from "./exchange";
+import { isRequest, type JsonRpcMessage } from "./http-util";
+import type { Listeners } from "./listeners";
+import { checkModernMessage, checkStandardHeaders, discoverResult, modernResult, MODERN_PROTOCOL_VERSIONS, type StandardHeaders } from "./modern";
+import type { TokenIdentity } from "./auth";
+import type { GatewayState, PortalView } from "./portal-index";
+import type { Response } from "./stages/audit";
+
+/**
+ * The 2026-07-28 framing: one request per POST, no session. The envelope is checked (version,
+ * capabilities, standard headers against the body), then the request runs the same pipeline as a
+ * legacy session's on a caller that lives for this request only. Cancelling is closing the
+ * connection: the upstream call is cancelled with it.
+ */
+
+export type Refuse = (status: number, code: number, message: string, reasons: string[], headers?: Record<string, string>, data?: unknown) => void;
+
+export type StatelessDeps = {
+  run(call: Call, signal: AbortSignal): Promise<Answer>;
+  finish(call: Call, response: Response | null): void;
+  listeners: Listeners;
+};
+
+export function createStateless(deps: StatelessDeps) {
+  return async function handleStateless(
+    res: ServerResponse,
+    input: { portal: PortalView; state: GatewayState; identity: TokenIdentity; ctx: RequestContext; messages: JsonRpcMessage[]; headers: StandardHeaders },
+    refuse: Refuse,
+  ): Promise<void> {
+    const { portal, identity, ctx, messages } = input;
+    if (messages.length !== 1) {
+      return refuse(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${MODERN_PROTOCOL_VERSIONS[0]}.`, ["batch not allowed"]);
+    }
+    const message = messages[0]!;
+    const check = checkModernMessage(input.headers.protocolVersion, message);
+    if (!check.ok) return refuse(check.status, check.code, check.message, [check.reason], undefined, check.data);
+    const headerRefusal = checkStandardHeaders(input.headers, message);
+    if (headerRefusal) return refuse(headerRefusal.status, headerRefusal.code, headerRefusal.message, [headerRefusal.reason]);
+    // Notifications have nothing to answer in a stateless exchange.
+    if (!isRequest(message)) return void res.writeHead(202).end();
+
+    const caller = newCaller({ portalSlug: portal.slug, identity, clientName: check.client.name, clientVersion: check.client.version, protocolVersion: check.version });
+    const call = newCall(caller, ctx, message.id, message.method, message.params);
+    if (message.method === "subscriptions/listen") {
+      const opened = deps.listeners.listen(caller, message.id, message.params, res, input.state);
+      if ("reason" in opened) return refuse(opened.status, opened.code, opened.message, [opened.reason], opened.headers);
+      call.arguments = { notifications: opened.honored };
+      return deps.finish(call, { bytes: opened.bytes });
+    }
+
+    const controller = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) {
+        call.upstreamOutcome ??= "cancelled";
+        controller.abort(new Error("the client closed the connection"));
+      }
+    });
+    const answer: Answer =
+      message.method === "server/discover"
+        ? { result: discoverResult(`Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`) }
+        : // Progress needs a stream back to the client; a stateless call gets its one answer.
+          await deps.run(call, controller.signal);
+    if (controller.signal.aborted) return deps.finish(call, null);
+    deps.finish(call, writeAnswer(res, message.id, answer, { shape: (result) => modernResult(message.method, result, GATEWAY_SERVER_INFO) }));
+  };
+}
