@@ -393,9 +393,33 @@ function callToolResultOf(message: unknown, id: string): CallToolResult {
     const code = typeof m.error.code === "number" ? m.error.code : ErrorCode.InternalError;
     throw new McpError(code, typeof m.error.message === "string" ? m.error.message : "upstream error", m.error.data);
   }
+  if (isPlainCallToolResult(m.result)) return m.result;
   const parsed = CallToolResultSchema.safeParse(m.result);
   if (!parsed.success) throw new McpError(ErrorCode.InternalError, "the upstream's tools/call result does not match the MCP schema");
   return parsed.data;
+}
+
+/**
+ * The common result (text blocks, maybe structured content and isError), checked
+ * by hand: the SDK's zod schema costs more per call than the rest of the forward stage. Anything
+ * else (other block types, annotations, _meta) is left to that schema, so what is accepted is
+ * never more than the schema accepts.
+ */
+export function isPlainCallToolResult(result: unknown): result is CallToolResult {
+  if (typeof result !== "object" || result === null || Array.isArray(result)) return false;
+  const r = result as Record<string, unknown>;
+  for (const key in r) if (key !== "content" && key !== "isError" && key !== "structuredContent") return false;
+  if (r.isError !== undefined && typeof r.isError !== "boolean") return false;
+  const structured = r.structuredContent;
+  if (structured !== undefined && (typeof structured !== "object" || structured === null || Array.isArray(structured))) return false;
+  if (!Array.isArray(r.content)) return false;
+  for (const block of r.content as unknown[]) {
+    if (typeof block !== "object" || block === null) return false;
+    const b = block as Record<string, unknown>;
+    for (const key in b) if (key !== "type" && key !== "text") return false;
+    if (b.type !== "text" || typeof b.text !== "string") return false;
+  }
+  return true;
 }
 
 function connectionKey(spec: UpstreamSpec): string {
