@@ -84,6 +84,21 @@ describe("audit spool", () => {
     expect(segmentFiles(dir).length).toBeLessThanOrEqual(2);
   });
 
+  it("gathers a trickle of events into few deliveries instead of one POST per event", async () => {
+    const dir = tempDir();
+    const cp = controlPlane();
+    const spool = open({ dir, fetchImpl: cp.fetchImpl, flushIntervalMs: 5, gatherMs: 60 });
+    const events = Array.from({ length: 40 }, (_, i) => event(i));
+    for (const e of events) {
+      spool.emit(e);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await spool.flush();
+    expect(cp.posted.flatMap((p) => p.ids)).toEqual(events.map((e) => e.id));
+    // About 200 ms of traffic: a handful of deliveries, not forty.
+    expect(cp.posted.length).toBeLessThanOrEqual(10);
+  });
+
   it("keeps retrying while the control plane fails, drops nothing, and backs off", async () => {
     const dir = tempDir();
     let down = true;
