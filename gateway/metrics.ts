@@ -78,7 +78,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   // Children bound once: observing through a label object costs a hash per call on the hot path.
   const stageChildren = new Map(STAGES.map((stage) => [stage, metrics.stageSeconds.labels({ stage })]));
   const timeStage: StageTimer = (stage, ms) => stageChildren.get(stage)!.observe(ms / 1000);
-  return { ...metrics, timeStage };
+  // Likewise for the per-request counters: prom-client sorts and joins the label names on every
+  // call given an object. Labels are bounded (portal slugs, a fixed method set, an enum).
+  const requestChildren = new Map<string, ReturnType<typeof metrics.requests.labels>>();
+  const latencyChildren = new Map<string, ReturnType<typeof metrics.latency.labels>>();
+  function countRequest(portal: string, method: string, outcome: string) {
+    const key = `${portal}\n${method}\n${outcome}`;
+    let child = requestChildren.get(key);
+    if (!child) requestChildren.set(key, (child = metrics.requests.labels({ portal, method, outcome })));
+    child.inc();
+  }
+  function observeLatency(portal: string, method: string, seconds: number) {
+    const key = `${portal}\n${method}`;
+    let child = latencyChildren.get(key);
+    if (!child) latencyChildren.set(key, (child = metrics.latency.labels({ portal, method })));
+    child.observe(seconds);
+  }
+  return { ...metrics, timeStage, countRequest, observeLatency };
 }
 
 const KNOWN_METHODS = new Set([

@@ -116,7 +116,7 @@ export function createPipeline(options: PipelineOptions) {
     for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
     if (admission.kind === "preflight") return void res.writeHead(204).end();
     if (admission.kind === "refused") {
-      if (admission.status === 403 || admission.status === 404) metrics.requests.inc({ portal: admission.knownPortal ? slug : "unknown", method: "none", outcome: "refused" });
+      if (admission.status === 403 || admission.status === 404) metrics.countRequest(admission.knownPortal ? slug : "unknown", "none", "refused");
       if (admission.status === 403) log("info", "mcp request refused: origin not allowed", { requestId: ctx.requestId, portal: slug });
       return void sendJsonRpcError(res, admission.status, -32000, admission.message);
     }

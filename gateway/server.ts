@@ -87,7 +87,8 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
       res.setHeader("x-request-id", ctx.requestId);
       const slug = mcpMatch[1]!;
       res.once("finish", () => {
-        if (res.statusCode >= 400) metrics.latency.observe({ portal: slug, method: methodLabel(undefined) }, (performance.now() - ctx.startedAt) / 1000);
+        // Unknown slugs share one label value: the path is the client's to choose.
+        if (res.statusCode >= 400) metrics.observeLatency(options.getState()?.portals.has(slug) ? slug : "unknown", methodLabel(undefined), (performance.now() - ctx.startedAt) / 1000);
       });
       return options.pipeline.handle(req, res, slug, ctx);
     }

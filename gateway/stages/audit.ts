@@ -36,8 +36,8 @@ export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetric
     const upstreamOutcome = call.upstreamOutcome ?? (response?.error ? "error" : response ? "none" : "cancelled");
     if (response?.error && call.outcome === "allow" && call.reasons.length === 0) call.reasons.push(response.error.message);
     const method = methodLabel(call.method);
-    metrics.requests.inc({ portal: caller.portalSlug, method, outcome: call.outcome === "deny" ? "deny" : response?.error ? "error" : "allow" });
-    metrics.latency.observe({ portal: caller.portalSlug, method }, latencyMs / 1000);
+    metrics.countRequest(caller.portalSlug, method, call.outcome === "deny" ? "deny" : response?.error ? "error" : "allow");
+    metrics.observeLatency(caller.portalSlug, method, latencyMs / 1000);
     emit(() => {
       const args = capPayload(call.arguments);
       const result = capPayload(call.result);
@@ -82,7 +82,7 @@ export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetric
     sessionId?: string | null;
     responseBytes: number;
   }): void {
-    metrics.requests.inc({ portal: fields.portal, method: methodLabel(fields.method), outcome: "deny" });
+    metrics.countRequest(fields.portal, methodLabel(fields.method), "deny");
     emit(
       () =>
         mcpRequestEvent({
