@@ -15,6 +15,7 @@ export const snapshotVersion = (snapshot: ConfigSnapshot) => snapshot.version;
 export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
   return {
     version: snapshot.version,
+    revocations: snapshot.revocations,
     portals: snapshot.portals.map((portal) => ({
       slug: portal.slug,
       servers: portal.servers.map((s) => ({ slug: s.slug, url: s.url, transport: s.transport, credential: s.credential })),
