@@ -6,7 +6,7 @@ import { describeError, log } from "../log";
 import { isServiceAccountClientId } from "../service-accounts";
 import { prismaAdapter } from "./adapter";
 import { logRefusedFetch, mayFetchClientMetadata } from "./cimd";
-import { hashPresentedClientSecret } from "./clients";
+import { hashPresentedClientSecret, PRESENTED_SECRET_ID } from "./clients";
 import { renderErrorPage } from "./error-page";
 import { forgetRevokedGrant } from "./consents";
 import { DYNAMIC_CLIENT_PREFIX } from "./interactions";
@@ -176,9 +176,14 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
         },
       },
     },
+    // `portico_secret` and `portico_grant` name what a revocation can end (lib/config/revocations.ts):
+    // the service-account secret that minted the token, the grant (connected client) it was issued under.
     extraTokenClaims: async (ctx, token) => {
-      if (token.kind === "ClientCredentials" && token.clientId && isServiceAccountClientId(token.clientId)) return { portico_kind: "service_account" };
-      if (token.kind === "AccessToken" && token.accountId) return userTokenClaims(ctx);
+      if (token.kind === "ClientCredentials" && token.clientId && isServiceAccountClientId(token.clientId)) {
+        const secretId = ctx.state[PRESENTED_SECRET_ID] as unknown;
+        return { portico_kind: "service_account", ...(typeof secretId === "string" ? { portico_secret: secretId } : {}) };
+      }
+      if (token.kind === "AccessToken" && token.accountId) return { ...userTokenClaims(ctx), ...(token.grantId ? { portico_grant: token.grantId } : {}) };
       return undefined;
     },
     ttl: {
