@@ -30,7 +30,7 @@ describe("identityFromClaims", () => {
       secretId: "s1",
       clientId: "pc_1",
     });
-    expect(identityFromClaims({ sub: "u1", iat: "100", portico_grant: 3 })).toMatchObject({ issuedAt: null, grantId: null, secretId: null });
+    expect(identityFromClaims({ sub: "u1", iat: "100" as unknown as number, portico_grant: 3 })).toMatchObject({ issuedAt: null, grantId: null, secretId: null });
   });
 
   it("refuses a token without a subject", () => {
