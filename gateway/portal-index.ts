@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 
-import { createRevocationIndex, type RevocationEntry, type RevocationIndex } from "@/lib/config/revocations";
+import { createRevocationIndex, type ParsedRevocationEntry, type RevocationIndex } from "@/lib/config/revocations";
 import { isValidExposedName } from "@/lib/config/tool-definition";
 
 import type { TokenIdentity } from "./auth";
@@ -59,7 +59,7 @@ export type GatewayState = {
 /** The snapshot reduced to what the index needs (see snapshot-state.ts). */
 export type NormalizedConfig = {
   version: number;
-  revocations?: RevocationEntry[];
+  revocations?: ParsedRevocationEntry[];
   portals: Array<{
     slug: string;
     /** Servers switched on in this portal. */

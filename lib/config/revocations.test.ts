@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configSnapshot } from "./snapshot";
-import { createRevocationIndex, isRevocationLive, REVOCATION_KEEP_MS, sortRevocations, type RevocableToken, type RevocationEntry } from "./revocations";
+import { createRevocationIndex, isRevocationLive, REVOCATION_KEEP_MS, revocationEntry, revocationReasons, sortRevocations, type RevocableToken, type RevocationEntry } from "./revocations";
 
 const T = Date.parse("2026-12-07T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -67,8 +67,32 @@ describe("keeping entries", () => {
     expect(parsed.revocations).toEqual([]);
   });
 
-  it("refuses a reason outside the fixed list", () => {
-    const raw = { version: 1, createdAt: iso(T), issuer: "http://localhost:3000", portals: [], roles: [], revocations: [{ kind: "subject", id: "u", at: iso(T), reason: "the password is hunter2" }] };
-    expect(configSnapshot.safeParse(raw).success).toBe(false);
+  it("refuses a reason a header cannot carry as plain words", () => {
+    const withReason = (reason: string) => ({ version: 1, createdAt: iso(T), issuer: "http://localhost:3000", portals: [], roles: [], revocations: [{ kind: "subject", id: "u", at: iso(T), reason }] });
+    expect(configSnapshot.safeParse(withReason('disabled", error="x')).success).toBe(false);
+    expect(configSnapshot.safeParse(withReason("line\r\nbreak")).success).toBe(false);
+    expect(configSnapshot.safeParse(withReason("x".repeat(101))).success).toBe(false);
+    expect(configSnapshot.safeParse(withReason("user disabled")).success).toBe(true);
+  });
+
+  it("skips an entry of a kind it does not know (from a newer control plane) and applies the rest", () => {
+    const parsed = configSnapshot.parse({
+      version: 1,
+      createdAt: iso(T),
+      issuer: "http://localhost:3000",
+      portals: [],
+      roles: [],
+      revocations: [
+        { kind: "elevation", id: "user-1", at: iso(T), reason: "step-up grant revoked" },
+        { kind: "subject", id: "user-1", at: iso(T), reason: "user disabled" },
+      ],
+    });
+    const index = createRevocationIndex(parsed.revocations);
+    expect(index.check(token(), T + 1)).toBe("user disabled");
+    expect(createRevocationIndex(parsed.revocations.slice(0, 1)).check(token(), T + 1)).toBeNull();
+  });
+
+  it("every reason the control plane writes passes the gateway's check", () => {
+    for (const reason of revocationReasons) expect(revocationEntry.safeParse({ kind: "subject", id: "u", at: iso(T), reason }).success, reason).toBe(true);
   });
 });

@@ -44,13 +44,23 @@ export const revocationReasons = [
 ] as const;
 export type RevocationReason = (typeof revocationReasons)[number];
 
+/**
+ * An entry as a gateway parses it. Kind and reason are read loosely on purpose: a newer control
+ * plane may add a kind (issue 10's step-up grants) or a reason, and an older gateway should skip
+ * the entry it cannot apply, not refuse the whole snapshot and keep running an older one that
+ * lacks every newer revocation. The control plane only ever writes the typed values below.
+ */
 export const revocationEntry = z.object({
-  kind: z.enum(revocationKinds),
+  kind: z.string().min(1).max(32),
   id: z.string().min(1).max(512),
   at: z.iso.datetime(),
-  reason: z.enum(revocationReasons),
+  // Goes into a WWW-Authenticate header as is: plain words only.
+  reason: z.string().regex(/^[a-z0-9 ,.()-]{1,100}$/, "A revocation reason is a few plain words"),
 });
-export type RevocationEntry = z.infer<typeof revocationEntry>;
+/** What the control plane writes. */
+export type RevocationEntry = { kind: RevocationKind; id: string; at: string; reason: RevocationReason };
+/** What a gateway reads: kinds and reasons it may not know. */
+export type ParsedRevocationEntry = z.infer<typeof revocationEntry>;
 
 /**
  * How long an entry must stay on the snapshot after its `at`: the longest access token Portico
@@ -76,24 +86,25 @@ export type RevocableToken = {
 
 export type RevocationIndex = {
   /** The reason the token is refused at `now` (ms), or null. */
-  check(token: RevocableToken, now: number): RevocationReason | null;
+  check(token: RevocableToken, now: number): string | null;
   readonly size: number;
 };
 
-type Compiled = { atMs: number; reason: RevocationReason };
+type Compiled = { atMs: number; reason: string };
 
 /** Indexes a snapshot's entries by kind and id: built once per config version, off the request path. */
-export function createRevocationIndex(entries: readonly RevocationEntry[]): RevocationIndex {
-  const byKind = new Map<RevocationKind, Map<string, Compiled[]>>(revocationKinds.map((kind) => [kind, new Map()]));
+export function createRevocationIndex(entries: readonly ParsedRevocationEntry[]): RevocationIndex {
+  const byKind = new Map<string, Map<string, Compiled[]>>(revocationKinds.map((kind) => [kind, new Map()]));
   for (const entry of entries) {
     const atMs = Date.parse(entry.at);
-    if (Number.isNaN(atMs)) continue;
-    const ids = byKind.get(entry.kind)!;
+    const ids = byKind.get(entry.kind);
+    // A kind this gateway does not know names nothing its tokens carry.
+    if (!ids || Number.isNaN(atMs)) continue;
     const list = ids.get(entry.id);
     if (list) list.push({ atMs, reason: entry.reason });
     else ids.set(entry.id, [{ atMs, reason: entry.reason }]);
   }
-  const match = (kind: RevocationKind, id: string | null, issuedMs: number, now: number): RevocationReason | null => {
+  const match = (kind: RevocationKind, id: string | null, issuedMs: number, now: number): string | null => {
     if (id === null) return null;
     const list = byKind.get(kind)!.get(id);
     if (!list) return null;
@@ -118,8 +129,8 @@ export function createRevocationIndex(entries: readonly RevocationEntry[]): Revo
 }
 
 /** Newest first within one id does not matter to the rule; a stable order keeps equal configs equal. */
-export function sortRevocations(entries: RevocationEntry[]): RevocationEntry[] {
-  const key = (e: RevocationEntry) => `${e.kind}\u0000${e.id}\u0000${e.at}\u0000${e.reason}`;
+export function sortRevocations<E extends ParsedRevocationEntry>(entries: E[]): E[] {
+  const key = (e: E) => `${e.kind}\u0000${e.id}\u0000${e.at}\u0000${e.reason}`;
   const unique = new Map(entries.map((e) => [key(e), e]));
   return [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
 }

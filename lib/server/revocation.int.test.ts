@@ -64,7 +64,8 @@ const { createUser } = await import("./users");
 const { createServiceAccount } = await import("./service-accounts");
 const { createOAuthClient } = await import("./oauth/registered-clients");
 const { verifyLocalSignIn } = await import("./auth/local-sign-in");
-const { publishConfig } = await import("./config-publisher");
+const { publishConfig, startPeriodicPublish } = await import("./config-publisher");
+const { REVOCATION_KEEP_MS } = await import("@/lib/config/revocations");
 const { createOAuthProvider, createOAuthRequestHandler } = await import("./oauth");
 const { approveAuthorizationRequest, loadAuthorizationRequest } = await import("./oauth/interactions");
 const { startGateway } = await import("@/gateway/gateway");
@@ -500,5 +501,34 @@ describe("keeping the list short", () => {
     expect(ids).toContain("recent");
     expect(ids).not.toContain("long-gone");
     expect(await t.db.revocation.count({ where: { value: "long-gone" } })).toBe(0);
+  });
+
+  it("the periodic republish drops an entry when its time is up, and makes no version when nothing changed", async () => {
+    // An entry whose last token could be alive for 400 ms more.
+    const at = new Date(Date.now() - REVOCATION_KEEP_MS + 400);
+    await t.db.revocation.create({ data: { kind: "client", value: "fading", at, reason: "client deleted", keepUntil: new Date(at.getTime() + REVOCATION_KEEP_MS) } });
+    await publishConfig(t.db, "entry added");
+    const latestIds = async () => {
+      const latest = await t.db.configVersion.findFirstOrThrow({ orderBy: { version: "desc" } });
+      return { version: latest.version, ids: (latest.snapshot as { revocations: Array<{ id: string }> }).revocations.map((r) => r.id) };
+    };
+    expect((await latestIds()).ids).toContain("fading");
+    const stop = startPeriodicPublish(t.db, 100);
+    try {
+      const deadline = Date.now() + 5_000;
+      while ((await latestIds()).ids.includes("fading")) {
+        if (Date.now() > deadline) throw new Error("the expired entry was never dropped");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const dropped = (await latestIds()).version;
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await latestIds()).version).toBe(dropped);
+      // The gateway follows: it runs the version without the entry.
+      const until = Date.now() + 2_000;
+      while ((gateway.state()?.version ?? 0) < dropped && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(gateway.state()?.version).toBe(dropped);
+    } finally {
+      stop();
+    }
   });
 });
