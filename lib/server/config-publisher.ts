@@ -51,7 +51,13 @@ const REPUBLISH_EVERY_MS = 5 * 60_000;
  * on the snapshot beforehand (its `at` is in the future), never by this timer.
  */
 export function startPeriodicPublish(db: Db, everyMs = REPUBLISH_EVERY_MS): () => void {
-  const timer = setInterval(() => void publishConfig(db, "periodic republish (expired revocations dropped)"), everyMs);
+  // A tick while the last one still runs is skipped, so a slow database never queues up publishes.
+  let isRunning = false;
+  const timer = setInterval(() => {
+    if (isRunning) return;
+    isRunning = true;
+    void publishConfig(db, "periodic republish (expired revocations dropped)").finally(() => (isRunning = false));
+  }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }
