@@ -60,6 +60,8 @@ export type GatewayState = {
 export type NormalizedConfig = {
   version: number;
   revocations?: ParsedRevocationEntry[];
+  /** When the control plane built the revocations (epoch ms): entries in force then apply at once. */
+  revocationsAsOf?: number;
   portals: Array<{
     slug: string;
     /** Servers switched on in this portal. */
@@ -141,7 +143,7 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
   return {
     version: config.version,
     portals,
-    revocations: createRevocationIndex(config.revocations ?? []),
+    revocations: createRevocationIndex(config.revocations ?? [], config.revocationsAsOf),
     visibleTools: (portal, identity, context) =>
       policy.visibleTools ? policy.visibleTools(portal, identity, context) : portal.toolList.filter((tool) => policy.decide(portal, tool, identity, context).effect !== "deny"),
     decide: (portal, tool, identity, context) => policy.decide(portal, tool, identity, context),

@@ -38,6 +38,16 @@ describe("the revocation rule: refuse a token naming the id, issued before `at`,
     });
   }
 
+  it("applies an entry in force when the list was built even if the gateway's clock runs behind", () => {
+    const entry: RevocationEntry = { kind: "subject", id: "user-1", at: iso(T), reason: "user disabled" };
+    const gatewayBehind = T - 3_000;
+    expect(createRevocationIndex([entry]).check(token(), gatewayBehind)).toBeNull();
+    expect(createRevocationIndex([entry], T + 50).check(token(), gatewayBehind)).toBe("user disabled");
+    // A future entry still waits for its time.
+    const future: RevocationEntry = { kind: "subject", id: "user-1", at: iso(T + 60_000), reason: "user disabled" };
+    expect(createRevocationIndex([future], T + 50).check(token(), T + 1_000)).toBeNull();
+  });
+
   it("checks every entry for one id: a past disable and a future expiry", () => {
     const index = createRevocationIndex([
       { kind: "client", id: "sa_1", at: iso(T + 86_400_000), reason: "service account expired" },

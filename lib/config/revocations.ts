@@ -90,25 +90,31 @@ export type RevocationIndex = {
   readonly size: number;
 };
 
-type Compiled = { atMs: number; reason: string };
+type Compiled = { atMs: number; isInForce: boolean; reason: string };
 
-/** Indexes a snapshot's entries by kind and id: built once per config version, off the request path. */
-export function createRevocationIndex(entries: readonly ParsedRevocationEntry[]): RevocationIndex {
+/**
+ * Indexes a snapshot's entries by kind and id: built once per config version, off the request path.
+ * `asOf` is when the control plane built the list (the snapshot's `createdAt`): an entry already in
+ * force then applies at once, whatever the gateway's clock says, so a gateway running behind the
+ * control plane's clock does not let a just-revoked token through for the difference.
+ */
+export function createRevocationIndex(entries: readonly ParsedRevocationEntry[], asOf = Number.NEGATIVE_INFINITY): RevocationIndex {
   const byKind = new Map<string, Map<string, Compiled[]>>(revocationKinds.map((kind) => [kind, new Map()]));
   for (const entry of entries) {
     const atMs = Date.parse(entry.at);
     const ids = byKind.get(entry.kind);
     // A kind this gateway does not know names nothing its tokens carry.
     if (!ids || Number.isNaN(atMs)) continue;
+    const compiled = { atMs, isInForce: atMs <= asOf, reason: entry.reason };
     const list = ids.get(entry.id);
-    if (list) list.push({ atMs, reason: entry.reason });
-    else ids.set(entry.id, [{ atMs, reason: entry.reason }]);
+    if (list) list.push(compiled);
+    else ids.set(entry.id, [compiled]);
   }
   const match = (kind: RevocationKind, id: string | null, issuedMs: number, now: number): string | null => {
     if (id === null) return null;
     const list = byKind.get(kind)!.get(id);
     if (!list) return null;
-    for (const entry of list) if (now >= entry.atMs && issuedMs < entry.atMs) return entry.reason;
+    for (const entry of list) if ((entry.isInForce || now >= entry.atMs) && issuedMs < entry.atMs) return entry.reason;
     return null;
   };
   return {

@@ -418,6 +418,20 @@ describe(`revocation reaches the gateway within a second (${label})`, () => {
     expect((await probe(newToken)).status).toBe(200);
   });
 
+  it("secret rotated again during a grace: the secret replaced twice stops at once, the one in grace goes on", async () => {
+    const account = await newServiceAccount("rotating twice");
+    await publishConfig(t.db, "account created");
+    const first = await serviceAccountToken(account.clientId, account.clientSecret);
+    const once = await expectOk(await api("POST", `/api/v1/service-accounts/${account.id}/rotate`, { graceHours: 1 }));
+    const secondSecret = ((await once.json()) as { clientSecret: string }).clientSecret;
+    const second = await serviceAccountToken(account.clientId, secondSecret);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await probe(second)).status).toBe(200);
+    const ms = await refusedWithin(first, async () => expectOk(await api("POST", `/api/v1/service-accounts/${account.id}/rotate`, { graceHours: 1 })), "service account secret replaced");
+    expect(ms).toBeLessThan(TRIAL_CEILING_MS);
+    expect((await probe(second)).status).toBe(200);
+  });
+
   it("user disabled", async () => {
     const user = await t.db.user.create({ data: { email: "ana@example.com", name: "Ana" } });
     const { access_token } = await userToken(await mcpClient(), user);
