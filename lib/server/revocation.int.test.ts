@@ -441,7 +441,8 @@ describe(`revocation reaches the gateway within a second (${label})`, () => {
 
   it("user locked out by failed sign-ins", async () => {
     const created = await createUser(t.db, admin, { email: "locked@example.com", name: "Lou", role: "viewer", password: "correct horse battery" });
-    const { access_token } = await userToken(await mcpClient(), created);
+    const lockedClient = await mcpClient();
+    const { access_token, refresh_token } = await userToken(lockedClient, created);
     // Timed from the sign-in attempt that locks the account (each one checks a slow password hash).
     for (let i = 0; i < 2; i++) await verifyLocalSignIn(t.db, { email: "locked@example.com", password: "wrong password!" });
     const ms = await refusedWithin(
@@ -450,6 +451,14 @@ describe(`revocation reaches the gateway within a second (${label})`, () => {
       "user locked",
     );
     expect(ms).toBeLessThan(TRIAL_CEILING_MS);
+    // Nor can the client mint a new token with its refresh token while the lock lasts.
+    const refreshed = await fetch(`${CP}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", client_id: lockedClient, refresh_token: refresh_token!, resource: PORTAL_URL }),
+    });
+    expect(refreshed.status).toBe(400);
+    expect(((await refreshed.json()) as { error: string }).error).toBe("invalid_grant");
   });
 
   it("connected client disconnected: its access token, not only its refresh token", async () => {

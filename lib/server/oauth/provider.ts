@@ -103,10 +103,11 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
     // a scope the server does not list.
     scopes: ["openid", "offline_access", "email", "profile", MCP_SCOPE],
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
-    // An account is a dashboard user who is not disabled, read afresh at every code and refresh.
+    // An account is a dashboard user who is neither disabled nor locked out, read afresh at every
+    // code and refresh: a lock-out revokes the tokens in hand, and refreshing must not mint new ones.
     findAccount: async (_ctx, id) => {
-      const user = await db.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true, idpGroups: true } });
-      if (!user || user.disabled) return undefined;
+      const user = await db.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true, lockedUntil: true, idpGroups: true } });
+      if (!user || user.disabled || (user.lockedUntil && user.lockedUntil > new Date())) return undefined;
       return {
         accountId: user.id,
         email: user.email,
