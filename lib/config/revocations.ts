@@ -87,7 +87,6 @@ export type RevocableToken = {
 export type RevocationIndex = {
   /** The reason the token is refused at `now` (ms), or null. */
   check(token: RevocableToken, now: number): string | null;
-  readonly size: number;
 };
 
 type Compiled = { atMs: number; isInForce: boolean; reason: string };
@@ -118,10 +117,10 @@ export function createRevocationIndex(entries: readonly ParsedRevocationEntry[],
     return null;
   };
   return {
-    size: entries.length,
     check(token, now) {
       // `iat` has whole seconds: a token issued in the same second as the entry but before it reads
-      // as earlier still, so the rule never lets a pre-revocation token through.
+      // as earlier still, so the rule never lets a pre-revocation token through (one issued in that
+      // second just after the entry is refused too; its holder gets another a second later).
       const issuedMs = token.issuedAt === null ? Number.NEGATIVE_INFINITY : token.issuedAt * 1000;
       return (
         match("subject", token.subject, issuedMs, now) ??
@@ -134,7 +133,7 @@ export function createRevocationIndex(entries: readonly ParsedRevocationEntry[],
   };
 }
 
-/** Newest first within one id does not matter to the rule; a stable order keeps equal configs equal. */
+/** Sorted and without duplicates, so equal lists make equal snapshots and equal content hashes. */
 export function sortRevocations<E extends ParsedRevocationEntry>(entries: E[]): E[] {
   const key = (e: E) => `${e.kind}\u0000${e.id}\u0000${e.at}\u0000${e.reason}`;
   const unique = new Map(entries.map((e) => [key(e), e]));
