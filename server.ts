@@ -12,6 +12,7 @@
  */
 import { createServer } from "node:http";
 import next from "next";
+import { startPeriodicPublish } from "@/lib/server/config-publisher";
 import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
 import { describeError, log } from "@/lib/server/log";
@@ -48,6 +49,8 @@ async function main() {
       .then((keys) => (keys === loadedKeys ? undefined : reload()))
       .catch((error: unknown) => log("warn", "could not check the authorization server's signing keys", describeError(error)));
   }, 30_000).unref();
+
+  startPeriodicPublish(db);
 
   const server = createServer((req, res) => {
     if (handleOAuth(req, res)) return;

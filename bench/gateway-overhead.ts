@@ -298,6 +298,7 @@ async function runMain(options: Options) {
       version: 1,
       createdAt: new Date().toISOString(),
       issuer: controlPlaneUrl,
+      revocations: [],
       portals: [
         {
           slug: PORTAL,

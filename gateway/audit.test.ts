@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { capPayload, mcpRequestEvent, type McpRequestEventFields } from "./audit";
 
-const automation = { kind: "service_account" as const, subject: "sa_nightly", clientId: "sa_nightly", email: null, groups: [], amr: [], scopes: [], expiresAt: null, tokenId: null };
+const automation = { kind: "service_account" as const, subject: "sa_nightly", clientId: "sa_nightly", email: null, groups: [], amr: [], scopes: [], expiresAt: null, issuedAt: null, tokenId: null, grantId: null, secretId: null };
 
 const fields = (over: Partial<McpRequestEventFields>): McpRequestEventFields => ({
   time: new Date("2026-11-02T10:00:00Z"),

@@ -22,6 +22,17 @@ describe("identityFromClaims", () => {
     });
   });
 
+  it("reads what a revocation can name: iat, jti, grant and secret", () => {
+    expect(identityFromClaims({ sub: "u1", iat: 100, jti: "j1", portico_grant: "g1", portico_secret: "s1", client_id: "pc_1" })).toMatchObject({
+      issuedAt: 100,
+      tokenId: "j1",
+      grantId: "g1",
+      secretId: "s1",
+      clientId: "pc_1",
+    });
+    expect(identityFromClaims({ sub: "u1", iat: "100" as unknown as number, portico_grant: 3 })).toMatchObject({ issuedAt: null, grantId: null, secretId: null });
+  });
+
   it("refuses a token without a subject", () => {
     expect(identityFromClaims({ scope: "mcp" })).toBeNull();
   });

@@ -29,7 +29,13 @@ export type TokenIdentity = {
   amr: string[];
   scopes: string[];
   expiresAt: number | null;
+  /** `iat`, in seconds: a revocation refuses tokens issued before it. */
+  issuedAt: number | null;
   tokenId: string | null;
+  /** `portico_grant`: the OAuth grant (a person's connected client) the token was issued under. */
+  grantId: string | null;
+  /** `portico_secret`: the service-account secret that minted the token. */
+  secretId: string | null;
 };
 
 export type AuthResult =
@@ -57,7 +63,10 @@ export function identityFromClaims(payload: JWTPayload): TokenIdentity | null {
     amr: stringArray(payload.amr),
     scopes: scope,
     expiresAt: typeof payload.exp === "number" ? payload.exp : null,
+    issuedAt: typeof payload.iat === "number" ? payload.iat : null,
     tokenId: typeof payload.jti === "string" ? payload.jti : null,
+    grantId: typeof payload.portico_grant === "string" ? payload.portico_grant : null,
+    secretId: typeof payload.portico_secret === "string" ? payload.portico_secret : null,
   };
 }
 
@@ -100,7 +109,14 @@ function saveKeyCache(file: string, jwks: JSONWebKeySet) {
   }
 }
 
-export function createTokenVerifier(options: { controlPlaneUrl: string; refreshMs?: number; cacheFile?: string }): TokenVerifier {
+/**
+ * Whether a verified token has been revoked since it was issued: the short, fixed reason, or null.
+ * The gateway answers it from the running config's revocation index (one Map get per identifier).
+ */
+export type RevocationCheck = (identity: TokenIdentity, now: number) => string | null;
+
+export function createTokenVerifier(options: { controlPlaneUrl: string; refreshMs?: number; cacheFile?: string; isRevoked?: RevocationCheck }): TokenVerifier {
+  const isRevoked = options.isRevoked ?? (() => null);
   const issuer = `${options.controlPlaneUrl}/oauth`;
   const cacheFile = options.cacheFile;
   // Cached without expiry: once keys are known, tokens verify with the control plane down. They are
@@ -131,8 +147,10 @@ export function createTokenVerifier(options: { controlPlaneUrl: string; refreshM
 
   // Tokens already verified for a portal, so a client's every request does not pay for a signature
   // check again. Bounded in size and time: an entry lives at most VERIFIED_TTL_MS and never past the
-  // token's own expiry, so a key withdrawn from the JWKS stops working within that minute.
+  // token's own expiry, so a key withdrawn from the JWKS stops working within that minute. A hit is
+  // checked against revocations like a fresh token, so the cache never outlives a revocation.
   const verified = new Map<string, { identity: TokenIdentity; until: number }>();
+  const revoked = (reason: string): AuthResult => ({ ok: false, status: 401, error: "invalid_token", reason: `token revoked: ${reason}`, hadToken: true });
 
   return {
     async verify(authorization, portalUrl) {
@@ -142,7 +160,13 @@ export function createTokenVerifier(options: { controlPlaneUrl: string; refreshM
       const cacheKey = `${portalUrl} ${match[1]}`;
       const hit = verified.get(cacheKey);
       if (hit) {
-        if (Date.now() < hit.until) return { ok: true, identity: hit.identity };
+        const now = Date.now();
+        if (now < hit.until) {
+          const reason = isRevoked(hit.identity, now);
+          if (reason === null) return { ok: true, identity: hit.identity };
+          verified.delete(cacheKey);
+          return revoked(reason);
+        }
         verified.delete(cacheKey);
       }
       let payload: JWTPayload;
@@ -162,6 +186,8 @@ export function createTokenVerifier(options: { controlPlaneUrl: string; refreshM
       }
       const identity = identityFromClaims(payload);
       if (!identity) return { ok: false, status: 401, error: "invalid_token", reason: "token has no subject", hadToken: true };
+      const reason = isRevoked(identity, Date.now());
+      if (reason !== null) return revoked(reason);
       if (!identity.scopes.includes(MCP_SCOPE)) {
         return { ok: false, status: 403, error: "insufficient_scope", reason: `token lacks the "${MCP_SCOPE}" scope`, hadToken: true };
       }

@@ -77,7 +77,12 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
   const key = env.credentialKey;
   const openSealed = deps.openSealed ?? (key ? (sealed: string) => openSealedCredential(sealed, key) : undefined);
   const upstreams = createUpstreamPool({ openSealed, defaultTimeoutMs: env.upstreamTimeoutMs });
-  const verifier = createTokenVerifier({ controlPlaneUrl: env.controlPlaneUrl, cacheFile: path.join(env.dataDir, "oauth-jwks.json") });
+  const verifier = createTokenVerifier({
+    controlPlaneUrl: env.controlPlaneUrl,
+    cacheFile: path.join(env.dataDir, "oauth-jwks.json"),
+    // The running config's revocations: a new version replaces the index with the state, at once.
+    isRevoked: (identity, now) => state?.revocations.check(identity, now) ?? null,
+  });
   const pipeline = createPipeline({
     getState: () => state,
     upstreams,

@@ -20,7 +20,7 @@ const servers = [
 const config = (tools: NormalizedConfig["portals"][number]["tools"], version = 1): NormalizedConfig => ({ version, portals: [{ slug: "p1", servers, tools }] });
 
 const allowAll = { decide: () => ({ effect: "allow" as const, reasons: [] }) };
-const identity: TokenIdentity = { kind: "service_account", subject: "s", clientId: null, email: null, groups: [], amr: [], scopes: ["mcp"], expiresAt: null, tokenId: null };
+const identity: TokenIdentity = { kind: "service_account", subject: "s", clientId: null, email: null, groups: [], amr: [], scopes: ["mcp"], expiresAt: null, issuedAt: null, tokenId: null, grantId: null, secretId: null };
 
 describe("buildGatewayState", () => {
   const state = buildGatewayState(config([tool("a", "read"), tool("a", "one", "same"), tool("b", "two", "same"), tool("b", "listed"), tool("a", "bad", "has space")]), "http://gw", allowAll);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 
+import { createRevocationIndex, type ParsedRevocationEntry, type RevocationIndex } from "@/lib/config/revocations";
 import { isValidExposedName } from "@/lib/config/tool-definition";
 
 import type { TokenIdentity } from "./auth";
@@ -46,6 +47,8 @@ export type CallContext = { now: Date; sourceIp: string | null; arguments?: Reco
 export type GatewayState = {
   version: number;
   portals: Map<string, PortalView>;
+  /** What was revoked, by kind and id; the authenticate step checks every token against it. */
+  revocations: RevocationIndex;
   /** Tools of `portal` this caller may see, in a stable order. */
   visibleTools(portal: PortalView, identity: TokenIdentity, context: CallContext): ExposedTool[];
   /** May this caller call this tool, now, from here? */
@@ -56,6 +59,9 @@ export type GatewayState = {
 /** The snapshot reduced to what the index needs (see snapshot-state.ts). */
 export type NormalizedConfig = {
   version: number;
+  revocations?: ParsedRevocationEntry[];
+  /** When the control plane built the revocations (epoch ms): entries in force then apply at once. */
+  revocationsAsOf?: number;
   portals: Array<{
     slug: string;
     /** Servers switched on in this portal. */
@@ -137,6 +143,7 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
   return {
     version: config.version,
     portals,
+    revocations: createRevocationIndex(config.revocations ?? [], config.revocationsAsOf),
     visibleTools: (portal, identity, context) =>
       policy.visibleTools ? policy.visibleTools(portal, identity, context) : portal.toolList.filter((tool) => policy.decide(portal, tool, identity, context).effect !== "deny"),
     decide: (portal, tool, identity, context) => policy.decide(portal, tool, identity, context),

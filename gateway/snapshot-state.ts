@@ -15,6 +15,8 @@ export const snapshotVersion = (snapshot: ConfigSnapshot) => snapshot.version;
 export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
   return {
     version: snapshot.version,
+    revocations: snapshot.revocations,
+    revocationsAsOf: Date.parse(snapshot.createdAt),
     portals: snapshot.portals.map((portal) => ({
       slug: portal.slug,
       servers: portal.servers.map((s) => ({ slug: s.slug, url: s.url, transport: s.transport, credential: s.credential })),

@@ -173,6 +173,7 @@ export async function demoPortal(demo: RunningDemoServers, issuer: string) {
     version,
     createdAt: new Date().toISOString(),
     issuer,
+    revocations: [],
     portals: [
       {
         slug: PORTAL,

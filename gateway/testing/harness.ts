@@ -110,6 +110,7 @@ export async function startHarness(options: HarnessOptions = {}) {
       version,
       createdAt: new Date().toISOString(),
       issuer: cp.url,
+      revocations: [],
       portals: [
         {
           slug: PORTAL,

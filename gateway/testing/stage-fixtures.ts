@@ -14,6 +14,9 @@ export const identity: TokenIdentity = {
   scopes: ["mcp"],
   expiresAt: null,
   tokenId: null,
+  issuedAt: null,
+  grantId: null,
+  secretId: null,
 };
 
 const tool = (serverSlug: string, name: string, riskClass = "read") => ({

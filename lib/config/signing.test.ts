@@ -8,6 +8,7 @@ const sampleSnapshot = (): ConfigSnapshot => ({
   version: 3,
   createdAt: "2026-01-02T03:04:05.000Z",
   issuer: "http://localhost:3000",
+  revocations: [],
   portals: [
     {
       slug: "finops",

@@ -17,6 +17,7 @@ function sampleSnapshot(overrides: Partial<ConfigSnapshot> = {}): ConfigSnapshot
     version: 1,
     createdAt: "2026-01-02T03:04:05.000Z",
     issuer: "http://localhost:3000",
+    revocations: [],
     portals: [
       {
         slug: "finops",

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { canonicalJson } from "@/lib/audit/event";
 import { roleConditions } from "@/lib/policy/conditions";
 import { riskClass } from "@/lib/schemas/common";
+import { revocationEntry } from "./revocations";
 import { principalKinds } from "@/lib/schemas/role";
 
 /**
@@ -92,6 +93,11 @@ export const configSnapshot = z.object({
   issuer: z.url(),
   portals: z.array(snapshotPortal),
   roles: z.array(snapshotRole),
+  /**
+   * What was revoked and is not yet expired (see lib/config/revocations.ts). Defaults to none, so a
+   * snapshot signed before revocations existed still parses.
+   */
+  revocations: z.array(revocationEntry).default([]),
 });
 export type ConfigSnapshot = z.infer<typeof configSnapshot>;
 
@@ -110,6 +116,7 @@ export function snapshotContentHash(snapshot: ConfigSnapshot, openSealed: (seale
   const comparable = {
     issuer: snapshot.issuer,
     roles: snapshot.roles,
+    revocations: snapshot.revocations,
     portals: snapshot.portals.map((portal) => ({
       ...portal,
       servers: portal.servers.map((server) => {

@@ -64,6 +64,10 @@ describe("publishing config after a change", () => {
     expect(changesConfig("POST", "/api/v1/servers")).toBe(true);
     expect(changesConfig("DELETE", "/api/v1/roles/r1")).toBe(true);
     expect(changesConfig("POST", "/api/v1/service-accounts/s1/rotate")).toBe(true);
+    // Ending someone's access publishes a revocation.
+    expect(changesConfig("PATCH", "/api/v1/users/u1")).toBe(true);
+    expect(changesConfig("DELETE", "/api/v1/connected-clients/c1")).toBe(true);
+    expect(changesConfig("DELETE", "/api/v1/oauth-clients/pc_1")).toBe(true);
     expect(changesConfig("GET", "/api/v1/portals")).toBe(false);
     expect(changesConfig("POST", "/api/v1/tokens")).toBe(false);
     expect(changesConfig("POST", "/api/v1/serverstuff")).toBe(false);

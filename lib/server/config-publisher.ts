@@ -5,8 +5,11 @@ import type { Db } from "./db/client";
 import { pushConfigToGateways } from "./gateways";
 import { describeError, log } from "./log";
 
-// Writes to these collections change what gateways serve.
-const REGISTRY_WRITE = /^\/api\/v1\/(servers|tools|portals|roles|service-accounts|settings)(\/|$)/;
+// Writes to these collections change what gateways serve: the registry and roles, and everything
+// that can end someone's access (users, connected clients, OAuth clients), which becomes a
+// revocation on the next snapshot. API tokens are not here: the control plane checks them against
+// the database on every request, and gateways never see them.
+const REGISTRY_WRITE = /^\/api\/v1\/(servers|tools|portals|roles|service-accounts|settings|users|connected-clients|oauth-clients)(\/|$)/;
 
 export const changesConfig = (method: string, path: string) => method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && REGISTRY_WRITE.test(path);
 
@@ -35,4 +38,26 @@ export function publishConfig(db: Db, summary: string): Promise<void> {
   });
   queue = run;
   return run;
+}
+
+// Often enough that an expired revocation leaves the snapshot soon after it stops mattering; the
+// content hash makes a run that finds nothing changed cost one build and no version.
+const REPUBLISH_EVERY_MS = 5 * 60_000;
+
+/**
+ * Publishes on a timer, so that revocations drop off the snapshot once no token they could refuse
+ * is alive, and a change made outside the API (a seed, a sign-in lockout that failed to publish)
+ * still reaches gateways. Nothing waits on it for correctness: an entry whose time comes arrives
+ * on the snapshot beforehand (its `at` is in the future), never by this timer.
+ */
+export function startPeriodicPublish(db: Db, everyMs = REPUBLISH_EVERY_MS): () => void {
+  // A tick while the last one still runs is skipped, so a slow database never queues up publishes.
+  let isRunning = false;
+  const timer = setInterval(() => {
+    if (isRunning) return;
+    isRunning = true;
+    void publishConfig(db, "periodic republish (expired revocations dropped)").finally(() => (isRunning = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -16,6 +16,7 @@ import { recordConfigChange } from "./audit";
 import { decryptSecret } from "./crypto";
 import { env } from "./env";
 import { pageArgs, toPage } from "./pagination";
+import { liveRevocations, pruneRevocations } from "./revocations";
 import { getActiveSigningKey, publicJwks } from "./signing-keys";
 
 type Tx = Prisma.TransactionClient;
@@ -58,11 +59,12 @@ function credentialOf(server: { slug: string; credentialKind: string; headerName
 
 /**
  * Everything the gateways need, read from the database: portals with their switched-on servers
- * and offered tools (alias and description override applied), and portal roles. Deterministic
+ * and offered tools (alias and description override applied), portal roles, and the revocations
+ * still in force (lib/server/revocations.ts). Deterministic
  * order throughout, so equal configs make equal snapshots.
  */
 export async function buildSnapshot(db: Tx, version: number, createdAt = new Date()): Promise<ConfigSnapshot> {
-  const [portals, roles] = await Promise.all([
+  const [portals, roles, revocations] = await Promise.all([
     db.portal.findMany({
       orderBy: { slug: "asc" },
       include: {
@@ -82,6 +84,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       orderBy: { slug: "asc" },
       include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } },
     }),
+    liveRevocations(db, createdAt),
   ]);
 
   // A server in several portals is sealed once per build, not once per portal.
@@ -135,6 +138,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       stepUpRiskClasses: [...role.stepUpRiskClasses].sort(),
       conditions: roleConditions.parse(role.conditions ?? {}),
     })),
+    revocations,
   };
   // Fails loudly on anything a gateway would refuse, before it is signed and stored.
   return configSnapshot.parse(snapshot);
@@ -167,6 +171,7 @@ export async function publishConfigVersion(db: Db, actor: Actor, summary: string
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${PUBLISH_LOCK})`;
       const latest = await tx.configVersion.findFirst({ orderBy: { version: "desc" }, select: { version: true, snapshot: true, signature: true } });
       const createdAt = new Date();
+      await pruneRevocations(tx, createdAt);
       const version = (latest?.version ?? 0) + 1;
       const snapshot = await buildSnapshot(tx, version, createdAt);
       if (latest) {

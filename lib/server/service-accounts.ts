@@ -18,6 +18,7 @@ import { recordConfigChange } from "./audit";
 import { env } from "./env";
 import { randomToken, safeEqual } from "./crypto";
 import { iso, pageArgs, toPage } from "./pagination";
+import { recordRevocations, secretIdOf, type RevocationInput } from "./revocations";
 
 type Tx = Prisma.TransactionClient;
 
@@ -167,6 +168,8 @@ export async function updateServiceAccount(db: Db, actor: Actor, id: string, raw
     await syncRolePrincipal(tx, row);
     const view = toView(row);
     const action = input.disabled === true && !before.disabledAt ? "service_account.disable" : input.disabled === false && before.disabledAt ? "service_account.enable" : "service_account.update";
+    // Its tokens in hand stop at the gateways too, not only new ones at the token endpoint.
+    if (action === "service_account.disable") await recordRevocations(tx, [{ kind: "client", id: row.clientId, reason: "service account disabled", at: row.disabledAt! }]);
     await recordConfigChange(tx, actor, { action, targetType: "service_account", targetId: id, before: toView(before), after: view });
     return view;
   });
@@ -202,6 +205,14 @@ export async function rotateServiceAccountSecret(db: Db, actor: Actor, id: strin
       },
       include,
     });
+    // A secret that stops now (no grace, or replaced during an earlier rotation's grace) takes its
+    // tokens with it; one in grace is ended at its grace end by an entry derived from the account.
+    const endsNow: RevocationInput[] = [];
+    if (!graceEnds) endsNow.push({ kind: "secret", id: secretIdOf(before.secretHash), reason: "service account secret replaced" });
+    if (before.previousSecretHash && before.previousSecretExpiresAt && before.previousSecretExpiresAt.getTime() > now) {
+      endsNow.push({ kind: "secret", id: secretIdOf(before.previousSecretHash), reason: "service account secret replaced" });
+    }
+    await recordRevocations(tx, endsNow, new Date(now));
     const view = toView(row);
     await recordConfigChange(tx, actor, {
       action: "service_account.rotate",
@@ -220,6 +231,7 @@ export async function deleteServiceAccount(db: Db, actor: Actor, id: string): Pr
     const before = await loadAccount(tx, id);
     await tx.rolePrincipal.deleteMany({ where: { kind: "service_account", value: before.clientId } });
     await tx.serviceAccount.delete({ where: { id } });
+    await recordRevocations(tx, [{ kind: "client", id: before.clientId, reason: "service account deleted" }]);
     await recordConfigChange(tx, actor, { action: "service_account.delete", targetType: "service_account", targetId: id, before: toView(before) });
   });
 }
@@ -260,6 +272,8 @@ export async function seedServiceAccount(db: Db, actor: Actor, raw: unknown): Pr
       data: { secretHash: hash, previousSecretHash: null, previousSecretExpiresAt: null, ...(isExpired ? { expiresAt } : {}) },
       include,
     });
+    const replaced = [existing.secretHash, existing.previousSecretHash].filter((h): h is string => h !== null && !safeEqual(h, hash));
+    await recordRevocations(tx, replaced.map((h) => ({ kind: "secret", id: secretIdOf(h), reason: "service account secret replaced" })), now);
     const view = toView(row, now);
     await recordConfigChange(tx, actor, { action: "service_account.rotate", targetType: "service_account", targetId: row.id, before: toView(existing, now), after: view });
     return view;

@@ -8,6 +8,7 @@ import { authorize, type Actor } from "./auth/actor";
 import { recordConfigChange } from "./audit";
 import { hashPassword } from "./auth/passwords";
 import { iso, pageArgs, toPage } from "./pagination";
+import { recordRevocations } from "./revocations";
 
 function toView(row: User): UserView {
   return {
@@ -82,6 +83,8 @@ export async function updateUser(db: Db, actor: Actor, id: string, raw: unknown)
         ...(input.resetMfa ? { totpEnabled: false, totpSecretEnc: null, totpLastStep: null, recoveryCodes: [] } : {}),
       },
     });
+    // Disabling ends the MCP tokens the user holds too: the gateways verify them offline.
+    if (input.disabled === true && !before.disabled) await recordRevocations(tx, [{ kind: "subject", id, reason: "user disabled" }]);
     const view = toView(row);
     await recordConfigChange(tx, actor, {
       action: "user.update",

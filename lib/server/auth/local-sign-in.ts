@@ -4,6 +4,8 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { env } from "../env";
 import { appendAuditEvents } from "../audit";
+import { publishConfig } from "../config-publisher";
+import { recordRevocations } from "../revocations";
 import { burnPasswordCheck, verifyPassword } from "./passwords";
 import { consumeRecoveryCode, verifyTotp } from "./mfa";
 
@@ -66,12 +68,18 @@ export async function verifyLocalSignIn(db: Db, raw: unknown, ctx: Context = {})
   const fail = async (reason: SignInFailure, why: string): Promise<SignInResult> => {
     const failures = user.failedLogins + 1;
     const locks = failures >= LOCKOUT_THRESHOLD;
-    await db.user.update({
-      where: { id: user.id },
-      data: locks
-        ? { failedLogins: 0, lockedUntil: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) }
-        : { failedLogins: failures },
+    await db.$transaction(async (tx) => {
+      await tx.user.update({
+        where: { id: user.id },
+        data: locks
+          ? { failedLogins: 0, lockedUntil: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) }
+          : { failedLogins: failures },
+      });
+      // A lock-out says someone is guessing this password: the account's MCP tokens in hand stop
+      // too, and its owner gets new ones by signing in once the lock has passed.
+      if (locks) await recordRevocations(tx, [{ kind: "subject", id: user.id, reason: "user locked" }], now);
     });
+    if (locks) await publishConfig(db, `user ${user.id} locked after failed sign-ins`);
     await audit("failure", reason === "mfa_invalid" ? "sign_in.mfa" : "sign_in.password", user.id, locks ? `${why}; account locked` : why);
     return { ok: false, reason: locks ? "locked" : reason };
   };

@@ -1,7 +1,8 @@
 import "server-only";
 import type { AdapterPayload, KoaContextWithOIDC } from "oidc-provider";
 import type { Db } from "../db/client";
-import { findUsableServiceAccount, isServiceAccountClientId, presentedSecretHash } from "../service-accounts";
+import { secretIdOf } from "../revocations";
+import { findUsableServiceAccount, hashClientSecret, isServiceAccountClientId, presentedSecretHash } from "../service-accounts";
 
 /**
  * Client secrets, and why the authorization server only ever sees their HMAC.
@@ -67,6 +68,13 @@ function parseBasic(header: string): { clientId: string; secret: string } | null
 /** Where the audit middleware finds the client id a request presented, even when it is unknown. */
 export const PRESENTED_CLIENT_ID = "porticoPresentedClientId";
 
+/**
+ * Which of a service account's secrets the request presented (current, or previous in grace), for
+ * the `portico_secret` claim: a revocation can then end one secret's tokens and spare the next's.
+ * Read only once the provider has authenticated the client with that secret.
+ */
+export const PRESENTED_SECRET_ID = "porticoPresentedSecretId";
+
 export function hashPresentedClientSecret(db: Db) {
   return async function hashClientSecretMiddleware(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
     const header = ctx.req.headers.authorization;
@@ -79,6 +87,8 @@ export function hashPresentedClientSecret(db: Db) {
         ctx.state[PRESENTED_CLIENT_ID] = credentials.clientId;
         if (isServiceAccountClientId(credentials.clientId)) {
           const hash = await presentedSecretHash(db, credentials.clientId, credentials.secret);
+          // The presented secret's own HMAC is the stored hash of whichever secret it is.
+          ctx.state[PRESENTED_SECRET_ID] = secretIdOf(hashClientSecret(credentials.secret));
           const value = `${encodeURIComponent(credentials.clientId)}:${hash}`;
           ctx.req.headers.authorization = `Basic ${Buffer.from(value, "utf8").toString("base64")}`;
         }

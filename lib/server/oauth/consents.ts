@@ -7,7 +7,9 @@ import type { Page } from "@/lib/schemas/common";
 import type { Db } from "../db/client";
 import { actorFields, appendAuditEvents } from "../audit";
 import { can, type Actor } from "../auth/actor";
+import { publishConfig } from "../config-publisher";
 import { describeError, log } from "../log";
+import { recordRevocations } from "../revocations";
 import { pageArgs, toPage } from "../pagination";
 import { portalSlugFromResource } from "./resource";
 
@@ -16,7 +18,8 @@ type Tx = Prisma.TransactionClient;
 /**
  * Connected clients: a person's remembered approvals of MCP clients, one per client and portal.
  * Each is backed by an oidc-provider grant; its codes and refresh tokens carry the grant id, so
- * revoking deletes them all at once (access tokens are short-lived JWTs and run out by themselves).
+ * revoking deletes them all at once. Its access tokens are JWTs the gateways verify offline: they
+ * carry the grant id too (`portico_grant`), and a revocation entry ends them at the gateways.
  */
 
 function ownerId(actor: Actor): string | null {
@@ -67,6 +70,7 @@ export async function revokeConnectedClient(db: Db, actor: Actor, id: string): P
   await db.$transaction(async (tx) => {
     await tx.oAuthConsent.delete({ where: { id } });
     await destroyGrant(tx, consent.grantId);
+    await recordRevocations(tx, [{ kind: "grant", id: consent.grantId, reason: "client disconnected" }]);
     await appendAuditEvents(tx, [
       {
         id: randomUUID(),
@@ -86,9 +90,20 @@ export async function revokeConnectedClient(db: Db, actor: Actor, id: string): P
   return toView(consent);
 }
 
-/** The grant is gone (refresh-token reuse, revocation): so is the remembered approval. */
+/**
+ * The grant is gone (refresh-token reuse, revocation): so is the remembered approval, and the
+ * access tokens issued under it stop at the gateways.
+ */
 export async function forgetRevokedGrant(db: Db, grantId: string): Promise<void> {
-  await db.oAuthConsent.deleteMany({ where: { grantId } }).catch((error: unknown) => log("warn", "could not forget a revoked grant", describeError(error)));
+  try {
+    await db.$transaction(async (tx) => {
+      await tx.oAuthConsent.deleteMany({ where: { grantId } });
+      await recordRevocations(tx, [{ kind: "grant", id: grantId, reason: "grant revoked" }]);
+    });
+    await publishConfig(db, "OAuth grant revoked");
+  } catch (error) {
+    log("warn", "could not forget a revoked grant", describeError(error));
+  }
 }
 
 export async function touchConsent(tx: Tx | Db, grantId: string, when: Date): Promise<void> {

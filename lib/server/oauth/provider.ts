@@ -6,7 +6,7 @@ import { describeError, log } from "../log";
 import { isServiceAccountClientId } from "../service-accounts";
 import { prismaAdapter } from "./adapter";
 import { logRefusedFetch, mayFetchClientMetadata } from "./cimd";
-import { hashPresentedClientSecret } from "./clients";
+import { hashPresentedClientSecret, PRESENTED_SECRET_ID } from "./clients";
 import { renderErrorPage } from "./error-page";
 import { forgetRevokedGrant } from "./consents";
 import { DYNAMIC_CLIENT_PREFIX } from "./interactions";
@@ -103,10 +103,11 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
     // a scope the server does not list.
     scopes: ["openid", "offline_access", "email", "profile", MCP_SCOPE],
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
-    // An account is a dashboard user who is not disabled, read afresh at every code and refresh.
+    // An account is a dashboard user who is neither disabled nor locked out, read afresh at every
+    // code and refresh: a lock-out revokes the tokens in hand, and refreshing must not mint new ones.
     findAccount: async (_ctx, id) => {
-      const user = await db.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true, idpGroups: true } });
-      if (!user || user.disabled) return undefined;
+      const user = await db.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true, lockedUntil: true, idpGroups: true } });
+      if (!user || user.disabled || (user.lockedUntil && user.lockedUntil > new Date())) return undefined;
       return {
         accountId: user.id,
         email: user.email,
@@ -176,9 +177,14 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
         },
       },
     },
+    // `portico_secret` and `portico_grant` name what a revocation can end (lib/config/revocations.ts):
+    // the service-account secret that minted the token, the grant (connected client) it was issued under.
     extraTokenClaims: async (ctx, token) => {
-      if (token.kind === "ClientCredentials" && token.clientId && isServiceAccountClientId(token.clientId)) return { portico_kind: "service_account" };
-      if (token.kind === "AccessToken" && token.accountId) return userTokenClaims(ctx);
+      if (token.kind === "ClientCredentials" && token.clientId && isServiceAccountClientId(token.clientId)) {
+        const secretId = ctx.state[PRESENTED_SECRET_ID] as unknown;
+        return { portico_kind: "service_account", ...(typeof secretId === "string" ? { portico_secret: secretId } : {}) };
+      }
+      if (token.kind === "AccessToken" && token.accountId) return { ...userTokenClaims(ctx), ...(token.grantId ? { portico_grant: token.grantId } : {}) };
       return undefined;
     },
     ttl: {

@@ -5,6 +5,7 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 import { createOAuthClientInput, type OAuthClientView } from "@/lib/schemas/oauth-client";
 import type { Db } from "../db/client";
 import { recordConfigChange } from "../audit";
+import { recordRevocations } from "../revocations";
 import { can, type Actor } from "../auth/actor";
 import { destroyGrant } from "./consents";
 import { DYNAMIC_CLIENT_PREFIX } from "./interactions";
@@ -71,7 +72,7 @@ export async function createOAuthClient(db: Db, actor: Actor, raw: unknown): Pro
   });
 }
 
-/** Deletes a client, and with it every person's connection to it and their refresh tokens. */
+/** Deletes a client, and with it every person's connection to it, their refresh tokens and their access tokens. */
 export async function deleteOAuthClient(db: Db, actor: Actor, clientId: string): Promise<void> {
   assertAdmin(actor);
   await db.$transaction(async (tx) => {
@@ -81,6 +82,8 @@ export async function deleteOAuthClient(db: Db, actor: Actor, clientId: string):
     for (const { grantId } of consents) await destroyGrant(tx, grantId);
     await tx.oAuthConsent.deleteMany({ where: { clientId } });
     await tx.oAuthPayload.delete({ where: { type_id: { type: "Client", id: clientId } } });
+    // Its people's access tokens in hand stop at the gateways too.
+    await recordRevocations(tx, [{ kind: "client", id: clientId, reason: "client deleted" }]);
     await recordConfigChange(tx, actor, { action: "oauth_client.delete", targetType: "oauth_client", targetId: clientId, before: toView(row, consents.length) });
   });
 }
