@@ -84,9 +84,9 @@ export function createListeners(options: { visibleTools: VisibleTools; maxListen
     }
   }
 
-  /** Streams of portals the config no longer has end. */
-  function dropRemovedPortals(state: GatewayState) {
-    for (const listener of [...listeners]) if (!state.portals.has(listener.caller.portalSlug)) listener.res.end();
+  /** Ends the streams of callers that may no longer listen (portal removed, access revoked). */
+  function drop(isGone: (caller: Caller) => boolean) {
+    for (const listener of [...listeners]) if (isGone(listener.caller)) listener.res.end();
   }
 
   /** On shutdown: the empty listen result is the spec's graceful end of a subscription. */
@@ -99,7 +99,7 @@ export function createListeners(options: { visibleTools: VisibleTools; maxListen
     }
   }
 
-  return { listen, notify, dropRemovedPortals, endAll, size: () => listeners.size };
+  return { listen, notify, drop, endAll, size: () => listeners.size };
 }
 
 export type Listeners = ReturnType<typeof createListeners>;

@@ -195,9 +195,11 @@ export function createPipeline(options: PipelineOptions) {
     return sessions.handle(session, req, res, input);
   }
 
-  /** After a config swap: tell callers whose lists changed, end what belongs to removed portals. */
+  /** After a config swap: tell callers whose lists changed, end what belongs to removed portals or revoked callers. */
   function onConfigChange(next: GatewayState, previous: GatewayState | null) {
-    listeners.dropRemovedPortals(next);
+    const now = Date.now();
+    // Every request checks revocations as it comes; a stream that is only listening must be ended.
+    listeners.drop((caller) => !next.portals.has(caller.portalSlug) || next.revocations.check(caller.identity, now) !== null);
     for (const slug of next.portals.keys()) {
       listeners.notify(slug, "tools", next);
       if (previous?.portals.get(slug)?.serversFingerprint !== next.portals.get(slug)?.serversFingerprint) {
@@ -207,8 +209,8 @@ export function createPipeline(options: PipelineOptions) {
     }
     for (const session of [...sessions.all()]) {
       const portal = next.portals.get(session.portalSlug);
-      if (!portal) {
-        void sessions.close(session, "portal removed");
+      if (!portal || next.revocations.check(session.identity, now) !== null) {
+        void sessions.close(session, portal ? "access revoked" : "portal removed");
         continue;
       }
       refreshToolList(session, next);

@@ -129,6 +129,26 @@ describe("the 2026-07-28 client (SDK 2.x) through the gateway", () => {
     await client.close();
   });
 
+  it("ends a listening stream when its caller's access is revoked, not only their next request", async () => {
+    const client = await modernClient(await h.mintToken({}, { subject: "sa-revoked" }));
+    const subscription = await client.listen({ toolsListChanged: true });
+    const version = h.gateway.state()!.version + 1;
+    // Revoked from a moment after the token was issued (tokens carry whole seconds).
+    const at = new Date(Date.now() + 1_000);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const revocations = [{ kind: "subject" as const, id: "sa-revoked", at: at.toISOString(), reason: "service account disabled" as const }];
+    const res = await fetch(`${h.gateway.url}/internal/config`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ version, jws: await h.sign(h.snapshot(version, { revocations })) }),
+    });
+    expect(res.status).toBe(200);
+    const ended = await Promise.race([subscription.closed.then((how) => how), new Promise((r) => setTimeout(() => r("still open"), 3_000))]);
+    expect(ended).not.toBe("still open");
+    expect(ended).not.toBe("local");
+    await client.close();
+  });
+
   it("still works when the client tries the legacy era first", async () => {
     const client = await modernClient(await h.mintToken(), "legacy");
     expect(client.getProtocolEra()).toBe("legacy");

@@ -105,12 +105,12 @@ export async function startHarness(options: HarnessOptions = {}) {
   const riskOf = (slug: string, tool: string): RiskClass => (DEMO_RISK_CLASSES[slug]?.[tool] as RiskClass | undefined) ?? "read";
 
   /** The demo portal: every tool offered unless disabled; the analyst may use read tools, write ones after step-up. */
-  function snapshot(version: number, changes: { disabled?: string[]; acceptedHash?: Record<string, string> } = {}): ConfigSnapshot {
+  function snapshot(version: number, changes: { disabled?: string[]; acceptedHash?: Record<string, string>; revocations?: ConfigSnapshot["revocations"] } = {}): ConfigSnapshot {
     return {
       version,
       createdAt: new Date().toISOString(),
       issuer: cp.url,
-      revocations: [],
+      revocations: changes.revocations ?? [],
       portals: [
         {
           slug: PORTAL,
