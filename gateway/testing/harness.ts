@@ -54,6 +54,8 @@ export type HarnessOptions = {
    * Their tools are discovered at start and offered as `<slug>_<tool>`, risk class read.
    */
   extraServers?: { slug: string; url: string }[];
+  /** Also hands each event here, such as a real audit spool delivering to a test database. */
+  emit?: (event: AuditEventInput) => void;
 };
 
 /**
@@ -179,7 +181,10 @@ export async function startHarness(options: HarnessOptions = {}) {
       verifySnapshot: verifySignedConfig,
       versionOf: snapshotVersion,
       buildState: (s, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(s), gatewayUrl, createPolicyAdapter(s), previous),
-      emit: (event) => events.push(event),
+      emit: (event) => {
+        events.push(event);
+        options.emit?.(event);
+      },
       urlFromBoundPort: true,
     });
   let gateway: Gateway<ConfigSnapshot> = await waitForConfig(await start());

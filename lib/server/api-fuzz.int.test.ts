@@ -31,17 +31,21 @@ const ids: Record<string, string> = {};
 const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
 const BODIES = Number(process.env.FUZZ_BODIES ?? 10_000);
 
-/** A body each write operation accepts, so that a mutation of it reaches deep into the handler. */
+/**
+ * A body each write operation accepts, so that a mutation of it reaches deep into the handler.
+ * Fixed slugs and emails: after the first create, a body that gets through is a 409, so the
+ * published config does not grow with the run (each publish would cost more than the last).
+ */
 const validBodies: Record<string, () => unknown> = {
-  "post /servers": () => ({ slug: `s${Math.random().toString(36).slice(2, 10)}`, name: "Costs", url: "http://127.0.0.1:9/mcp", credential: { kind: "header", headerName: "x-key", value: "k" } }),
+  "post /servers": () => ({ slug: "fuzzed", name: "Costs", url: "http://127.0.0.1:9/mcp", credential: { kind: "header", headerName: "x-key", value: "k" } }),
   "patch /servers/{id}": () => ({ name: "Costs", description: "d", credential: { kind: "reference", headerName: "x-key", ref: "env:COSTS_KEY" } }),
   "patch /tools/{id}": () => ({ riskClass: "write" }),
-  "post /portals": () => ({ slug: `p${Math.random().toString(36).slice(2, 10)}`, name: "P", description: "", serverIds: [ids.server] }),
+  "post /portals": () => ({ slug: "fuzzed", name: "P", description: "", serverIds: [ids.server] }),
   "patch /portals/{id}": () => ({ name: "FinOps", description: "d", allowlistMode: false }),
   "put /portals/{id}/servers": () => ({ servers: [{ serverId: ids.server, enabled: true }] }),
   "patch /portals/{id}/tools/{toolId}": () => ({ enabled: true, alias: "top", descriptionOverride: "x" }),
   "post /roles": () => ({
-    slug: `r${Math.random().toString(36).slice(2, 10)}`,
+    slug: "fuzzed",
     name: "R",
     principals: [{ kind: "group", value: "finops" }],
     grants: [{ portalId: ids.portal, serverSlug: "costs", toolName: "top", riskClasses: ["read"] }],
@@ -51,7 +55,7 @@ const validBodies: Record<string, () => unknown> = {
   "post /service-accounts": () => ({ name: "Nightly", portalRoleId: ids.role, expiresInDays: 30 }),
   "patch /service-accounts/{id}": () => ({ name: "Nightly", portalRoleId: ids.role, disabled: false }),
   "post /service-accounts/{id}/rotate": () => ({ graceHours: 1, expiresInDays: 30 }),
-  "post /users": () => ({ email: `u${Math.random().toString(36).slice(2, 10)}@example.com`, name: "U", role: "viewer", password: "correct horse battery staple" }),
+  "post /users": () => ({ email: "fuzzed@example.com", name: "U", role: "viewer", password: "correct horse battery staple" }),
   "patch /users/{id}": () => ({ name: "U", role: "viewer", disabled: false }),
   "post /tokens": () => ({ name: "ci", scopes: ["read"], expiresInDays: 30 }),
   "post /oauth-clients": () => ({ name: "Tool", redirectUris: ["https://tool.example/cb"], clientUri: "https://tool.example" }),
