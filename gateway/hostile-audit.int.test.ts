@@ -174,7 +174,7 @@ describe(`hostile arguments through the gateway (${label})`, () => {
     const random = mulberry32(SEED);
     // Mostly small and hostile (where a NUL would hide a call), now and then big, deep or wide:
     // the size shapes have their own test above, and 10,000 of them would only time the upstream.
-    const isBig = () => random() < 0.05;
+    const isBig = () => random() < 0.02;
     const hostileText = (): string =>
       pick(random, [
         () => "\u0000",
@@ -236,5 +236,5 @@ describe(`hostile arguments through the gateway (${label})`, () => {
     const missing = acknowledged.filter((nonce) => seen.get(nonce) !== 1);
     expect(missing.slice(0, 10), `${missing.length} acknowledged calls not in the trail exactly once`).toEqual([]);
     expect(deadLetters()).toBe(0);
-  }, 300_000);
+  }, 900_000);
 });
