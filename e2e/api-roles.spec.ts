@@ -53,6 +53,7 @@ const expected: Record<string, Persona[]> = {
   "DELETE /oauth-clients/{id}": ["admin"],
   "GET /settings": ["admin", "auditor"],
   "PATCH /settings": ["admin"],
+  "POST /gateways/{id}/replay-dead-letters": ["admin"],
   "POST /settings/oauth-keys/rotate": ["admin"],
   "GET /audit-events": ["admin", "auditor"],
   "GET /me": ALL,

@@ -189,6 +189,44 @@ describe("audit spool", () => {
     expect(spool.depth()).toBe(0);
   });
 
+  it("reports its dead letters, keeps the count across a restart, and replays them once the cause is fixed", async () => {
+    const dir = tempDir();
+    const events = Array.from({ length: 4 }, (_, i) => event(i));
+    let isFixed = false;
+    const cp = controlPlane((ids) => {
+      const bad = ids.findIndex((id) => id === events[1]!.id || id === events[3]!.id);
+      return isFixed || bad === -1 ? { status: 200 } : { status: 422, body: { title: `Audit event ${bad} is not valid`, errors: [{ field: `events.${bad}.data`, message: "Refused" }] } };
+    });
+    const first = open({ dir, fetchImpl: cp.fetchImpl, batchSize: 1 });
+    expect(first.deadLetters()).toEqual({ count: 0, lastReason: null, lastAt: null });
+    for (const e of events) first.emit(e);
+    await first.flush();
+    expect(first.deadLetters()).toMatchObject({ count: 2, lastReason: "Audit event 0 is not valid", lastAt: expect.any(String) });
+    await first.close();
+
+    const second = open({ dir, fetchImpl: cp.fetchImpl });
+    expect(second.deadLetters()).toMatchObject({ count: 2, lastReason: "Audit event 0 is not valid" });
+    isFixed = true;
+    expect(await second.replayDeadLetters()).toBe(2);
+    await second.flush();
+    expect([...cp.stored].sort()).toEqual(events.map((e) => e.id).sort());
+    expect(second.deadLetters()).toEqual({ count: 0, lastReason: null, lastAt: null });
+    expect(fs.existsSync(path.join(dir, "dead-letter.jsonl"))).toBe(false);
+    expect(await second.replayDeadLetters()).toBe(0);
+  });
+
+  it("finishes a replay a crash interrupted, on the next start", async () => {
+    const dir = tempDir();
+    const e = event(0);
+    fs.writeFileSync(path.join(dir, "dead-letter.replaying.jsonl"), `${JSON.stringify(e)}\n`);
+    const cp = controlPlane();
+    const spool = open({ dir, fetchImpl: cp.fetchImpl });
+    await new Promise((r) => setTimeout(r, 50));
+    await spool.flush();
+    expect([...cp.stored]).toEqual([e.id]);
+    expect(fs.existsSync(path.join(dir, "dead-letter.replaying.jsonl"))).toBe(false);
+  });
+
   it("retries a 422 that names no event instead of setting the batch aside", async () => {
     const dir = tempDir();
     let calls = 0;

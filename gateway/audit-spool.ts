@@ -11,6 +11,8 @@ import { describeError, log as gatewayLog } from "./log";
  *   seg-000000000042.jsonl  append-only segments, one JSON event per line; the highest is active
  *   commit.json             `{ segment, offset }`: everything before it is acknowledged
  *   dead-letter.jsonl       events the control plane refused as invalid (422), kept for an operator
+ *   dead-letter-reason.json `{ reason, at }` of the latest refusal, shown on the Gateways page
+ *   dead-letter.replaying.jsonl  dead letters being re-queued (a crash mid-replay finishes it on start)
  *
  * Durability: `emit` writes its line with one synchronous `write(2)` on an O_APPEND descriptor
  * before returning (a few microseconds, no fsync). Once `emit` returns, the event survives the
@@ -54,9 +56,18 @@ export type AuditSpoolOptions = {
   log?: AuditSpoolLog;
 };
 
+export type DeadLetterStatus = { count: number; lastReason: string | null; lastAt: string | null };
+
 export type AuditSpool = {
   /** Writes the event to the spool; never throws and never waits on the network. */
   emit(event: AuditEventInput): void;
+  /** Events set aside in the dead-letter file, and why the last ones were refused. */
+  deadLetters(): DeadLetterStatus;
+  /**
+   * Re-queues every dead letter behind the events already spooled (once the cause is fixed), and
+   * empties the file; events the control plane refuses again come back to it. Returns how many.
+   */
+  replayDeadLetters(): Promise<number>;
   /** Events spooled and not yet acknowledged by the control plane (or set aside). */
   depth(): number;
   /**
@@ -77,6 +88,8 @@ const BODY_OVERHEAD = '{"events":[]}'.length;
 const SEGMENT = /^seg-(\d{12})\.jsonl$/;
 const COMMIT_FILE = "commit.json";
 const DEAD_LETTER_FILE = "dead-letter.jsonl";
+const DEAD_LETTER_REASON_FILE = "dead-letter-reason.json";
+const REPLAYING_FILE = "dead-letter.replaying.jsonl";
 const NEWLINE = 0x0a;
 // Lines held in memory while the disk refuses writes (full, read-only): a bounded amount.
 const MAX_UNWRITTEN = 50_000;
@@ -198,6 +211,8 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
   let lost = 0; // events refused because the disk and the memory buffer were both full
   let failures = 0;
   const setAside = new Set<string>(); // `${segment}:${offset}` of dead-lettered lines not yet committed past
+  const deadLetterFile = path.join(dir, DEAD_LETTER_FILE);
+  const deadLetterStatus: DeadLetterStatus = { count: 0, lastReason: null, lastAt: null };
   const flushWaiters: Array<{ target: number; resolve: () => void; reject: (error: Error) => void }> = [];
   let inflight: AbortController | null = null;
   let wakeSleep: ((force: boolean) => void) | null = null;
@@ -299,6 +314,10 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
       log("error", "audit event is not serializable; it is not recorded", { id: event.id, ...describeError(error) });
       return;
     }
+    append(buf);
+  }
+
+  function append(buf: Buffer): void {
     if (unwritten.length >= MAX_UNWRITTEN) {
       // The disk has refused writes for a long while; holding more would take the gateway down.
       lost++;
@@ -503,6 +522,46 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
       await handle.close();
     }
     for (const line of lines) setAside.add(`${segment}:${line.offset}`);
+    deadLetterStatus.count += lines.length;
+    deadLetterStatus.lastReason = reason.slice(0, 500);
+    deadLetterStatus.lastAt = new Date().toISOString();
+    await fsp.writeFile(path.join(dir, DEAD_LETTER_REASON_FILE), JSON.stringify({ reason: deadLetterStatus.lastReason, at: deadLetterStatus.lastAt })).catch(() => undefined);
+  }
+
+  function loadDeadLetterStatus() {
+    deadLetterStatus.count = fs.existsSync(deadLetterFile) ? countLines(deadLetterFile, 0) : 0;
+    try {
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, DEAD_LETTER_REASON_FILE), "utf8")) as { reason?: unknown; at?: unknown };
+      deadLetterStatus.lastReason = typeof saved.reason === "string" ? saved.reason : null;
+      deadLetterStatus.lastAt = typeof saved.at === "string" ? saved.at : null;
+    } catch {
+      deadLetterStatus.lastReason = deadLetterStatus.count > 0 ? "unknown (refused before this version of the gateway)" : null;
+      deadLetterStatus.lastAt = null;
+    }
+  }
+
+  /**
+   * Moves the dead letters aside (one rename, so letters refused meanwhile start a new file), then
+   * appends them to the spool. A crash in between leaves the moved file, which the next start
+   * re-queues: ingest is idempotent by event id, so a repeat is only counted as a duplicate.
+   */
+  async function replayDeadLetters(): Promise<number> {
+    if (closed) throw new Error("the audit spool is closed");
+    const replaying = path.join(dir, REPLAYING_FILE);
+    if (!fs.existsSync(replaying)) {
+      if (!fs.existsSync(deadLetterFile)) return 0;
+      await fsp.rename(deadLetterFile, replaying);
+    }
+    const lines = (await fsp.readFile(replaying, "utf8")).split("\n").filter((line) => line && isJsonObject(line));
+    for (const line of lines) append(Buffer.from(`${line}\n`, "utf8"));
+    drainUnwritten();
+    await active.sync();
+    await fsp.rm(replaying, { force: true });
+    await fsp.rm(path.join(dir, DEAD_LETTER_REASON_FILE), { force: true });
+    loadDeadLetterStatus();
+    log("info", "dead-lettered audit events re-queued", { count: lines.length });
+    wake(true);
+    return lines.length;
   }
 
   async function writeCommit(position: Position): Promise<void> {
@@ -530,8 +589,13 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
     return true;
   }
 
+  loadDeadLetterStatus();
+  if (fs.existsSync(path.join(dir, REPLAYING_FILE))) void replayDeadLetters().catch((error: unknown) => log("error", "could not finish re-queuing dead letters", describeError(error)));
+
   return {
     emit,
+    deadLetters: () => ({ ...deadLetterStatus }),
+    replayDeadLetters,
     depth: () => spooled - settled,
     retryNow() {
       if (!closed && spooled > settled) wake(true);

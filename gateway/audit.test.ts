@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 
+import { GENESIS_HASH, auditEventInput, hashAuditEvent } from "@/lib/audit/event";
+import { findUnstorable } from "@/lib/storable-text";
+
 import { capPayload, mcpRequestEvent, type McpRequestEventFields } from "./audit";
 
 const automation = { kind: "service_account" as const, subject: "sa_nightly", clientId: "sa_nightly", email: null, groups: [], amr: [], scopes: [], expiresAt: null, issuedAt: null, tokenId: null, grantId: null, secretId: null };
@@ -39,5 +42,43 @@ describe("capPayload", () => {
     const big = capPayload({ text: "x".repeat(20_000) });
     expect(big.truncated).toBe(true);
     expect(JSON.stringify(big.value).length).toBeLessThan(9_000);
+  });
+});
+
+describe("an event built from hostile input", () => {
+  const deep = (depth: number) => {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = [value];
+    return value;
+  };
+
+  it("is accepted by the control plane's schema unchanged, whatever the arguments hold", () => {
+    const shapes: Record<string, unknown> = {
+      nul: { q: "a\u0000b" },
+      loneSurrogate: { q: "\udc00" },
+      hugeString: { q: "x".repeat(1_000_000) },
+      deep: { q: deep(10_000) },
+      hugeArray: { q: Array.from({ length: 200_000 }, (_, i) => i) },
+      badKey: { "\u0000": 1 },
+    };
+    for (const [shape, args] of Object.entries(shapes)) {
+      const capped = capPayload(args);
+      const event = mcpRequestEvent(
+        fields({ action: "tools/call\u0000", reasons: ["unknown tool \ud800"], data: { clientName: "c\u0000".repeat(100_000), exposedName: "x\u0000", arguments: capped.value } }),
+      );
+      const parsed = auditEventInput.safeParse(JSON.parse(JSON.stringify(event)));
+      expect(parsed.success, shape).toBe(true);
+      expect(hashAuditEvent(GENESIS_HASH, parsed.data!), shape).toBe(hashAuditEvent(GENESIS_HASH, event));
+      expect(findUnstorable(event), shape).toBeNull();
+      expect(event.data!.escapedCharacters, shape).toBeGreaterThan(0);
+      // The event keeps its shape: only the payload itself is marked truncated.
+      expect(event.data, shape).toHaveProperty("exposedName", "x\\u0000");
+      expect(Buffer.byteLength(JSON.stringify(event)), shape).toBeLessThan(200 * 1024);
+    }
+  });
+
+  it("leaves a clean payload within the limit uncopied", () => {
+    const args = { month: "2026-10", services: ["ec2"] };
+    expect(capPayload(args).value).toBe(args);
   });
 });

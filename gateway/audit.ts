@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 
-import type { AuditEventInput } from "@/lib/audit/event";
+import { sanitizeAuditEvent, type AuditEventInput } from "@/lib/audit/event";
+import { MAX_AUDIT_DEPTH, sanitizeJson, type JsonLimits } from "@/lib/audit/sanitize";
 
 import type { TokenIdentity } from "./auth";
 
@@ -8,21 +9,25 @@ export type EmitAuditEvent = (event: AuditEventInput) => void;
 
 export const MAX_AUDIT_PAYLOAD_BYTES = 8 * 1024;
 
+// Room for data → arguments → the `$truncated` marker above a payload's own levels.
+const MAX_PAYLOAD_DEPTH = MAX_AUDIT_DEPTH - 3;
+
 /**
- * Arguments and results are kept for the auditor, capped: a small payload stays structured; a
- * large one is kept as its first 8 KiB of JSON, marked truncated.
+ * Everything else in an event's data (client name and version, names a client chose) is kept
+ * whole up to here; these limits sit inside the store's, so ingest keeps the event as built.
+ */
+const EVENT_DATA_LIMITS: JsonLimits = { maxBytes: 256 * 1024, maxDepth: MAX_AUDIT_DEPTH, maxString: 16 * 1024 };
+
+/**
+ * Arguments and results are kept for the auditor, capped: a payload within 8 KiB and 29 levels
+ * stays as it was (not copied); a bigger or deeper one becomes `{ "$truncated": { bytes, depth },
+ * "preview": … }` (see lib/audit/sanitize.ts), `bytes` being its original size. Unstorable
+ * characters are left for `mcpRequestEvent`, which escapes and counts them for the whole event.
  */
 export function capPayload(value: unknown, limit = MAX_AUDIT_PAYLOAD_BYTES): { value: unknown; bytes: number; truncated: boolean } {
   if (value === undefined) return { value: undefined, bytes: 0, truncated: false };
-  let json: string;
-  try {
-    json = JSON.stringify(value) ?? "null";
-  } catch {
-    return { value: "[unserializable]", bytes: 0, truncated: true };
-  }
-  const bytes = Buffer.byteLength(json);
-  if (bytes <= limit) return { value, bytes, truncated: false };
-  return { value: Buffer.from(json).subarray(0, limit).toString("utf8"), bytes, truncated: true };
+  const result = sanitizeJson(value, { maxBytes: limit, maxDepth: MAX_PAYLOAD_DEPTH, shouldEscape: false });
+  return { value: result.value, bytes: result.bytes, truncated: result.truncated };
 }
 
 export type McpRequestEventFields = {
@@ -45,31 +50,35 @@ export type McpRequestEventFields = {
  * seeing by name), else the portal.
  */
 function target(fields: McpRequestEventFields): { targetType: string | null; targetId: string | null } {
-  if (fields.tool) return { targetType: "tool", targetId: `${fields.server ?? ""}/${fields.tool}`.slice(0, 200) };
+  if (fields.tool) return { targetType: "tool", targetId: `${fields.server ?? ""}/${fields.tool}` };
   const requested = fields.data.exposedName;
-  if (typeof requested === "string" && requested) return { targetType: "tool", targetId: requested.slice(0, 200) };
+  if (typeof requested === "string" && requested) return { targetType: "tool", targetId: requested };
   return { targetType: fields.portal ? "portal" : null, targetId: fields.portal ?? null };
 }
 
-/** One `mcp.request` event: the shape every MCP request, allowed or denied, is recorded in. */
+/**
+ * One `mcp.request` event: the shape every MCP request, allowed or denied, is recorded in. It is
+ * storable whatever the caller sent (escaped, cut, truncated; see lib/audit/sanitize.ts), so the
+ * control plane never refuses it for its content.
+ */
 export function mcpRequestEvent(fields: McpRequestEventFields): AuditEventInput {
   const identity = fields.identity;
-  return {
+  return sanitizeAuditEvent({
     id: randomUUID(),
     time: fields.time,
     kind: "mcp.request",
     actorType: identity ? identity.kind : "anonymous",
     actorId: identity?.subject ?? null,
     actorLabel: identity ? (identity.email ?? identity.clientId ?? identity.subject) : null,
-    action: fields.action.slice(0, 128),
+    action: fields.action || "unknown",
     outcome: fields.outcome,
     ...target(fields),
     portal: fields.portal,
     server: fields.server ?? null,
     tool: fields.tool ?? null,
-    reasons: fields.reasons?.length ? fields.reasons.map((r) => r.slice(0, 1000)).slice(0, 50) : null,
+    reasons: fields.reasons?.length ? fields.reasons : null,
     data: fields.data,
     sourceIp: fields.sourceIp,
     requestId: fields.requestId,
-  };
+  }, EVENT_DATA_LIMITS);
 }

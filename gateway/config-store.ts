@@ -48,6 +48,8 @@ export type ConfigStoreOptions<S> = {
   versionOf: (snapshot: S) => number;
   heartbeatMs?: number;
   fetchImpl?: typeof fetch;
+  /** What else the gateway reports with each heartbeat, such as its audit spool's dead letters. */
+  report?: () => Record<string, unknown>;
 };
 
 export type ConfigStore<S> = ReturnType<typeof createConfigStore<S>>;
@@ -247,7 +249,7 @@ export function createConfigStore<S>(options: ConfigStoreOptions<S>) {
       const res = await fetchImpl(`${cp}/api/internal/gateways/heartbeat`, {
         method: "POST",
         headers: { ...authHeaders(), "content-type": "application/json" },
-        body: JSON.stringify({ name: options.gatewayName, url: options.gatewayUrl, runningVersion: running?.version ?? null }),
+        body: JSON.stringify({ ...options.report?.(), name: options.gatewayName, url: options.gatewayUrl, runningVersion: running?.version ?? null }),
         signal: AbortSignal.timeout(5_000),
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);

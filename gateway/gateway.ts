@@ -6,6 +6,7 @@ import { openSealedCredential } from "@/lib/config/sealed-credential";
 
 import { createTokenVerifier, type TokenVerifier } from "./auth";
 import type { EmitAuditEvent } from "./audit";
+import type { DeadLetterStatus } from "./audit-spool";
 import { createConfigStore, type ConfigStore, type VerifySignedSnapshot } from "./config-store";
 import type { GatewayEnv } from "./env";
 import { describeError, log } from "./log";
@@ -25,6 +26,10 @@ export type GatewayDeps<S> = {
   emit: EmitAuditEvent;
   openSealed?: OpenSealed;
   spoolDepth?: () => number;
+  /** The audit spool's dead letters, reported with each heartbeat (the Gateways page shows them). */
+  deadLetters?: () => DeadLetterStatus;
+  /** Re-queues the dead letters, when an admin asks through the control plane. */
+  replayDeadLetters?: () => Promise<number>;
   defaultMetrics?: boolean;
   /** Tests listen on port 0: take the public URL from the bound port instead of the environment. */
   urlFromBoundPort?: boolean;
@@ -73,6 +78,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     dataDir: env.dataDir,
     verify: deps.verifySnapshot,
     versionOf: deps.versionOf,
+    report: deps.deadLetters ? () => ({ deadLetters: deps.deadLetters!() }) : undefined,
   });
   const key = env.credentialKey;
   const openSealed = deps.openSealed ?? (key ? (sealed: string) => openSealedCredential(sealed, key) : undefined);
@@ -116,6 +122,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     allowedOrigins: env.allowedOrigins,
     getState: () => state,
     acceptConfig: (body) => store.accept(body),
+    replayDeadLetters: deps.replayDeadLetters,
     pipeline,
     metrics,
   });

@@ -32,12 +32,12 @@ describe("isJsonContentType", () => {
 });
 
 describe("capPayload", () => {
-  it("keeps small payloads structured and truncates large ones to 8 KiB of JSON", () => {
+  it("keeps small payloads structured and truncates large ones to 8 KiB of JSON, marked with their size", () => {
     expect(capPayload({ a: 1 })).toEqual({ value: { a: 1 }, bytes: 7, truncated: false });
     const big = capPayload({ blob: "x".repeat(20_000) });
     expect(big.truncated).toBe(true);
-    expect(typeof big.value).toBe("string");
-    expect(Buffer.byteLength(big.value as string)).toBeLessThanOrEqual(8 * 1024);
+    expect(big.value).toMatchObject({ $truncated: { bytes: 20_011 } });
+    expect(Buffer.byteLength(JSON.stringify(big.value))).toBeLessThanOrEqual(8 * 1024);
   });
 });
 

@@ -27,6 +27,8 @@ async function main() {
     buildState: (snapshot, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(snapshot), gatewayUrl, createPolicyAdapter(snapshot), previous),
     emit: spool.emit,
     spoolDepth: spool.depth,
+    deadLetters: spool.deadLetters,
+    replayDeadLetters: spool.replayDeadLetters,
     defaultMetrics: true,
   });
   // A backlog from a control plane outage goes out as soon as the control plane answers again.

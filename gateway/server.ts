@@ -21,6 +21,8 @@ export type GatewayHttpOptions = {
   allowedOrigins: string[];
   getState: () => GatewayState | null;
   acceptConfig: (body: unknown) => Promise<ApplyOutcome>;
+  /** Re-queues the audit spool's dead letters; absent when this gateway has no spool. */
+  replayDeadLetters?: () => Promise<number>;
   pipeline: Pipeline;
   metrics: GatewayMetrics;
 };
@@ -61,6 +63,21 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
     const outcome = await options.acceptConfig(parsed);
     if (outcome.status === 200) return sendJson(res, 200, { runningVersion: outcome.runningVersion });
     return sendJson(res, outcome.status, { error: outcome.reason, runningVersion: outcome.runningVersion });
+  }
+
+  /** The control plane relays an admin's "replay" here, with the shared gateway token. */
+  async function handleReplayDeadLetters(req: IncomingMessage, res: ServerResponse) {
+    if (req.method !== "POST") return sendJson(res, 405, { error: "method not allowed" }, { allow: "POST" });
+    if (!tokenBuffer) return sendJson(res, 503, { error: "the gateway token is not configured" });
+    if (!isGatewayToken(req)) return sendJson(res, 401, { error: "a valid gateway token is required" }, { "www-authenticate": "Bearer" });
+    if (!options.replayDeadLetters) return sendJson(res, 404, { error: "this gateway has no audit spool" });
+    req.resume();
+    try {
+      return sendJson(res, 200, { replayed: await options.replayDeadLetters() });
+    } catch (error) {
+      log("error", "replaying dead letters failed", describeError(error));
+      return sendJson(res, 500, { error: "replaying the dead letters failed; see the gateway's log" });
+    }
   }
 
   function handleMetadata(req: IncomingMessage, res: ServerResponse, slug: string) {
@@ -110,6 +127,8 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
       }
       case "/internal/config":
         return handleConfigPush(req, res);
+      case "/internal/audit/replay-dead-letters":
+        return handleReplayDeadLetters(req, res);
       default:
         return sendJson(res, 404, { error: "not found" });
     }

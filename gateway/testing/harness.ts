@@ -17,7 +17,7 @@ import type { RiskClass } from "@/lib/schemas/common";
 import { DEMO_RISK_CLASSES, startDemoServers, type RunningDemoServers } from "@/demo/servers";
 
 import type { GatewayEnv } from "../env";
-import { startGateway, type Gateway } from "../gateway";
+import { startGateway, type Gateway, type GatewayDeps } from "../gateway";
 import { buildGatewayState } from "../portal-index";
 import { normalizeSnapshot, snapshotVersion, verifySignedConfig } from "../snapshot-state";
 import { liveDefinitionHash } from "../upstreams";
@@ -54,6 +54,11 @@ export type HarnessOptions = {
    * Their tools are discovered at start and offered as `<slug>_<tool>`, risk class read.
    */
   extraServers?: { slug: string; url: string }[];
+  /** Also hands each event here, such as a real audit spool delivering to a test database. */
+  emit?: (event: AuditEventInput) => void;
+  /** A real audit spool's dead-letter report and replay, wired as gateway/main.ts wires them. */
+  deadLetters?: GatewayDeps<ConfigSnapshot>["deadLetters"];
+  replayDeadLetters?: GatewayDeps<ConfigSnapshot>["replayDeadLetters"];
 };
 
 /**
@@ -180,8 +185,13 @@ export async function startHarness(options: HarnessOptions = {}) {
       verifySnapshot: verifySignedConfig,
       versionOf: snapshotVersion,
       buildState: (s, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(s), gatewayUrl, createPolicyAdapter(s), previous),
-      emit: (event) => events.push(event),
+      emit: (event) => {
+        events.push(event);
+        options.emit?.(event);
+      },
       urlFromBoundPort: true,
+      deadLetters: options.deadLetters,
+      replayDeadLetters: options.replayDeadLetters,
     });
   let gateway: Gateway<ConfigSnapshot> = await waitForConfig(await start());
   const portalUrl = () => `${gateway.publicUrl}/mcp/${PORTAL}`;

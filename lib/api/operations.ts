@@ -99,6 +99,13 @@ export const operations: Operation[] = [
   { method: "delete", path: "/oauth-clients/{id}", summary: "Delete an OAuth client and everyone's connections to it", tag: "OAuth clients", permission: "clients:all", status: 204 },
   { method: "get", path: "/settings", summary: "Read settings", tag: "Settings", permission: "settings:read" },
   { method: "patch", path: "/settings", summary: "Change settings", tag: "Settings", permission: "settings:write", body: updateSettingsInput },
+  {
+    method: "post",
+    path: "/gateways/{id}/replay-dead-letters",
+    summary: "Re-queue the audit events a gateway set aside because the control plane refused them (after fixing the cause)",
+    tag: "Gateways",
+    permission: "settings:write",
+  },
   { method: "post", path: "/settings/oauth-keys/rotate", summary: "Rotate the authorization server's signing keys (old keys stay published until their tokens expire)", tag: "Settings", permission: "settings:write" },
   { method: "get", path: "/audit-events", summary: "List audit events, newest first", tag: "Audit", permission: "audit:read", query: listAuditParams },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },

@@ -1,32 +1,94 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 
+import { MAX_AUDIT_DEPTH, sanitizeJson, sanitizeText, type JsonLimits } from "./sanitize";
+
+/** The longest text each content field is stored with; longer text is cut, never refused. */
+const TEXT_LIMITS = {
+  actorId: 200,
+  actorLabel: 320,
+  action: 128,
+  targetType: 64,
+  targetId: 200,
+  portal: 128,
+  server: 128,
+  tool: 256,
+  sourceIp: 64,
+  requestId: 128,
+} as const;
+const MAX_REASONS = 50;
+const MAX_REASON_LENGTH = 1000;
+
+/**
+ * What the store keeps of `data`: generous, because config changes carry whole records; the
+ * gateway builds its events well inside it, so sanitising again at ingest changes nothing.
+ */
+export const STORED_DATA_LIMITS: JsonLimits = { maxBytes: 1024 * 1024, maxDepth: MAX_AUDIT_DEPTH, maxString: 256 * 1024 };
+
 /**
  * The audit event contract shared by the control plane and the gateway. Events are hash-chained
  * in insertion order: each hash covers the previous one, so editing or deleting any stored event
  * breaks every later hash.
+ *
+ * Structural fields (id, time, kind, actor type, outcome) are validated; content fields, which
+ * may carry what a caller sent, are never refused for what they hold: `sanitizeAuditEvent` makes
+ * them storable (see ./sanitize.ts), so no input can keep a call out of the trail.
  */
-export const auditEventInput = z.object({
+const auditEventShape = z.object({
   id: z.uuid(),
   time: z.coerce.date(),
   kind: z.string().min(1).max(64),
   actorType: z.enum(["user", "service_account", "api_token", "system", "anonymous"]),
-  actorId: z.string().max(200).nullish(),
-  actorLabel: z.string().max(320).nullish(),
-  action: z.string().min(1).max(128),
+  actorId: z.string().nullish(),
+  actorLabel: z.string().nullish(),
+  action: z.string().min(1),
   outcome: z.enum(["allow", "deny", "success", "failure"]),
-  targetType: z.string().max(64).nullish(),
-  targetId: z.string().max(200).nullish(),
-  portal: z.string().max(128).nullish(),
-  server: z.string().max(128).nullish(),
-  tool: z.string().max(256).nullish(),
-  reasons: z.array(z.string().max(1000)).max(50).nullish(),
+  targetType: z.string().nullish(),
+  targetId: z.string().nullish(),
+  portal: z.string().nullish(),
+  server: z.string().nullish(),
+  tool: z.string().nullish(),
+  reasons: z.array(z.string()).nullish(),
   data: z.record(z.string(), z.unknown()).nullish(),
-  sourceIp: z.string().max(64).nullish(),
-  requestId: z.string().max(128).nullish(),
+  sourceIp: z.string().nullish(),
+  requestId: z.string().nullish(),
 });
 
-export type AuditEventInput = z.infer<typeof auditEventInput>;
+export type AuditEventInput = z.infer<typeof auditEventShape>;
+
+/**
+ * A storable copy of an event: text escaped and cut to its field's length, `data` escaped and
+ * truncated by `limits`. Applying it twice changes nothing, so gateway and ingest may both apply it.
+ */
+export function sanitizeAuditEvent(event: AuditEventInput, limits: JsonLimits = STORED_DATA_LIMITS): AuditEventInput {
+  let escaped = 0;
+  const text = <T extends string | null | undefined>(value: T, max: number): T => {
+    if (typeof value !== "string") return value;
+    const result = sanitizeText(value, max);
+    escaped += result.escaped;
+    return result.text as T;
+  };
+  const out: AuditEventInput = { ...event, action: text(event.action, TEXT_LIMITS.action) };
+  for (const field of ["actorId", "actorLabel", "targetType", "targetId", "portal", "server", "tool", "sourceIp", "requestId"] as const) {
+    if (event[field] != null) out[field] = text(event[field], TEXT_LIMITS[field]);
+  }
+  if (event.reasons) {
+    const reasons = event.reasons.length > MAX_REASONS ? [...event.reasons.slice(0, MAX_REASONS - 1), `…[${event.reasons.length - MAX_REASONS + 1} more reasons]`] : event.reasons;
+    out.reasons = reasons.map((r) => text(r, MAX_REASON_LENGTH));
+  }
+  if (event.data) {
+    const data = sanitizeJson(event.data, limits);
+    escaped += data.escaped;
+    out.data = data.value as Record<string, unknown>;
+  }
+  if (escaped > 0) {
+    const before = typeof out.data?.escapedCharacters === "number" ? out.data.escapedCharacters : 0;
+    out.data = { ...out.data, escapedCharacters: before + escaped };
+  }
+  return out;
+}
+
+export const auditEventInput = auditEventShape.transform((event) => sanitizeAuditEvent(event));
 
 export const GENESIS_HASH = "0".repeat(64);
 

@@ -1,12 +1,13 @@
 import { z } from "zod";
+import { text } from "./common";
 
 export const listAuditParams = z.object({
-  cursor: z.string().regex(/^\d{1,20}$/, "Not a valid cursor").optional(),
+  cursor: text().regex(/^\d{1,20}$/, "Not a valid cursor").optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  kind: z.string().max(64).optional(),
+  kind: text().max(64).optional(),
   outcome: z.enum(["allow", "deny", "success", "failure"]).optional(),
-  actor: z.string().max(320).optional(),
-  q: z.string().trim().max(200).optional(),
+  actor: text().max(320).optional(),
+  q: text().trim().max(200).optional(),
 });
 
 export type AuditEventView = {

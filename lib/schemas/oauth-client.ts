@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { listParams, name } from "./common";
+import { listParams, name, text } from "./common";
 
 export const listConnectedClientsParams = listParams.extend({ all: z.enum(["true", "false"]).optional() });
 
@@ -9,8 +9,7 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * Where an MCP client gets its code back: https, or http on this machine's loopback (CLIs and desktop
  * apps listen there, RFC 8252), never with a fragment. Matched exactly, so write it as the client sends it.
  */
-export const redirectUri = z
-  .string()
+export const redirectUri = text()
   .trim()
   .max(2000)
   .refine((value) => {
@@ -22,7 +21,7 @@ export const redirectUri = z
 export const createOAuthClientInput = z.object({
   name,
   redirectUris: z.array(redirectUri).min(1, "Add at least one redirect URI").max(20).refine((l) => new Set(l).size === l.length, "Each redirect URI once"),
-  clientUri: z.string().trim().url().max(2000).refine((v) => v.startsWith("https://"), "Use an https:// URL").optional(),
+  clientUri: text().trim().url().max(2000).refine((v) => v.startsWith("https://"), "Use an https:// URL").optional(),
 });
 export type CreateOAuthClientInput = z.input<typeof createOAuthClientInput>;
 

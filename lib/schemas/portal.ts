@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { description, listParams, name, slug } from "./common";
+import { description, listParams, name, slug, text } from "./common";
 
 export const createPortalInput = z.object({
   slug,
   name,
   description: description.default(""),
   allowlistMode: z.boolean().default(false),
-  serverIds: z.array(z.string().min(1).max(64)).max(200).default([]),
+  serverIds: z.array(text().min(1).max(64)).max(200).default([]),
 });
 export type CreatePortalInput = z.input<typeof createPortalInput>;
 
@@ -18,13 +18,12 @@ export const updatePortalInput = z
 export type UpdatePortalInput = z.input<typeof updatePortalInput>;
 
 export const setPortalServersInput = z.object({
-  servers: z.array(z.object({ serverId: z.string().min(1).max(64), enabled: z.boolean().default(true) })).max(200),
+  servers: z.array(z.object({ serverId: text().min(1).max(64), enabled: z.boolean().default(true) })).max(200),
 });
 export type SetPortalServersInput = z.input<typeof setPortalServersInput>;
 
 // What an MCP client sees as the tool's name: MCP allows [A-Za-z0-9_.-], up to 64 characters.
-export const exposedToolName = z
-  .string()
+export const exposedToolName = text()
   .trim()
   .min(1)
   .max(64, "At most 64 characters")
@@ -34,7 +33,7 @@ export const updatePortalToolInput = z
   .object({
     enabled: z.boolean().optional(),
     alias: exposedToolName.nullable().optional(),
-    descriptionOverride: z.string().trim().max(2000).nullable().optional(),
+    descriptionOverride: text().trim().max(2000).nullable().optional(),
   })
   .refine((v) => Object.keys(v).length > 0, "Nothing to update");
 export type UpdatePortalToolInput = z.input<typeof updatePortalToolInput>;

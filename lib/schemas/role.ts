@@ -1,20 +1,20 @@
 import { z } from "zod";
 import { roleConditions } from "@/lib/policy/conditions";
-import { description, listParams, name, riskClass, slug } from "./common";
+import { description, listParams, name, riskClass, slug, text } from "./common";
 import { serverSlug } from "./server";
 
 export const principalKinds = ["group", "user", "service_account"] as const;
 
 export const rolePrincipal = z.object({
   kind: z.enum(principalKinds),
-  value: z.string().trim().min(1, "Required").max(320),
+  value: text().trim().min(1, "Required").max(320),
 });
 
 export const roleGrant = z
   .object({
-    portalId: z.string().min(1, "Pick a portal").max(64),
+    portalId: text().min(1, "Pick a portal").max(64),
     serverSlug: serverSlug.nullable().default(null),
-    toolName: z.string().trim().min(1).max(128).nullable().default(null),
+    toolName: text().trim().min(1).max(128).nullable().default(null),
     riskClasses: z.array(riskClass).min(1, "Pick at least one risk class").default(["read"]),
   })
   .refine((g) => g.toolName === null || g.serverSlug !== null, { message: "A tool grant needs its server", path: ["serverSlug"] });

@@ -53,3 +53,19 @@ describe("createRoleInput", () => {
     expect(paths).toEqual(expect.arrayContaining(["grants.0.serverSlug", "conditions.networks.0", "conditions.timeWindows.0.timeZone"]));
   });
 });
+
+describe("strings the database cannot store", () => {
+  it.each([
+    ["a NUL in a portal name", updatePortalInput, { name: "Fin\u0000Ops" }, ["name"]],
+    ["a lone surrogate in a role principal", createRoleInput, { slug: "ops", name: "Ops", principals: [{ kind: "user", value: "a\ud800" }] }, ["principals", 0, "value"]],
+    ["a NUL in a server's credential", createServerInput, { slug: "costs", name: "Costs", url: "https://costs.example", credential: { kind: "header", headerName: "x-key", value: "k\u0000" } }, ["credential", "value"]],
+  ] as const)("refuses %s, naming the field", (_case, schema, input, path) => {
+    const result = schema.safeParse(input);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues).toEqual([expect.objectContaining({ path, message: expect.stringContaining("cannot be stored") })]);
+  });
+
+  it("accepts well-formed text, emoji included", () => {
+    expect(updatePortalInput.safeParse({ name: "FinOps 💸" }).success).toBe(true);
+  });
+});

@@ -1,18 +1,16 @@
 import { z } from "zod";
-import { description, listParams, name } from "./common";
+import { description, listParams, name, text } from "./common";
 
 // The slug becomes the `<server>_` prefix of tool names at the gateway, so it may not contain
 // the separator and must leave room for the tool name within MCP's 64 characters.
-export const serverSlug = z
-  .string()
+export const serverSlug = text()
   .trim()
   .toLowerCase()
   .min(2, "At least 2 characters")
   .max(24, "At most 24 characters")
   .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, "Use lowercase letters, digits and dashes (no underscores)");
 
-const headerName = z
-  .string()
+const headerName = text()
   .trim()
   .min(1, "Required")
   .max(100)
@@ -20,12 +18,11 @@ const headerName = z
 
 export const credentialInput = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("none") }),
-  z.object({ kind: z.literal("header"), headerName, value: z.string().min(1, "Required").max(8192) }),
+  z.object({ kind: z.literal("header"), headerName, value: text().min(1, "Required").max(8192) }),
   z.object({
     kind: z.literal("reference"),
     headerName,
-    ref: z
-      .string()
+    ref: text()
       .trim()
       .regex(/^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/[^\0]{1,1024})$/, "Use env:NAME or file:/absolute/path"),
   }),
@@ -34,8 +31,7 @@ export type CredentialInput = z.infer<typeof credentialInput>;
 
 export const transports = ["streamable_http", "sse"] as const;
 
-export const serverUrl = z
-  .string()
+export const serverUrl = text()
   .trim()
   .max(2048)
   .pipe(z.url({ protocol: /^https?$/, error: "Use an http:// or https:// URL" }));
@@ -71,7 +67,7 @@ export const statusDetail = z.object({
   httpStatus: z.number().int().optional(),
   mcpCode: z.number().int().optional(),
   retryable: z.boolean(),
-  message: z.string(),
+  message: text(),
 });
 export type StatusDetail = z.infer<typeof statusDetail>;
 

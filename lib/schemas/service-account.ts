@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { listParams, name } from "./common";
+import { listParams, name, text } from "./common";
 
 export const SERVICE_ACCOUNT_DEFAULT_EXPIRY_DAYS = 90;
 export const SERVICE_ACCOUNT_DEFAULT_GRACE_HOURS = 24;
 
-const portalRoleId = z.string().trim().min(1, "Pick a role").max(64).nullable();
+const portalRoleId = text().trim().min(1, "Pick a role").max(64).nullable();
 
 const expiresInDays = z.coerce.number().int().min(1, "At least 1 day").max(365, "At most 365 days").default(SERVICE_ACCOUNT_DEFAULT_EXPIRY_DAYS);
 
@@ -36,10 +36,10 @@ export type RotateServiceAccountInput = z.input<typeof rotateServiceAccountInput
  * account, end-to-end tests), never for the API, where the server always generates the secret.
  */
 export const seedServiceAccountInput = z.object({
-  clientId: z.string().regex(/^sa_[a-z0-9_]{3,60}$/, "sa_ then 3 to 60 lowercase letters, digits or underscores"),
+  clientId: text().regex(/^sa_[a-z0-9_]{3,60}$/, "sa_ then 3 to 60 lowercase letters, digits or underscores"),
   name,
   portalRoleId: portalRoleId.default(null),
-  clientSecret: z.string().min(32, "At least 32 characters").max(256),
+  clientSecret: text().min(32, "At least 32 characters").max(256),
   expiresInDays,
 });
 export type SeedServiceAccountInput = z.input<typeof seedServiceAccountInput>;

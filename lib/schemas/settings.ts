@@ -1,8 +1,8 @@
 import { z } from "zod";
+import { text } from "./common";
 
 /** A DNS name (no scheme, port or path), lower-cased; `*.` in front allows its subdomains. */
-const domainPattern = z
-  .string()
+const domainPattern = text()
   .trim()
   .toLowerCase()
   .regex(/^(\*\.)?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/, "Use a domain name such as claude.ai or *.example.com");

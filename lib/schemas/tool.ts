@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { listParams, riskClass, type RiskClass } from "./common";
+import { listParams, riskClass, text, type RiskClass } from "./common";
 
 export const toolStates = ["active", "changed", "removed"] as const;
 
 export const listToolsParams = listParams.extend({
-  serverId: z.string().max(64).optional(),
+  serverId: text().max(64).optional(),
   state: z.enum(toolStates).optional(),
   riskClass: riskClass.optional(),
 });

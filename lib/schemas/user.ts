@@ -1,11 +1,10 @@
 import { z } from "zod";
 import { dashboardRoles } from "@/lib/auth/permissions";
-import { listParams, name } from "./common";
+import { listParams, name, text } from "./common";
 
-export const email = z.string().trim().toLowerCase().email("Not a valid email").max(320);
+export const email = text().trim().toLowerCase().email("Not a valid email").max(320);
 
-export const password = z
-  .string()
+export const password = text()
   .min(12, "At least 12 characters")
   .max(256, "At most 256 characters");
 

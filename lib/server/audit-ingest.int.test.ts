@@ -182,21 +182,36 @@ describe(`ingestAuditEvents (${label})`, () => {
     expect(await t.db.auditEvent.count({ where: { id: batch[0]!.id } })).toBe(0);
   });
 
-  it("refuses what Postgres could not store or would store differently from what was hashed", async () => {
+  it("stores content Postgres would refuse escaped or truncated, so an older gateway's event is never refused for it", async () => {
     const before = await t.db.auditEvent.count();
+    const deep = JSON.parse(`{"deep":${"[".repeat(2_000)}${"]".repeat(2_000)}}`) as object;
     const cases = [
       { ...event(1), actorLabel: "nul\u0000byte" },
       { ...event(2), data: { args: { text: "lone \ud800 surrogate" } } },
       { ...event(3), data: { ["key\u0000"]: 1 } },
-      { ...event(4), time: "0099-01-01T00:00:00.000Z" },
-      { ...event(5), data: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`.replace(/^\[/, '{"deep":[').replace(/\]$/, "]}")) as object },
+      { ...event(4), data: deep },
+      { ...event(5), reasons: ["r\u0000".repeat(5_000)], action: "tools/call\u0000".repeat(50) },
     ];
-    for (const [i, bad] of cases.entries()) {
+    expect(await ingestAuditEvents(t.db, cases)).toEqual({ accepted: cases.length, duplicates: 0 });
+    const stored = await t.db.auditEvent.findMany({ where: { id: { in: cases.map((c) => c.id) } } });
+    const byId = new Map(stored.map((row) => [row.id, row]));
+    expect(byId.get(cases[0]!.id)!.actorLabel).toBe("nul\\u0000byte");
+    expect(byId.get(cases[1]!.id)!.data).toMatchObject({ args: { text: "lone \\ud800 surrogate" }, escapedCharacters: 1 });
+    expect(byId.get(cases[2]!.id)!.data).toMatchObject({ "key\\u0000": 1 });
+    expect(byId.get(cases[3]!.id)!.data).toMatchObject({ $truncated: { depth: 2_000 } });
+    expect(byId.get(cases[4]!.id)!.action.length).toBeLessThanOrEqual(128);
+    expect((await chainOfAllRows()).verdict).toEqual({ ok: true });
+    expect(await t.db.auditEvent.count()).toBe(before + cases.length);
+  });
+
+  it("still refuses a broken structure, naming the event", async () => {
+    const before = await t.db.auditEvent.count();
+    for (const [i, bad] of [{ ...event(4), time: "0099-01-01T00:00:00.000Z" }, { ...event(5), id: "not-a-uuid" }, { ...event(6), kind: "mcp\u0000" }].entries()) {
       const error = await errorOf(ingestAuditEvents(t.db, [event(0), bad]));
       expect(error, `case ${i}`).toMatchObject({ code: "validation_failed", message: "Audit event 1 is not valid" });
     }
     expect(await t.db.auditEvent.count()).toBe(before);
-    // A well-formed pair (an emoji) is fine.
+    // A well-formed pair (an emoji) is kept as it is.
     expect(await ingestAuditEvents(t.db, [{ ...event(6), actorLabel: "ok 🎉" }])).toEqual({ accepted: 1, duplicates: 0 });
   });
 

@@ -1,11 +1,10 @@
 import "server-only";
 import { GENESIS_HASH, auditEventInput, hashAuditEvent, type AuditEventInput } from "@/lib/audit/event";
 import { AppError, type FieldError } from "@/lib/errors";
+import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
 
-// Deeper JSON than this is refused: the hash and the database both walk it recursively.
-const MAX_JSON_DEPTH = 64;
 const MAX_REPORTED_ERRORS = 50;
 
 export type IngestResult = { accepted: number; duplicates: number };
@@ -135,42 +134,22 @@ function parseBatch(events: unknown[]): AuditEventInput[] {
 }
 
 /**
- * What the schema lets through but Postgres would refuse (NUL characters, lone surrogates, dates
- * outside its range, absurd nesting) or store differently from what was hashed. Refusing it here
- * turns a batch that would fail forever into a 422 the gateway can set aside.
+ * What the schema lets through but Postgres would refuse in a structural field. Content is never
+ * refused here: the schema has already made it storable (escaped, truncated; see
+ * lib/audit/sanitize.ts), so what a caller sent cannot keep an event out of the trail.
  */
 function storageProblems(event: AuditEventInput): FieldError[] {
-  const problems: FieldError[] = [];
   const year = event.time.getUTCFullYear();
-  if (year < 1970 || year > 9999) problems.push({ field: "time", message: "Must be between 1970 and 9999" });
-  const stack: Array<{ value: unknown; field: string; depth: number }> = Object.entries(event).map(([k, v]) => ({ value: v, field: k, depth: 0 }));
-  while (stack.length > 0 && problems.length < 5) {
-    const { value, field, depth } = stack.pop()!;
-    if (typeof value === "string") {
-      if (!isStorableText(value)) problems.push({ field, message: "Contains a NUL character or an unpaired surrogate" });
-    } else if (typeof value === "bigint" || typeof value === "function" || typeof value === "symbol") {
-      problems.push({ field, message: "Is not a JSON value" });
-    } else if (value !== null && typeof value === "object" && !(value instanceof Date)) {
-      if (depth >= MAX_JSON_DEPTH) {
-        problems.push({ field, message: `Is nested deeper than ${MAX_JSON_DEPTH} levels` });
-        continue;
-      }
-      for (const [key, child] of Object.entries(value)) {
-        if (!isStorableText(key)) problems.push({ field: `${field}.${key.slice(0, 40)}`, message: "Key contains a NUL character or an unpaired surrogate" });
-        stack.push({ value: child, field: `${field}.${key.slice(0, 40)}`, depth: depth + 1 });
-      }
-    }
-  }
-  return problems;
+  if (year < 1970 || year > 9999) return [{ field: "time", message: "Must be between 1970 and 9999" }];
+  if (!isStorableText(event.kind)) return [{ field: "kind", message: UNSTORABLE_TEXT_MESSAGE }];
+  return [];
 }
 
 /**
  * A Postgres text[] literal, quoted as node-postgres quotes arrays: every element in double
- * quotes with `"` and `\` escaped, NULL bare. (NUL characters are refused before this.)
+ * quotes with `"` and `\` escaped, NULL bare. (NUL characters are escaped or refused before this.)
  */
 function textArray(values: Array<string | null>): string {
   return `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/["\\]/g, "\\$&")}"`)).join(",")}}`;
 }
 
-const UNSTORABLE = /\0|\p{Cs}/u;
-const isStorableText = (text: string) => !UNSTORABLE.test(text);

@@ -23,6 +23,9 @@ export function toAppError(error: unknown): AppError | null {
     }
     if (error.code === "P2025") return new AppError("not_found", "Not found");
     if (error.code === "P2003") return new AppError("validation_failed", "A referenced record does not exist");
+    // The schemas refuse such text by field (lib/schemas/common.ts `text`); this covers any value
+    // that reaches a query another way, so it is a 422, never a 500.
+    if (error.code === "P2039") return new AppError("validation_failed", "A value contains a character that cannot be stored (NUL or an unpaired surrogate)");
   }
   return null;
 }

@@ -1,7 +1,10 @@
 import "server-only";
 import { z } from "zod";
 import type { Db } from "./db/client";
+import { AppError, notFound } from "@/lib/errors";
+import { escapeUnstorable } from "@/lib/storable-text";
 import { authorize, type Actor } from "./auth/actor";
+import { recordConfigChange } from "./audit";
 import { iso } from "./pagination";
 import { describeError, log } from "./log";
 import { env } from "./env";
@@ -10,15 +13,30 @@ export const heartbeatInput = z.object({
   name: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, "Use letters, digits, . _ -"),
   url: z.string().url().max(2048),
   runningVersion: z.number().int().min(0).nullable(),
+  /** Absent from gateways older than the dead-letter report: their count is left as it was. */
+  deadLetters: z
+    .object({
+      count: z.number().int().min(0),
+      // The refusal's title, which may quote what a caller sent: stored escaped, never refused.
+      lastReason: z
+        .string()
+        .nullable()
+        .transform((reason) => (reason === null ? null : escapeUnstorable(reason.slice(0, 500)).text)),
+      lastAt: z.iso.datetime().nullable(),
+    })
+    .optional(),
 });
 
 /** A gateway reporting in: remembered with the version it runs; answered with the latest one. */
 export async function recordHeartbeat(db: Db, raw: unknown): Promise<{ latestVersion: number | null }> {
   const input = heartbeatInput.parse(raw);
+  const deadLetters = input.deadLetters
+    ? { deadLetterCount: input.deadLetters.count, deadLetterReason: input.deadLetters.lastReason, deadLetterAt: input.deadLetters.lastAt ? new Date(input.deadLetters.lastAt) : null }
+    : {};
   await db.gateway.upsert({
     where: { name: input.name },
-    create: { name: input.name, url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date() },
-    update: { url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date() },
+    create: { name: input.name, url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), ...deadLetters },
+    update: { url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), ...deadLetters },
   });
   return { latestVersion: await latestVersionNumber(db) };
 }
@@ -46,6 +64,8 @@ export type GatewayView = {
   isBehind: boolean;
   isOnline: boolean;
   lastSeenAt: string | null;
+  /** Audit events this gateway's spool set aside because the control plane refused them. */
+  deadLetters: { count: number; lastReason: string | null; lastAt: string | null };
 };
 
 export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]> {
@@ -61,7 +81,46 @@ export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]>
     isBehind: latestVersion !== null && (g.runningVersion ?? -1) < latestVersion,
     isOnline: Boolean(g.lastSeenAt && now - g.lastSeenAt.getTime() < OFFLINE_AFTER_MS),
     lastSeenAt: iso(g.lastSeenAt),
+    deadLetters: { count: g.deadLetterCount, lastReason: g.deadLetterReason, lastAt: iso(g.deadLetterAt) },
   }));
+}
+
+/**
+ * Asks a gateway to re-queue its dead letters (once their cause is fixed: a control plane
+ * upgraded, a bug in ingest corrected). Recorded in the audit trail; the count on the Gateways
+ * page drops at the gateway's next heartbeat, or at once here.
+ */
+export async function replayGatewayDeadLetters(db: Db, actor: Actor, id: string): Promise<{ replayed: number }> {
+  authorize(actor, "settings:write");
+  const gateway = await db.gateway.findUnique({ where: { id } });
+  if (!gateway) throw notFound("Gateway");
+  const token = env().PORTICO_GATEWAY_TOKEN;
+  if (!token) throw new AppError("unavailable", "PORTICO_GATEWAY_TOKEN is not set, so the control plane cannot reach gateways");
+  let replayed: number;
+  try {
+    const res = await fetch(new URL("/internal/audit/replay-dead-letters", gateway.url), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(30_000),
+    });
+    const body = (await res.json().catch(() => ({}))) as { replayed?: unknown };
+    if (!res.ok || typeof body.replayed !== "number") throw new Error(`HTTP ${res.status}`);
+    replayed = body.replayed;
+  } catch (error) {
+    log("warn", "dead-letter replay failed", { gateway: gateway.name, ...describeError(error) });
+    throw new AppError("upstream_failed", `The gateway ${gateway.name} could not be reached or did not replay its dead letters`);
+  }
+  await db.$transaction(async (tx) => {
+    await tx.gateway.update({ where: { id }, data: { deadLetterCount: 0, deadLetterReason: null, deadLetterAt: null } });
+    await recordConfigChange(tx, actor, {
+      action: "gateway.replay_dead_letters",
+      targetType: "gateway",
+      targetId: gateway.name,
+      before: { deadLetterCount: gateway.deadLetterCount, deadLetterReason: gateway.deadLetterReason },
+      after: { replayed },
+    });
+  });
+  return { replayed };
 }
 
 const PUSH_ATTEMPTS = 6;

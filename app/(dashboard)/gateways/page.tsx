@@ -6,6 +6,7 @@ import { can } from "@/lib/server/auth/actor";
 import { getDb } from "@/lib/server/db/instance";
 import { listConfigVersions } from "@/lib/server/config-versions";
 import { listGateways } from "@/lib/server/gateways";
+import { DeadLettersCell } from "@/components/gateways/dead-letters-cell";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -53,6 +54,7 @@ export default async function GatewaysPage() {
                 <TableHead>Config version</TableHead>
                 <TableHead>Status</TableHead>
                 <TableHead>Last seen</TableHead>
+                <TableHead>Dead letters</TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -70,6 +72,9 @@ export default async function GatewaysPage() {
                   </TableCell>
                   <TableCell>
                     <RelativeTime value={g.lastSeenAt} />
+                  </TableCell>
+                  <TableCell>
+                    <DeadLettersCell gatewayId={g.id} gatewayName={g.name} deadLetters={g.deadLetters} canReplay={can(actor, "settings:write")} />
                   </TableCell>
                 </TableRow>
               ))}
