@@ -10,6 +10,8 @@ export const heartbeatInput = z.object({
   name: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, "Use letters, digits, . _ -"),
   url: z.string().url().max(2048),
   runningVersion: z.number().int().min(0).nullable(),
+  // When the gateway process started; absent from gateways older than this field.
+  startedAt: z.iso.datetime().optional(),
 });
 
 /** A gateway reporting in: remembered with the version it runs; answered with the latest one. */
@@ -17,8 +19,8 @@ export async function recordHeartbeat(db: Db, raw: unknown): Promise<{ latestVer
   const input = heartbeatInput.parse(raw);
   await db.gateway.upsert({
     where: { name: input.name },
-    create: { name: input.name, url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date() },
-    update: { url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date() },
+    create: { name: input.name, url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), startedAt: input.startedAt ?? null },
+    update: { url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), ...(input.startedAt ? { startedAt: input.startedAt } : {}) },
   });
   return { latestVersion: await latestVersionNumber(db) };
 }
@@ -34,8 +36,9 @@ export async function latestSignedConfig(db: Db): Promise<{ version: number; jws
   return latest ? { version: latest.version, jws: latest.signature } : null;
 }
 
-// A gateway that has not reported for this long is shown as offline.
-const OFFLINE_AFTER_MS = 60_000;
+// A gateway that has not reported for this long is shown as offline: three missed heartbeats
+// (gateway/config-store.ts sends one every 10 s).
+export const OFFLINE_AFTER_MS = 30_000;
 
 export type GatewayView = {
   id: string;
@@ -46,7 +49,13 @@ export type GatewayView = {
   isBehind: boolean;
   isOnline: boolean;
   lastSeenAt: string | null;
+  /** When the running gateway process started. */
+  startedAt: string | null;
+  /** Started again within the last 10 minutes, after it had already reported from an earlier start. */
+  hasRestartedRecently: boolean;
 };
+
+const RECENT_RESTART_MS = 10 * 60_000;
 
 export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]> {
   authorize(actor, "registry:read");
@@ -61,6 +70,8 @@ export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]>
     isBehind: latestVersion !== null && (g.runningVersion ?? -1) < latestVersion,
     isOnline: Boolean(g.lastSeenAt && now - g.lastSeenAt.getTime() < OFFLINE_AFTER_MS),
     lastSeenAt: iso(g.lastSeenAt),
+    startedAt: iso(g.startedAt),
+    hasRestartedRecently: Boolean(g.startedAt && now - g.startedAt.getTime() < RECENT_RESTART_MS && g.startedAt > g.createdAt),
   }));
 }
 
