@@ -104,8 +104,8 @@ async function main() {
   const logDir = path.join(dataDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
   const controlPlane = superviseLogged("control plane", path.join(logDir, "control-plane.log"), () => spawnControlPlane(root, env, { host, port }), async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/sign-in`, { redirect: "manual", signal: AbortSignal.timeout(5_000) });
-    return res.status < 500;
+    const res = await fetch(`http://127.0.0.1:${port}/api/readyz`, { signal: AbortSignal.timeout(5_000) });
+    return res.status === 200;
   });
   const dashboard = env.AUTH_URL!.replace(/\/$/, "");
   await controlPlane.started;
