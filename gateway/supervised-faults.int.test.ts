@@ -117,7 +117,7 @@ function startWorker(gatewayUrl: string, tag: string, ledger: Ledger, shouldStop
 }
 
 describe(`gateway under npm start's supervisor, SIGKILLed under load (${label})`, () => {
-  it("serves again within 5 s, the control plane answers throughout, and every acknowledged call is audited exactly once", async () => {
+  it("is restarted after 0.5 s and serves again within 5 s, the control plane answers throughout, and every acknowledged call is audited exactly once", async () => {
     const port = await freePort();
     const gatewayUrl = `http://127.0.0.1:${port}`;
     const lines: string[] = [];

@@ -203,6 +203,9 @@ export async function createOAuthProvider(
   const provider = new Provider(issuer, configuration);
   // Behind TLS the control plane sits after a terminating proxy; trust its X-Forwarded-* there only.
   provider.proxy = issuer.startsWith("https://");
+  // The client's address is the X-Forwarded-For entry that proxy appended, the last one: the
+  // first is whatever the client sent, and the token throttle counts and the audit records it.
+  provider.maxIpsCount = 1;
   provider.use(async (ctx, next) => {
     // Warm the settings cache so synchronous hooks (lifetimes) see an admin's change.
     const current = await settings.get();

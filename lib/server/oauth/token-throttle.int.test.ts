@@ -19,14 +19,15 @@ const PORTAL = `${GW}/mcp/finops`;
 let nightly: { id: string; clientId: string; clientSecret: string };
 let backup: { id: string; clientId: string; clientSecret: string };
 let clock = Date.now();
+let throttleOptions: Parameters<typeof createTokenThrottle>[0];
 let since: Date;
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
 
-async function post(path: string, form: Record<string, string>, auth: string) {
+async function post(path: string, form: Record<string, string>, auth: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${CP}/oauth${path}`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: auth, "x-request-id": `throttle-${Math.random().toString(36).slice(2)}` },
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: auth, "x-request-id": `throttle-${Math.random().toString(36).slice(2)}`, ...headers },
     body: new URLSearchParams(form),
   });
   return { status: res.status, retryAfter: res.headers.get("retry-after"), body: (await res.json()) as Record<string, unknown> };
@@ -46,11 +47,11 @@ beforeAll(async () => {
 beforeEach(async () => {
   clock = Date.now();
   since = new Date();
-  const throttle = createTokenThrottle({
+  throttleOptions = {
     clients: { maxFailures: 3, windowMs: 60_000, lockMs: 10_000, maxLockMs: 20_000, now: () => clock },
     addresses: { maxFailures: 20, windowMs: 60_000, lockMs: 10_000, maxLockMs: 20_000, now: () => clock },
-  });
-  await controlPlane.serve(await createOAuthProvider(t.db, { throttle }));
+  };
+  await controlPlane.serve(await createOAuthProvider(t.db, { throttle: createTokenThrottle(throttleOptions) }));
 });
 
 afterAll(async () => {
@@ -126,5 +127,20 @@ describe("the token endpoint throttles failed client authentication", () => {
     expect(lockout[0]!.data).toMatchObject({ scope: "address", clientId: "sa_guess19" });
     clock += 10_000;
     expect((await tokenFor(backup, backup.clientSecret)).status).toBe(200);
+  });
+
+  it("behind a TLS proxy, counts the address the proxy appended, not the one a client claims", async () => {
+    // An https issuer: the provider trusts X-Forwarded-For, as it does behind a terminating proxy.
+    await controlPlane.serve(await createOAuthProvider(t.db, { issuer: "https://portico.example/oauth", throttle: createTokenThrottle(throttleOptions) }));
+    const via = (claimed: string, appended: string) => ({ "x-forwarded-for": `${claimed}, ${appended}`, "x-forwarded-proto": "https" });
+    const guess = (i: number, headers: Record<string, string>) =>
+      post("/token", { grant_type: "client_credentials", resource: PORTAL }, basic(`sa_spray${i}`, "sas_wrong"), headers);
+    // A fresh made-up address each time in front of the same real one: still one address.
+    for (let i = 0; i < 20; i++) expect((await guess(i, via(`203.0.113.${i}`, "198.51.100.7"))).status).toBe(401);
+    expect(await guess(20, via("203.0.113.99", "198.51.100.7"))).toMatchObject({ status: 429, retryAfter: "10" });
+    // Someone else behind the proxy is not locked out by a claim of the sprayer's address.
+    expect((await post("/token", { grant_type: "client_credentials", resource: PORTAL }, basic(backup.clientId, backup.clientSecret), via("198.51.100.7", "192.0.2.4"))).status).toBe(200);
+    const [lockout] = await events({ action: "token.lockout" });
+    expect(lockout).toMatchObject({ sourceIp: "198.51.100.7" });
   });
 });
