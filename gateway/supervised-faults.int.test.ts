@@ -178,7 +178,7 @@ describe(`gateway under npm start's supervisor, SIGKILLed under load (${label})`
       const { sent, acknowledged } = ledger;
       let isLoading = true;
       const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(gatewayUrl, `w${i}`, ledger, () => !isLoading));
-      await until("the load is flowing", () => acknowledged.length >= 40);
+      await until("the load is flowing", () => acknowledged.length >= 40, 60_000);
 
       const killedPid = gateway.pid!;
       const killedAt = Date.now();
@@ -195,7 +195,7 @@ describe(`gateway under npm start's supervisor, SIGKILLed under load (${label})`
       expect(gateway.pid).not.toBe(killedPid);
       const respawnedAfterMs = spawnedAt[1]! - killedAt;
       const ackedAfterRestart = acknowledged.length;
-      await until("the load has run a while on the new process", () => acknowledged.length >= ackedAfterRestart + 40);
+      await until("the load has run a while on the new process", () => acknowledged.length >= ackedAfterRestart + 40, 60_000);
 
       isLoading = false;
       await Promise.all(workers);
