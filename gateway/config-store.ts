@@ -33,7 +33,8 @@ export const signedConfigBody = z.object({
 
 const SNAPSHOT_FILE = "snapshot.json";
 const JWKS_FILE = "config-jwks.json";
-const HEARTBEAT_MS = 15_000;
+// The dashboard shows a gateway offline after three missed heartbeats (lib/server/gateways.ts).
+const HEARTBEAT_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
 
 export type ConfigStoreOptions<S> = {
@@ -81,6 +82,8 @@ export function createConfigStore<S>(options: ConfigStoreOptions<S>) {
   let pullTimer: NodeJS.Timeout | undefined;
   let pullFailures = 0;
   let lastContactAt: Date | null = null;
+  // Reported with every heartbeat: a later one than the control plane knew means this gateway restarted.
+  const startedAt = new Date().toISOString();
 
   // --- snapshot-signing keys: fetched from the control plane, kept on disk for offline restarts ---
   let keySet: ReturnType<typeof createLocalJWKSet> | null = null;
@@ -249,7 +252,7 @@ export function createConfigStore<S>(options: ConfigStoreOptions<S>) {
       const res = await fetchImpl(`${cp}/api/internal/gateways/heartbeat`, {
         method: "POST",
         headers: { ...authHeaders(), "content-type": "application/json" },
-        body: JSON.stringify({ ...options.report?.(), name: options.gatewayName, url: options.gatewayUrl, runningVersion: running?.version ?? null }),
+        body: JSON.stringify({ ...options.report?.(), name: options.gatewayName, url: options.gatewayUrl, runningVersion: running?.version ?? null, startedAt }),
         signal: AbortSignal.timeout(5_000),
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);

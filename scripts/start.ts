@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole product on one machine. Builds the dashboard when sources changed,
  * starts the bundled demo MCP servers, migrates and seeds the embedded database, then starts the
- * control plane and the gateway, and prints where everything is.
+ * control plane and the gateway under a supervisor (one that exits unexpectedly is restarted, the
+ * other keeps serving), and prints where everything is.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -9,7 +10,8 @@ import path from "node:path";
 import { deriveGatewayCredentialKey } from "../lib/config/sealed-credential";
 import { loadOrCreateLocalSecrets } from "./lib/local-secrets";
 import { needsBuild } from "./lib/build-stamp";
-import { forwardStderr, spawnControlPlane, spawnGateway, waitForHttp } from "./lib/launch";
+import { forwardStderr, spawnControlPlane, spawnGateway } from "./lib/launch";
+import { supervise, type Supervised } from "./lib/supervisor";
 import { DEMO_USERS } from "../prisma/demo-users";
 const root = path.resolve(import.meta.dirname, "..");
 const dataDir = path.resolve(root, process.env.PORTICO_DATA_DIR ?? ".data");
@@ -42,6 +44,7 @@ Object.assign(process.env, env);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const children: ChildProcess[] = [];
+const parts: Supervised[] = [];
 let closeDemo: (() => Promise<void>) | undefined;
 let stopping = false;
 
@@ -49,6 +52,7 @@ async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   for (const child of children) child.kill("SIGTERM");
+  await Promise.all(parts.map((part) => part.stop()));
   await closeDemo?.();
   process.exit(code);
 }
@@ -99,21 +103,27 @@ async function main() {
 
   const logDir = path.join(dataDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
-  const controlPlane = spawnControlPlane(root, env, { host, port });
-  watch(controlPlane, "control plane", path.join(logDir, "control-plane.log"));
+  const controlPlane = superviseLogged("control plane", path.join(logDir, "control-plane.log"), () => spawnControlPlane(root, env, { host, port }), async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/readyz`, { signal: AbortSignal.timeout(5_000) });
+    return res.status === 200;
+  });
   const dashboard = env.AUTH_URL!.replace(/\/$/, "");
-  await waitForHttp(`http://127.0.0.1:${port}/sign-in`, 60_000);
+  await controlPlane.started;
 
-  const gateway = spawnGateway(root, env, {
+  const gatewayLaunch = {
     gatewayUrl,
     controlPlaneUrl: env.PORTICO_CONTROL_PLANE_URL!,
     gatewayToken: env.PORTICO_GATEWAY_TOKEN!,
     credentialKey: deriveGatewayCredentialKey(env.PORTICO_SECRET_KEY!).toString("base64"),
     dataDir: path.join(dataDir, "gateway"),
     name: "local",
+  };
+  // A restarted gateway serves its last good snapshot from disk at once, control plane or not.
+  const gateway = superviseLogged("gateway", path.join(logDir, "gateway.log"), () => spawnGateway(root, env, gatewayLaunch), async () => {
+    const res = await fetch(`${gatewayUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
+    return res.status === 200;
   });
-  watch(gateway, "gateway", path.join(logDir, "gateway.log"));
-  await waitForHttp(`${gatewayUrl}/readyz`, 60_000, (status) => status === 200);
+  await gateway.started;
 
   for (const s of demo.servers) say(`Demo MCP server: ${s.id} ${s.url}`);
   say(`Dashboard: ${dashboard}`);
@@ -125,22 +135,30 @@ async function main() {
   say("Press Ctrl-C to stop.");
 }
 
-/** Logs go to a file; warnings and errors are shown here too. A process that dies stops the rest. */
-function watch(child: ChildProcess, name: string, logFile: string) {
-  children.push(child);
+/**
+ * One part under the supervisor. Its logs go to a file; warnings and errors are shown here too.
+ * Exiting before it was first ready fails the start; exiting later restarts it.
+ */
+function superviseLogged(name: string, logFile: string, spawnPart: () => ChildProcess, isReady: () => Promise<boolean>): Supervised {
   const log = fs.createWriteStream(logFile, { flags: "a" });
-  child.stdout?.on("data", (chunk: Buffer) => {
-    log.write(chunk);
-    for (const line of chunk.toString().split("\n")) {
-      if (/^\{.*"level":"(warn|error)"/.test(line)) process.stderr.write(`${name}: ${line}\n`);
-    }
+  const part = supervise({
+    name,
+    hint: `see ${logFile}`,
+    say,
+    isReady,
+    spawn: () => {
+      const child = spawnPart();
+      child.stdout?.on("data", (chunk: Buffer) => {
+        log.write(chunk);
+        for (const line of chunk.toString().split("\n")) {
+          if (/^\{.*"level":"(warn|error)"/.test(line)) process.stderr.write(`${name}: ${line}\n`);
+        }
+      });
+      return child;
+    },
   });
-  child.on("exit", (code) => {
-    if (!stopping) {
-      say(`The ${name} stopped (exit ${code ?? "signal"}); see ${logFile}.`);
-      void stop(code ?? 1);
-    }
-  });
+  parts.push(part);
+  return part;
 }
 
 main().catch((error: unknown) => {

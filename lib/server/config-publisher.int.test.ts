@@ -107,9 +107,29 @@ describe("publishing config after a change", () => {
     expect(await listGateways(t.db, systemActor("test"))).toMatchObject([{ runningVersion: latest, isBehind: false }]);
   });
 
+  it("shows a gateway offline after three missed heartbeats, and back with its restart once it reports again", async () => {
+    const firstStart = new Date(Date.now() - 3_600_000).toISOString();
+    await recordHeartbeat(t.db, { name: "gw-1", url: gatewayUrl, runningVersion: 1, startedAt: firstStart });
+    await t.db.gateway.update({ where: { name: "gw-1" }, data: { createdAt: new Date(Date.now() - 7_200_000) } });
+    expect(await listGateways(t.db, systemActor("test"))).toMatchObject([{ isOnline: true, startedAt: firstStart, hasRestartedRecently: false }]);
+
+    // Killed: no heartbeat for 31 s.
+    await t.db.gateway.update({ where: { name: "gw-1" }, data: { lastSeenAt: new Date(Date.now() - 31_000) } });
+    expect(await listGateways(t.db, systemActor("test"))).toMatchObject([{ isOnline: false }]);
+
+    // Restarted: the new process reports its own start.
+    const restart = new Date().toISOString();
+    await recordHeartbeat(t.db, { name: "gw-1", url: gatewayUrl, runningVersion: 1, startedAt: restart });
+    expect(await listGateways(t.db, systemActor("test"))).toMatchObject([{ isOnline: true, startedAt: restart, hasRestartedRecently: true }]);
+    // A gateway too old to report when it started keeps what was known.
+    await recordHeartbeat(t.db, { name: "gw-1", url: gatewayUrl, runningVersion: 1 });
+    expect(await listGateways(t.db, systemActor("test"))).toMatchObject([{ startedAt: restart }]);
+  });
+
   it("refuses a heartbeat that is not well formed, and changes nothing", async () => {
     await expect(recordHeartbeat(t.db, { name: "bad name!", url: gatewayUrl, runningVersion: 1 })).rejects.toThrow();
     await expect(recordHeartbeat(t.db, { name: "gw-2", url: "not a url", runningVersion: 1 })).rejects.toThrow();
+    await expect(recordHeartbeat(t.db, { name: "gw-2", url: gatewayUrl, runningVersion: 1, startedAt: "yesterday" })).rejects.toThrow();
     expect(await t.db.gateway.count()).toBe(1);
   });
 });

@@ -25,6 +25,8 @@ export const heartbeatInput = z.object({
       lastAt: z.iso.datetime().nullable(),
     })
     .optional(),
+  // When the gateway process started; absent from gateways older than this field.
+  startedAt: z.iso.datetime().optional(),
 });
 
 /** A gateway reporting in: remembered with the version it runs; answered with the latest one. */
@@ -35,8 +37,8 @@ export async function recordHeartbeat(db: Db, raw: unknown): Promise<{ latestVer
     : {};
   await db.gateway.upsert({
     where: { name: input.name },
-    create: { name: input.name, url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), ...deadLetters },
-    update: { url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), ...deadLetters },
+    create: { name: input.name, url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), startedAt: input.startedAt ?? null, ...deadLetters },
+    update: { url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), ...(input.startedAt ? { startedAt: input.startedAt } : {}), ...deadLetters },
   });
   return { latestVersion: await latestVersionNumber(db) };
 }
@@ -52,8 +54,9 @@ export async function latestSignedConfig(db: Db): Promise<{ version: number; jws
   return latest ? { version: latest.version, jws: latest.signature } : null;
 }
 
-// A gateway that has not reported for this long is shown as offline.
-const OFFLINE_AFTER_MS = 60_000;
+// A gateway that has not reported for this long is shown as offline: three missed heartbeats
+// (gateway/config-store.ts sends one every 10 s).
+export const OFFLINE_AFTER_MS = 30_000;
 
 export type GatewayView = {
   id: string;
@@ -66,7 +69,13 @@ export type GatewayView = {
   lastSeenAt: string | null;
   /** Audit events this gateway's spool set aside because the control plane refused them. */
   deadLetters: { count: number; lastReason: string | null; lastAt: string | null };
+  /** When the running gateway process started. */
+  startedAt: string | null;
+  /** Started again within the last 10 minutes, after it had already reported from an earlier start. */
+  hasRestartedRecently: boolean;
 };
+
+const RECENT_RESTART_MS = 10 * 60_000;
 
 export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]> {
   authorize(actor, "registry:read");
@@ -82,6 +91,8 @@ export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]>
     isOnline: Boolean(g.lastSeenAt && now - g.lastSeenAt.getTime() < OFFLINE_AFTER_MS),
     lastSeenAt: iso(g.lastSeenAt),
     deadLetters: { count: g.deadLetterCount, lastReason: g.deadLetterReason, lastAt: iso(g.deadLetterAt) },
+    startedAt: iso(g.startedAt),
+    hasRestartedRecently: Boolean(g.startedAt && now - g.startedAt.getTime() < RECENT_RESTART_MS && g.startedAt > g.createdAt),
   }));
 }
 

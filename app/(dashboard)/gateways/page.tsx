@@ -8,6 +8,7 @@ import { listConfigVersions } from "@/lib/server/config-versions";
 import { listGateways } from "@/lib/server/gateways";
 import { DeadLettersCell } from "@/components/gateways/dead-letters-cell";
 import { Alert } from "@/components/ui/alert";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
@@ -38,6 +39,8 @@ export default async function GatewaysPage() {
   return (
     <>
       <PageHeader title="Gateways" description={DESCRIPTION} />
+      {/* A gateway going offline or coming back shows without a reload. */}
+      <AutoRefresh intervalMs={10_000} />
       <div className="space-y-6">
         {gateways.length === 0 ? (
           <EmptyState
@@ -54,6 +57,7 @@ export default async function GatewaysPage() {
                 <TableHead>Config version</TableHead>
                 <TableHead>Status</TableHead>
                 <TableHead>Last seen</TableHead>
+                <TableHead>Started</TableHead>
                 <TableHead>Dead letters</TableHead>
               </TableRow>
             </TableHeader>
@@ -68,10 +72,14 @@ export default async function GatewaysPage() {
                   </TableCell>
                   <TableCell className="space-x-1">
                     {g.isOnline ? <Badge variant="success">Online</Badge> : <Badge variant="destructive">Offline</Badge>}
+                    {g.isOnline && g.hasRestartedRecently && <Badge variant="warning">Restarted</Badge>}
                     {g.isBehind ? <Badge variant="warning">Behind</Badge> : <Badge variant="secondary">Up to date</Badge>}
                   </TableCell>
                   <TableCell>
                     <RelativeTime value={g.lastSeenAt} />
+                  </TableCell>
+                  <TableCell>
+                    <RelativeTime value={g.startedAt} />
                   </TableCell>
                   <TableCell>
                     <DeadLettersCell gatewayId={g.id} gatewayName={g.name} deadLetters={g.deadLetters} canReplay={can(actor, "settings:write")} />

@@ -52,7 +52,7 @@ export async function serviceAccountClientMetadata(db: Db, clientId: string): Pr
 // decodes them this way, and so must we, or the two would disagree on what was presented.
 const formDecode = (text: string) => decodeURIComponent(text.replace(/\+/g, "%20"));
 
-function parseBasic(header: string): { clientId: string; secret: string } | null {
+export function parseBasic(header: string): { clientId: string; secret: string } | null {
   const parts = header.split(" ");
   if (parts.length !== 2 || parts[0]!.toLowerCase() !== "basic") return null;
   const decoded = Buffer.from(parts[1]!, "base64").toString("utf8");

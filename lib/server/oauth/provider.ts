@@ -15,6 +15,7 @@ import { settingsCache, type SettingsCache } from "./settings-cache";
 import { ACCESS_TOKEN_SIGNING_ALG, loadOrCreateProviderJwks } from "./keys";
 import { MCP_SCOPE, portalSlugFromResource } from "./resource";
 import { auditTokenRequests, ERROR_DETAIL } from "./token-audit";
+import { createTokenThrottle, throttleClientAuthentication, type TokenThrottle } from "./token-throttle";
 
 function cookieKeys(): string[] {
   const secret = process.env.AUTH_SECRET;
@@ -78,7 +79,13 @@ function userTokenClaims(ctx: KoaContextWithOIDC) {
   return { email: account.email, groups: account.groups, amr: source?.amr ?? [] };
 }
 
-export async function createOAuthProvider(db: Db, options: { issuer?: string; settings?: SettingsCache } = {}): Promise<Provider> {
+// One per process: the provider is rebuilt on a signing-key rotation, lockouts must outlive that.
+let processThrottle: TokenThrottle | undefined;
+
+export async function createOAuthProvider(
+  db: Db,
+  options: { issuer?: string; settings?: SettingsCache; throttle?: TokenThrottle } = {},
+): Promise<Provider> {
   const issuer = options.issuer ?? oauthIssuer();
   const jwks = await loadOrCreateProviderJwks(db);
   const settings = options.settings ?? settingsCache(db);
@@ -202,6 +209,9 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
   const provider = new Provider(issuer, configuration);
   // Behind TLS the control plane sits after a terminating proxy; trust its X-Forwarded-* there only.
   provider.proxy = issuer.startsWith("https://");
+  // The client's address is the X-Forwarded-For entry that proxy appended, the last one: the
+  // first is whatever the client sent, and the token throttle counts and the audit records it.
+  provider.maxIpsCount = 1;
   provider.use(async (ctx, next) => {
     // Warm the settings cache so synchronous hooks (lifetimes) see an admin's change.
     const current = await settings.get();
@@ -220,6 +230,8 @@ export async function createOAuthProvider(db: Db, options: { issuer?: string; se
       delete (ctx.body as Record<string, unknown>).registration_endpoint;
     }
   });
+  // First of the three: a throttled request never reaches the secret's hashing or the provider.
+  provider.use(throttleClientAuthentication(db, options.throttle ?? (processThrottle ??= createTokenThrottle())));
   provider.use(hashPresentedClientSecret(db));
   provider.use(auditTokenRequests(db));
   provider.on("grant.error", (ctx: KoaContextWithOIDC, error: { error_detail?: unknown }) => {

@@ -63,9 +63,12 @@ export function auditTokenRequests(db: Db) {
       targetId: resource ? clip(resource, 200) : null,
       portal: resource ? portalSlugFromResource(resource) : null,
       reasons: isIssued ? null : [clip(`${String(body.error ?? "error")}: ${typeof detail === "string" ? detail : String(body.error_description ?? "")}`, 1000)],
+      // Client id, source address and reason as fields of their own: failed-authentication rules
+      // count by them, whoever the actor is.
       data: {
         grantType: typeof params.grant_type === "string" ? clip(params.grant_type, 100) : null,
-        ...(accountId && clientId ? { clientId: clip(clientId, 300) } : {}),
+        ...(clientId ? { clientId: clip(clientId, 300) } : {}),
+        ...(isIssued ? {} : { failure: clip(String(body.error ?? "error"), 100) }),
         ...(isIssued ? { scope: typeof body.scope === "string" ? body.scope : null, tokenId: token?.jti ?? null, expiresIn: body.expires_in ?? null } : {}),
       },
       sourceIp: ctx.ip ? clip(ctx.ip, 64) : null,
@@ -86,6 +89,42 @@ export function auditTokenRequests(db: Db) {
       }
     }
   };
+}
+
+/**
+ * A client id or source address locked out of client authentication (see token-throttle.ts): one
+ * event when the lockout begins. The requests refused while it lasts are not written one by one,
+ * so a flood of them cannot turn into a flood of audit writes.
+ */
+export async function auditClientAuthLockout(
+  db: Db,
+  ctx: KoaContextWithOIDC,
+  lockout: { clientId: string | null; scope: "client" | "address"; lockMs: number; lockouts: number },
+): Promise<void> {
+  const requestId = ctx.get("x-request-id");
+  const seconds = Math.ceil(lockout.lockMs / 1000);
+  const event: AuditEventInput = {
+    id: randomUUID(),
+    time: new Date(),
+    kind: "auth.token",
+    // An address's lockout is not the fault of the client id whose attempt happened to be the last.
+    actorType: lockout.scope === "client" && lockout.clientId && isServiceAccountClientId(lockout.clientId) ? "service_account" : "anonymous",
+    actorId: lockout.scope === "client" && lockout.clientId ? clip(lockout.clientId, 200) : null,
+    actorLabel: null,
+    action: "token.lockout",
+    outcome: "failure",
+    reasons: [`too many failed client authentications from this ${lockout.scope === "client" ? "client id" : "address"}: refused for ${seconds} s`],
+    data: {
+      ...(lockout.clientId ? { clientId: clip(lockout.clientId, 300) } : {}),
+      failure: "locked_out",
+      scope: lockout.scope,
+      lockSeconds: seconds,
+      lockouts: lockout.lockouts,
+    },
+    sourceIp: ctx.ip ? clip(ctx.ip, 64) : null,
+    requestId: REQUEST_ID.test(requestId) ? requestId : null,
+  };
+  await db.$transaction((tx) => appendAuditEvents(tx, [event])).catch((error: unknown) => log("error", "could not audit a lockout", describeError(error)));
 }
 
 /** RFC 7009 answers 200 whatever the token was; the event says what the client asked and whether a token was known. */
