@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { capPayload, mcpRequestEvent, type McpRequestEventFields } from "./audit";
+import { capPayload, mcpRequestEvent, stampGateway, type McpRequestEventFields } from "./audit";
+import type { AuditEventInput } from "@/lib/audit/event";
 
 const automation = { kind: "service_account" as const, subject: "sa_nightly", clientId: "sa_nightly", email: null, groups: [], amr: [], scopes: [], expiresAt: null, tokenId: null };
 
@@ -39,5 +40,15 @@ describe("capPayload", () => {
     const big = capPayload({ text: "x".repeat(20_000) });
     expect(big.truncated).toBe(true);
     expect(JSON.stringify(big.value).length).toBeLessThan(9_000);
+  });
+});
+
+describe("stampGateway", () => {
+  it("names the replica in every event's data, over whatever the data said", () => {
+    const out: AuditEventInput[] = [];
+    const emit = stampGateway((e) => out.push(e), "gw-2");
+    emit(mcpRequestEvent(fields({ data: { exposedName: "budgets_list_budgets", gateway: "spoofed" } })));
+    emit({ ...mcpRequestEvent(fields({})), data: null });
+    expect(out.map((e) => e.data)).toEqual([{ exposedName: "budgets_list_budgets", gateway: "gw-2" }, { gateway: "gw-2" }]);
   });
 });

@@ -6,6 +6,14 @@ import type { TokenIdentity } from "./auth";
 
 export type EmitAuditEvent = (event: AuditEventInput) => void;
 
+/**
+ * Every event names the replica that served it (`data.gateway`): behind a load balancer, that is
+ * how an auditor or an operator tells which gateway answered a call.
+ */
+export function stampGateway(emit: EmitAuditEvent, gatewayName: string): EmitAuditEvent {
+  return (event) => emit({ ...event, data: { ...event.data, gateway: gatewayName } });
+}
+
 export const MAX_AUDIT_PAYLOAD_BYTES = 8 * 1024;
 
 /**

@@ -5,7 +5,7 @@ import path from "node:path";
 import { openSealedCredential } from "@/lib/config/sealed-credential";
 
 import { createTokenVerifier, type TokenVerifier } from "./auth";
-import type { EmitAuditEvent } from "./audit";
+import { stampGateway, type EmitAuditEvent } from "./audit";
 import { createConfigStore, type ConfigStore, type VerifySignedSnapshot } from "./config-store";
 import type { GatewayEnv } from "./env";
 import { describeError, log } from "./log";
@@ -68,7 +68,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     controlPlaneUrl: env.controlPlaneUrl,
     gatewayToken: env.gatewayToken,
     gatewayName: env.gatewayName,
-    gatewayUrl: env.gatewayUrl,
+    gatewayUrl: env.advertiseUrl ?? env.gatewayUrl,
     dataDir: env.dataDir,
     verify: deps.verifySnapshot,
     versionOf: deps.versionOf,
@@ -80,10 +80,11 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
   const mcp = createMcpService({
     getState: () => state,
     upstreams,
-    emit: deps.emit,
+    emit: stampGateway(deps.emit, env.gatewayName),
     metrics,
     gatewayUrl: env.gatewayUrl,
     upstreamTimeoutMs: env.upstreamTimeoutMs,
+    sessionIdPrefix: env.sessionRoute ? `${env.sessionRoute}.` : undefined,
   });
 
   store.onChange((next) => {
@@ -110,6 +111,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     verifier,
     mcp,
     metrics,
+    maxBodyBytes: env.maxBodyBytes,
   });
 
   await store.start();

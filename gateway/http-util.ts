@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** MCP request bodies, unless PORTICO_GATEWAY_MAX_BODY_BYTES says otherwise. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Signed config pushes: a snapshot of many portals, far above any MCP message. */
+export const MAX_CONFIG_BODY_BYTES = 20 * 1024 * 1024;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): number {
   const text = JSON.stringify(body);
@@ -29,7 +33,7 @@ export function sendJsonRpcError(
 export type BodyResult = { ok: true; text: string; bytes: number } | { ok: false; reason: "too_large" | "aborted" };
 
 /** Reads a request body, refusing it past `limit` bytes without buffering the excess. */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, limit = DEFAULT_MAX_BODY_BYTES): Promise<BodyResult> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();

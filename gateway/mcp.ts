@@ -97,6 +97,8 @@ export type McpServiceOptions = {
   upstreamTimeoutMs?: number;
   sessionIdleMs?: number;
   maxSessions?: number;
+  /** Put before every session id (`g1.`), so a load balancer can route a session to this replica. */
+  sessionIdPrefix?: string;
 };
 
 type CallToolParams = CallToolRequest["params"];
@@ -498,7 +500,7 @@ export function createMcpService(options: McpServiceOptions) {
       direct: new Map(),
     };
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => `${options.sessionIdPrefix ?? ""}${randomUUID()}`,
       // One JSON body per POST: an SSE response costs several socket writes and a web stream per
       // request, which is most of the gateway's overhead. Progress goes on the session's GET stream.
       enableJsonResponse: true,

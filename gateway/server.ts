@@ -12,7 +12,8 @@ import {
   headerValue,
   isJsonContentType,
   isJsonRpcMessage,
-  MAX_BODY_BYTES,
+  DEFAULT_MAX_BODY_BYTES,
+  MAX_CONFIG_BODY_BYTES,
   readBody,
   sendJson,
   sendJsonRpcError,
@@ -33,6 +34,7 @@ export type GatewayHttpOptions = {
   verifier: TokenVerifier;
   mcp: McpService;
   metrics: GatewayMetrics;
+  maxBodyBytes?: number;
 };
 
 const SLUG = "[A-Za-z0-9][A-Za-z0-9_-]{0,127}";
@@ -54,6 +56,7 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
   const ownOrigin = new URL(options.gatewayUrl).origin;
   const extraOrigins = new Set(options.allowedOrigins.map((o) => o.replace(/\/+$/, "")));
   const { metrics } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   // Browsers send Origin; a page on another site must not drive a user's MCP session (DNS rebinding, CSRF).
   const isOriginAllowed = (origin: string) => origin === ownOrigin || extraOrigins.has(origin) || LOCAL_ORIGIN.test(origin);
@@ -71,7 +74,7 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
     if (!tokenBuffer) return sendJson(res, 503, { error: "the gateway token is not configured" });
     if (!isGatewayToken(req)) return sendJson(res, 401, { error: "a valid gateway token is required" }, { "www-authenticate": "Bearer" });
     if (!isJsonContentType(headerValue(req, "content-type"))) return sendJson(res, 415, { error: "content-type must be application/json" });
-    const body = await readBody(req, 20 * MAX_BODY_BYTES);
+    const body = await readBody(req, MAX_CONFIG_BODY_BYTES);
     if (!body.ok) return sendJson(res, body.reason === "too_large" ? 413 : 400, { error: body.reason === "too_large" ? "body too large" : "request aborted" });
     let parsed: unknown;
     try {
@@ -162,10 +165,10 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
     if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
       return refuse(406, -32000, "Not Acceptable: the client must accept both application/json and text/event-stream.", "wrong accept header");
     }
-    const body = await readBody(req);
+    const body = await readBody(req, maxBodyBytes);
     if (!body.ok) {
       if (body.reason === "aborted") return;
-      return refuse(413, -32000, `Payload Too Large: request bodies are limited to ${MAX_BODY_BYTES} bytes.`, "body too large");
+      return refuse(413, -32000, `Payload Too Large: request bodies are limited to ${maxBodyBytes} bytes.`, "body too large");
     }
     ctx.requestBytes = body.bytes;
     let parsed: unknown;
