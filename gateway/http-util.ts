@@ -74,6 +74,35 @@ export function readBody(req: IncomingMessage, limit = DEFAULT_MAX_BODY_BYTES): 
   });
 }
 
+/**
+ * Deepest JSON nesting the gateway parses. An MCP message needs a handful of levels around its
+ * arguments; a body nested 100k levels deep holds JSON.parse for some 70 ms on one core, and what
+ * parses may still overflow the stack of every recursive walk after it (JSON.stringify for the
+ * upstream and the audit event).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `text` nests arrays and objects deeper than `limit`: one pass over the characters, strings skipped, no parsing. */
+export function exceedsJsonDepth(text: string, limit = MAX_JSON_DEPTH): boolean {
+  if (text.length <= limit) return false;
+  let depth = 0;
+  let isInString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isInString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) isInString = false;
+    } else if (c === 0x22) {
+      isInString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 /** `application/json`, optionally with parameters (`; charset=utf-8`). */
 export function isJsonContentType(value: string | undefined): boolean {
   if (!value) return false;

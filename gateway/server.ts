@@ -13,7 +13,9 @@ import {
   isJsonContentType,
   isJsonRpcMessage,
   DEFAULT_MAX_BODY_BYTES,
+  exceedsJsonDepth,
   MAX_CONFIG_BODY_BYTES,
+  MAX_JSON_DEPTH,
   readBody,
   sendJson,
   sendJsonRpcError,
@@ -171,6 +173,7 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
       return refuse(413, -32000, `Payload Too Large: request bodies are limited to ${maxBodyBytes} bytes.`, "body too large");
     }
     ctx.requestBytes = body.bytes;
+    if (exceedsJsonDepth(body.text)) return refuse(400, ErrorCode.ParseError, `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, "JSON nested too deep");
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);

@@ -34,6 +34,10 @@ export type GatewayProcessOptions = {
   /** Base64 of 32 bytes; a fresh one when omitted. */
   credentialKey?: string;
   name?: string;
+  /** The URL clients use (a load balancer's); default the process's own. Token audiences name it. */
+  publicUrl?: string;
+  /** More environment, e.g. PORTICO_GATEWAY_ROUTE or PORTICO_GATEWAY_MAX_BODY_BYTES. */
+  env?: Record<string, string>;
 };
 
 export type GatewayProcess = Awaited<ReturnType<typeof startGatewayProcess>>;
@@ -49,12 +53,14 @@ export async function startGatewayProcess(options: GatewayProcessOptions) {
       PORT: String(options.port),
       HOST: "127.0.0.1",
       PORTICO_CONTROL_PLANE_URL: options.controlPlaneUrl,
-      PORTICO_GATEWAY_URL: url,
+      PORTICO_GATEWAY_URL: options.publicUrl ?? url,
+      ...(options.publicUrl ? { PORTICO_GATEWAY_ADVERTISE_URL: url } : {}),
       PORTICO_GATEWAY_TOKEN: GATEWAY_TOKEN,
       PORTICO_GATEWAY_CREDENTIAL_KEY: options.credentialKey ?? randomBytes(32).toString("base64"),
       PORTICO_GATEWAY_DATA_DIR: options.dataDir,
       PORTICO_GATEWAY_NAME: options.name ?? "fault-test-gateway",
       PORTICO_DEBUG: "1",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
