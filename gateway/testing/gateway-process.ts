@@ -36,6 +36,8 @@ export type GatewayProcessOptions = {
   name?: string;
   /** The URL clients use (a load balancer's); default the process's own. Token audiences name it. */
   publicUrl?: string;
+  /** How long to wait for it to listen (default 15 s); several starting at once on a busy machine need longer. */
+  startTimeoutMs?: number;
   /** More environment, e.g. PORTICO_GATEWAY_ROUTE or PORTICO_GATEWAY_MAX_BODY_BYTES. */
   env?: Record<string, string>;
 };
@@ -121,7 +123,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions) {
   };
 
   // Listening comes before config: wait for the port, whatever /readyz says.
-  const deadline = Date.now() + 15_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (hasExited()) throw new Error(`the gateway exited at start:\n${output}`);
     const res = await fetch(`${url}/healthz`).catch(() => null);
@@ -131,7 +134,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions) {
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`the gateway did not listen within 15 s:\n${output}`);
+      throw new Error(`the gateway did not listen within ${startTimeoutMs} ms:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
