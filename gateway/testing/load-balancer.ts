@@ -22,8 +22,9 @@ export function fleetConfig(port: number, gatewayPorts: number[]): string {
   return text;
 }
 
+/** nginx when installed; PORTICO_TEST_BALANCER=node runs the fallback where nginx is installed too. */
 export async function startLoadBalancer(options: { port: number; gatewayPorts: number[]; dir: string }): Promise<LoadBalancer> {
-  return fs.existsSync(NGINX) ? startNginx(options) : startNodeBalancer(options);
+  return fs.existsSync(NGINX) && process.env.PORTICO_TEST_BALANCER !== "node" ? startNginx(options) : startNodeBalancer(options);
 }
 
 async function startNginx({ port, gatewayPorts, dir }: { port: number; gatewayPorts: number[]; dir: string }): Promise<LoadBalancer> {
@@ -79,6 +80,8 @@ http {
 async function startNodeBalancer({ port, gatewayPorts }: { port: number; gatewayPorts: number[] }): Promise<LoadBalancer> {
   let next = 0;
   const server: Server = createServer((req, res) => {
+    const pathname = (req.url ?? "/").split("?")[0]!;
+    if (pathname.startsWith("/internal/") || pathname === "/metrics") return void res.writeHead(404).end();
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
