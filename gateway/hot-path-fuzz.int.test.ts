@@ -27,6 +27,12 @@ const SEED = 0x5eed15;
 const READYZ_BUDGET_MS = 50;
 /** Inputs of each kind sent one at a time to measure the gateway's CPU per input. */
 const CPU_SAMPLES = 20;
+/**
+ * Most CPU one bad input may take. Well under the /readyz budget, since several arrive at once: a
+ * body nested 100k levels deep took 17–30 ms here before the gateway refused depth before parsing,
+ * a body at the 256 KiB cap takes 2–7 ms.
+ */
+const MAX_CPU_MS_PER_INPUT = 15;
 /** Upstream methods a client request makes the gateway send (the housekeeping of a connection is not one). */
 const CALLS = ["tools/call", "prompts/get", "prompts/list", "resources/read", "resources/list", "resources/templates/list", "completion/complete"];
 
@@ -559,32 +565,8 @@ describe("bad input on the hot path", () => {
     const slowest = [...samples].sort((a, b) => b.ms - a.ms).slice(0, 3);
     const inFlight = slowest.map((x) => ({ ms: Math.round(x.ms), cases: spans.filter(([a, b]) => a < x.at && b > x.at - x.ms).map((span) => span[2]) }));
     const p99 = latencies[Math.floor(latencies.length * 0.99)] ?? Infinity;
-    const upstreamCalls = Object.fromEntries(upstreams.flatMap((u) => [...u.counts]));
-    console.info(
-      JSON.stringify({
-        cases: cases.length,
-        seconds: Math.round(elapsedMs) / 1000,
-        statuses: Object.fromEntries(statuses),
-        kinds: Object.fromEntries(byKind),
-        readyz: { samples: samples.length, p50: latencies[Math.floor(latencies.length / 2)], p99, worst },
-        gatewayEventLoopLagMaxMs: loopLagMaxMs,
-        upstreamRequests: upstreamCalls,
-        auditEventsDelivered: delivered,
-      }),
-    );
 
-    expect(failures.slice(0, 25), `${failures.length} of ${cases.length} cases got another answer`).toEqual([]);
-    expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([]);
-    expect(upstreams.reduce((s, u) => s + u.total(CALLS), 0), JSON.stringify(upstreamCalls)).toBe(0);
-    expect(samples.every((s) => s.status === 200)).toBe(true);
-    expect(samples.length).toBeGreaterThan(50);
-    // On a shared machine a round trip from another process also waits for a CPU, and so does the
-    // gateway's own event-loop delay: typical polls must be within the budget, the worst is printed
-    // above. Whether an input itself holds the loop is measured below, in CPU time.
-    expect(latencies[Math.floor(latencies.length / 2)]!, JSON.stringify(inFlight)).toBeLessThan(READYZ_BUDGET_MS);
-
-    // The gateway's CPU time per input, kind by kind, one at a time: an input that would hold the
-    // event loop for 50 ms costs 50 ms of CPU, however busy the machine is.
+    // The gateway's CPU time per input, kind by kind (and costly variants apart), one at a time.
     const perKind = new Map<string, Case[]>();
     for (const c of buildCases(sessions, SEED + 1).slice(0, 5_000)) {
       const key = c.variant ? `${c.kind} (${c.variant})` : c.kind;
@@ -597,8 +579,35 @@ describe("bad input on the hot path", () => {
       for (const [n, c] of list.entries()) await c.run(`fz-cpu-${n}`);
       cpuMs[kind] = Math.round(((cpuTimeMs(g.pid) - before) / list.length) * 100) / 100;
     }
-    console.info(JSON.stringify({ gatewayCpuMsPerInput: cpuMs }));
-    expect(Object.entries(cpuMs).filter(([, ms]) => ms >= READYZ_BUDGET_MS)).toEqual([]);
+
+    const upstreamCalls = Object.fromEntries(upstreams.flatMap((u) => [...u.counts]));
+    console.info(
+      JSON.stringify({
+        cases: cases.length,
+        seconds: Math.round(elapsedMs) / 1000,
+        statuses: Object.fromEntries(statuses),
+        kinds: Object.fromEntries(byKind),
+        readyz: { samples: samples.length, p50: latencies[Math.floor(latencies.length / 2)], p99, worst },
+        gatewayEventLoopLagMaxMs: loopLagMaxMs,
+        upstreamRequests: upstreamCalls,
+        auditEventsDelivered: delivered,
+        gatewayCpuMsPerInput: cpuMs,
+      }),
+    );
+
+    expect(failures.slice(0, 25), `${failures.length} of ${cases.length} cases got another answer`).toEqual([]);
+    expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([]);
+    expect(upstreams.reduce((s, u) => s + u.total(CALLS), 0), JSON.stringify(upstreamCalls)).toBe(0);
+    expect(samples.every((s) => s.status === 200)).toBe(true);
+    expect(samples.length).toBeGreaterThan(50);
+    // On a shared machine a round trip from another process also waits for a CPU, and so does the
+    // gateway's own event-loop delay: typical polls must be within the budget, the worst is printed
+    // above. Whether an input itself holds the loop is measured below, in CPU time.
+    expect(latencies[Math.floor(latencies.length / 2)]!, JSON.stringify(inFlight)).toBeLessThan(READYZ_BUDGET_MS);
+    // On a machine of its own (CI), every poll: PORTICO_FUZZ_STRICT_READYZ=1.
+    if (process.env.PORTICO_FUZZ_STRICT_READYZ === "1") expect(worst, JSON.stringify(inFlight)).toBeLessThan(READYZ_BUDGET_MS);
+    // An input that holds the event loop costs that much CPU, however busy the machine is.
+    expect(Object.entries(cpuMs).filter(([, ms]) => ms > MAX_CPU_MS_PER_INPUT)).toEqual([]);
     // Still serving real calls afterwards.
     const after = await send("fz-after", { headers: { "mcp-session-id": sessions.v06, "mcp-protocol-version": "2025-06-18" }, body: JSON.stringify(call(2, "cost-explorer_list_accounts")) });
     expect(after.status).toBe(200);
