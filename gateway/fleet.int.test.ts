@@ -335,7 +335,6 @@ describe(`three gateways behind one URL (${label})`, () => {
     expect(pinnedToStopped.length).toBeGreaterThan(0);
 
     const stopped = gateways.get("g2")!;
-    let stoppedAt = Infinity;
     const failures: Array<{ client: string; at: number; error: string }> = [];
     const trafficUntil = { value: Infinity };
     const loops = [...legacy, ...stateless].map(async (c) => {
@@ -345,19 +344,14 @@ describe(`three gateways behind one URL (${label})`, () => {
       }
     });
     await new Promise((r) => setTimeout(r, 1_500));
-    const exit = stopped.kill("SIGTERM");
-    stoppedAt = Date.now();
-    expect((await exit).code).toBe(0);
-    const exitedAt = Date.now();
+    expect((await stopped.kill("SIGTERM")).code).toBe(0);
     trafficUntil.value = Date.now() + 2_000;
     await Promise.all(loops);
 
-    // Calls started once the gateway had exited all succeeded: stateless ones through the others,
-    // legacy ones after their one 404 and a new session (handled inside call()).
-    expect(failures.filter((f) => f.at >= exitedAt)).toEqual([]);
-    // Only calls in flight while it stopped could fail, and at most one per client.
-    expect(failures.every((f) => f.at >= stoppedAt - 1_000)).toBe(true);
-    expect(new Set(failures.map((f) => f.client)).size).toBe(failures.length);
+    // Every call succeeded: those in flight finished on the stopping gateway (it drains before it
+    // closes), later stateless ones went to the others, and legacy ones after their one 404 and a
+    // new session (inside call()).
+    expect(failures).toEqual([]);
     for (const tag of pinnedToStopped) {
       const client = legacy.find((c) => c.tag === tag)!;
       expect(client.route(), `${tag} re-initialized on another gateway`).not.toBe("g2");
@@ -380,7 +374,7 @@ describe(`three gateways behind one URL (${label})`, () => {
         calls: calls.length,
         acknowledged: acknowledged.length,
         servedByStoppedGateway: servedByStopped.length,
-        failedInFlight: failures,
+        failed: failures,
         legacyClientsReinitialized: pinnedToStopped.length,
       }),
     );
