@@ -4,6 +4,8 @@ import { z } from "zod";
 
 import { deriveGatewayCredentialKey } from "@/lib/config/sealed-credential";
 
+import { DEFAULT_MAX_BODY_BYTES } from "./http-util";
+
 // The gateway reads its own environment: lib/server/env is the control plane's and pulls in
 // `server-only`, which refuses to load outside a React Server Components bundle.
 const schema = z.object({
@@ -30,6 +32,15 @@ const schema = z.object({
   // Comma-separated extra origins allowed to call /mcp from a browser.
   PORTICO_ALLOWED_ORIGINS: z.string().default(""),
   PORTICO_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  PORTICO_GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(DEFAULT_MAX_BODY_BYTES),
+  // Where the control plane reaches this very replica (config push). Behind a load balancer the
+  // public PORTICO_GATEWAY_URL is shared by every replica, and a push sent there reaches only one.
+  PORTICO_GATEWAY_ADVERTISE_URL: z.string().url().optional(),
+  // A load balancer routes legacy sessions on this prefix of the Mcp-Session-Id (deploy/fleet).
+  PORTICO_GATEWAY_ROUTE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, "use 1 to 32 letters, digits, _ -")
+    .optional(),
 });
 
 export type GatewayEnv = {
@@ -44,6 +55,12 @@ export type GatewayEnv = {
   dataDir: string;
   allowedOrigins: string[];
   upstreamTimeoutMs: number;
+  /** Largest MCP request body, refused with 413 while it is read. Default DEFAULT_MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
+  /** Where the control plane pushes config to this replica; default `gatewayUrl`. */
+  advertiseUrl?: string;
+  /** Legacy session ids are `<route>.<uuid>`, so a load balancer can pin a session to this replica. */
+  sessionRoute?: string;
 };
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "");
@@ -74,5 +91,8 @@ export function readGatewayEnv(source: NodeJS.ProcessEnv = process.env): Gateway
       .map((o) => o.trim())
       .filter(Boolean),
     upstreamTimeoutMs: e.PORTICO_UPSTREAM_TIMEOUT_MS,
+    maxBodyBytes: e.PORTICO_GATEWAY_MAX_BODY_BYTES,
+    advertiseUrl: e.PORTICO_GATEWAY_ADVERTISE_URL ? trimSlash(e.PORTICO_GATEWAY_ADVERTISE_URL) : undefined,
+    sessionRoute: e.PORTICO_GATEWAY_ROUTE,
   };
 }

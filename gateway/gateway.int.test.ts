@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ToolListChangedNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
+import { DEFAULT_MAX_BODY_BYTES } from "./http-util";
 import { GATEWAY_TOKEN, PORTAL, SERVICE_ACCOUNT, startHarness, type Harness } from "./testing/harness";
 
 let h: Harness;
@@ -245,7 +246,7 @@ describe("bad input", () => {
   });
 
   it("refuses an oversize body with 413", async () => {
-    const big = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", arguments: { blob: "a".repeat(1024 * 1024 + 10) } } });
+    const big = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", arguments: { blob: "a".repeat(DEFAULT_MAX_BODY_BYTES + 10) } } });
     const res = await post(big, { authorization: `Bearer ${await h.mintToken()}` });
     expect(res.status).toBe(413);
   });

@@ -13,7 +13,7 @@ import { describeError, log } from "./log";
 import { createPipeline, type Pipeline } from "./pipeline";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { GatewayState } from "./portal-index";
-import { MAX_BODY_BYTES } from "./http-util";
+import { DEFAULT_MAX_BODY_BYTES } from "./http-util";
 import { createGatewayHttpServer, configureHttpServer, listen } from "./server";
 import { createUpstreamPool, type OpenSealed, type UpstreamPool } from "./upstreams";
 
@@ -50,6 +50,48 @@ export type Gateway<S> = {
   close(): Promise<void>;
 };
 
+/** How long a stopping gateway waits for the requests in flight. */
+const DRAIN_MS = 3_000;
+
+/**
+ * Requests in flight, for a graceful stop: once draining, every answer closes its connection, so
+ * a balancer's pooled connections end one by one instead of being cut mid-request. Streams (GET,
+ * `subscriptions/listen`) are not waited for: they end when the sessions close.
+ */
+function createDrain() {
+  const posts = new Set<ServerResponse>();
+  let isDraining = false;
+  let check: (() => void) | null = null;
+  const isStream = (res: ServerResponse) => String(res.getHeader("content-type") ?? "").startsWith("text/event-stream");
+  return {
+    track(req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void) {
+      if (isDraining) res.setHeader("connection", "close");
+      if (req.method === "POST") {
+        posts.add(res);
+        res.once("close", () => {
+          posts.delete(res);
+          check?.();
+        });
+      }
+      next(req, res);
+    },
+    /** Resolves once no answer but streams is pending, or after `timeoutMs`. */
+    settled(timeoutMs: number): Promise<void> {
+      isDraining = true;
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+        check = () => {
+          if ([...posts].some((res) => !isStream(res))) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        check();
+      });
+    },
+  };
+}
+
 /**
  * Wires the gateway: config store → indexed state → HTTP + MCP. Listening starts only after the
  * last good snapshot on disk was loaded, so a restart serves at once; pulling the latest from the
@@ -61,7 +103,8 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
     res.end(JSON.stringify({ error: "starting" }));
   };
-  const http = configureHttpServer(createServer((req, res) => handler(req, res)));
+  const drain = createDrain();
+  const http = configureHttpServer(createServer((req, res) => drain.track(req, res, handler)));
   const port = await listen(http, baseEnv.port, baseEnv.host);
   const url = `http://${baseEnv.host.includes(":") ? `[${baseEnv.host}]` : baseEnv.host}:${port}`;
   const env: GatewayEnv = deps.urlFromBoundPort ? { ...baseEnv, gatewayUrl: url } : baseEnv;
@@ -74,7 +117,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     controlPlaneUrl: env.controlPlaneUrl,
     gatewayToken: env.gatewayToken,
     gatewayName: env.gatewayName,
-    gatewayUrl: env.gatewayUrl,
+    gatewayUrl: env.advertiseUrl ?? env.gatewayUrl,
     dataDir: env.dataDir,
     verify: deps.verifySnapshot,
     versionOf: deps.versionOf,
@@ -94,11 +137,13 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     upstreams,
     verifier,
     emit: deps.emit,
+    gatewayName: env.gatewayName,
     metrics,
     gatewayUrl: env.gatewayUrl,
     allowedOrigins: env.allowedOrigins,
-    maxBodyBytes: MAX_BODY_BYTES,
+    maxBodyBytes: env.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     upstreamTimeoutMs: env.upstreamTimeoutMs,
+    sessionIdPrefix: env.sessionRoute ? `${env.sessionRoute}.` : undefined,
   });
 
   store.onChange((next) => {
@@ -147,11 +192,13 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
       closing ??= (async () => {
         store.close();
         verifier.close();
+        // Behind a load balancer: take no new connections (the balancer sends those elsewhere),
+        // and let the calls in flight finish before the sessions and connections are cut.
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+        await drain.settled(DRAIN_MS);
         await pipeline.close();
-        await new Promise<void>((resolve) => {
-          http.close(() => resolve());
-          http.closeAllConnections();
-        });
+        http.closeAllConnections();
+        await closed;
         await upstreams.close();
       })();
       return closing;

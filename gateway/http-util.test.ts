@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { isJsonContentType, isJsonRpcMessage } from "./http-util";
+import { exceedsJsonDepth, isJsonContentType, isJsonRpcMessage, MAX_JSON_DEPTH } from "./http-util";
 import { capPayload } from "./audit";
 import { methodLabel } from "./metrics";
 
@@ -46,5 +46,21 @@ describe("methodLabel", () => {
     expect(methodLabel("tools/call")).toBe("tools/call");
     expect(methodLabel("notifications/cancelled")).toBe("notification");
     expect(methodLabel("x".repeat(100))).toBe("other");
+  });
+});
+
+describe("exceedsJsonDepth", () => {
+  const nested = (levels: number) => `${'{"a":['.repeat(levels / 2)}1${"]}".repeat(levels / 2)}`;
+
+  it("lets messages as deep as the limit through and refuses one level more", () => {
+    expect(exceedsJsonDepth(nested(MAX_JSON_DEPTH))).toBe(false);
+    expect(exceedsJsonDepth(nested(MAX_JSON_DEPTH + 2))).toBe(true);
+    expect(exceedsJsonDepth("[".repeat(100_000))).toBe(true);
+  });
+
+  it("counts brackets inside strings, escaped quotes included, as text", () => {
+    const text = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", arguments: { q: `\\"${"[{".repeat(500)}` } } });
+    expect(exceedsJsonDepth(text)).toBe(false);
+    expect(exceedsJsonDepth(`["\\\\", ${"[".repeat(70)}]`)).toBe(true);
   });
 });

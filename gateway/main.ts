@@ -12,6 +12,9 @@ import { createPolicyAdapter } from "./policy";
 import { buildGatewayState } from "./portal-index";
 import { normalizeSnapshot, snapshotVersion, verifySignedConfig } from "./snapshot-state";
 
+/** Of the 10 s a stop may take, how long to try delivering the spooled audit events. */
+const SHUTDOWN_FLUSH_MS = 5_000;
+
 async function main() {
   const env = readGatewayEnv();
   if (!env.gatewayToken) {
@@ -43,6 +46,11 @@ async function main() {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await gateway.close().catch((error: unknown) => log("error", "closing the gateway failed", describeError(error)));
+    // A replica scaled down may never start again on this disk: deliver what it can first. What
+    // is left after the deadline stays spooled for the next start on the same data dir.
+    const deadline = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), SHUTDOWN_FLUSH_MS).unref());
+    const flushed = await Promise.race([spool.flush().then(() => "done" as const), deadline]).catch(() => "failed" as const);
+    if (flushed !== "done") log("warn", "audit events left in the spool at shutdown; a gateway started on this data dir delivers them", { pending: spool.depth() });
     // Last: events of requests answered while closing are still spooled and synced to disk.
     await spool.close().catch((error: unknown) => log("error", "closing the audit spool failed", describeError(error)));
     process.exit(0);

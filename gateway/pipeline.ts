@@ -48,6 +48,8 @@ export type PipelineOptions = {
   upstreams: UpstreamPool;
   verifier: TokenVerifier;
   emit: EmitAuditEvent;
+  /** Named in every audit event, so a fleet's events say which replica served them. */
+  gatewayName: string;
   metrics: GatewayMetrics;
   gatewayUrl: string;
   allowedOrigins: string[];
@@ -70,7 +72,7 @@ export function createPipeline(options: PipelineOptions) {
   const resolve = createResolve({ getState: options.getState, hasDrifted: (s, t, h) => options.upstreams.hasDrifted(s, t, h) });
   const decide = createDecide({ gatewayUrl: options.gatewayUrl });
   const forward = createForward({ upstreams: options.upstreams, visibleTools, catalog, metrics, upstreamTimeoutMs: options.upstreamTimeoutMs });
-  const audit = createAudit({ emit: options.emit, metrics });
+  const audit = createAudit({ emit: options.emit, metrics, gatewayName: options.gatewayName });
 
   /** resolve → decide → forward for one JSON-RPC request. Never throws: a failure is an answer. */
   async function run(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer> {

@@ -8,7 +8,7 @@ import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import { protectedResourceMetadata } from "./auth";
 import type { ApplyOutcome } from "./config-store";
 import { newRequestContext } from "./exchange";
-import { clientIp, headerValue, isJsonContentType, MAX_BODY_BYTES, readBody, sendJson, sendJsonRpcError } from "./http-util";
+import { clientIp, headerValue, isJsonContentType, MAX_CONFIG_BODY_BYTES, readBody, sendJson, sendJsonRpcError } from "./http-util";
 import { describeError, log } from "./log";
 import { methodLabel, type GatewayMetrics } from "./metrics";
 import type { Pipeline } from "./pipeline";
@@ -52,7 +52,7 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
     if (!tokenBuffer) return sendJson(res, 503, { error: "the gateway token is not configured" });
     if (!isGatewayToken(req)) return sendJson(res, 401, { error: "a valid gateway token is required" }, { "www-authenticate": "Bearer" });
     if (!isJsonContentType(headerValue(req, "content-type"))) return sendJson(res, 415, { error: "content-type must be application/json" });
-    const body = await readBody(req, 20 * MAX_BODY_BYTES);
+    const body = await readBody(req, MAX_CONFIG_BODY_BYTES);
     if (!body.ok) return sendJson(res, body.reason === "too_large" ? 413 : 400, { error: body.reason === "too_large" ? "body too large" : "request aborted" });
     let parsed: unknown;
     try {

@@ -6,9 +6,9 @@ import { createMetrics } from "../metrics";
 import { callOf } from "../testing/stage-fixtures";
 import { createAudit } from "./audit";
 
-function auditing() {
+function auditing(gatewayName?: string) {
   const events: AuditEventInput[] = [];
-  return { events, audit: createAudit({ emit: (e) => events.push(e), metrics: createMetrics() }) };
+  return { events, audit: createAudit({ emit: (e) => events.push(e), metrics: createMetrics(), gatewayName }) };
 }
 
 describe("audit", () => {
@@ -50,6 +50,13 @@ describe("audit", () => {
     const { events, audit } = auditing();
     audit.finish(callOf("tools/list"), { bytes: 10, error: { code: -32603, message: "The gateway could not complete the request." } });
     expect(events[0]).toMatchObject({ outcome: "allow", reasons: ["The gateway could not complete the request."], data: { upstreamOutcome: "error" } });
+  });
+
+  it("names the replica that served the request, so a fleet's events can be told apart", () => {
+    const { events, audit } = auditing("gw-2");
+    audit.finish(callOf("tools/list"), { bytes: 10 });
+    audit.refusal({ ctx: callOf("x").ctx, portal: "p1", identity: null, method: "unauthenticated", reasons: ["no bearer token"], status: 401, responseBytes: 80 });
+    expect(events.map((e) => e.data?.gateway)).toEqual(["gw-2", "gw-2"]);
   });
 
   it("records requests refused before they became calls, without an identity when there was none", () => {

@@ -16,7 +16,7 @@ export type Response = { error?: { code: number; message: string }; bytes: numbe
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
-export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetrics }) {
+export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetrics; gatewayName?: string }) {
   const { metrics } = deps;
 
   function emit(build: () => ReturnType<typeof mcpRequestEvent>, requestId: string) {
@@ -53,6 +53,7 @@ export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetric
         sourceIp: ctx.sourceIp,
         requestId: ctx.requestId,
         data: {
+          ...(deps.gatewayName ? { gateway: deps.gatewayName } : {}),
           clientName: caller.clientName,
           clientVersion: caller.clientVersion,
           sessionId: caller.id || null,
@@ -95,6 +96,7 @@ export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetric
           sourceIp: fields.ctx.sourceIp,
           requestId: fields.ctx.requestId,
           data: {
+            ...(deps.gatewayName ? { gateway: deps.gatewayName } : {}),
             sessionId: fields.sessionId ?? null,
             httpStatus: fields.status,
             latencyMs: round3(performance.now() - fields.ctx.startedAt),

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 
 import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 
-import { isJsonContentType, isJsonRpcMessage, readBody, type JsonRpcMessage } from "../http-util";
+import { exceedsJsonDepth, isJsonContentType, isJsonRpcMessage, MAX_JSON_DEPTH, readBody, type JsonRpcMessage } from "../http-util";
 
 /**
  * Stage 3, parse (POST only): the body read once, within the size cap while it arrives, parsed
@@ -30,6 +30,11 @@ export function createParse(options: { maxBodyBytes: number }) {
     if (!body.ok) {
       if (body.reason === "aborted") return { ok: false, status: 400, code: -32000, message: "The request was aborted.", reason: "aborted", aborted: true };
       return { ok: false, status: 413, code: -32000, message: `Payload Too Large: request bodies are limited to ${options.maxBodyBytes} bytes.`, reason: "body too large" };
+    }
+    // Checked before parsing: a body nested 100k levels deep holds JSON.parse for tens of
+    // milliseconds, and what parses would overflow the stack of every recursive walk after it.
+    if (exceedsJsonDepth(body.text)) {
+      return { ok: false, status: 400, code: ErrorCode.ParseError, message: `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, reason: "JSON nested too deep", bytes: body.bytes };
     }
     let parsed: unknown;
     try {

@@ -49,6 +49,8 @@ export async function startFakeControlPlane(options: {
   configJwks: JSONWebKeySet;
   oauthJwks: JSONWebKeySet;
   ingest?: FakeIngestHandler;
+  /** Takes over `POST /api/internal/gateways/heartbeat` (after the token check): the body in, the answer out. */
+  heartbeat?: (body: unknown) => Promise<{ status: number; body: unknown }>;
 }): Promise<FakeControlPlane> {
   let server: Server | null = null;
   let port = 0;
@@ -100,7 +102,12 @@ export async function startFakeControlPlane(options: {
       return cp.latest ? send(res, 200, cp.latest) : send(res, 404, { error: "no config version yet" });
     }
     if (req.method === "POST" && path === "/api/internal/gateways/heartbeat") {
-      cp.heartbeats.push((await readJson(req)) as FakeControlPlane["heartbeats"][number]);
+      const body = await readJson(req);
+      cp.heartbeats.push(body as FakeControlPlane["heartbeats"][number]);
+      if (options.heartbeat) {
+        const answer = await options.heartbeat(body);
+        return send(res, answer.status, answer.body);
+      }
       return send(res, 200, { latestVersion: cp.latest?.version ?? null });
     }
     if (req.method === "POST" && path === "/api/internal/audit/ingest") {

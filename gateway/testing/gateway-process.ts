@@ -34,6 +34,12 @@ export type GatewayProcessOptions = {
   /** Base64 of 32 bytes; a fresh one when omitted. */
   credentialKey?: string;
   name?: string;
+  /** The URL clients use (a load balancer's); default the process's own. Token audiences name it. */
+  publicUrl?: string;
+  /** How long to wait for it to listen (default 15 s); several starting at once on a busy machine need longer. */
+  startTimeoutMs?: number;
+  /** More environment, e.g. PORTICO_GATEWAY_ROUTE or PORTICO_GATEWAY_MAX_BODY_BYTES. */
+  env?: Record<string, string>;
 };
 
 export type GatewayProcess = Awaited<ReturnType<typeof startGatewayProcess>>;
@@ -49,12 +55,14 @@ export async function startGatewayProcess(options: GatewayProcessOptions) {
       PORT: String(options.port),
       HOST: "127.0.0.1",
       PORTICO_CONTROL_PLANE_URL: options.controlPlaneUrl,
-      PORTICO_GATEWAY_URL: url,
+      PORTICO_GATEWAY_URL: options.publicUrl ?? url,
+      ...(options.publicUrl ? { PORTICO_GATEWAY_ADVERTISE_URL: url } : {}),
       PORTICO_GATEWAY_TOKEN: GATEWAY_TOKEN,
       PORTICO_GATEWAY_CREDENTIAL_KEY: options.credentialKey ?? randomBytes(32).toString("base64"),
       PORTICO_GATEWAY_DATA_DIR: options.dataDir,
       PORTICO_GATEWAY_NAME: options.name ?? "fault-test-gateway",
       PORTICO_DEBUG: "1",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -115,7 +123,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions) {
   };
 
   // Listening comes before config: wait for the port, whatever /readyz says.
-  const deadline = Date.now() + 15_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (hasExited()) throw new Error(`the gateway exited at start:\n${output}`);
     const res = await fetch(`${url}/healthz`).catch(() => null);
@@ -125,7 +134,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions) {
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`the gateway did not listen within 15 s:\n${output}`);
+      throw new Error(`the gateway did not listen within ${startTimeoutMs} ms:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
