@@ -134,8 +134,10 @@ describe(`hostile arguments through the gateway (${label})`, () => {
         json: `{"nonce":"shape-big","text":"${"x".repeat(1024 * 1024 - 300)}"}`,
         expect: (r) => expect(r.message?.result?.content?.[0]?.text.length).toBe(1024 * 1024 - 300 + 6),
       },
-      // Served upstream or answered with an error: either way an answer, and never a lost record.
-      { name: "10,000-deep nesting", json: `{"nonce":"shape-deep","text":"d","deep":${deep(10_000)}}`, expect: (r) => expect(r.status).toBe(200) },
+      // Deeper than the audit keeps (29 levels), within what the gateway parses (64): served, stored truncated.
+      { name: "50-deep nesting", json: `{"nonce":"shape-deep","text":"d","deep":${deep(50)}}`, expect: (r) => expect(r.message?.result?.content?.[0]?.text).toBe("echo: d") },
+      // Past what the gateway parses: refused before parsing (400 / -32700), and the refusal audited.
+      { name: "10,000-deep nesting", json: `{"nonce":"shape-too-deep","text":"d","deep":${deep(10_000)}}`, expect: (r) => expect(r.status).toBe(400) },
       {
         name: "huge array",
         json: `{"nonce":"shape-array","text":"a","list":[${Array.from({ length: 150_000 }, (_, i) => i % 10).join(",")}]}`,
@@ -155,6 +157,7 @@ describe(`hostile arguments through the gateway (${label})`, () => {
     for (const nonce of ["shape-nul", "shape-surrogate", "shape-key", "shape-big", "shape-deep", "shape-array"]) expect(seen.get(nonce), nonce).toBe(1);
     const refused = await t.db.auditEvent.findMany({ where: { kind: "mcp.request", outcome: "deny" } });
     expect(refused.some((e) => (e.reasons as string[] | null)?.includes("body too large"))).toBe(true);
+    expect(refused.some((e) => (e.reasons as string[] | null)?.includes("JSON nested too deep"))).toBe(true);
 
     // What the auditor reads: escaped text, and the sizes of what was cut.
     const rows = await t.db.auditEvent.findMany({ where: { kind: "mcp.request", action: "tools/call" }, orderBy: { seq: "asc" } });
@@ -162,7 +165,7 @@ describe(`hostile arguments through the gateway (${label})`, () => {
     expect(byNonce.get("shape-nul")).toMatchObject({ arguments: { text: "a\\u0000b" }, escapedCharacters: expect.any(Number) });
     expect(byNonce.get("shape-big")).toMatchObject({ arguments: { $truncated: { bytes: expect.any(Number) } }, argumentsTruncated: true });
     expect((byNonce.get("shape-big")!.arguments as { $truncated: { bytes: number } }).$truncated.bytes).toBeGreaterThan(1_000_000);
-    expect(byNonce.get("shape-deep")).toMatchObject({ arguments: { $truncated: { depth: 10_001 } } });
+    expect(byNonce.get("shape-deep")).toMatchObject({ arguments: { $truncated: { depth: 51 } } });
     expect(byNonce.get("shape-nul")!.clientName).toBe("hostile\\u0000client \\ud800");
 
     expect(deadLetters()).toBe(0);
@@ -191,9 +194,9 @@ describe(`hostile arguments through the gateway (${label})`, () => {
         () => ({ [hostileText()]: depth < 3 ? hostileValue(depth + 1) : 1 }),
         () => Array.from({ length: Math.floor(random() * (isBig() ? 3_000 : 30)) }, () => Math.floor(random() * 100)),
         () => {
-          // Deep, within what JSON.stringify (the SDK client's serialiser) survives.
+          // Deep, within the 64 levels the gateway parses (the message itself takes a few).
           let v: unknown = hostileText();
-          for (let i = 0, n = Math.floor(random() * (isBig() ? 1_500 : 60)); i < n; i++) v = random() < 0.5 ? [v] : { d: v };
+          for (let i = 0, n = Math.floor(random() * 50); i < n; i++) v = random() < 0.5 ? [v] : { d: v };
           return v;
         },
         () => random() * 1e300,
