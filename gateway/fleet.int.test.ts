@@ -36,6 +36,7 @@ const { publicJwks } = await import("@/lib/server/signing-keys");
 const { ingestAuditEvents } = await import("@/lib/server/audit-ingest");
 const { systemActor } = await import("@/lib/server/auth/actor");
 const { createPortal } = await import("@/lib/server/portals");
+const { createServiceAccount, disableServiceAccount } = await import("@/lib/server/service-accounts");
 const { toAppError } = await import("@/lib/server/errors");
 
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
@@ -50,7 +51,7 @@ let demo: RunningDemoServers;
 let cp: FakeControlPlane;
 let lb: LoadBalancer;
 let gateways: Map<string, GatewayProcess>;
-let mint: () => Promise<string>;
+let mint: (clientId?: string) => Promise<string>;
 let dir: string;
 const actor = systemActor("fleet test");
 const clients: Array<{ close(): Promise<void> }> = [];
@@ -85,10 +86,10 @@ beforeAll(async () => {
   const ports = await Promise.all(FLEET.map(() => freePort()));
   const publicUrl = `http://127.0.0.1:${lbPort}`;
   const portalUrl = `${publicUrl}/mcp/${PORTAL}`;
-  mint = () =>
-    new SignJWT({ client_id: DEMO_SERVICE_ACCOUNT_CLIENT_ID, scope: "mcp", portico_kind: "service_account" })
+  mint = (clientId = DEMO_SERVICE_ACCOUNT_CLIENT_ID) =>
+    new SignJWT({ client_id: clientId, scope: "mcp", portico_kind: "service_account" })
       .setProtectedHeader({ alg: "RS256", kid: "as-1" })
-      .setSubject(DEMO_SERVICE_ACCOUNT_CLIENT_ID)
+      .setSubject(clientId)
       .setIssuer(`${cp.url}/oauth`)
       .setAudience(portalUrl)
       .setIssuedAt()
@@ -297,7 +298,42 @@ describe(`three gateways behind one URL (${label})`, () => {
     await viaPublicUrl.text();
   });
 
-  it.todo("a revocation reaches all three gateways within a second: onEveryGateway(…) on the snapshot's revocations (issue 18)");
+  it("a revocation reaches all three gateways within a second: a disabled service account's live token is refused by each", async () => {
+    printOnFailure();
+    const account = await createServiceAccount(t.db, actor, { name: "fleet nightly report" });
+    const token = await mint(account.clientId);
+    // A stateless tools/list sent to one gateway's own address, as a balancer would forward it.
+    const status = async (g: GatewayProcess) => {
+      const res = await fetch(`${g.url}/mcp/${PORTAL}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "tools/list",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/list",
+          params: { _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } },
+        }),
+      });
+      await res.text();
+      return res.status;
+    };
+    await onEveryGateway("every gateway accepts the live token", async (g) => (await status(g)) === 200);
+    // Tokens carry whole seconds: revoke from a second the token was issued before.
+    await new Promise((r) => setTimeout(r, 1_100));
+
+    const started = performance.now();
+    await disableServiceAccount(t.db, actor, account.id);
+    await publishConfig(t.db, `PATCH /api/v1/service-accounts/${account.id}`);
+    cp.latest = (await latestSignedConfig(t.db))!;
+    await onEveryGateway("every gateway refuses the revoked token", async (g) => (await status(g)) === 401, 1_000);
+    console.info(JSON.stringify({ revocationToRefusalOnAllThreeMs: Math.round(performance.now() - started) }));
+  });
 
   it("legacy sessions stay on the gateway that opened them, stateless clients need no stickiness, and each call's event arrives once, naming its gateway", async () => {
     printOnFailure();
