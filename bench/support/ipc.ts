@@ -31,11 +31,14 @@ export function serve(handlers: Handlers) {
 
 export type Peer = { child: ChildProcess; call<T>(type: string, fields?: Record<string, unknown>): Promise<T> };
 
-/** Forks `script` with `role` as its first argument, under tsx, and returns a way to call it. */
-export function spawnPeer(script: string, role: string, options: { execArgv?: string[] } = {}): Peer {
+/**
+ * Forks `script` with `role` as its first argument and returns a way to call it. Under tsx unless
+ * `isBuilt` (the script is already JavaScript).
+ */
+export function spawnPeer(script: string, role: string, options: { execArgv?: string[]; isBuilt?: boolean } = {}): Peer {
   const child = fork(script, [role], {
     cwd: ROOT,
-    execArgv: [...(options.execArgv ?? []), "--import", "tsx"],
+    execArgv: [...(options.execArgv ?? []), ...(options.isBuilt ? [] : ["--import", "tsx"])],
     env: { ...process.env, PORTICO_GATEWAY_QUIET: "1" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
