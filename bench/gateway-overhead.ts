@@ -109,10 +109,11 @@ type OpenRun = { urls: string[]; tokens: string[] | null; concurrency: number; w
 type Measured = { latencies: number[]; wallMs: number; cpuUs: number; errors: number; firstError: string | null };
 
 async function runLoad() {
-  let workers: Client[][] = [];
+  let workers: Array<Array<{ client: Client; transport: StreamableHTTPClientTransport }>> = [];
   let current: OpenRun | null = null;
 
-  async function once(clients: Client[], op: Op): Promise<string | null> {
+  async function once(sessions: Array<{ client: Client }>, op: Op): Promise<string | null> {
+    const clients = sessions.map((s) => s.client);
     if (op.kind === "call") {
       const result = await clients[0]!.callTool({ name: op.tool, arguments: op.args });
       return result.isError ? JSON.stringify(result.content).slice(0, 300) : null;
@@ -162,8 +163,9 @@ async function runLoad() {
             run.urls.map(async (url) => {
               const client = new Client({ name: "bench-load", version: "1" });
               const headers: Record<string, string> = run.tokens ? { authorization: `Bearer ${run.tokens[i % run.tokens.length]}` } : {};
-              await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
-              return client;
+              const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+              await client.connect(transport);
+              return { client, transport };
             }),
           ),
         ),
@@ -182,7 +184,8 @@ async function runLoad() {
       return result;
     },
     close: async () => {
-      await Promise.all(workers.flat().map((c) => c.close().catch(() => undefined)));
+      // Sessions end with DELETE, so no hop carries the previous runs' sessions into the next.
+      await Promise.all(workers.flat().map(({ client, transport }) => transport.terminateSession().catch(() => undefined).then(() => client.close().catch(() => undefined))));
       workers = [];
       return null;
     },
