@@ -63,6 +63,9 @@ http {
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A bench that crashes or is stopped with Ctrl-C must not leave an nginx behind (it outlives its parent).
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
 
   const url = `http://127.0.0.1:${port}${target.pathname}`;
   const deadline = Date.now() + 10_000;
@@ -94,6 +97,7 @@ http {
       return ns / 1000;
     },
     async close() {
+      process.off("exit", killOnExit);
       child.kill("SIGQUIT");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
       await exited;
