@@ -7,7 +7,7 @@
  * ≤ 150 MB, and back within 10 % of the start once the clients are gone (after a forced GC).
  *
  *   npm run bench:gateway-memory -- [--clients 1000] [--modern-share 0.5] [--duration 60]
- *                                   [--interval 5] [--runtime tsx|bundle] [--check]
+ *                                   [--interval 5] [--settle 10] [--runtime tsx|bundle] [--check]
  *
  * `--runtime tsx` (the default) runs the gateway as the README tells operators to, under
  * `node --import tsx`, whose loader thread and transpiler take some 30 MB of the process's RSS
@@ -15,7 +15,8 @@
  * into one JavaScript file under plain node, to tell the gateway's own memory from tsx's.
  *
  * Three processes, so that the gateway's RSS is the gateway's alone:
- *   main     the upstream (cost-explorer demo server), the stand-in control plane, the sampler;
+ *   main     the upstream (a small MCP server whose answers are built once, so that 200 calls a
+ *            second are cheap for it on a small machine), the stand-in control plane, the sampler;
  *   gateway  the gateway (as gateway/main.ts wires it, real audit spool), run with --expose-gc so
  *            that "after" is measured after a collection, not whenever V8 gets round to one;
  *   load     every client, SDK 1.x and 2.x, in one event loop.
@@ -32,19 +33,19 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
+import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
 import { createBenchKeys, discoverTools, GATEWAY_TOKEN, mintTokens, signBenchSnapshot, startBenchGateway } from "./support/portal";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const PORTAL = "finops";
-const SERVER = "cost-explorer";
-const TOOL = "list_accounts";
+const SERVER = "records";
+const TOOL = "tool_00";
 const MB = 1024 * 1024;
 
 const BAR_PEAK_RSS_MB = 150;
 const BAR_RETURN_RATIO = 1.1;
 
-type Memory = { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+type Memory = { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; cpuUs: number };
 
 // ---------------------------------------------------------------------------------------------
 // gateway: the process under measurement.
@@ -56,7 +57,7 @@ async function runGateway() {
       bench = await startBenchGateway({ controlPlaneUrl: m.controlPlaneUrl as string, dataDir: m.dataDir as string });
       return { url: bench.gateway.url, publicUrl: bench.gateway.publicUrl };
     },
-    memory: async (): Promise<Memory> => process.memoryUsage(),
+    memory: async (): Promise<Memory> => ({ ...process.memoryUsage(), cpuUs: cpuMicros() }),
     gc: async () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) throw new Error("run the gateway process with --expose-gc");
@@ -85,7 +86,7 @@ type LoadClient =
   | { kind: "legacy"; client: Client; transport: StreamableHTTPClientTransport; calls: number }
   | { kind: "modern"; client: ModernClient; calls: number };
 
-type LoadResult = { calls: number; errors: number; firstError: string | null; p50: number; p99: number; legacy: number; modern: number };
+type LoadResult = { calls: number; errors: number; firstError: string | null; p50: number; p99: number; legacy: number; modern: number; cpuUs: number; wallMs: number };
 
 async function runLoad() {
   let clients: LoadClient[] = [];
@@ -117,7 +118,9 @@ async function runLoad() {
     },
     run: async (m) => {
       const { durationMs, intervalMs } = m as unknown as { durationMs: number; intervalMs: number };
-      const deadline = performance.now() + durationMs;
+      const began = performance.now();
+      const cpuBefore = cpuMicros();
+      const deadline = began + durationMs;
       const latencies: number[] = [];
       let errors = 0;
       let firstError: string | null = null;
@@ -150,6 +153,8 @@ async function runLoad() {
         p99: percentile(latencies, 99),
         legacy: clients.filter((c) => c.kind === "legacy").reduce((n, c) => n + c.calls, 0),
         modern: clients.filter((c) => c.kind === "modern").reduce((n, c) => n + c.calls, 0),
+        cpuUs: cpuMicros() - cpuBefore,
+        wallMs: performance.now() - began,
       };
       return result;
     },
@@ -182,7 +187,7 @@ async function runLoad() {
 // ---------------------------------------------------------------------------------------------
 // main: upstream, control plane, the sampler and the report.
 
-type Options = { clients: number; modernShare: number; durationS: number; intervalS: number; runtime: "tsx" | "bundle"; check: boolean };
+type Options = { clients: number; modernShare: number; durationS: number; intervalS: number; settleS: number; runtime: "tsx" | "bundle"; check: boolean };
 
 function parseOptions(argv: string[]): Options {
   const get = (name: string) => {
@@ -199,6 +204,7 @@ function parseOptions(argv: string[]): Options {
     modernShare: num("modern-share", 0.5, (v) => v >= 0 && v <= 1),
     durationS: num("duration", 60, (v) => v > 0),
     intervalS: num("interval", 5, (v) => v > 0),
+    settleS: num("settle", 10, (v) => v >= 0),
     runtime: get("runtime") === "bundle" ? "bundle" : "tsx",
     check: argv.includes("--check"),
   };
@@ -224,10 +230,11 @@ async function peakRss(pid: number): Promise<number> {
 }
 
 async function runMain(options: Options) {
-  const { startMcpHttpServer, createCostExplorerServer } = await import("@/demo/servers");
   const { startFakeControlPlane } = await import("@/gateway/testing/fake-control-plane");
+  const { startCatalogServers } = await import("./peers/catalog-servers");
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-bench-memory-"));
-  const upstream = await startMcpHttpServer({ createServer: () => createCostExplorerServer(), port: 0 });
+  const catalog = await startCatalogServers({ servers: 1, toolsPerServer: 5 });
+  const upstream = { url: catalog.servers[0]!.url, close: catalog.close };
   const ingested = new Set<string>();
   let toolCalls = 0;
   const cp = await startFakeControlPlane({
@@ -259,7 +266,7 @@ async function runMain(options: Options) {
     cp.configJwks = keys.configJwks;
     cp.oauthJwks = keys.oauthJwks;
     const tools = await discoverTools(upstream.url);
-    cp.latest = await signBenchSnapshot(keys, cp.url, [{ slug: PORTAL, name: "FinOps", servers: [{ slug: SERVER, name: "Cost Explorer", url: upstream.url, tools }] }]);
+    cp.latest = await signBenchSnapshot(keys, cp.url, [{ slug: PORTAL, name: "FinOps", servers: [{ slug: SERVER, name: "Records", url: upstream.url, tools }] }]);
     const { url: gatewayUrl, publicUrl } = await gateway.call<{ url: string; publicUrl: string }>("start", { controlPlaneUrl: cp.url, dataDir });
     const portalUrl = `${publicUrl}/mcp/${PORTAL}`;
     const pid = gateway.child.pid!;
@@ -307,9 +314,9 @@ async function runMain(options: Options) {
     const connectStart = performance.now();
     const opened = await load.call<{ legacy: number; modern: number }>("open", { url: portalUrl, tokens, modern });
     const connectMs = performance.now() - connectStart;
-    await snap(`connected: ${opened.legacy + opened.modern} clients in ${(connectMs / 1000).toFixed(1)} s`);
+    const connected = await snap(`connected: ${opened.legacy + opened.modern} clients in ${(connectMs / 1000).toFixed(1)} s`);
     const result = await load.call<LoadResult>("run", { durationMs: options.durationS * 1000, intervalMs: options.intervalS * 1000 });
-    await snap("end of load, clients still connected");
+    const ended = await snap("end of load, clients still connected");
     const { deleted, abandoned } = await load.call<{ deleted: number; abandoned: number }>("disconnect");
     await new Promise((r) => setTimeout(r, 2_000));
     await snap(`disconnected (${deleted} sessions DELETEd, ${abandoned} abandoned), 2 s later`);
@@ -317,7 +324,11 @@ async function runMain(options: Options) {
     await sampler;
     await gateway.call("flush");
     await gateway.call("gc");
-    const after = await snap("after disconnect, after GC");
+    await snap("after disconnect, after GC");
+    // V8 hands freed pages back to the OS lazily, some of it only once the process has been idle a while.
+    await new Promise((r) => setTimeout(r, options.settleS * 1000));
+    await gateway.call("gc");
+    const after = await snap(`after disconnect, ${options.settleS} s idle, after GC`);
     const hwm = await peakRss(pid);
 
     const peak = samples.reduce((best, s) => (s.rss > best.rss ? s : best), samples[0] ?? { t: 0, rss: NaN, heapUsed: NaN });
@@ -339,6 +350,11 @@ async function runMain(options: Options) {
     console.log(
       `load: ${result.calls} calls (${result.legacy} legacy, ${result.modern} stateless), ${result.errors} failed, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms` +
         (result.firstError ? `; first error: ${result.firstError}` : ""),
+    );
+    // A saturated machine queues calls, and queued calls hold memory: the figures above mean most when neither process is near 100 %.
+    console.log(
+      `cpu during the load: gateway ${((100 * (ended.cpuUs - connected.cpuUs)) / 1000 / result.wallMs).toFixed(0)} % of a core ` +
+        `(${((ended.cpuUs - connected.cpuUs) / Math.max(1, result.calls)).toFixed(0)} µs per call), load process ${((100 * result.cpuUs) / 1000 / result.wallMs).toFixed(0)} % of a core`,
     );
     const peakMb = Math.max(peak.rss, hwm) / MB;
     const verdicts: Array<[boolean, string]> = [
