@@ -108,7 +108,8 @@ export function mintTokens(keys: BenchKeys, controlPlaneUrl: string, portalUrl: 
  * in `dataDir`; resolves once it serves the control plane's snapshot.
  */
 export async function startBenchGateway(options: { controlPlaneUrl: string; dataDir: string }) {
-  process.env.PORTICO_GATEWAY_QUIET = "1";
+  // PORTICO_BENCH_VERBOSE=1 shows the gateway's warnings (an upstream timing out, say) when a run has failures.
+  process.env.PORTICO_GATEWAY_QUIET = process.env.PORTICO_BENCH_VERBOSE === "1" ? "0" : "1";
   const { createAuditSpool } = await import("@/gateway/audit-spool");
   const { startGateway } = await import("@/gateway/gateway");
   const { createPolicyAdapter } = await import("@/gateway/policy");
