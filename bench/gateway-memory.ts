@@ -292,9 +292,16 @@ async function runMain(options: Options) {
     if (warm.errors > 0) throw new Error(`warm-up calls failed: ${warm.firstError}`);
     await load.call("disconnect");
     // The warm-up's abandoned sessions would count against "start"; the ones measured are the run's.
-    await gateway.call("flush");
-    await gateway.call("gc");
-    const start = await snap("start: warmed up (20 clients came and went), after GC");
+    // Measured as "after" is, so that the two compare like with like.
+    const settle = async () => {
+      await gateway.call("flush");
+      await gateway.call("gc");
+      // V8 hands freed pages back to the OS lazily, some of it only once the process has been idle a while.
+      await new Promise((r) => setTimeout(r, options.settleS * 1000));
+      await gateway.call("gc");
+    };
+    await settle();
+    const start = await snap(`start: warmed up (20 clients came and went), ${options.settleS} s idle, after GC`);
     const sessionsAtStart = snapshots.at(-1)!.sessions;
 
     const tokens = await mintTokens(keys, cp.url, portalUrl, options.clients, "client");
@@ -322,12 +329,7 @@ async function runMain(options: Options) {
     await snap(`disconnected (${deleted} sessions DELETEd, ${abandoned} abandoned), 2 s later`);
     sampling = false;
     await sampler;
-    await gateway.call("flush");
-    await gateway.call("gc");
-    await snap("after disconnect, after GC");
-    // V8 hands freed pages back to the OS lazily, some of it only once the process has been idle a while.
-    await new Promise((r) => setTimeout(r, options.settleS * 1000));
-    await gateway.call("gc");
+    await settle();
     const after = await snap(`after disconnect, ${options.settleS} s idle, after GC`);
     const hwm = await peakRss(pid);
 
