@@ -1,27 +1,33 @@
 /**
- * What the gateway costs: the same MCP tool call, direct to an upstream and through the gateway
- * (token verification, policy, audit spooled to disk and delivered to an ingest endpoint), at
- * concurrency 1 and 32. Prints p50/p99 latency, the latency the gateway adds, the throughput ratio
- * and PASS/FAIL against the bar: ≤ 1 ms added at p50 and ≥ 0.75× direct throughput.
+ * What the gateway costs, against its peers in the same run: the same MCP `tools/call` direct to
+ * an upstream, through a bare `node:http` reverse proxy (the floor of one Node hop), through nginx
+ * (the floor of a hop in C, when installed), through an aggregating proxy built the usual way on
+ * the official SDK (bench/peers/sdk-proxy.ts), and through the gateway with everything on (token
+ * verification, policy with conditions, audit spooled to disk and delivered to ingest), at
+ * concurrency 1 and 32; then `tools/list` on a portal of 10 servers × 50 tools. Prints one peer
+ * table and PASS/FAIL for each bar of issue 15.
  *
- *   npm run bench:gateway -- [--rounds 4] [--calls 400] [--calls32 1500] [--warmup 200]
- *                            [--tool list_accounts] [--args '{}'] [--profile]
+ *   npm run bench:gateway -- [--rounds 4] [--calls 400] [--calls32 1500] [--list-calls 200]
+ *                            [--warmup 200] [--tool list_accounts] [--args '{}']
+ *                            [--profile] [--stages] [--check]
  *
- * Each round measures both modes, in alternating order, with `--calls` (c=1) or `--calls32` calls
- * each; short interleaved rounds keep a noisy neighbour on a shared machine from landing on one
- * mode only. Each run opens fresh sessions and warms them up first (the full `--warmup` in the
- * first round, a couple of calls per session after that, when the JIT is warm already).
+ * Each round measures every mode, in an order rotated per round, with `--calls` (c=1) or
+ * `--calls32` calls each; short interleaved rounds keep a noisy neighbour on a shared machine from
+ * landing on one mode only. Each run opens fresh sessions and warms them up first (the full
+ * `--warmup` in the first round, a couple of calls per session after that).
  *
- * One process tree, three processes, so that nothing measured shares an event loop with what
- * measures it (see bench/README.md):
- *   main   the gateway (real `startGateway`, real audit spool on disk), and the orchestration,
- *          which sleeps while a run is measured;
- *   peers  what lives on other machines in a deployment: the cost-explorer demo MCP server and
- *          the fake control plane (JWKS, signed snapshot, audit ingest);
+ * One process tree, three Node processes (plus nginx), so that nothing measured shares an event
+ * loop with what measures it (see bench/README.md):
+ *   main   the hop under test: the gateway (real `startGateway`, real audit spool on disk), the
+ *          bare proxy and the SDK proxy, one at a time, and the orchestration, which sleeps while a
+ *          run is measured;
+ *   peers  what lives on other machines in a deployment: the cost-explorer demo MCP server, the
+ *          10 catalog servers and the stand-in control plane (JWKS, signed snapshot, audit ingest);
  *   load   the load generator: one MCP SDK client (its own session) per concurrent worker.
- * Direct runs go load → peers; gateway runs go load → main → peers.
+ *
+ * Exit status: 1 when a call failed or an audit event went missing (the run proves nothing);
+ * with `--check`, also when a bar fails.
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -30,87 +36,38 @@ import { fileURLToPath } from "node:url";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
-import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet, type JWK } from "jose";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const GATEWAY_TOKEN = "bench-gateway-token-0123456789abcdef-0123456789";
+import { startBareProxy } from "./peers/bare-proxy";
+import { findNginx, startNginx } from "./peers/nginx";
+import { startSdkProxy } from "./peers/sdk-proxy";
+import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
+import { createBenchKeys, discoverTools, GATEWAY_TOKEN, mintTokens, signBenchSnapshot, startBenchGateway, type BenchServer } from "./support/portal";
+
+const SCRIPT = fileURLToPath(import.meta.url);
 const PORTAL = "finops";
+const CATALOG_PORTAL = "catalog";
 const SERVER = "cost-explorer";
-const SERVICE_ACCOUNT = "sa-bench";
+const CATALOG_SERVERS = 10;
+const CATALOG_TOOLS = 50;
 
-const BAR_ADDED_P50_MS = 1;
-const BAR_THROUGHPUT_RATIO = 0.75;
-
-// ---------------------------------------------------------------------------------------------
-// A tiny request/response protocol over the fork IPC channel.
-
-type Message = { id: number; type: string; [key: string]: unknown };
-type Reply = { id: number; result?: unknown; error?: string };
-type Handlers = Record<string, (message: Message) => Promise<unknown>>;
-
-function serve(handlers: Handlers) {
-  process.on("message", (raw) => {
-    const message = raw as Message;
-    const handler = handlers[message.type];
-    const reply = (r: Omit<Reply, "id">) => process.send!({ id: message.id, ...r });
-    if (!handler) return reply({ error: `unknown message ${message.type}` });
-    handler(message).then(
-      (result) => reply({ result }),
-      (error: unknown) => reply({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
-    );
-  });
-  // The parent going away (Ctrl-C, crash) must not leave servers behind.
-  process.on("disconnect", () => process.exit(0));
-}
-
-type Peer = { child: ChildProcess; call<T>(type: string, fields?: Record<string, unknown>): Promise<T> };
-
-function spawnPeer(role: "peers" | "load"): Peer {
-  const child = fork(fileURLToPath(import.meta.url), [role], {
-    cwd: ROOT,
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, PORTICO_GATEWAY_QUIET: "1" },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  let next = 0;
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  child.on("message", (raw) => {
-    const reply = raw as Reply;
-    const waiter = pending.get(reply.id);
-    if (!waiter) return;
-    pending.delete(reply.id);
-    if (reply.error !== undefined) waiter.reject(new Error(`${role}: ${reply.error}`));
-    else waiter.resolve(reply.result);
-  });
-  child.on("exit", (code) => {
-    for (const waiter of pending.values()) waiter.reject(new Error(`${role} process exited (${code})`));
-    pending.clear();
-  });
-  return {
-    child,
-    call<T>(type: string, fields: Record<string, unknown> = {}) {
-      return new Promise<T>((resolve, reject) => {
-        const id = ++next;
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        child.send({ id, type, ...fields });
-      });
-    },
-  };
-}
-
-const cpuMicros = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
+// The bars of issue 15.
+const BAR_ADDED_P50_OVER_BARE_MS = 0.2;
+const BAR_ADDED_P99_MS = 2;
+const BAR_CPU_OVER_BARE = 2;
+const BAR_THROUGHPUT_RATIO = 0.9;
+const BAR_LIST_ADDED_P50_MS = 1;
 
 // ---------------------------------------------------------------------------------------------
-// peers: the upstream and the control plane.
+// peers: the upstreams and the control plane.
 
 async function runPeers() {
   const { startMcpHttpServer, createCostExplorerServer } = await import("@/demo/servers");
   const { startFakeControlPlane } = await import("@/gateway/testing/fake-control-plane");
+  const { startCatalogServers } = await import("./peers/catalog-servers");
   const upstream = await startMcpHttpServer({ createServer: () => createCostExplorerServer(), port: 0 });
+  const catalog = await startCatalogServers({ servers: CATALOG_SERVERS, toolsPerServer: CATALOG_TOOLS });
+  // The floor of one list of that size: one upstream with all of the tools, one round trip.
+  const whole = await startCatalogServers({ servers: 1, toolsPerServer: CATALOG_SERVERS * CATALOG_TOOLS });
   // Ingest counts distinct event ids (what the real route would store) instead of keeping them.
   const ingested = new Set<string>();
   let toolCalls = 0;
@@ -130,16 +87,16 @@ async function runPeers() {
     },
   });
   serve({
-    start: async () => ({ upstreamUrl: upstream.url, controlPlaneUrl: cp.url }),
+    start: async () => ({ upstreamUrl: upstream.url, catalogUrls: catalog.servers.map((s) => ({ slug: s.slug, url: s.url })), wholeCatalogUrl: whole.servers[0]!.url, controlPlaneUrl: cp.url }),
     configure: async (m) => {
-      cp.configJwks = m.configJwks as JSONWebKeySet;
-      cp.oauthJwks = m.oauthJwks as JSONWebKeySet;
+      cp.configJwks = m.configJwks as typeof cp.configJwks;
+      cp.oauthJwks = m.oauthJwks as typeof cp.oauthJwks;
       cp.latest = m.latest as { version: number; jws: string };
       return null;
     },
     stats: async () => ({ cpuUs: cpuMicros(), ingested: ingested.size, toolCalls }),
     close: async () => {
-      await Promise.all([upstream.close(), cp.close()]);
+      await Promise.all([upstream.close(), catalog.close(), whole.close(), cp.close()]);
       setImmediate(() => process.exit(0));
       return null;
     },
@@ -147,14 +104,27 @@ async function runPeers() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// load: MCP SDK clients, one session per worker.
+// load: MCP SDK clients, one session per worker (per upstream, for the direct tools/list fan-out).
 
-type OpenRun = { url: string; tokens: string[] | null; concurrency: number; warmup: number; tool: string; args: Record<string, unknown> };
+type Op = { kind: "call"; tool: string; args: Record<string, unknown> } | { kind: "list"; expect: number };
+type OpenRun = { urls: string[]; tokens: string[] | null; concurrency: number; warmup: number; op: Op };
 type Measured = { latencies: number[]; wallMs: number; cpuUs: number; errors: number; firstError: string | null };
 
 async function runLoad() {
-  let clients: Client[] = [];
+  let workers: Array<Array<{ client: Client; transport: StreamableHTTPClientTransport }>> = [];
   let current: OpenRun | null = null;
+
+  async function once(sessions: Array<{ client: Client }>, op: Op): Promise<string | null> {
+    const clients = sessions.map((s) => s.client);
+    if (op.kind === "call") {
+      const result = await clients[0]!.callTool({ name: op.tool, arguments: op.args });
+      return result.isError ? JSON.stringify(result.content).slice(0, 300) : null;
+    }
+    // The direct baseline of an aggregated list: every upstream asked at once, as an aggregator would.
+    const lists = await Promise.all(clients.map((c) => c.listTools()));
+    const count = lists.reduce((n, l) => n + l.tools.length, 0);
+    return count === op.expect ? null : `listed ${count} tools, expected ${op.expect}`;
+  }
 
   async function work(calls: number, latencies: number[] | null): Promise<{ errors: number; firstError: string | null }> {
     const run = current!;
@@ -162,16 +132,16 @@ async function runLoad() {
     let errors = 0;
     let firstError: string | null = null;
     await Promise.all(
-      clients.map(async (client) => {
+      workers.map(async (clients) => {
         while (remaining > 0) {
           remaining--;
           const start = performance.now();
           try {
-            const result = await client.callTool({ name: run.tool, arguments: run.args });
+            const failure = await once(clients, run.op);
             const elapsed = performance.now() - start;
-            if (result.isError) {
+            if (failure) {
               errors++;
-              firstError ??= JSON.stringify(result.content).slice(0, 300);
+              firstError ??= failure;
             } else {
               latencies?.push(elapsed);
             }
@@ -189,13 +159,18 @@ async function runLoad() {
     open: async (m) => {
       current = m as unknown as OpenRun;
       const run = current;
-      clients = await Promise.all(
-        Array.from({ length: run.concurrency }, async (_, i) => {
-          const client = new Client({ name: "bench-load", version: "1" });
-          const headers: Record<string, string> = run.tokens ? { authorization: `Bearer ${run.tokens[i % run.tokens.length]}` } : {};
-          await client.connect(new StreamableHTTPClientTransport(new URL(run.url), { requestInit: { headers } }));
-          return client;
-        }),
+      workers = await Promise.all(
+        Array.from({ length: run.concurrency }, (_, i) =>
+          Promise.all(
+            run.urls.map(async (url) => {
+              const client = new Client({ name: "bench-load", version: "1" });
+              const headers: Record<string, string> = run.tokens ? { authorization: `Bearer ${run.tokens[i % run.tokens.length]}` } : {};
+              const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+              await client.connect(transport);
+              return { client, transport };
+            }),
+          ),
+        ),
       );
       const warm = await work(run.warmup, null);
       if (warm.errors > 0) throw new Error(`warm-up calls failed: ${warm.firstError}`);
@@ -211,8 +186,9 @@ async function runLoad() {
       return result;
     },
     close: async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      clients = [];
+      // Sessions end with DELETE, so no hop carries the previous runs' sessions into the next.
+      await Promise.all(workers.flat().map(({ client, transport }) => transport.terminateSession().catch(() => undefined).then(() => client.close().catch(() => undefined))));
+      workers = [];
       return null;
     },
     exit: async () => {
@@ -221,11 +197,21 @@ async function runLoad() {
     },
   });
 }
-
 // ---------------------------------------------------------------------------------------------
-// main: the gateway, the runs, the report.
+// main: the hops, the runs, the report.
 
-type Options = { calls1: number; calls32: number; warmup: number; rounds: number; tool: string; args: Record<string, unknown>; profile: boolean };
+type Options = {
+  calls1: number;
+  calls32: number;
+  listCalls: number;
+  warmup: number;
+  rounds: number;
+  tool: string;
+  args: Record<string, unknown>;
+  profile: boolean;
+  stages: boolean;
+  check: boolean;
+};
 
 function parseOptions(argv: string[]): Options {
   const get = (name: string) => {
@@ -240,195 +226,169 @@ function parseOptions(argv: string[]): Options {
   return {
     calls1: int("calls", 400),
     calls32: int("calls32", 1500),
+    listCalls: int("list-calls", 200),
     warmup: int("warmup", 200),
     rounds: int("rounds", 4),
     tool: get("tool") ?? "list_accounts",
     args: JSON.parse(get("args") ?? "{}") as Record<string, unknown>,
     profile: argv.includes("--profile"),
+    stages: argv.includes("--stages"),
+    check: argv.includes("--check"),
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+/** One way through to the upstream(s); `hopCpu` reads the CPU time of the process in the path. */
+type Mode = { name: string; urls: string[]; tokens: string[] | null; op: Op; hopCpu: (() => Promise<number>) | null; isGateway: boolean };
+
+type Totals = { latencies: number[]; wallMs: number; calls: number; errors: number; firstError: string | null; cpu: { load: number; hop: number; peers: number } };
+const emptyTotals = (): Totals => ({ latencies: [], wallMs: 0, calls: 0, errors: 0, firstError: null, cpu: { load: 0, hop: 0, peers: 0 } });
+
+type StageTotals = Map<string, { sum: number; count: number }>;
+
+/** `portico_gateway_stage_seconds` sums and counts per stage from a Prometheus text exposition, whatever other labels they carry. */
+function parseStages(text: string): StageTotals {
+  const out: StageTotals = new Map();
+  for (const line of text.split("\n")) {
+    const m = /^portico_gateway_stage_seconds_(sum|count)\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const stage = /(?:^|,)stage="((?:[^"\\]|\\.)*)"/.exec(m[2]!)?.[1];
+    if (stage === undefined) continue;
+    const entry = out.get(stage) ?? { sum: 0, count: 0 };
+    entry[m[1] as "sum" | "count"] += Number(m[3]);
+    out.set(stage, entry);
+  }
+  return out;
 }
 
-type Totals = { latencies: number[]; wallMs: number; calls: number; errors: number; firstError: string | null; cpu: { load: number; gateway: number; peers: number } };
-const emptyTotals = (): Totals => ({ latencies: [], wallMs: 0, calls: 0, errors: 0, firstError: null, cpu: { load: 0, gateway: 0, peers: 0 } });
+const rotate = <T>(list: T[], by: number) => list.map((_, i) => list[(i + by) % list.length]!);
 
 async function runMain(options: Options) {
-  process.env.PORTICO_GATEWAY_QUIET = "1";
-  const { createAuditSpool } = await import("@/gateway/audit-spool");
-  const { startGateway } = await import("@/gateway/gateway");
-  const { createPolicyAdapter } = await import("@/gateway/policy");
-  const { buildGatewayState } = await import("@/gateway/portal-index");
-  const { normalizeSnapshot, snapshotVersion, verifySignedConfig } = await import("@/gateway/snapshot-state");
-  const { liveDefinitionHash } = await import("@/gateway/upstreams");
-  const { signSnapshot } = await import("@/lib/config/signing");
-  const { DEMO_RISK_CLASSES } = await import("@/demo/servers");
-
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-bench-"));
-  const peers = spawnPeer("peers");
-  const load = spawnPeer("load");
-  let gateway: Awaited<ReturnType<typeof startGateway>> | null = null;
-  let spool: ReturnType<typeof createAuditSpool> | null = null;
+  const peers = spawnPeer(SCRIPT, "peers");
+  const load = spawnPeer(SCRIPT, "load");
+  const closers: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
-    await gateway?.close().catch(() => undefined);
-    await spool?.close().catch(() => undefined);
+    for (const close of closers.reverse()) await close().catch(() => undefined);
     await peers.call("close").catch(() => undefined);
     await load.call("exit").catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
-    const { upstreamUrl, controlPlaneUrl } = await peers.call<{ upstreamUrl: string; controlPlaneUrl: string }>("start");
+    const started = await peers.call<{ upstreamUrl: string; catalogUrls: { slug: string; url: string }[]; wholeCatalogUrl: string; controlPlaneUrl: string }>("start");
+    const { upstreamUrl, catalogUrls, wholeCatalogUrl, controlPlaneUrl } = started;
+    const { DEMO_RISK_CLASSES } = await import("@/demo/servers");
 
-    // The snapshot the control plane would publish: one portal, the upstream's tools pinned as discovered.
-    const discover = new Client({ name: "bench-discover", version: "1" });
-    await discover.connect(new StreamableHTTPClientTransport(new URL(upstreamUrl)));
-    const { tools } = await discover.listTools();
-    await discover.close();
+    const tools = await discoverTools(upstreamUrl);
     if (!tools.some((t) => t.name === options.tool)) throw new Error(`${SERVER} has no tool "${options.tool}"`);
+    const catalog: BenchServer[] = await Promise.all(catalogUrls.map(async (c) => ({ slug: c.slug, name: c.slug, url: c.url, tools: await discoverTools(c.url) })));
+    const keys = await createBenchKeys();
+    const latest = await signBenchSnapshot(keys, controlPlaneUrl, [
+      { slug: PORTAL, name: "FinOps", servers: [{ slug: SERVER, name: "Cost Explorer", url: upstreamUrl, tools, riskOf: (t) => (DEMO_RISK_CLASSES[SERVER]?.[t] === "read" ? "read" : "write") }] },
+      { slug: CATALOG_PORTAL, name: "Catalog", servers: catalog },
+    ]);
+    await peers.call("configure", { latest, configJwks: keys.configJwks, oauthJwks: keys.oauthJwks });
 
-    const configKeys = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-    const asKeys = await generateKeyPair("RS256", { extractable: true });
-    const configJwk: JWK = { ...(await exportJWK(configKeys.publicKey)), kid: "cfg-1", alg: "EdDSA", use: "sig" };
-    const asJwk: JWK = { ...(await exportJWK(asKeys.publicKey)), kid: "as-1", alg: "RS256", use: "sig" };
-    const snapshot = {
-      version: 1,
-      createdAt: new Date().toISOString(),
-      issuer: controlPlaneUrl,
-      revocations: [],
-      portals: [
-        {
-          slug: PORTAL,
-          name: "FinOps",
-          allowlistMode: false,
-          servers: [
-            {
-              slug: SERVER,
-              name: "Cost Explorer",
-              url: upstreamUrl,
-              transport: "streamable_http" as const,
-              credential: { kind: "none" as const },
-              tools: tools.map((t: Tool) => ({
-                name: t.name,
-                exposedName: `${SERVER}_${t.name}`,
-                title: t.title ?? null,
-                description: t.description ?? "",
-                inputSchema: t.inputSchema,
-                ...(t.outputSchema ? { outputSchema: t.outputSchema } : {}),
-                ...(t.annotations ? { annotations: t.annotations } : {}),
-                riskClass: DEMO_RISK_CLASSES[SERVER]?.[t.name] ?? ("read" as const),
-                definitionHash: liveDefinitionHash(t),
-              })),
-            },
-          ],
-        },
-      ],
-      // Conditions on, so the evaluator does more than match a grant: a network check and a look-back cap.
-      roles: [
-        {
-          slug: "analyst",
-          name: "Analyst",
-          principals: [{ kind: "service_account" as const, value: SERVICE_ACCOUNT }],
-          grants: [{ portalSlug: PORTAL, serverSlug: null, toolName: null, riskClasses: ["read" as const] }],
-          stepUpRiskClasses: ["write" as const],
-          conditions: { timeWindows: [], networks: ["10.0.0.0/8", "127.0.0.0/8", "::1/128"], mfaRequired: false, maxLookbackDays: 400 },
-        },
-      ],
-    };
-    const jws = await signSnapshot(snapshot, configKeys.privateKey, "cfg-1");
-    await peers.call("configure", { latest: { version: 1, jws }, configJwks: { keys: [configJwk] }, oauthJwks: { keys: [asJwk] } });
-
-    // As gateway/main.ts wires it, with the audit spool on its own directory.
-    spool = createAuditSpool({ dir: path.join(dataDir, "audit-spool"), controlPlaneUrl, token: GATEWAY_TOKEN });
-    gateway = await startGateway(
-      {
-        port: 0,
-        host: "127.0.0.1",
-        controlPlaneUrl,
-        gatewayUrl: "http://127.0.0.1:0",
-        gatewayToken: GATEWAY_TOKEN,
-        gatewayName: "bench-gateway",
-        credentialKey: undefined,
-        dataDir,
-        allowedOrigins: [],
-        upstreamTimeoutMs: 30_000,
-      },
-      {
-        verifySnapshot: verifySignedConfig,
-        versionOf: snapshotVersion,
-        buildState: (s, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(s), gatewayUrl, createPolicyAdapter(s), previous),
-        emit: spool.emit,
-        spoolDepth: spool.depth,
-        defaultMetrics: true,
-        urlFromBoundPort: true,
-      },
-    );
-    const deadline = Date.now() + 10_000;
-    while (!gateway.state()) {
-      if (Date.now() > deadline) throw new Error("the gateway did not load its config snapshot");
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const bench = await startBenchGateway({ controlPlaneUrl, dataDir });
+    closers.push(() => bench.close());
+    const { gateway, spool } = bench;
     const portalUrl = `${gateway.publicUrl}/mcp/${PORTAL}`;
+    const catalogPortalUrl = `${gateway.publicUrl}/mcp/${CATALOG_PORTAL}`;
     // One token per worker, as separate clients would hold.
-    const tokens = await Promise.all(
-      Array.from({ length: 32 }, (_, i) =>
-        new SignJWT({ client_id: SERVICE_ACCOUNT, scope: "mcp", portico_kind: "service_account", jti: `bench-${i}` })
-          .setProtectedHeader({ alg: "RS256", kid: "as-1" })
-          .setSubject(SERVICE_ACCOUNT)
-          .setIssuer(`${controlPlaneUrl}/oauth`)
-          .setAudience(portalUrl)
-          .setIssuedAt()
-          .setExpirationTime("2h")
-          .sign(asKeys.privateKey),
-      ),
-    );
+    const tokens = await mintTokens(keys, controlPlaneUrl, portalUrl, 32);
+    const catalogTokens = await mintTokens(keys, controlPlaneUrl, catalogPortalUrl, 32, "catalog");
 
-    const modes = {
-      direct: { url: upstreamUrl, tool: options.tool, tokens: null },
-      gateway: { url: portalUrl, tool: `${SERVER}_${options.tool}`, tokens },
-    } as const;
+    const bare = await startBareProxy({ target: upstreamUrl });
+    closers.push(() => bare.close());
+    const sdk = await startSdkProxy({ upstreams: [{ slug: SERVER, url: upstreamUrl }] });
+    closers.push(() => sdk.close());
+    const sdkCatalog = await startSdkProxy({ upstreams: catalogUrls });
+    closers.push(() => sdkCatalog.close());
+    const nginxBin = findNginx();
+    const nginx = nginxBin ? await startNginx({ bin: nginxBin, target: upstreamUrl }) : null;
+    if (nginx) closers.push(() => nginx.close());
+
+    const mainCpu = async () => cpuMicros();
+    const call: Op = { kind: "call", tool: options.tool, args: options.args };
+    const exposedCall: Op = { kind: "call", tool: `${SERVER}_${options.tool}`, args: options.args };
+    const callModes: Mode[] = [
+      { name: "direct", urls: [upstreamUrl], tokens: null, op: call, hopCpu: null, isGateway: false },
+      { name: "node:http proxy", urls: [bare.url], tokens: null, op: call, hopCpu: mainCpu, isGateway: false },
+      ...(nginx ? [{ name: "nginx", urls: [nginx.url], tokens: null, op: call, hopCpu: nginx.cpuMicros, isGateway: false }] : []),
+      { name: "SDK proxy", urls: [sdk.url], tokens: null, op: exposedCall, hopCpu: mainCpu, isGateway: false },
+      { name: "Portico", urls: [portalUrl], tokens, op: exposedCall, hopCpu: mainCpu, isGateway: true },
+    ];
+    const listOp: Op = { kind: "list", expect: CATALOG_SERVERS * CATALOG_TOOLS };
+    const listModes: Mode[] = [
+      { name: "direct", urls: catalogUrls.map((c) => c.url), tokens: null, op: listOp, hopCpu: null, isGateway: false },
+      { name: "direct, one server", urls: [wholeCatalogUrl], tokens: null, op: listOp, hopCpu: null, isGateway: false },
+      { name: "SDK proxy", urls: [sdkCatalog.url], tokens: null, op: listOp, hopCpu: mainCpu, isGateway: false },
+      { name: "Portico", urls: [catalogPortalUrl], tokens: catalogTokens, op: listOp, hopCpu: mainCpu, isGateway: true },
+    ];
+
     const results = new Map<string, Totals>();
     let gatewayCalls = 0;
     const profiles: Array<{ concurrency: number; profile: object; cpuUsPerCall: number }> = [];
+    const stageTotals: StageTotals = new Map();
+    const scrapeStages = async () => parseStages(await (await fetch(`${gateway.url}/metrics`)).text());
 
-    console.error(`bench: ${SERVER} ${options.tool}, ${options.rounds} rounds of ${options.calls1} calls at c=1 and ${options.calls32} at c=32 per mode`);
-    for (const concurrency of [1, 32]) {
-      const calls = concurrency === 1 ? options.calls1 : options.calls32;
-      for (let round = 0; round < options.rounds; round++) {
-        // Alternating which mode goes first cancels out drift (page cache, JIT, thermal) over rounds.
-        const order = round % 2 === 0 ? (["direct", "gateway"] as const) : (["gateway", "direct"] as const);
-        for (const mode of order) {
-          const m = modes[mode];
-          const warmup = round === 0 ? options.warmup : Math.min(options.warmup, 2 * concurrency);
-          await load.call("open", { url: m.url, tokens: m.tokens, concurrency, warmup, tool: m.tool, args: options.args });
-          const isProfiled = options.profile && mode === "gateway" && round === options.rounds - 1;
-          const session = isProfiled ? await startProfile() : null;
-          const peersBefore = await peers.call<{ cpuUs: number }>("stats");
-          const gatewayBefore = cpuMicros();
-          const measured = await load.call<Measured>("measure", { calls });
-          const gatewayCpu = cpuMicros() - gatewayBefore;
-          const peersAfter = await peers.call<{ cpuUs: number }>("stats");
-          if (session) profiles.push({ concurrency, profile: await stopProfile(session), cpuUsPerCall: gatewayCpu / calls });
-          await load.call("close");
-
-          const key = `${mode}:${concurrency}`;
-          const totals = results.get(key) ?? emptyTotals();
-          for (const l of measured.latencies) totals.latencies.push(l);
-          totals.wallMs += measured.wallMs;
-          totals.calls += calls;
-          totals.errors += measured.errors;
-          totals.firstError ??= measured.firstError;
-          totals.cpu.load += measured.cpuUs;
-          totals.cpu.gateway += gatewayCpu;
-          totals.cpu.peers += peersAfter.cpuUs - peersBefore.cpuUs;
-          results.set(key, totals);
-          if (mode === "gateway") gatewayCalls += warmup + calls;
-          console.error(`  ${mode.padEnd(7)} c=${String(concurrency).padEnd(2)} round ${round + 1}: ${(calls / (measured.wallMs / 1000)).toFixed(0)} calls/s`);
+    const runOne = async (mode: Mode, figure: "call" | "list", concurrency: number, calls: number, round: number) => {
+      const isFirst = round === 0;
+      const warmup = isFirst ? options.warmup : Math.min(options.warmup, 2 * concurrency);
+      await load.call("open", { urls: mode.urls, tokens: mode.tokens, concurrency, warmup, op: mode.op });
+      const isProfiled = options.profile && mode.isGateway && figure === "call" && round === options.rounds - 1;
+      const isStaged = options.stages && mode.isGateway && figure === "call" && concurrency === 1;
+      const stagesBefore = isStaged ? await scrapeStages() : null;
+      const session = isProfiled ? await startProfile() : null;
+      const peersBefore = await peers.call<{ cpuUs: number }>("stats");
+      const hopBefore = (await mode.hopCpu?.()) ?? 0;
+      const measured = await load.call<Measured>("measure", { calls });
+      const hopCpu = ((await mode.hopCpu?.()) ?? 0) - hopBefore;
+      const peersAfter = await peers.call<{ cpuUs: number }>("stats");
+      if (session) profiles.push({ concurrency, profile: await stopProfile(session), cpuUsPerCall: hopCpu / calls });
+      if (stagesBefore) {
+        for (const [stage, after] of await scrapeStages()) {
+          const before = stagesBefore.get(stage) ?? { sum: 0, count: 0 };
+          const total = stageTotals.get(stage) ?? { sum: 0, count: 0 };
+          stageTotals.set(stage, { sum: total.sum + after.sum - before.sum, count: total.count + after.count - before.count });
         }
       }
+      await load.call("close");
+      if (mode.isGateway) {
+        // Delivery of this run's audit tail happens now, not during the next mode's run in this process.
+        await spool.flush();
+        if (figure === "call") gatewayCalls += warmup + calls;
+      }
+
+      const key = `${figure}:${mode.name}:${concurrency}`;
+      const totals = results.get(key) ?? emptyTotals();
+      for (const l of measured.latencies) totals.latencies.push(l);
+      totals.wallMs += measured.wallMs;
+      totals.calls += calls;
+      totals.errors += measured.errors;
+      totals.firstError ??= measured.firstError;
+      totals.cpu.load += measured.cpuUs;
+      totals.cpu.hop += hopCpu;
+      totals.cpu.peers += peersAfter.cpuUs - peersBefore.cpuUs;
+      results.set(key, totals);
+      const what = figure === "call" ? `c=${String(concurrency).padEnd(2)}` : "list";
+      console.error(`  ${mode.name.padEnd(15)} ${what} round ${round + 1}: ${(calls / (measured.wallMs / 1000)).toFixed(0)} calls/s`);
+    };
+
+    console.error(
+      `bench: ${SERVER} ${options.tool}, ${options.rounds} rounds of ${options.calls1} calls at c=1 and ${options.calls32} at c=32 per mode, ` +
+        `then ${options.listCalls} tools/list calls per mode and round on ${CATALOG_SERVERS} servers × ${CATALOG_TOOLS} tools` +
+        (nginx ? "" : "; nginx not installed, its row is skipped"),
+    );
+    for (const concurrency of [1, 32]) {
+      const calls = concurrency === 1 ? options.calls1 : options.calls32;
+      // Rotating the order each round cancels out drift (page cache, JIT, thermal, neighbours) over rounds.
+      for (let round = 0; round < options.rounds; round++) {
+        for (const mode of rotate(callModes, round)) await runOne(mode, "call", concurrency, calls, round);
+      }
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      for (const mode of rotate(listModes, round)) await runOne(mode, "list", 1, options.listCalls, round);
     }
 
     // Audit was on: every gateway call is an event spooled to disk and delivered to the ingest route.
@@ -437,83 +397,171 @@ async function runMain(options: Options) {
     const flushMs = performance.now() - flushStart;
     const { ingested, toolCalls } = await peers.call<{ ingested: number; toolCalls: number }>("stats");
 
-    report(options, results, { gatewayCalls, ingested, toolCalls, flushMs });
+    const failedBars = report(options, { callModes, listModes, results, nginxBin, stages: options.stages ? stageTotals : null }, { gatewayCalls, ingested, toolCalls, flushMs });
     for (const p of profiles) await reportProfile(p);
-    const failed = [...results.values()].some((t) => t.errors > 0) || toolCalls !== gatewayCalls;
+    const broken = [...results.values()].some((t) => t.errors > 0) || toolCalls !== gatewayCalls;
     await cleanup();
-    process.exit(failed ? 1 : 0);
+    process.exit(broken || (options.check && failedBars > 0) ? 1 : 0);
   } catch (error) {
     await cleanup();
     throw error;
   }
 }
 
-function report(options: Options, results: Map<string, Totals>, audit: { gatewayCalls: number; ingested: number; toolCalls: number; flushMs: number }) {
+type Stats = { t: Totals; p50: number; p99: number; rate: number; hopCpu: number };
+
+function statsOf(t: Totals): Stats {
+  const sorted = [...t.latencies].sort((a, b) => a - b);
+  return { t, p50: percentile(sorted, 50), p99: percentile(sorted, 99), rate: t.calls / (t.wallMs / 1000), hopCpu: t.cpu.hop / t.calls };
+}
+
+/** Prints the tables and the verdicts; returns how many bars failed. */
+function report(
+  options: Options,
+  run: { callModes: Mode[]; listModes: Mode[]; results: Map<string, Totals>; nginxBin: string | null; stages: StageTotals | null },
+  audit: { gatewayCalls: number; ingested: number; toolCalls: number; flushMs: number },
+): number {
   const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
   const signed = (v: number) => `${v >= 0 ? "+" : ""}${ms(v)}`;
-  const rows: string[][] = [["mode", "conc", "calls", "p50 ms", "p99 ms", "calls/s", "added p50", "added p99", "ratio", "cpu µs/call load|gw|up+cp", "bar"]];
+  const us = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : "-");
+  const get = (figure: string, mode: string, c: number) => {
+    const t = run.results.get(`${figure}:${mode}:${c}`);
+    return t ? statsOf(t) : null;
+  };
   const verdicts: string[] = [];
-  for (const concurrency of [1, 32]) {
-    const stats = (mode: string) => {
-      const t = results.get(`${mode}:${concurrency}`)!;
-      const sorted = [...t.latencies].sort((a, b) => a - b);
-      return { t, p50: percentile(sorted, 50), p99: percentile(sorted, 99), rate: t.calls / (t.wallMs / 1000) };
-    };
-    const direct = stats("direct");
-    const gw = stats("gateway");
-    const added50 = gw.p50 - direct.p50;
-    const added99 = gw.p99 - direct.p99;
-    const ratio = gw.rate / direct.rate;
-    const cpu = (t: Totals) => `${(t.cpu.load / t.calls).toFixed(0)}|${(t.cpu.gateway / t.calls).toFixed(0)}|${(t.cpu.peers / t.calls).toFixed(0)}`;
-    // Latency is judged without queueing (c=1), throughput at saturation (c=32): at c=1 the ratio is only
-    // direct/(direct+added), and at c=32 a p50 is mostly time spent waiting behind 31 other calls.
-    const isLatencyBar = concurrency === 1;
-    const pass = isLatencyBar ? added50 <= BAR_ADDED_P50_MS : ratio >= BAR_THROUGHPUT_RATIO;
-    const barText = isLatencyBar ? `added p50 ≤ ${BAR_ADDED_P50_MS} ms` : `ratio ≥ ${BAR_THROUGHPUT_RATIO}`;
-    const errors = direct.t.errors + gw.t.errors;
-    rows.push(["direct", String(concurrency), String(direct.t.calls), ms(direct.p50), ms(direct.p99), direct.rate.toFixed(0), "", "", "", cpu(direct.t), ""]);
-    rows.push([
-      "gateway",
-      String(concurrency),
-      String(gw.t.calls),
-      ms(gw.p50),
-      ms(gw.p99),
-      gw.rate.toFixed(0),
-      signed(added50),
-      signed(added99),
-      `${ratio.toFixed(2)}×`,
-      cpu(gw.t),
-      `${pass && errors === 0 ? "PASS" : "FAIL"} (${barText})`,
-    ]);
-    verdicts.push(`c=${concurrency}: ${pass ? "PASS" : "FAIL"} ${barText}: added p50 ${ms(added50)} ms, ratio ${ratio.toFixed(2)}×`);
-    if (concurrency === 32) {
-      // With every core busy, throughput is cores / CPU per call: the gateway's own CPU decides the
-      // ratio here, because it shares the cores with the load and the upstream.
-      const perCall = (t: Totals, part: keyof Totals["cpu"]) => t.cpu[part] / t.calls;
-      const directCpu = perCall(direct.t, "load") + perCall(direct.t, "peers");
-      const gatewayCpu = perCall(gw.t, "gateway");
-      const ceiling = directCpu / (perCall(gw.t, "load") + gatewayCpu + perCall(gw.t, "peers"));
-      verdicts.push(
-        `c=32 CPU: the gateway spends ${gatewayCpu.toFixed(0)} µs per call (one core: ~${(1e6 / gatewayCpu).toFixed(0)} calls/s); ` +
-          `sharing ${os.cpus().length} cores with load and upstream caps the ratio near ${ceiling.toFixed(2)}×`,
-      );
-    }
-    for (const [mode, s] of [["direct", direct], ["gateway", gw]] as const) {
-      if (s.t.errors > 0) verdicts.push(`c=${concurrency} ${mode}: ${s.t.errors} calls failed, first: ${s.t.firstError}`);
+  let failed = 0;
+  const bar = (pass: boolean, text: string) => {
+    if (!pass) failed++;
+    verdicts.push(`${pass ? "PASS" : "FAIL"}  ${text}`);
+  };
+
+  console.log(`\ngateway overhead: ${SERVER} ${options.tool} over Streamable HTTP (JSON responses), node ${process.version}, ${os.cpus().length} cores, ${options.rounds} rounds`);
+  const rows: string[][] = [["mode", "conc", "calls", "p50 ms", "p99 ms", "added p50", "added p99", "calls/s", "× direct", "hop cpu µs/call", "load|up+cp µs/call"]];
+  for (const c of [1, 32]) {
+    const direct = get("call", "direct", c)!;
+    for (const mode of run.callModes) {
+      const s = get("call", mode.name, c)!;
+      const isDirect = mode.name === "direct";
+      rows.push([
+        mode.name,
+        String(c),
+        String(s.t.calls),
+        ms(s.p50),
+        ms(s.p99),
+        isDirect ? "" : signed(s.p50 - direct.p50),
+        isDirect ? "" : signed(s.p99 - direct.p99),
+        s.rate.toFixed(0),
+        `${(s.rate / direct.rate).toFixed(2)}×`,
+        mode.hopCpu ? us(s.hopCpu) : "",
+        `${us(s.t.cpu.load / s.t.calls)}|${us(s.t.cpu.peers / s.t.calls)}`,
+      ]);
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
-  console.log(`\ngateway overhead: ${SERVER} ${options.tool} over Streamable HTTP (JSON responses), node ${process.version}, ${os.cpus().length} cores`);
-  console.log(line(rows[0]!));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const r of rows.slice(1)) console.log(line(r));
+  printTable(rows, 1);
+  if (!run.nginxBin) console.log("(nginx: not installed here (/usr/sbin/nginx or nginx on PATH); its row is skipped)");
+
+  console.log(`\ntools/list on a portal of ${CATALOG_SERVERS} servers × ${CATALOG_TOOLS} tools, c=1 (direct: the ${CATALOG_SERVERS} upstream lists fetched at once, one session each)`);
+  console.log(`("direct, one server": one upstream offering all ${CATALOG_SERVERS * CATALOG_TOOLS} tools, the floor of one list of that size in one round trip)`);
+  const listRows: string[][] = [["mode", "calls", "p50 ms", "p99 ms", "added p50", "vs one server", "calls/s", "hop cpu µs/call"]];
+  const listDirect = get("list", "direct", 1)!;
+  const listOne = get("list", "direct, one server", 1)!;
+  for (const mode of run.listModes) {
+    const s = get("list", mode.name, 1)!;
+    const isDirect = mode.hopCpu === null;
+    listRows.push([
+      mode.name,
+      String(s.t.calls),
+      ms(s.p50),
+      ms(s.p99),
+      mode.name === "direct" ? "" : signed(s.p50 - listDirect.p50),
+      isDirect ? "" : signed(s.p50 - listOne.p50),
+      s.rate.toFixed(0),
+      isDirect ? "" : us(s.hopCpu),
+    ]);
+  }
+  printTable(listRows, 1);
+
+  // Latency is judged without queueing (c=1), throughput at saturation (c=32).
+  const d1 = get("call", "direct", 1)!;
+  const d32 = get("call", "direct", 32)!;
+  const gw1 = get("call", "Portico", 1)!;
+  const gw32 = get("call", "Portico", 32)!;
+  const bare1 = get("call", "node:http proxy", 1)!;
+  const gwAdded = gw1.p50 - d1.p50;
+  const bareAdded = bare1.p50 - d1.p50;
   console.log("");
+  bar(
+    gwAdded - bareAdded <= BAR_ADDED_P50_OVER_BARE_MS,
+    `c=1 added p50 within ${BAR_ADDED_P50_OVER_BARE_MS} ms of the node:http proxy's: Portico ${signed(gwAdded)} ms, node:http proxy ${signed(bareAdded)} ms, difference ${signed(gwAdded - bareAdded)} ms`,
+  );
+  bar(gw1.p99 - d1.p99 <= BAR_ADDED_P99_MS, `c=1 added p99 ≤ ${BAR_ADDED_P99_MS} ms: ${signed(gw1.p99 - d1.p99)} ms`);
+  bar(
+    gw1.hopCpu <= BAR_CPU_OVER_BARE * bare1.hopCpu,
+    `c=1 gateway CPU per call ≤ ${BAR_CPU_OVER_BARE}× the node:http proxy's: ${us(gw1.hopCpu)} µs vs ${us(bare1.hopCpu)} µs (${(gw1.hopCpu / bare1.hopCpu).toFixed(2)}×)`,
+  );
+  bar(gw32.rate / d32.rate >= BAR_THROUGHPUT_RATIO, `c=32 throughput ≥ ${BAR_THROUGHPUT_RATIO}× direct: ${(gw32.rate / d32.rate).toFixed(2)}× (${gw32.rate.toFixed(0)} vs ${d32.rate.toFixed(0)} calls/s)`);
+  {
+    // With every core busy, throughput is cores / CPU per call: the hop's own CPU decides the ratio
+    // here, because it shares the cores with the load and the upstream.
+    const perCall = (s: Stats, part: keyof Totals["cpu"]) => s.t.cpu[part] / s.t.calls;
+    const directCpu = perCall(d32, "load") + perCall(d32, "peers");
+    const ceiling = directCpu / (perCall(gw32, "load") + perCall(gw32, "hop") + perCall(gw32, "peers"));
+    verdicts.push(
+      `      c=32 CPU: the gateway spends ${us(gw32.hopCpu)} µs per call (one core: ~${(1e6 / gw32.hopCpu).toFixed(0)} calls/s); ` +
+        `sharing ${os.cpus().length} cores with load and upstream caps the ratio near ${ceiling.toFixed(2)}×`,
+    );
+  }
+  const sdkLosses: string[] = [];
+  const compare = (figure: string, ours: number, theirs: number, isLowerBetter: boolean, unit: string) => {
+    const wins = isLowerBetter ? ours < theirs : ours > theirs;
+    if (!wins) sdkLosses.push(`${figure} ${ours.toFixed(2)} vs ${theirs.toFixed(2)} ${unit}`);
+  };
+  for (const c of [1, 32]) {
+    const gw = get("call", "Portico", c)!;
+    const sdk = get("call", "SDK proxy", c)!;
+    compare(`c=${c} p50`, gw.p50, sdk.p50, true, "ms");
+    compare(`c=${c} p99`, gw.p99, sdk.p99, true, "ms");
+    compare(`c=${c} calls/s`, gw.rate, sdk.rate, false, "");
+    compare(`c=${c} hop CPU`, gw.hopCpu, sdk.hopCpu, true, "µs");
+  }
+  const gwList = get("list", "Portico", 1)!;
+  const sdkList = get("list", "SDK proxy", 1)!;
+  compare("tools/list p50", gwList.p50, sdkList.p50, true, "ms");
+  compare("tools/list p99", gwList.p99, sdkList.p99, true, "ms");
+  compare("tools/list hop CPU", gwList.hopCpu, sdkList.hopCpu, true, "µs");
+  bar(sdkLosses.length === 0, `Portico (auth, policy, audit on) beats the SDK proxy on every figure${sdkLosses.length ? `; not on: ${sdkLosses.join(", ")}` : ""}`);
+  bar(gwList.p50 - listDirect.p50 <= BAR_LIST_ADDED_P50_MS, `tools/list on ${CATALOG_SERVERS} × ${CATALOG_TOOLS} tools: added p50 ≤ ${BAR_LIST_ADDED_P50_MS} ms: ${signed(gwList.p50 - listDirect.p50)} ms`);
+
+  for (const [key, t] of run.results) {
+    if (t.errors > 0) verdicts.push(`ERROR ${key}: ${t.errors} calls failed, first: ${t.firstError}`);
+  }
   for (const v of verdicts) console.log(v);
   console.log(
     `audit: ${audit.toolCalls} tools/call events delivered to ingest for ${audit.gatewayCalls} gateway calls (warm-up included; ${audit.ingested} events in all), ` +
       `final flush ${audit.flushMs.toFixed(0)} ms` +
       (audit.toolCalls !== audit.gatewayCalls ? "  FAIL: not one event per call" : ""),
+  );
+
+  if (run.stages) reportStages(run.stages, gw1);
+  return failed;
+}
+
+function reportStages(stages: StageTotals, gw1: Stats) {
+  const rows = [...stages].filter(([, s]) => s.count > 0);
+  if (rows.length === 0) {
+    console.log("\n--stages: no stage metrics exposed by this gateway (portico_gateway_stage_seconds on /metrics)");
+    return;
+  }
+  const means = rows.map(([stage, s]) => ({ stage, us: (s.sum / s.count) * 1e6, perCall: s.count / gw1.t.calls }));
+  const total = means.reduce((n, m) => n + m.us * m.perCall, 0);
+  console.log(`\n--stages: portico_gateway_stage_seconds over the measured c=1 gateway runs (${gw1.t.calls} calls); wall time, so forward includes the upstream's`);
+  printTable(
+    [
+      ["stage", "µs per call", "share", "observations per call"],
+      ...means.map((m) => [m.stage, m.us.toFixed(1), `${((100 * m.us * m.perCall) / total).toFixed(1)}%`, m.perCall.toFixed(2)]),
+      ["total", total.toFixed(1), "100%", ""],
+    ],
+    1,
   );
 }
 
