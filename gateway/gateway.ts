@@ -1,3 +1,4 @@
+import net from "node:net";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 
 import path from "node:path";
@@ -52,6 +53,8 @@ export type Gateway<S> = {
 
 /** How long a stopping gateway waits for the requests in flight. */
 const DRAIN_MS = 3_000;
+/** How long a stopping gateway keeps its idle keep-alive connections for a balancer to use up. */
+const LINGER_MS = 1_000;
 
 /**
  * Requests in flight, for a graceful stop: once draining, every answer closes its connection, so
@@ -193,8 +196,14 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
         store.close();
         verifier.close();
         // Behind a load balancer: take no new connections (the balancer sends those elsewhere),
-        // and let the calls in flight finish before the sessions and connections are cut.
-        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+        // and let the calls in flight finish before the sessions and connections are cut. Not
+        // http.close(): it also drops idle keep-alive connections at once, and a balancer that
+        // had just written a POST on one answers its client 502 (it cannot retry a POST it sent).
+        // Kept, they serve what comes on them with `Connection: close`, and so close themselves.
+        const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(http, () => resolve()));
+        await drain.settled(DRAIN_MS);
+        const open = await new Promise<number>((resolve) => http.getConnections((error, count) => resolve(error ? 0 : count)));
+        if (open > 0) await new Promise((resolve) => setTimeout(resolve, LINGER_MS).unref());
         await drain.settled(DRAIN_MS);
         await pipeline.close();
         http.closeAllConnections();

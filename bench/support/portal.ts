@@ -49,6 +49,7 @@ export async function signBenchSnapshot(keys: BenchKeys, controlPlaneUrl: string
     version: 1,
     createdAt: new Date().toISOString(),
     issuer: controlPlaneUrl,
+    revocations: [],
     portals: portals.map((portal) => ({
       slug: portal.slug,
       name: portal.name,
