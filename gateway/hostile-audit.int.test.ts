@@ -7,7 +7,7 @@ import path from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { mulberry32, pick } from "@/lib/testing/prng";
+import { mulberry32, pick } from "@/lib/prng";
 
 import { createAuditSpool, type AuditSpool } from "./audit-spool";
 import { GATEWAY_TOKEN, startHarness, type Harness } from "./testing/harness";

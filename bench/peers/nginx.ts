@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import { freePort } from "./free-port";
+import { freePort } from "@/gateway/testing/gateway-process";
 
 /**
  * nginx as a reverse proxy, the floor of a hop in C: one worker (the Node hops have one event loop

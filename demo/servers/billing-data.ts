@@ -6,6 +6,8 @@
  * make "summary total equals the sum of the daily rows" false by a cent now and then.
  */
 
+import { mulberry32 } from "../../lib/prng";
+
 export const BILLING_SERVICES = ["EC2", "S3", "RDS", "Lambda", "BigQuery", "Snowflake"] as const;
 export type BillingService = (typeof BILLING_SERVICES)[number];
 
@@ -94,18 +96,6 @@ export function percentOf(part: number, total: number): number {
   return total === 0 ? 0 : Math.round((part * 1000) / total) / 10;
 }
 
-/** mulberry32: tiny, fast, good enough for demo noise, and identical on every platform. */
-function createPrng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface CostStream {
   accountId: string;
   team: BillingTeam;
@@ -136,7 +126,7 @@ const COST_STREAMS: readonly CostStream[] = [
 const SEED = 20_251_101;
 
 function generateCostRows(): CostRow[] {
-  const random = createPrng(SEED);
+  const random = mulberry32(SEED);
   const firstDay = isoDateToDay(BILLING_FIRST_DATE);
   const lastDay = isoDateToDay(BILLING_LAST_DATE);
   const rows: CostRow[] = [];
@@ -203,7 +193,7 @@ function resourceId(service: BillingService, name: string, random: () => number)
 }
 
 function generateResources(): CloudResource[] {
-  const random = createPrng(SEED + 1);
+  const random = mulberry32(SEED + 1);
   const resources: CloudResource[] = [];
   for (const stream of COST_STREAMS) {
     const account = BILLING_ACCOUNTS.find((candidate) => candidate.id === stream.accountId);

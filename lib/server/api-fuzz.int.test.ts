@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
-import { mulberry32, pick } from "@/lib/testing/prng";
+import { mulberry32, pick } from "@/lib/prng";
 
 process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
 

@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32) for fuzz tests: the same seed replays the same run. */
+/** A small seeded PRNG (mulberry32): the same seed gives the same sequence on every platform (demo data, fuzz tests). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
