@@ -34,7 +34,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
-import { createBenchKeys, discoverTools, GATEWAY_TOKEN, mintTokens, signBenchSnapshot, startBenchGateway } from "./support/portal";
+import { createBenchKeys, discoverTools, mintTokens, signBenchSnapshot, startBenchGateway, startCountingControlPlane } from "./support/portal";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const PORTAL = "finops";
@@ -230,27 +230,11 @@ async function peakRss(pid: number): Promise<number> {
 }
 
 async function runMain(options: Options) {
-  const { startFakeControlPlane } = await import("@/gateway/testing/fake-control-plane");
   const { startCatalogServers } = await import("./peers/catalog-servers");
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-bench-memory-"));
   const catalog = await startCatalogServers({ servers: 1, toolsPerServer: 5 });
   const upstream = { url: catalog.servers[0]!.url, close: catalog.close };
-  const ingested = new Set<string>();
-  let toolCalls = 0;
-  const cp = await startFakeControlPlane({
-    token: GATEWAY_TOKEN,
-    configJwks: { keys: [] },
-    oauthJwks: { keys: [] },
-    ingest: async (events) => {
-      const before = ingested.size;
-      for (const event of events as Array<{ id?: unknown; action?: unknown }>) {
-        if (ingested.has(String(event.id))) continue;
-        ingested.add(String(event.id));
-        if (event.action === "tools/call") toolCalls++;
-      }
-      return { status: 200, body: { accepted: ingested.size - before, duplicates: events.length - (ingested.size - before) } };
-    },
-  });
+  const { cp, counts } = await startCountingControlPlane();
   const gateway =
     options.runtime === "bundle" ? spawnPeer(await bundleSelf(), "gateway", { execArgv: ["--expose-gc"], isBuilt: true }) : spawnPeer(SCRIPT, "gateway", { execArgv: ["--expose-gc"] });
   const load = spawnPeer(SCRIPT, "load");
@@ -376,8 +360,8 @@ async function runMain(options: Options) {
 
     await gateway.call("flush");
     await new Promise((r) => setTimeout(r, 200));
-    const isAuditComplete = toolCalls === gatewayCalls;
-    console.log(`audit: ${toolCalls} tools/call events delivered to ingest for ${gatewayCalls} calls (warm-up included)` + (isAuditComplete ? "" : "  FAIL: not one event per call"));
+    const isAuditComplete = counts.toolCalls === gatewayCalls;
+    console.log(`audit: ${counts.toolCalls} tools/call events delivered to ingest for ${gatewayCalls} calls (warm-up included)` + (isAuditComplete ? "" : "  FAIL: not one event per call"));
     const failedBars = verdicts.filter(([pass]) => !pass).length;
     await cleanup();
     process.exit(result.errors > 0 || !isAuditComplete || (options.check && failedBars > 0) ? 1 : 0);

@@ -41,7 +41,7 @@ import { startBareProxy } from "./peers/bare-proxy";
 import { findNginx, startNginx } from "./peers/nginx";
 import { startSdkProxy } from "./peers/sdk-proxy";
 import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
-import { createBenchKeys, discoverTools, GATEWAY_TOKEN, mintTokens, signBenchSnapshot, startBenchGateway, type BenchServer } from "./support/portal";
+import { createBenchKeys, discoverTools, mintTokens, signBenchSnapshot, startBenchGateway, startCountingControlPlane, type BenchServer } from "./support/portal";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const PORTAL = "finops";
@@ -62,30 +62,12 @@ const BAR_LIST_ADDED_P50_MS = 1;
 
 async function runPeers() {
   const { startMcpHttpServer, createCostExplorerServer } = await import("@/demo/servers");
-  const { startFakeControlPlane } = await import("@/gateway/testing/fake-control-plane");
   const { startCatalogServers } = await import("./peers/catalog-servers");
   const upstream = await startMcpHttpServer({ createServer: () => createCostExplorerServer(), port: 0 });
   const catalog = await startCatalogServers({ servers: CATALOG_SERVERS, toolsPerServer: CATALOG_TOOLS });
   // The floor of one list of that size: one upstream with all of the tools, one round trip.
   const whole = await startCatalogServers({ servers: 1, toolsPerServer: CATALOG_SERVERS * CATALOG_TOOLS });
-  // Ingest counts distinct event ids (what the real route would store) instead of keeping them.
-  const ingested = new Set<string>();
-  let toolCalls = 0;
-  const cp = await startFakeControlPlane({
-    token: GATEWAY_TOKEN,
-    configJwks: { keys: [] },
-    oauthJwks: { keys: [] },
-    ingest: async (events) => {
-      const before = ingested.size;
-      for (const event of events as Array<{ id?: unknown; action?: unknown }>) {
-        if (ingested.has(String(event.id))) continue;
-        ingested.add(String(event.id));
-        if (event.action === "tools/call") toolCalls++;
-      }
-      const accepted = ingested.size - before;
-      return { status: 200, body: { accepted, duplicates: events.length - accepted } };
-    },
-  });
+  const { cp, counts } = await startCountingControlPlane();
   serve({
     start: async () => ({ upstreamUrl: upstream.url, catalogUrls: catalog.servers.map((s) => ({ slug: s.slug, url: s.url })), wholeCatalogUrl: whole.servers[0]!.url, controlPlaneUrl: cp.url }),
     configure: async (m) => {
@@ -94,7 +76,7 @@ async function runPeers() {
       cp.latest = m.latest as { version: number; jws: string };
       return null;
     },
-    stats: async () => ({ cpuUs: cpuMicros(), ingested: ingested.size, toolCalls }),
+    stats: async () => ({ cpuUs: cpuMicros(), ingested: counts.events, toolCalls: counts.toolCalls }),
     close: async () => {
       await Promise.all([upstream.close(), catalog.close(), whole.close(), cp.close()]);
       setImmediate(() => process.exit(0));

@@ -39,6 +39,8 @@ import type { Response } from "./stages/audit";
 export type Session = Caller & {
   transport: StreamableHTTPServerTransport;
   server: Server;
+  /** Sends a notification on the session's stream (progress while a call runs). */
+  notify: Notify;
   lastActivity: number;
   /** Requests in flight, by JSON-RPC id: their calls, audited once their response leaves. */
   calls: Map<string | number, Call>;
@@ -94,14 +96,12 @@ export function createSessions(deps: SessionDeps) {
   }, 60_000);
   sweeper.unref();
 
-  const notifier = (session: Session): Notify => (method, params) => void session.server.notification({ method, params }).catch(() => undefined);
-
   /** The SDK path's handlers: the same pipeline, its answer as the SDK expects it (thrown errors). */
   function installHandlers(session: Session) {
     for (const schema of SDK_METHODS) {
       session.server.setRequestHandler(schema, async (request, extra) => {
         const call = session.calls.get(extra.requestId) ?? newCall(session, newRequestContext(), extra.requestId, request.method, request.params);
-        const reply = jsonRpcReply(await deps.run(call, extra.signal, notifier(session)));
+        const reply = jsonRpcReply(await deps.run(call, extra.signal, session.notify));
         if ("error" in reply) throw new RpcError(reply.error.code, reply.error.message, reply.error.data);
         return reply.result as never;
       });
@@ -117,6 +117,7 @@ export function createSessions(deps: SessionDeps) {
     const session: Session = Object.assign(newCaller({ portalSlug: portal.slug, identity }), {
       server,
       transport: undefined as unknown as StreamableHTTPServerTransport,
+      notify: ((method, params) => void server.notification({ method, params }).catch(() => undefined)) as Notify,
       lastActivity: Date.now(),
       calls: new Map<string | number, Call>(),
       direct: new Map<string | number, AbortController>(),
@@ -211,7 +212,7 @@ export function createSessions(deps: SessionDeps) {
     let answer: Answer;
     try {
       // Progress, if asked for, goes on the session's GET stream, as the SDK path sends it.
-      answer = await deps.run(call, controller.signal, notifier(session));
+      answer = await deps.run(call, controller.signal, session.notify);
     } finally {
       session.direct.delete(message.id);
     }

@@ -160,3 +160,31 @@ export async function startBenchGateway(options: { controlPlaneUrl: string; data
     },
   };
 }
+
+/**
+ * The stand-in control plane both benches run: ingest counts distinct event ids (what the real
+ * route would store) and the tools/call events among them, instead of keeping the events.
+ */
+export async function startCountingControlPlane() {
+  const { startFakeControlPlane } = await import("@/gateway/testing/fake-control-plane");
+  const ingested = new Set<string>();
+  const counts = { events: 0, toolCalls: 0 };
+  const cp = await startFakeControlPlane({
+    token: GATEWAY_TOKEN,
+    configJwks: { keys: [] },
+    oauthJwks: { keys: [] },
+    ingest: async (events) => {
+      const before = ingested.size;
+      for (const event of events as Array<{ id?: unknown; action?: unknown }>) {
+        if (ingested.has(String(event.id))) continue;
+        ingested.add(String(event.id));
+        if (event.action === "tools/call") counts.toolCalls++;
+      }
+      counts.events = ingested.size;
+      const accepted = ingested.size - before;
+      return { status: 200, body: { accepted, duplicates: events.length - accepted } };
+    },
+  });
+  return { cp, counts };
+}
+
