@@ -57,6 +57,7 @@ const expected: Record<string, Persona[]> = {
   "POST /settings/oauth-keys/rotate": ["admin"],
   "GET /audit-events": ["admin", "auditor"],
   "GET /me": ALL,
+  "GET /me/attention": ALL,
 };
 
 test("the matrix covers exactly the routes the API has", () => {

@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useFormStatus } from "react-dom";
@@ -23,6 +24,9 @@ import {
 } from "lucide-react";
 
 import { cn } from "@/lib/utils";
+import { api } from "@/lib/api/client";
+import { attentionKeys } from "@/lib/api/query-keys";
+import type { AttentionCounts, AttentionKey } from "@/lib/server/attention";
 import { Badge, type BadgeVariant } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 
@@ -30,7 +34,8 @@ export type ShellRole = "admin" | "approver" | "auditor" | "viewer";
 
 export type ShellUser = { name: string; email: string; role: ShellRole };
 
-export type NavItem = { key: string; label: string; href: string; icon: LucideIcon };
+/** `attention`: the count from `/api/v1/me/attention` shown as a badge beside the item. */
+export type NavItem = { key: string; label: string; href: string; icon: LucideIcon; attention?: AttentionKey };
 
 export const NAV_ITEMS: readonly NavItem[] = [
   { key: "overview", label: "Overview", href: "/", icon: LayoutDashboard },
@@ -116,6 +121,16 @@ function SignOutButton() {
   );
 }
 
+/** Polled, so a queue's badge moves while the person works elsewhere in the dashboard. */
+function useAttention(): AttentionCounts {
+  const { data } = useQuery({
+    queryKey: attentionKeys.all,
+    queryFn: () => api<AttentionCounts>("GET", "/me/attention"),
+    refetchInterval: 5_000,
+  });
+  return data ?? {};
+}
+
 function SidebarContents({
   items,
   pathname,
@@ -130,6 +145,7 @@ function SidebarContents({
   onNavigate?: () => void;
 }) {
   const role = ROLE_BADGE[user.role];
+  const attention = useAttention();
   return (
     <>
       <nav aria-label="Main" className="flex-1 overflow-y-auto px-3 py-2">
@@ -137,6 +153,7 @@ function SidebarContents({
           {items.map((item) => {
             const active = isActive(pathname, item.href);
             const Icon = item.icon;
+            const count = item.attention ? attention[item.attention] : undefined;
             return (
               <li key={item.key}>
                 <Link
@@ -149,7 +166,15 @@ function SidebarContents({
                   )}
                 >
                   <Icon aria-hidden className={cn("size-4 shrink-0", active ? "text-sidebar-primary" : "opacity-70")} />
-                  {item.label}
+                  <span className="flex-1">{item.label}</span>
+                  {count ? (
+                    <span
+                      aria-label={`${count} waiting`}
+                      className="min-w-5 rounded-full bg-primary px-1.5 text-center text-xs leading-5 font-semibold text-primary-foreground tabular-nums"
+                    >
+                      {count > 99 ? "99+" : count}
+                    </span>
+                  ) : null}
                 </Link>
               </li>
             );

@@ -109,4 +109,5 @@ export const operations: Operation[] = [
   { method: "post", path: "/settings/oauth-keys/rotate", summary: "Rotate the authorization server's signing keys (old keys stay published until their tokens expire)", tag: "Settings", permission: "settings:write" },
   { method: "get", path: "/audit-events", summary: "List audit events, newest first", tag: "Audit", permission: "audit:read", query: listAuditParams },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
+  { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
 ];

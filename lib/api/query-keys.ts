@@ -16,3 +16,4 @@ export const oauthClientKeys = keys("oauth-clients");
 export const serviceAccountKeys = keys("service-accounts");
 export const auditKeys = keys("audit");
 export const settingsKeys = { all: ["settings"] as const };
+export const attentionKeys = { all: ["attention"] as const };
