@@ -43,6 +43,7 @@ const expected: Record<string, Persona[]> = {
   "POST /users": ["admin"],
   "GET /users/{id}": ["admin", "auditor"],
   "PATCH /users/{id}": ["admin"],
+  "DELETE /users/{id}": ["admin"],
   "GET /tokens": ALL,
   "POST /tokens": ALL,
   "DELETE /tokens/{id}": ALL,

@@ -17,7 +17,7 @@ import { Select } from "@/components/ui/select";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { MfaBadge, RoleBadge, SourceLabel, StatusBadge } from "@/components/users/user-badges";
 
-type Confirm = "disable" | "enable" | "resetMfa" | null;
+type Confirm = "disable" | "enable" | "resetMfa" | "remove" | null;
 
 function Section({ title, children }: { title: string; children: React.ReactNode }) {
   return (
@@ -212,6 +212,14 @@ export function ManageUserDialog({
               )}
             </div>
           )}
+          {isSelf ? null : (
+            <div className="flex flex-wrap items-center justify-between gap-3">
+              <p className="text-sm text-muted-foreground">Removing deletes the account; their audit trail stays.</p>
+              <Button variant="destructive" onClick={() => setConfirm("remove")}>
+                Remove user
+              </Button>
+            </div>
+          )}
         </Section>
       </Dialog>
 
@@ -236,6 +244,23 @@ export function ManageUserDialog({
         onConfirm={async () => {
           await patch({ disabled: false });
           toast.success(`${user.name} is enabled`);
+        }}
+      />
+      <ConfirmDialog
+        open={confirm === "remove"}
+        onOpenChange={(open) => !open && setConfirm(null)}
+        title={`Remove ${user.name}?`}
+        description={
+          isSso
+            ? "Their API tokens, connected MCP clients and access tokens stop working at once. Company SSO would let them back in as a new user with no approvals: disable them instead to keep them out."
+            : "Their API tokens, connected MCP clients and access tokens stop working at once, and they cannot sign in. Their audit trail stays."
+        }
+        confirmLabel="Remove user"
+        onConfirm={async () => {
+          await api("DELETE", `/users/${user.id}`);
+          await queryClient.invalidateQueries({ queryKey: userKeys.all });
+          toast.success(`${user.name} is removed`);
+          onOpenChange(false);
         }}
       />
       <ConfirmDialog

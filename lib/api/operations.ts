@@ -89,6 +89,7 @@ export const operations: Operation[] = [
   { method: "post", path: "/users", summary: "Create a local user", tag: "Users", permission: "users:write", body: createUserInput, status: 201 },
   { method: "get", path: "/users/{id}", summary: "Get a user", tag: "Users", permission: "users:read" },
   { method: "patch", path: "/users/{id}", summary: "Change a user's role, name, password, lock-out or MFA", tag: "Users", permission: "users:write", body: updateUserInput },
+  { method: "delete", path: "/users/{id}", summary: "Remove a user: their API tokens, client approvals and MCP access end at once; their audit trail stays", tag: "Users", permission: "users:write" },
   { method: "get", path: "/tokens", summary: "List your API tokens (all=true: everyone's, admins only)", tag: "API tokens", permission: null, query: listTokensParams },
   { method: "post", path: "/tokens", summary: "Create an API token; the token is in this response only", tag: "API tokens", permission: null, body: createTokenInput, status: 201 },
   { method: "delete", path: "/tokens/{id}", summary: "Revoke an API token", tag: "API tokens", permission: null },

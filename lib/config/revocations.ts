@@ -38,6 +38,7 @@ export const revocationReasons = [
   "service account secret replaced",
   "user disabled",
   "user locked",
+  "user removed",
   "client disconnected",
   "client deleted",
   "grant revoked",

@@ -443,6 +443,19 @@ describe(`revocation reaches the gateway within a second (${label})`, () => {
     expect(ms).toBeLessThan(TRIAL_CEILING_MS);
   });
 
+  it("user removed: their MCP token is refused, and they cannot remove themselves", async () => {
+    const user = await t.db.user.create({ data: { email: "gone@example.com", name: "Gone" } });
+    const { access_token } = await userToken(await mcpClient(), user);
+    const ms = await refusedWithin(access_token, async () => expect((await api("DELETE", `/api/v1/users/${user.id}`)).status).toBe(204), "user removed");
+    expect(ms).toBeLessThan(TRIAL_CEILING_MS);
+    expect(await t.db.user.findUnique({ where: { id: user.id } })).toBeNull();
+    expect(await t.db.oAuthConsent.count({ where: { userId: user.id } })).toBe(0);
+    const me = (await (await api("GET", "/api/v1/me")).json()) as { userId: string };
+    const self = await api("DELETE", `/api/v1/users/${me.userId}`);
+    expect(self.status).toBe(409);
+    expect(((await self.json()) as { title: string }).title).toBe("You cannot remove your own account");
+  });
+
   it("user locked out by failed sign-ins", async () => {
     const created = await createUser(t.db, admin, { email: "locked@example.com", name: "Lou", role: "viewer", password: "correct horse battery" });
     const lockedClient = await mcpClient();

@@ -9,6 +9,7 @@ import { recordConfigChange } from "./audit";
 import { hashPassword } from "./auth/passwords";
 import { iso, pageArgs, toPage } from "./pagination";
 import { recordRevocations } from "./revocations";
+import { destroyGrant } from "./oauth/consents";
 
 function toView(row: User): UserView {
   return {
@@ -94,5 +95,30 @@ export async function updateUser(db: Db, actor: Actor, id: string, raw: unknown)
       after: { ...view, ...(input.password ? { password: "changed" } : {}) },
     });
     return view;
+  });
+}
+
+/**
+ * Removes a person from Portico: their API tokens and remembered client approvals go with the row,
+ * the authorization server forgets their grants (so refresh tokens stop), and a revocation entry
+ * stops the MCP access tokens they hold at every gateway within a second. Their audit trail stays:
+ * events name the user by id and e-mail, not by a foreign key. An SSO user whom the company IdP
+ * still lets in is created afresh at their next sign-in, with no approvals and no API tokens;
+ * disable them instead to keep them out.
+ */
+export async function deleteUser(db: Db, actor: Actor, id: string): Promise<void> {
+  authorize(actor, "users:write");
+  if (actor.type !== "system" && actor.userId === id) throw new AppError("conflict", "You cannot remove your own account");
+  await db.$transaction(async (tx) => {
+    const before = await tx.user.findUnique({ where: { id }, include: { oauthConsents: { select: { grantId: true } } } });
+    if (!before) throw notFound("User");
+    if (before.role === "admin" && !before.disabled) {
+      const admins = await tx.user.count({ where: { role: "admin", disabled: false, id: { not: id } } });
+      if (admins === 0) throw new AppError("conflict", "This is the last active admin: make someone else admin first");
+    }
+    for (const { grantId } of before.oauthConsents) await destroyGrant(tx, grantId);
+    await tx.user.delete({ where: { id } });
+    await recordRevocations(tx, [{ kind: "subject", id, reason: "user removed" }]);
+    await recordConfigChange(tx, actor, { action: "user.delete", targetType: "user", targetId: id, before: toView(before) });
   });
 }
