@@ -12,6 +12,8 @@
  */
 import { createServer } from "node:http";
 import next from "next";
+import { clientAddress, trustedProxies } from "@/lib/client-address";
+import { CLIENT_IP_HEADER } from "@/lib/server/auth/request-context";
 import { startPeriodicPublish } from "@/lib/server/config-publisher";
 import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
@@ -52,7 +54,17 @@ async function main() {
 
   startPeriodicPublish(db);
 
+  const configuredProxies = process.env.PORTICO_TRUSTED_PROXIES?.trim();
+  const isTrustedProxy = trustedProxies(configuredProxies);
+  // With no list, an https issuer means one TLS-terminating proxy in front, as the authorization
+  // server has always assumed (provider.ts): the entry it appends is believed, none before it.
+  const trustsFirstHop = !configuredProxies && oauthIssuer().startsWith("https://");
   const server = createServer((req, res) => {
+    // Set on every request, so a client cannot choose the address sign-in throttles and the audit see.
+    const forwarded = req.headers["x-forwarded-for"];
+    const peer = clientAddress(req.socket.remoteAddress, undefined, isTrustedProxy);
+    const isTrusted = trustsFirstHop ? (address: string) => address === peer : isTrustedProxy;
+    req.headers[CLIENT_IP_HEADER] = clientAddress(req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(",") : forwarded, isTrusted) ?? "";
     if (handleOAuth(req, res)) return;
     handleNext(req, res).catch((error: unknown) => {
       log("error", "unhandled error in the Next.js handler", { path: req.url?.split("?")[0], ...describeError(error) });

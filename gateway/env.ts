@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
+import { trustedProxies, type TrustedProxies } from "@/lib/client-address";
 import { deriveGatewayCredentialKey } from "@/lib/config/sealed-credential";
 
 import { DEFAULT_MAX_BODY_BYTES } from "./http-util";
@@ -36,6 +37,9 @@ const schema = z.object({
   // Where the control plane reaches this very replica (config push). Behind a load balancer the
   // public PORTICO_GATEWAY_URL is shared by every replica, and a push sent there reaches only one.
   PORTICO_GATEWAY_ADVERTISE_URL: z.string().url().optional(),
+  // Comma-separated addresses or CIDRs of the load balancers in front: their X-Forwarded-For
+  // entry is believed (lib/client-address.ts); default none, the socket's address is the client.
+  PORTICO_TRUSTED_PROXIES: z.string().max(10_000).default(""),
   // A load balancer routes legacy sessions on this prefix of the Mcp-Session-Id (deploy/fleet).
   PORTICO_GATEWAY_ROUTE: z
     .string()
@@ -59,6 +63,8 @@ export type GatewayEnv = {
   maxBodyBytes?: number;
   /** Where the control plane pushes config to this replica; default `gatewayUrl`. */
   advertiseUrl?: string;
+  /** Which socket addresses are proxies whose X-Forwarded-For entry names the client. */
+  trustedProxies?: TrustedProxies;
   /** Legacy session ids are `<route>.<uuid>`, so a load balancer can pin a session to this replica. */
   sessionRoute?: string;
 };
@@ -73,6 +79,12 @@ export function readGatewayEnv(source: NodeJS.ProcessEnv = process.env): Gateway
     throw new Error(`Invalid environment: ${problems}`);
   }
   const e = parsed.data;
+  let proxies: TrustedProxies;
+  try {
+    proxies = trustedProxies(e.PORTICO_TRUSTED_PROXIES);
+  } catch (error) {
+    throw new Error(`Invalid environment: ${(error as Error).message}`);
+  }
   const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 80) || "gateway";
   return {
     port: e.PORT,
@@ -94,5 +106,6 @@ export function readGatewayEnv(source: NodeJS.ProcessEnv = process.env): Gateway
     maxBodyBytes: e.PORTICO_GATEWAY_MAX_BODY_BYTES,
     advertiseUrl: e.PORTICO_GATEWAY_ADVERTISE_URL ? trimSlash(e.PORTICO_GATEWAY_ADVERTISE_URL) : undefined,
     sessionRoute: e.PORTICO_GATEWAY_ROUTE,
+    trustedProxies: proxies,
   };
 }

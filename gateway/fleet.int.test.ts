@@ -1,5 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
+import { request as httpRequest } from "node:http";
 import os from "node:os";
 import path from "node:path";
 
@@ -104,7 +105,7 @@ beforeAll(async () => {
         port: ports[i]!,
         name: gatewayName(route),
         publicUrl,
-        env: { PORTICO_GATEWAY_ROUTE: route, PORTICO_DEBUG: "" },
+        env: { PORTICO_GATEWAY_ROUTE: route, PORTICO_DEBUG: "", PORTICO_TRUSTED_PROXIES: "127.0.0.1" },
         startTimeoutMs: 60_000,
       }),
     ),
@@ -359,6 +360,38 @@ describe(`three gateways behind one URL (${label})`, () => {
     for (let i = 0; i < 6; i++) await stateless[0]!.call();
     const own = await storedEvents(calls.slice(alone));
     expect(new Set(calls.slice(alone).map((c) => own.get(c.requestId)?.[0]?.gateway)).size).toBeGreaterThan(1);
+  });
+
+  it("behind the balancer, the audit trail names the client's address, not the balancer's nor one the client wrote", async () => {
+    printOnFailure();
+    const requestId = `xff-${randomUUID()}`;
+    const token = await mint();
+    // From 127.0.0.2, which the gateways do not trust: only the balancer (127.0.0.1) is a proxy to them.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${lb.url}/mcp/${PORTAL}`,
+        {
+          method: "POST",
+          localAddress: "127.0.0.2",
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            "x-request-id": requestId,
+            "x-forwarded-for": "198.51.100.66",
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }));
+    });
+    expect(status).toBeGreaterThanOrEqual(200);
+    const event = await until("the request's audit event is stored", () => t.db.auditEvent.findFirst({ where: { requestId }, select: { sourceIp: true } }), (row) => row !== null);
+    expect(event!.sourceIp).toBe("127.0.0.2");
   });
 
   it("stopping one gateway mid-traffic: no acknowledged call loses its event, stateless clients go on through the others, legacy ones get 404 Session not found and re-initialize", async () => {

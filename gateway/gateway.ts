@@ -168,6 +168,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     controlPlaneUrl: env.controlPlaneUrl,
     gatewayToken: env.gatewayToken,
     allowedOrigins: env.allowedOrigins,
+    trustedProxies: env.trustedProxies,
     getState: () => state,
     acceptConfig: (body) => store.accept(body),
     replayDeadLetters: deps.replayDeadLetters,

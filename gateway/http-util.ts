@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
+import { clientAddress, type TrustedProxies } from "@/lib/client-address";
+
 /** MCP request bodies, unless PORTICO_GATEWAY_MAX_BODY_BYTES says otherwise. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -142,10 +144,12 @@ export function isJsonRpcMessage(value: unknown): value is JsonRpcMessage {
 export const isRequest = (m: JsonRpcMessage): m is JsonRpcMessage & { id: string | number; method: string } =>
   typeof m.method === "string" && m.id !== undefined;
 
-export function clientIp(req: IncomingMessage): string | null {
-  // No X-Forwarded-For: trusting it needs a configured proxy list, which the gateway does not have yet.
-  const address = req.socket.remoteAddress ?? null;
-  return address?.startsWith("::ffff:") ? address.slice(7) : address;
+/** The caller's address: the socket's, or what the trusted proxies in front say (lib/client-address.ts). */
+export function clientIp(req: IncomingMessage, trusted?: TrustedProxies): string | null {
+  const address = req.socket.remoteAddress;
+  if (!trusted) return address?.startsWith("::ffff:") ? address.slice(7) : (address ?? null);
+  const forwarded = req.headers["x-forwarded-for"];
+  return clientAddress(address, Array.isArray(forwarded) ? forwarded.join(",") : forwarded, trusted);
 }
 
 export function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -8,6 +8,7 @@ import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import { protectedResourceMetadata } from "./auth";
 import type { ApplyOutcome } from "./config-store";
 import { newRequestContext } from "./exchange";
+import type { TrustedProxies } from "@/lib/client-address";
 import { clientIp, headerValue, isJsonContentType, MAX_CONFIG_BODY_BYTES, readBody, sendJson, sendJsonRpcError } from "./http-util";
 import { describeError, log } from "./log";
 import { methodLabel, type GatewayMetrics } from "./metrics";
@@ -19,6 +20,8 @@ export type GatewayHttpOptions = {
   controlPlaneUrl: string;
   gatewayToken: string | undefined;
   allowedOrigins: string[];
+  /** Proxies whose X-Forwarded-For entry names the client; none trusted when absent. */
+  trustedProxies?: TrustedProxies;
   getState: () => GatewayState | null;
   acceptConfig: (body: unknown) => Promise<ApplyOutcome>;
   /** Re-queues the audit spool's dead letters; absent when this gateway has no spool. */
@@ -100,7 +103,7 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
     const mcpMatch = MCP_PATH.exec(pathname);
     if (mcpMatch) {
       const incoming = headerValue(req, "x-request-id");
-      const ctx = newRequestContext(incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID(), clientIp(req));
+      const ctx = newRequestContext(incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID(), clientIp(req, options.trustedProxies));
       res.setHeader("x-request-id", ctx.requestId);
       const slug = mcpMatch[1]!;
       res.once("finish", () => {

@@ -91,7 +91,7 @@ async function startNodeBalancer({ port, gatewayPorts }: { port: number; gateway
       const order = gatewayPorts.map((_, i) => gatewayPorts[(first + i) % gatewayPorts.length]!);
       const attempt = (i: number) => {
         // A connection per request: a pooled one to a gateway that is stopping would fail mid-request.
-        const out = request({ host: "127.0.0.1", port: order[i], method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
+        const out = request({ host: "127.0.0.1", port: order[i], method: req.method, path: req.url, headers: { ...req.headers, "x-forwarded-for": req.socket.remoteAddress }, agent: false }, (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
         });

@@ -1,13 +1,16 @@
 import "server-only";
 import { isIP } from "node:net";
 
-/** The caller's address as the first proxy hop saw it; junk in the header is ignored. */
+/**
+ * The caller's address as server.ts worked it out from the socket and the trusted proxies'
+ * X-Forwarded-For (lib/client-address.ts), in a header it overwrites on every request: whatever a
+ * client sends in X-Forwarded-For or X-Real-IP is not believed here.
+ */
+export const CLIENT_IP_HEADER = "x-portico-client-ip";
+
 export function clientIp(headers: Headers): string | undefined {
-  const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  const candidate = forwarded || headers.get("x-real-ip")?.trim();
-  if (!candidate) return undefined;
-  const bare = candidate.replace(/^::ffff:/, "");
-  return isIP(bare) ? bare : undefined;
+  const candidate = headers.get(CLIENT_IP_HEADER)?.trim();
+  return candidate && isIP(candidate) ? candidate : undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;

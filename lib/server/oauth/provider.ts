@@ -2,6 +2,7 @@ import "server-only";
 import { createHmac, randomBytes } from "node:crypto";
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
 import type { Db } from "../db/client";
+import { CLIENT_IP_HEADER } from "../auth/request-context";
 import { describeError, log } from "../log";
 import { isServiceAccountClientId } from "../service-accounts";
 import { prismaAdapter } from "./adapter";
@@ -213,6 +214,9 @@ export async function createOAuthProvider(
   // first is whatever the client sent, and the token throttle counts and the audit records it.
   provider.maxIpsCount = 1;
   provider.use(async (ctx, next) => {
+    // server.ts worked the address out from its list of trusted proxies: the dashboard's and this agree.
+    const worked = ctx.get(CLIENT_IP_HEADER);
+    if (worked) ctx.request.ip = worked;
     // Warm the settings cache so synchronous hooks (lifetimes) see an admin's change.
     const current = await settings.get();
     // A client may leave `scope` out (the MCP authorization spec lets it); it then asks for the
