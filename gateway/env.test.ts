@@ -17,11 +17,18 @@ describe("readGatewayEnv: fleet and body-size settings", () => {
     expect(env).toMatchObject({ maxBodyBytes: 262_144, sessionRoute: "g1", advertiseUrl: "http://10.0.0.11:4000" });
   });
 
+  it("believes X-Forwarded-For only from the proxies listed", () => {
+    expect(readEnv({}).trustedProxies!("127.0.0.1")).toBe(false);
+    const trusted = readEnv({ PORTICO_TRUSTED_PROXIES: "10.0.0.0/8" }).trustedProxies!;
+    expect([trusted("10.1.2.3"), trusted("192.168.0.1")]).toEqual([true, false]);
+  });
+
   it.each([
     ["PORTICO_GATEWAY_ROUTE", "g1.a"],
     ["PORTICO_GATEWAY_ROUTE", ""],
     ["PORTICO_GATEWAY_MAX_BODY_BYTES", "12"],
     ["PORTICO_GATEWAY_ADVERTISE_URL", "not a url"],
+    ["PORTICO_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"],
   ])("refuses %s=%j, naming the variable", (name, value) => {
     expect(() => readEnv({ [name]: value })).toThrow(name);
   });
