@@ -9,10 +9,10 @@
  *   npm run bench:gateway-memory -- [--clients 1000] [--modern-share 0.5] [--duration 60]
  *                                   [--interval 5] [--settle 10] [--runtime tsx|bundle] [--check]
  *
- * `--runtime tsx` (the default) runs the gateway as the README tells operators to, under
- * `node --import tsx`, whose loader thread and transpiler take some 30 MB of the process's RSS
- * before the gateway allocates anything; `--runtime bundle` runs the same code bundled by esbuild
- * into one JavaScript file under plain node, to tell the gateway's own memory from tsx's.
+ * `--runtime bundle` (the default) runs the gateway as `npm start` and the README's production
+ * commands do: bundled by esbuild into one JavaScript file (scripts/lib/gateway-bundle.ts) under
+ * plain node. `--runtime tsx` runs it from the sources under `node --import tsx`, whose loader
+ * thread and transpiler take some 50 MB of the process's RSS before the gateway allocates anything.
  *
  * Three processes, so that the gateway's RSS is the gateway's alone:
  *   main     the upstream (a small MCP server whose answers are built once, so that 200 calls a
@@ -205,7 +205,7 @@ function parseOptions(argv: string[]): Options {
     durationS: num("duration", 60, (v) => v > 0),
     intervalS: num("interval", 5, (v) => v > 0),
     settleS: num("settle", 10, (v) => v >= 0),
-    runtime: get("runtime") === "bundle" ? "bundle" : "tsx",
+    runtime: get("runtime") === "tsx" ? "tsx" : "bundle",
     check: argv.includes("--check"),
   };
 }

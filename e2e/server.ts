@@ -9,6 +9,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { deriveGatewayCredentialKey } from "../lib/config/sealed-credential";
 import { needsBuild } from "../scripts/lib/build-stamp";
+import { buildGateway } from "../scripts/lib/gateway-bundle";
 import { spawnControlPlane, spawnGateway, waitForHttp } from "../scripts/lib/launch";
 import {
   E2E_BASE_URL,
@@ -83,6 +84,7 @@ async function main() {
   });
   await opened.close();
 
+  await buildGateway(root);
   const controlPlane = spawnControlPlane(root, env, { host: "127.0.0.1", port: E2E_PORT });
   const gateway = spawnGateway(root, env, {
     gatewayUrl: E2E_GATEWAY_URL,

@@ -1,5 +1,6 @@
 /**
- * The gateway process: `node --import tsx gateway/main.ts`. Configuration comes from the
+ * The gateway process: `node dist/gateway.mjs`, this file bundled (`npm run build:gateway`), or
+ * `node --import tsx gateway/main.ts` from the sources. Configuration comes from the
  * environment (see env.ts); the config itself comes signed from the control plane.
  */
 import path from "node:path";

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { ingestAuditEvents } from "@/lib/server/audit-ingest";
 import { createTestDatabase } from "@/lib/server/db/test-database";
 import { startDemoServers, type RunningDemoServers } from "@/demo/servers";
+import { buildGateway } from "@/scripts/lib/gateway-bundle";
 import { spawnGateway } from "@/scripts/lib/launch";
 import { supervise, type Supervised } from "@/scripts/lib/supervisor";
 
@@ -33,6 +34,8 @@ let standIn: ControlPlaneStandIn;
 let dataDir: string;
 
 beforeAll(async () => {
+  // The gateway as npm start runs it: the bundle, rebuilt from the sources under test.
+  await buildGateway(path.resolve(import.meta.dirname, ".."));
   t = await createTestDatabase();
   demo = await startDemoServers({ ports: { "cost-explorer": 0, tagging: 0, budgets: 0 } });
   standIn = await startControlPlaneStandIn({ store: (events) => ingestAuditEvents(t.db, events) });

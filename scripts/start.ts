@@ -10,6 +10,7 @@ import path from "node:path";
 import { deriveGatewayCredentialKey } from "../lib/config/sealed-credential";
 import { loadOrCreateLocalSecrets } from "./lib/local-secrets";
 import { needsBuild } from "./lib/build-stamp";
+import { buildGateway } from "./lib/gateway-bundle";
 import { forwardStderr, spawnControlPlane, spawnGateway } from "./lib/launch";
 import { supervise, type Supervised } from "./lib/supervisor";
 import { DEMO_USERS } from "../prisma/demo-users";
@@ -110,6 +111,7 @@ async function main() {
   const dashboard = env.AUTH_URL!.replace(/\/$/, "");
   await controlPlane.started;
 
+  await buildGateway(root);
   const gatewayLaunch = {
     gatewayUrl,
     controlPlaneUrl: env.PORTICO_CONTROL_PLANE_URL!,

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 
+import { GATEWAY_BUNDLE } from "./gateway-bundle";
+
 /**
  * The two long-running processes of a Portico install, as `npm start` and the end-to-end tests
  * run them: the control plane (Next.js plus the OAuth authorization server, server.ts) and the
@@ -42,12 +44,13 @@ export type GatewayLaunch = {
   name: string;
 };
 
+/** Runs the gateway bundle (scripts/lib/gateway-bundle.ts): build it first with buildGateway(root). */
 export function spawnGateway(root: string, env: NodeJS.ProcessEnv, launch: GatewayLaunch): ChildProcess {
   const url = new URL(launch.gatewayUrl);
   // The gateway holds no control-plane secret and no database access.
   const rest = { ...env };
   for (const name of ["PORTICO_SECRET_KEY", "AUTH_SECRET", "DATABASE_URL", "OIDC_CLIENT_SECRET"]) delete rest[name];
-  return spawn(process.execPath, ["--import", "tsx", path.join(root, "gateway/main.ts")], {
+  return spawn(process.execPath, [path.join(root, GATEWAY_BUNDLE)], {
     cwd: root,
     env: {
       ...rest,
