@@ -56,6 +56,13 @@ const expected: Record<string, Persona[]> = {
   "POST /gateways/{id}/replay-dead-letters": ["admin"],
   "POST /settings/oauth-keys/rotate": ["admin"],
   "GET /audit-events": ["admin", "auditor"],
+  "GET /config-versions": ["admin", "auditor"],
+  "GET /config-versions/{id}": ["admin", "auditor"],
+  "GET /config-versions/{id}/diff": ["admin", "auditor"],
+  "GET /config-versions/{id}/rollback": ["admin"],
+  "POST /config-versions/{id}/rollback": ["admin"],
+  "GET /config/export": ["admin", "auditor"],
+  "POST /config/import": ["admin"],
   "GET /me": ALL,
   "GET /me/attention": ALL,
 };
