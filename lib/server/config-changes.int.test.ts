@@ -117,17 +117,17 @@ describe(`rollback (${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, 
   // Each change is made through the same data-access functions the API uses, published, then
   // rolled back to the baseline: the new version must serve exactly what the baseline served.
   it.each([
-    ["a tool switched off in a portal", "tool", async () => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.get_costs!, { enabled: false }))],
-    ["an alias and description override cleared", "tool", async () => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.top_services!, { alias: null, descriptionOverride: null }))],
-    ["a tool's risk class", "tool", async () => void (await tools.updateTool(t.db, admin, ids.tools.get_costs!, { riskClass: "financial" }))],
-    ["a server switched off in a portal", "server", async () => void (await portals.setPortalServers(t.db, admin, await newPortal(), { servers: [{ serverId: ids.billing, enabled: true }, { serverId: ids.tagging, enabled: false }] }))],
-    ["a server's URL", "server", async () => void (await servers.updateServer(t.db, admin, ids.billing, { url: "http://127.0.0.1:11/mcp" }))],
-    ["a portal's allowlist mode and name", "portal", async () => void (await portals.updatePortal(t.db, admin, await newPortal(), { name: "Renamed", allowlistMode: true }))],
-    ["a portal deleted", "portal", async () => portals.deletePortal(t.db, admin, await newPortal())],
-    ["a role's grants and conditions", "role", async () => void (await roles.updateRole(t.db, admin, await newRole(), { grants: [{ portalId: await newPortal(), riskClasses: ["read", "write"] }], conditions: { mfaRequired: true, timeWindows: [], networks: [], maxLookbackDays: 30 } }))],
-    ["a role's principals and step-up classes", "role", async () => void (await roles.updateRole(t.db, admin, await newRole(), { principals: [{ kind: "user", value: "eve@corp.example" }], stepUpRiskClasses: [] }))],
-    ["a role deleted", "role", async () => roles.deleteRole(t.db, admin, await newRole())],
-    ["a role added", "role", async () => void (await roles.createRole(t.db, admin, { slug: "extra", name: "Extra", principals: [{ kind: "group", value: "everyone" }], grants: [{ portalId: await newPortal() }] }))],
+    ["a tool switched off in a portal", "tool", async (): Promise<void> => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.get_costs!, { enabled: false }))],
+    ["an alias and description override cleared", "tool", async (): Promise<void> => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.top_services!, { alias: null, descriptionOverride: null }))],
+    ["a tool's risk class", "tool", async (): Promise<void> => void (await tools.updateTool(t.db, admin, ids.tools.get_costs!, { riskClass: "financial" }))],
+    ["a server switched off in a portal", "server", async (): Promise<void> => void (await portals.setPortalServers(t.db, admin, await newPortal(), { servers: [{ serverId: ids.billing, enabled: true }, { serverId: ids.tagging, enabled: false }] }))],
+    ["a server's URL", "server", async (): Promise<void> => void (await servers.updateServer(t.db, admin, ids.billing, { url: "http://127.0.0.1:11/mcp" }))],
+    ["a portal's allowlist mode and name", "portal", async (): Promise<void> => void (await portals.updatePortal(t.db, admin, await newPortal(), { name: "Renamed", allowlistMode: true }))],
+    ["a portal deleted", "portal", async (): Promise<void> => portals.deletePortal(t.db, admin, await newPortal())],
+    ["a role's grants and conditions", "role", async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { grants: [{ portalId: await newPortal(), riskClasses: ["read", "write"] }], conditions: { mfaRequired: true, timeWindows: [], networks: [], maxLookbackDays: 30 } }))],
+    ["a role's principals and step-up classes", "role", async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { principals: [{ kind: "user", value: "eve@corp.example" }], stepUpRiskClasses: [] }))],
+    ["a role deleted", "role", async (): Promise<void> => roles.deleteRole(t.db, admin, await newRole())],
+    ["a role added", "role", async (): Promise<void> => void (await roles.createRole(t.db, admin, { slug: "extra", name: "Extra", principals: [{ kind: "group", value: "everyone" }], grants: [{ portalId: await newPortal() }] }))],
   ] as const)("%s (%s)", async (label, entity, change) => {
     await change();
     const changed = await publish(label);
