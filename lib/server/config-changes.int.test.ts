@@ -218,3 +218,27 @@ describe("export and import", () => {
     expect(await errorOf(changes.importConfig(t.db, auditor, document, {}))).toMatchObject({ code: "forbidden" });
   });
 });
+
+describe("fleet", () => {
+  it("shows each gateway's lag, flags one more than a minute behind, and times publish to ack", async () => {
+    const { recordHeartbeat, listGateways } = await import("./gateways");
+    await roles.createRole(t.db, admin, { slug: "fleet-check", name: "Fleet check", principals: [{ kind: "group", value: "fleet" }] });
+    const current = await publish("fleet check");
+    await recordHeartbeat(t.db, { name: "gw-current", url: "http://127.0.0.1:1", runningVersion: current });
+    await recordHeartbeat(t.db, { name: "gw-stale", url: "http://127.0.0.1:2", runningVersion: current - 1 });
+    // The version gw-stale lacks was published two minutes ago; gw-current acked it 1.5 s after.
+    const publishedAt = new Date(Date.now() - 120_000);
+    await t.db.configVersion.update({ where: { version: current }, data: { createdAt: publishedAt } });
+    await t.db.gatewayVersionAck.update({ where: { gatewayName_version: { gatewayName: "gw-current", version: current } }, data: { ackedAt: new Date(publishedAt.getTime() + 1500) } });
+
+    const fleet = await listGateways(t.db, viewer);
+    const byName = Object.fromEntries(fleet.map((g) => [g.name, g]));
+    expect(byName["gw-current"]).toMatchObject({ versionsBehind: 0, lagMs: 0, isLagging: false, publishToAckMs: 1500 });
+    expect(byName["gw-stale"]).toMatchObject({ versionsBehind: 1, isLagging: true, isBehind: true });
+    expect(byName["gw-stale"]!.lagMs).toBeGreaterThanOrEqual(120_000);
+
+    const history = await changes.listVersionHistory(t.db, admin, { limit: 2 });
+    expect(history.items[0]).toMatchObject({ version: current, gateways: ["gw-current"] });
+    expect(history.items[1]).toMatchObject({ version: current - 1, gateways: ["gw-stale"] });
+  });
+});
