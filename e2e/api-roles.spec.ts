@@ -63,6 +63,8 @@ const expected: Record<string, Persona[]> = {
   "POST /config-versions/{id}/rollback": ["admin"],
   "GET /config/export": ["admin", "auditor"],
   "POST /config/import": ["admin"],
+  "POST /policy/explain": ["admin", "auditor"],
+  "POST /policy/simulate": ["admin", "auditor"],
   "GET /me": ALL,
   "GET /me/attention": ALL,
 };

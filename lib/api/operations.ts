@@ -18,6 +18,7 @@ import { listParams } from "@/lib/schemas/common";
 import type { Permission } from "@/lib/auth/permissions";
 import { configDocument } from "@/lib/config/document";
 import { exportParams, importParamsSchema } from "@/lib/schemas/config-changes";
+import { explainInput, simulateInput } from "@/lib/schemas/policy";
 
 export type Operation = {
   method: "get" | "post" | "patch" | "put" | "delete";
@@ -117,6 +118,8 @@ export const operations: Operation[] = [
   { method: "post", path: "/config-versions/{id}/rollback", summary: "Restore servers, portals and roles as at this version, as a new version pushed to gateways", tag: "Config", permission: "registry:write" },
   { method: "get", path: "/config/export", summary: "Export the configuration (servers without secrets, portals, roles) as JSON or YAML", tag: "Config", permission: "config:read", query: exportParams },
   { method: "post", path: "/config/import", summary: "Import a configuration document (JSON or YAML); dryRun=true shows the diff only", tag: "Config", permission: "registry:write", query: importParamsSchema, body: configDocument },
+  { method: "post", path: "/policy/explain", summary: "Can this principal call this tool, and why: the gateway's evaluator on the live (or a given) version, role by role, condition by condition", tag: "Policy", permission: "config:read", body: explainInput },
+  { method: "post", path: "/policy/simulate", summary: "What-if: replay the last days of audited calls against a draft role or an older version; who would lose or gain what", tag: "Policy", permission: "config:read", body: simulateInput },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
 ];
