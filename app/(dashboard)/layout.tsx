@@ -7,6 +7,7 @@ import { roleCan, type Permission } from "@/lib/auth/permissions";
 const SECTION_PERMISSION: Record<string, Permission> = {
   "/gateways": "registry:read",
   "/config-versions": "config:read",
+  "/policy-explainer": "config:read",
   "/users": "users:read",
   "/audit": "audit:read",
   "/settings": "settings:read",

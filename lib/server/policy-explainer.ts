@@ -217,3 +217,17 @@ export async function simulatePolicy(db: Db, actor: Actor, raw: unknown): Promis
     ],
   };
 }
+
+export type ExplainerOptions = { version: number | null; portals: { slug: string; name: string; tools: { exposedName: string; riskClass: string }[] }[] };
+
+/** The portals and tools of the live version, for the explainer's pickers. */
+export async function explainerOptions(db: Db, actor: Actor): Promise<ExplainerOptions> {
+  authorize(actor, "config:read");
+  const row = await db.configVersion.findFirst({ orderBy: { version: "desc" }, select: { snapshot: true } });
+  const parsed = configSnapshot.safeParse(row?.snapshot);
+  if (!parsed.success) return { version: null, portals: [] };
+  return {
+    version: parsed.data.version,
+    portals: parsed.data.portals.map((p) => ({ slug: p.slug, name: p.name, tools: toolsOf(parsed.data, p.slug).map((t) => ({ exposedName: t.exposedName, riskClass: t.riskClass })) })),
+  };
+}
