@@ -134,7 +134,7 @@ test("a draft role change's what-if lists the analyst automation losing a tool i
   // The audit spool delivers every half second: the call may take a moment to be replayable.
   const dialog = page.getByRole("dialog");
   await expect(async () => {
-    if (await dialog.isVisible()) await dialog.getByRole("button", { name: "Close" }).click();
+    if (await dialog.isVisible()) await dialog.getByRole("button", { name: "Close" }).first().click();
     await page.getByRole("button", { name: "What if?" }).click();
     await expect(dialog.getByRole("row", { name: new RegExp(`${CLIENT_ID}.*${TOOL}.*Loses`) })).toBeVisible({ timeout: 3_000 });
   }).toPass({ timeout: 15_000 });
