@@ -6,6 +6,8 @@ import { roleCan, type Permission } from "@/lib/auth/permissions";
 // Sections and the permission each needs; hiding is cosmetic, pages and APIs check again.
 const SECTION_PERMISSION: Record<string, Permission> = {
   "/gateways": "registry:read",
+  "/config-versions": "config:read",
+  "/policy-explainer": "config:read",
   "/users": "users:read",
   "/audit": "audit:read",
   "/settings": "settings:read",

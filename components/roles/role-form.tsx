@@ -26,6 +26,7 @@ import { Switch } from "@/components/ui/switch";
 import { Textarea } from "@/components/ui/textarea";
 import { PRINCIPAL_KIND_LABELS, WEEKDAYS } from "@/components/roles/role-summary";
 import { browserTimeZone, useTimeZones } from "@/components/roles/time-zones";
+import { WhatIfDialog } from "@/components/policy/what-if-dialog";
 
 export type RolePortalOption = { id: string; slug: string; name: string; servers: { slug: string; name: string }[] };
 
@@ -190,6 +191,7 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
   const [state, setState] = useState<FormState>(() => toFormState(role));
   const [errors, setErrors] = useState<Errors>({});
   const [isDeleteOpen, setIsDeleteOpen] = useState(false);
+  const [whatIf, setWhatIf] = useState<CreateRoleInput | null>(null);
   const isSlugTouched = useRef(Boolean(role));
   const isNew = !role;
 
@@ -274,6 +276,17 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
     }
     setErrors({});
     save.mutate(payload);
+  };
+
+  // The draft as it would be saved: checked the same way, so the what-if never runs on a broken role.
+  const openWhatIf = () => {
+    const parsed = createRoleInput.safeParse(toPayload(state));
+    if (!parsed.success) {
+      setErrors(toErrors(parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }))));
+      toast.error("Some fields need attention");
+      return;
+    }
+    setWhatIf(toPayload(state));
   };
 
   const portalById = new Map(portals.map((p) => [p.id, p]));
@@ -694,11 +707,16 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
           <Button type="submit" loading={save.isPending}>
             {isNew ? "Create role" : "Save"}
           </Button>
+          <Button type="button" variant="outline" onClick={openWhatIf}>
+            What if?
+          </Button>
           <Link href="/roles" className={buttonVariants({ variant: "ghost" })}>
             Cancel
           </Link>
         </div>
       </form>
+
+      <WhatIfDialog open={whatIf !== null} onOpenChange={(open) => !open && setWhatIf(null)} roleId={role?.id ?? null} draft={whatIf} />
 
       {role ? (
         <ConfirmDialog

@@ -16,6 +16,9 @@ import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schema
 import { listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
 import type { Permission } from "@/lib/auth/permissions";
+import { configDocument } from "@/lib/config/document";
+import { exportParams, importParamsSchema } from "@/lib/schemas/config-changes";
+import { explainInput, simulateInput } from "@/lib/schemas/policy";
 
 export type Operation = {
   method: "get" | "post" | "patch" | "put" | "delete";
@@ -109,6 +112,15 @@ export const operations: Operation[] = [
   },
   { method: "post", path: "/settings/oauth-keys/rotate", summary: "Rotate the authorization server's signing keys (old keys stay published until their tokens expire)", tag: "Settings", permission: "settings:write" },
   { method: "get", path: "/audit-events", summary: "List audit events, newest first", tag: "Audit", permission: "audit:read", query: listAuditParams },
+  { method: "get", path: "/config-versions", summary: "List config versions, newest first, with the gateways running each", tag: "Config", permission: "config:read", query: listParams.pick({ cursor: true, limit: true }) },
+  { method: "get", path: "/config-versions/{id}", summary: "Get a config version (by number) with its snapshot and signature check", tag: "Config", permission: "config:read" },
+  { method: "get", path: "/config-versions/{id}/diff", summary: "What changed from another version (against=, default the previous) to this one, by entity", tag: "Config", permission: "config:read", query: z.object({ against: z.coerce.number().int().positive().optional() }) },
+  { method: "get", path: "/config-versions/{id}/rollback", summary: "Preview a rollback: what would change and what cannot be restored", tag: "Config", permission: "registry:write" },
+  { method: "post", path: "/config-versions/{id}/rollback", summary: "Restore servers, portals and roles as at this version, as a new version pushed to gateways", tag: "Config", permission: "registry:write" },
+  { method: "get", path: "/config/export", summary: "Export the configuration (servers without secrets, portals, roles) as JSON or YAML", tag: "Config", permission: "config:read", query: exportParams },
+  { method: "post", path: "/config/import", summary: "Import a configuration document (JSON or YAML); dryRun=true shows the diff only", tag: "Config", permission: "registry:write", query: importParamsSchema, body: configDocument },
+  { method: "post", path: "/policy/explain", summary: "Can this principal call this tool, and why: the gateway's evaluator on the live (or a given) version, role by role, condition by condition", tag: "Policy", permission: "config:read", body: explainInput },
+  { method: "post", path: "/policy/simulate", summary: "What-if: replay the last days of audited calls against a draft role or an older version; who would lose or gain what", tag: "Policy", permission: "config:read", body: simulateInput },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
 ];

@@ -17,3 +17,8 @@ export const serviceAccountKeys = keys("service-accounts");
 export const auditKeys = keys("audit");
 export const settingsKeys = { all: ["settings"] as const };
 export const attentionKeys = { all: ["attention"] as const };
+export const configVersionKeys = {
+  ...keys("config-versions"),
+  diff: (version: number, against: number | null) => ["config-versions", "diff", version, against] as const,
+  rollback: (version: number) => ["config-versions", "rollback", version] as const,
+};

@@ -16,6 +16,8 @@ export const permissions = {
   "tokens:all": ["admin"],
   /** Everyone's connected MCP clients, and the authorization server's registered clients. */
   "clients:all": ["admin"],
+  /** Config version history and diffs, export, the policy explainer and what-if. */
+  "config:read": ["admin", "auditor"],
 } as const satisfies Record<string, readonly DashboardRole[]>;
 
 export type Permission = keyof typeof permissions;

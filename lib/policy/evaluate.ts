@@ -145,21 +145,93 @@ function unmetConditions(
   now: Date,
 ): string[] {
   const unmet: string[] = [];
-  if (conditions.timeWindows.length > 0 && !conditions.timeWindows.some((w) => isWithin(w, now))) {
-    unmet.push(`outside its hours (${conditions.timeWindows.map(describeWindow).join("; ")})`);
+  checkConditions(conditions, networks, principal, request, now, (check) => {
+    if (!check.held) unmet.push(check.words);
+  });
+  return unmet;
+}
+
+export type ConditionCheck = { condition: "time window" | "network" | "mfa" | "look-back"; held: boolean; words: string };
+
+/**
+ * Every condition of a role that applies, held or not. The one place conditions are judged: the
+ * gateway's decision keeps only the failures; the explainer shows them all. The words of a held
+ * condition are built only when someone listens for them (the explainer), never on the hot path.
+ */
+function checkConditions(
+  conditions: RoleConditions,
+  networks: CompiledRole["networks"],
+  principal: Principal,
+  request: PolicyRequest,
+  now: Date,
+  report: (check: ConditionCheck) => void,
+  isExplaining = false,
+): void {
+  if (conditions.timeWindows.length > 0) {
+    const held = conditions.timeWindows.some((w) => isWithin(w, now));
+    if (!held) report({ condition: "time window", held, words: `outside its hours (${conditions.timeWindows.map(describeWindow).join("; ")})` });
+    else if (isExplaining) report({ condition: "time window", held, words: `within its hours (${conditions.timeWindows.map(describeWindow).join("; ")})` });
   }
-  if (networks.length > 0 && !isFromNetworks(request.sourceIp, networks)) {
-    unmet.push(`${request.sourceIp ?? "an unknown address"} is not in its networks (${conditions.networks.join(", ")})`);
+  if (networks.length > 0) {
+    const held = isFromNetworks(request.sourceIp, networks);
+    if (!held) report({ condition: "network", held, words: `${request.sourceIp ?? "an unknown address"} is not in its networks (${conditions.networks.join(", ")})` });
+    else if (isExplaining) report({ condition: "network", held, words: `${request.sourceIp} is in its networks (${conditions.networks.join(", ")})` });
   }
   // A person's second factor; a service account proves itself with a credential only it holds.
-  if (conditions.mfaRequired && principal.kind === "user" && !principal.mfa) unmet.push("requires a sign-in with MFA");
+  if (conditions.mfaRequired) {
+    const held = principal.kind !== "user" || principal.mfa;
+    if (!held) report({ condition: "mfa", held, words: "requires a sign-in with MFA" });
+    else if (isExplaining) report({ condition: "mfa", held, words: principal.kind === "user" ? "requires MFA, and the sign-in used it" : "requires MFA, which a service account's credential stands in for" });
+  }
   if (conditions.maxLookbackDays !== null && request.arguments) {
     const days = lookbackDays(request.arguments, now);
-    if (days !== null && days > conditions.maxLookbackDays) {
-      unmet.push(`looks back ${days} days, more than its limit of ${conditions.maxLookbackDays}`);
-    }
+    const held = days === null || days <= conditions.maxLookbackDays;
+    if (!held) report({ condition: "look-back", held, words: `looks back ${days} days, more than its limit of ${conditions.maxLookbackDays}` });
+    else if (isExplaining) report({ condition: "look-back", held, words: days === null ? `names no start date (limit ${conditions.maxLookbackDays} days)` : `looks back ${days} days, within its limit of ${conditions.maxLookbackDays}` });
   }
-  return unmet;
+}
+
+// ---- the explainer: the same decision, with every role and condition spelled out
+
+export type RoleExplanation = {
+  slug: string;
+  name: string;
+  /** Whether the role names this principal (group, user or service account). */
+  isMember: boolean;
+  /** A grant of the role covers this tool (portal, server, tool) with its risk class. */
+  grantsTool: boolean;
+  /** A grant covers the tool but not its risk class, which the role lets the caller step up to. */
+  stepsUp: boolean;
+  conditions: ConditionCheck[];
+  /** In words: why this role does or does not let the caller through. */
+  verdict: string;
+};
+
+export type Explanation = { decision: PolicyDecision; roles: RoleExplanation[] };
+
+/**
+ * `evaluate`'s decision, unchanged, plus each role of the snapshot judged by the same predicates
+ * (membership, grant cover, conditions): what the dashboard's "can X call Y, and why?" shows.
+ */
+export function explain(snapshot: ConfigSnapshot, principal: Principal, request: PolicyRequest, now: Date): Explanation {
+  const decision = evaluate(snapshot, principal, request, now);
+  const roles = snapshot.roles.map((role): RoleExplanation => {
+    const networks = role.conditions.networks.map((c) => ipaddr.parseCIDR(c));
+    const isMember = namesPrincipal(role, principal);
+    const covering = role.grants.filter((g) => covers(g, request));
+    const grantsTool = covering.some((g) => g.riskClasses.includes(request.riskClass));
+    const stepsUp = !grantsTool && covering.length > 0 && role.stepUpRiskClasses.includes(request.riskClass);
+    const conditions: ConditionCheck[] = [];
+    checkConditions(role.conditions, networks, principal, request, now, (c) => conditions.push(c), true);
+    const failed = conditions.filter((c) => !c.held);
+    let verdict: string;
+    if (!isMember) verdict = `does not include ${describePrincipal(principal)}`;
+    else if (!grantsTool && !stepsUp) verdict = covering.length ? `covers the tool but not its ${request.riskClass} risk class` : `grants nothing on ${request.server}/${request.tool} in portal ${request.portal}`;
+    else if (failed.length) verdict = `would ${grantsTool ? "grant" : "allow step-up for"} it, but ${failed.map((c) => c.words).join("; ")}`;
+    else verdict = grantsTool ? "grants it: every condition holds" : `allows asking for elevated ${request.riskClass} access: every condition holds`;
+    return { slug: role.slug, name: role.name, isMember, grantsTool, stepsUp, conditions, verdict };
+  });
+  return { decision, roles };
 }
 
 // ---- time windows: wall-clock time in the window's zone, so DST moves with the clock on the wall

@@ -1,6 +1,6 @@
 import "server-only";
 import { systemActor } from "./auth/actor";
-import { publishConfigVersion } from "./config-versions";
+import { publishConfigVersion, type PublishResult } from "./config-versions";
 import type { Db } from "./db/client";
 import { pushConfigToGateways } from "./gateways";
 import { describeError, log } from "./log";
@@ -21,10 +21,10 @@ let queue: Promise<unknown> = Promise.resolve();
  * pushed to every gateway in the background. A failure is logged and does not fail the change:
  * the next change, or a gateway's pull, catches up.
  */
-export function publishConfig(db: Db, summary: string): Promise<void> {
-  const run = queue.then(async () => {
+export function publishConfig(db: Db, summary: string, options: { createdById?: string | null } = {}): Promise<PublishResult | null> {
+  const run = queue.then(async (): Promise<PublishResult | null> => {
     try {
-      const result = await publishConfigVersion(db, systemActor("config publisher"), summary.slice(0, 500));
+      const result = await publishConfigVersion(db, systemActor("config publisher"), summary.slice(0, 500), options);
       if (result.isNew) {
         log("info", "config version published", { version: result.version, summary });
         // In the background: a slow or offline gateway must not hold up the change that was saved.
@@ -32,8 +32,10 @@ export function publishConfig(db: Db, summary: string): Promise<void> {
           log("error", "pushing a config version failed", { version: result.version, ...describeError(error) }),
         );
       }
+      return result;
     } catch (error) {
       log("error", "publishing a config version failed", { summary, ...describeError(error) });
+      return null;
     }
   });
   queue = run;

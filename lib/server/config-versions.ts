@@ -16,6 +16,7 @@ import { recordConfigChange } from "./audit";
 import { decryptSecret } from "./crypto";
 import { env } from "./env";
 import { pageArgs, toPage } from "./pagination";
+import { readConfigState } from "./config-state";
 import { liveRevocations, pruneRevocations } from "./revocations";
 import { getActiveSigningKey, publicJwks } from "./signing-keys";
 
@@ -144,6 +145,12 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
   return configSnapshot.parse(snapshot);
 }
 
+/** Whether two sealings hold the same secret (each sealing has its own IV), for diffs. */
+export function isSameSealedSecret(a: string, b: string): boolean {
+  const x = openOrNull(a);
+  return x !== null && x === openOrNull(b);
+}
+
 function openOrNull(sealed: string): string | null {
   try {
     return openSealedCredential(sealed, gatewayCredentialKey());
@@ -159,7 +166,7 @@ export type PublishResult = { version: number; signature: string; isNew: boolean
  * the latest version (then that one is returned with `isNew: false`). Call it after a change's
  * transaction has committed, never inside one: it takes its own transaction and locks.
  */
-export async function publishConfigVersion(db: Db, actor: Actor, summary: string): Promise<PublishResult> {
+export async function publishConfigVersion(db: Db, actor: Actor, summary: string, options: { createdById?: string | null } = {}): Promise<PublishResult> {
   authorize(actor, "registry:write");
   const text = z.string().trim().max(500).parse(summary);
   // Read (and on first use, created) outside the publish transaction, which it cannot nest in.
@@ -187,10 +194,13 @@ export async function publishConfigVersion(db: Db, actor: Actor, summary: string
           snapshot: snapshot as unknown as Prisma.InputJsonValue,
           signature,
           summary: text,
-          createdById: actor.type === "system" ? null : actor.userId,
+          createdById: options.createdById ?? (actor.type === "system" ? null : actor.userId),
           createdAt,
         },
       });
+      // What a rollback to this version restores (the snapshot holds only what gateways serve).
+      const state = await readConfigState(tx);
+      await tx.configVersionState.create({ data: { version, document: state as unknown as Prisma.InputJsonValue } });
       await recordConfigChange(tx, actor, {
         action: "config.publish",
         targetType: "config_version",
@@ -212,6 +222,8 @@ export type ConfigVersionSummary = {
   summary: string;
   createdAt: string;
   createdBy: { id: string; email: string; name: string } | null;
+  /** Names of the gateways that last reported running this version. */
+  gateways?: string[];
 };
 
 export type ConfigVersionView = ConfigVersionSummary & {
@@ -247,7 +259,8 @@ export async function listConfigVersions(db: Db, actor: Actor, raw: unknown): Pr
   authorize(actor, "registry:read");
   const params = listConfigVersionsParams.parse(raw);
   const rows = await db.configVersion.findMany({ select: summarySelect, orderBy: { version: "desc" }, ...pageArgs(params) });
-  return toPage(rows, params.limit, toSummary);
+  const running = await db.gateway.findMany({ where: { runningVersion: { in: rows.map((r) => r.version) } }, select: { name: true, runningVersion: true }, orderBy: { name: "asc" } });
+  return toPage(rows, params.limit, (row) => ({ ...toSummary(row), gateways: running.filter((g) => g.runningVersion === row.version).map((g) => g.name) }));
 }
 
 /**

@@ -40,7 +40,13 @@ export async function recordHeartbeat(db: Db, raw: unknown): Promise<{ latestVer
     create: { name: input.name, url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), startedAt: input.startedAt ?? null, ...deadLetters },
     update: { url: input.url, runningVersion: input.runningVersion, lastSeenAt: new Date(), ...(input.startedAt ? { startedAt: input.startedAt } : {}), ...deadLetters },
   });
+  if (input.runningVersion !== null) await recordAck(db, input.name, input.runningVersion);
   return { latestVersion: await latestVersionNumber(db) };
+}
+
+/** The first time a gateway is known to run a version; later reports of it change nothing. */
+async function recordAck(db: Db, gatewayName: string, version: number): Promise<void> {
+  await db.gatewayVersionAck.createMany({ data: [{ gatewayName, version, ackedAt: new Date() }], skipDuplicates: true });
 }
 
 async function latestVersionNumber(db: Db): Promise<number | null> {
@@ -73,7 +79,17 @@ export type GatewayView = {
   startedAt: string | null;
   /** Started again within the last 10 minutes, after it had already reported from an earlier start. */
   hasRestartedRecently: boolean;
+  /** Versions published that it does not run yet. */
+  versionsBehind: number;
+  /** How long the oldest version it lacks has been published, in ms; 0 when up to date. */
+  lagMs: number;
+  /** More than a minute behind: pushes and pulls both failed to bring it up to date. */
+  isLagging: boolean;
+  /** From publishing its running version to the gateway first running it, in ms; null when unknown. */
+  publishToAckMs: number | null;
 };
+
+export const LAGGING_AFTER_MS = 60_000;
 
 const RECENT_RESTART_MS = 10 * 60_000;
 
@@ -81,7 +97,28 @@ export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]>
   authorize(actor, "registry:read");
   const [rows, latestVersion] = await Promise.all([db.gateway.findMany({ orderBy: { name: "asc" } }), latestVersionNumber(db)]);
   const now = Date.now();
+  const running = [...new Set(rows.map((g) => g.runningVersion ?? 0))];
+  const oldestRunning = Math.min(...running, latestVersion ?? 0);
+  const [versions, acks] = await Promise.all([
+    // Only versions some gateway still lacks, or runs: a bounded window, not the whole history.
+    db.configVersion.findMany({ where: { version: { gte: oldestRunning } }, select: { version: true, createdAt: true }, orderBy: { version: "asc" } }),
+    db.gatewayVersionAck.findMany({ where: { OR: rows.filter((g) => g.runningVersion !== null).map((g) => ({ gatewayName: g.name, version: g.runningVersion! })) } }),
+  ]);
+  const publishedAt = new Map(versions.map((v) => [v.version, v.createdAt.getTime()]));
+  const fleet = (g: (typeof rows)[number]) => {
+    const missing = versions.filter((v) => v.version > (g.runningVersion ?? 0));
+    const lagMs = missing.length ? Math.max(0, now - missing[0]!.createdAt.getTime()) : 0;
+    const ack = acks.find((a) => a.gatewayName === g.name && a.version === g.runningVersion);
+    const published = g.runningVersion === null ? undefined : publishedAt.get(g.runningVersion);
+    return {
+      versionsBehind: missing.length,
+      lagMs,
+      isLagging: lagMs > LAGGING_AFTER_MS,
+      publishToAckMs: ack && published !== undefined ? Math.max(0, ack.ackedAt.getTime() - published) : null,
+    };
+  };
   return rows.map((g) => ({
+    ...fleet(g),
     id: g.id,
     name: g.name,
     url: g.url,
@@ -144,10 +181,15 @@ export async function pushConfigToGateways(db: Db, config: { version: number; jw
   const token = env().PORTICO_GATEWAY_TOKEN;
   if (!token) return;
   const gateways = await db.gateway.findMany({ select: { name: true, url: true } });
-  await Promise.all(gateways.map((gateway) => pushTo(gateway, config, token)));
+  await Promise.all(
+    gateways.map(async (gateway) => {
+      if (await pushTo(gateway, config, token)) await recordAck(db, gateway.name, config.version).catch(() => undefined);
+    }),
+  );
 }
 
-async function pushTo(gateway: { name: string; url: string }, config: { version: number; jws: string }, token: string): Promise<void> {
+/** True once the gateway runs the version (or a newer one). */
+async function pushTo(gateway: { name: string; url: string }, config: { version: number; jws: string }, token: string): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await fetch(new URL("/internal/config", gateway.url), {
@@ -157,11 +199,22 @@ async function pushTo(gateway: { name: string; url: string }, config: { version:
         signal: AbortSignal.timeout(5_000),
       });
       // 409: it already runs this version or a newer one, which is success too.
-      if (res.ok || res.status === 409) return;
-      if (res.status === 422) return log("error", "gateway refused a config version", { gateway: gateway.name, version: config.version });
-      if (attempt === PUSH_ATTEMPTS) return log("warn", "config push failed", { gateway: gateway.name, version: config.version, status: res.status });
+      if (res.ok) return true;
+      // 409: it already runs this version or a newer one, acknowledged earlier.
+      if (res.status === 409) return false;
+      if (res.status === 422) {
+        log("error", "gateway refused a config version", { gateway: gateway.name, version: config.version });
+        return false;
+      }
+      if (attempt === PUSH_ATTEMPTS) {
+        log("warn", "config push failed", { gateway: gateway.name, version: config.version, status: res.status });
+        return false;
+      }
     } catch (error) {
-      if (attempt === PUSH_ATTEMPTS) return log("warn", "config push failed", { gateway: gateway.name, version: config.version, ...describeError(error) });
+      if (attempt === PUSH_ATTEMPTS) {
+        log("warn", "config push failed", { gateway: gateway.name, version: config.version, ...describeError(error) });
+        return false;
+      }
     }
     await new Promise((r) => setTimeout(r, Math.min(8_000, 125 * 2 ** attempt) * (0.5 + Math.random())));
   }

@@ -115,7 +115,10 @@ export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
       const db = await getDb();
       const result = await handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
       // Answered only once gateways have a version to pull, so "saved" means "on its way".
-      if (changesConfig(req.method, req.nextUrl.pathname)) await publishConfig(db, `${req.method} ${req.nextUrl.pathname} by ${"email" in actor ? actor.email : "system"}`);
+      if (changesConfig(req.method, req.nextUrl.pathname)) {
+        // The person behind the change is the version's author, though the publisher signs it.
+        await publishConfig(db, `${req.method} ${req.nextUrl.pathname} by ${"email" in actor ? actor.email : "system"}`, { createdById: "userId" in actor ? actor.userId : null });
+      }
       return result;
     });
   };

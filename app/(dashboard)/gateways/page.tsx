@@ -16,6 +16,13 @@ import { PageHeader } from "@/components/ui/page-header";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 
+/** 850 ms, 12.3 s, 4 min 5 s: a lag or an ack time at a glance. */
+function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
 export const metadata: Metadata = { title: "Gateways" };
 export const dynamic = "force-dynamic";
 
@@ -55,6 +62,8 @@ export default async function GatewaysPage() {
                 <TableHead>Name</TableHead>
                 <TableHead>URL</TableHead>
                 <TableHead>Config version</TableHead>
+                <TableHead>Lag</TableHead>
+                <TableHead>Publish → ack</TableHead>
                 <TableHead>Status</TableHead>
                 <TableHead>Last seen</TableHead>
                 <TableHead>Started</TableHead>
@@ -70,10 +79,18 @@ export default async function GatewaysPage() {
                     {g.runningVersion ?? "none"}
                     {g.latestVersion !== null && <span className="text-muted-foreground"> of {g.latestVersion}</span>}
                   </TableCell>
+                  <TableCell data-testid="gateway-lag">{g.versionsBehind === 0 ? "none" : `${g.versionsBehind} version${g.versionsBehind === 1 ? "" : "s"}, ${formatMs(g.lagMs)}`}</TableCell>
+                  <TableCell>{g.publishToAckMs === null ? <span className="text-muted-foreground">unknown</span> : formatMs(g.publishToAckMs)}</TableCell>
                   <TableCell className="space-x-1">
                     {g.isOnline ? <Badge variant="success">Online</Badge> : <Badge variant="destructive">Offline</Badge>}
                     {g.isOnline && g.hasRestartedRecently && <Badge variant="warning">Restarted</Badge>}
-                    {g.isBehind ? <Badge variant="warning">Behind</Badge> : <Badge variant="secondary">Up to date</Badge>}
+                    {g.isLagging ? (
+                      <Badge variant="destructive">Behind over a minute</Badge>
+                    ) : g.isBehind ? (
+                      <Badge variant="warning">Behind</Badge>
+                    ) : (
+                      <Badge variant="secondary">Up to date</Badge>
+                    )}
                   </TableCell>
                   <TableCell>
                     <RelativeTime value={g.lastSeenAt} />

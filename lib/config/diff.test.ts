@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { diffSnapshots, summarizeDiff, SECRET_MARKER } from "./diff";
+
+const tool = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  exposedName: `billing_${name}`,
+  title: null,
+  description: `${name} upstream`,
+  inputSchema: { type: "object" },
+  riskClass: "read",
+  definitionHash: `h-${name}`,
+  ...extra,
+});
+
+const base = () => ({
+  version: 1,
+  createdAt: "2026-12-01T00:00:00.000Z",
+  issuer: "http://cp.local",
+  portals: [
+    {
+      slug: "finops",
+      name: "FinOps",
+      allowlistMode: false,
+      servers: [
+        {
+          slug: "billing",
+          name: "Billing",
+          url: "http://billing.local/mcp",
+          transport: "streamable_http",
+          credential: { kind: "header", headerName: "Authorization", sealed: "g1.AAAA" },
+          tools: [tool("get_costs"), tool("tag_resources", { riskClass: "write" })],
+        },
+      ],
+    },
+  ],
+  roles: [
+    {
+      slug: "analysts",
+      name: "Analysts",
+      principals: [{ kind: "group", value: "finops" }],
+      grants: [{ portalSlug: "finops", serverSlug: null, toolName: null, riskClasses: ["read"] }],
+      stepUpRiskClasses: [] as string[],
+      conditions: { timeWindows: [], networks: [], mfaRequired: false, maxLookbackDays: null },
+    },
+  ],
+  revocations: [] as unknown[],
+});
+
+type Snap = ReturnType<typeof base>;
+const edit = (f: (s: Snap) => void) => {
+  const s = structuredClone(base());
+  f(s);
+  return s;
+};
+
+describe("diffSnapshots: one change of each kind, in words", () => {
+  it.each([
+    ["identical snapshots of different versions", edit((s) => ((s.version = 2), (s.createdAt = "2026-12-02T00:00:00.000Z"))), []],
+    ["a tool switched off", edit((s) => s.portals[0]!.servers[0]!.tools.pop()), [["tool", "finops/billing/tag_resources", "removed", "Tool billing_tag_resources (billing) in portal finops no longer offered"]]],
+    ["a tool switched on", edit((s) => s.portals[0]!.servers[0]!.tools.push(tool("forecast"))), [["tool", "finops/billing/forecast", "added", "Tool billing_forecast (billing) in portal finops now offered"]]],
+    ["an alias", edit((s) => (s.portals[0]!.servers[0]!.tools[0]!.exposedName = "costs")), [["tool", "finops/billing/get_costs", "changed", 'Tool costs (billing) in portal finops: exposedName "billing_get_costs" → "costs"']]],
+    ["a description override", edit((s) => (s.portals[0]!.servers[0]!.tools[0]!.description = "Costs by month")), [["tool", "finops/billing/get_costs", "changed", "Tool billing_get_costs (billing) in portal finops: description changed"]]],
+    ["a risk class", edit((s) => (s.portals[0]!.servers[0]!.tools[0]!.riskClass = "financial")), [["tool", "finops/billing/get_costs", "changed", 'Tool billing_get_costs (billing) in portal finops: riskClass "read" → "financial"']]],
+    ["a server switched off in a portal", edit((s) => s.portals[0]!.servers.pop()), [
+      ["server", "finops/billing", "removed", "Server billing in portal finops removed"],
+      ["tool", "finops/billing/get_costs", "removed", "Tool billing_get_costs (billing) in portal finops no longer offered"],
+      ["tool", "finops/billing/tag_resources", "removed", "Tool billing_tag_resources (billing) in portal finops no longer offered"],
+    ]],
+    ["a server's URL", edit((s) => (s.portals[0]!.servers[0]!.url = "http://billing2.local/mcp")), [["server", "finops/billing", "changed", 'Server billing in portal finops: url "http://billing.local/mcp" → "http://billing2.local/mcp"']]],
+    ["a portal's allowlist mode", edit((s) => (s.portals[0]!.allowlistMode = true)), [["portal", "finops", "changed", "Portal finops: allowlistMode false → true"]]],
+    ["a role's principal", edit((s) => s.roles[0]!.principals.push({ kind: "user", value: "alice@example.com" })), [["role", "analysts", "changed", "Role Analysts: principals: added user alice@example.com"]]],
+    ["a role's grant", edit((s) => (s.roles[0]!.grants[0]!.riskClasses = ["read", "write"])), [["role", "analysts", "changed", "Role Analysts: grants: added finops/every server/every tool (read, write); removed finops/every server/every tool (read)"]]],
+    ["a role's step-up settings", edit((s) => (s.roles[0]!.stepUpRiskClasses = ["write"])), [["role", "analysts", "changed", 'Role Analysts: stepUpRiskClasses: added "write"']]],
+    ["a role's MFA condition", edit((s) => (s.roles[0]!.conditions.mfaRequired = true)), [["role", "analysts", "changed", "Role Analysts: conditions.mfaRequired false → true"]]],
+    ["a role removed", edit((s) => s.roles.pop()), [["role", "analysts", "removed", "Role Analysts removed"]]],
+    ["a revocation", edit((s) => (s.revocations as unknown[]).push({ kind: "subject", value: "u1", at: "2026-12-01T00:00:00.000Z", reason: "account_disabled" })), [["revocation", "subject:u1", "added", "Revocation of subject:u1 added"]]],
+  ] as const)("%s", (_label, after, expected) => {
+    const changes = diffSnapshots(base(), after);
+    expect(changes.map((c) => [c.entity, c.key, c.change, c.words.join(" | ")])).toEqual(expected);
+  });
+});
+
+describe("secrets", () => {
+  const resealed = edit((s) => (s.portals[0]!.servers[0]!.credential.sealed = "g1.BBBB"));
+
+  it("never shows a sealed value, added, removed or changed", () => {
+    const all = [...diffSnapshots(base(), resealed), ...diffSnapshots(base(), edit((s) => s.portals.pop())), ...diffSnapshots(null, base())];
+    const text = JSON.stringify(all);
+    expect(text).not.toContain("g1.AAAA");
+    expect(text).not.toContain("g1.BBBB");
+    expect(text).toContain(SECRET_MARKER);
+  });
+
+  it("reports a rotated secret in words only", () => {
+    const [change] = diffSnapshots(base(), resealed, { isSameSecret: () => false });
+    expect(change).toMatchObject({ entity: "server", key: "finops/billing", words: ["Server billing in portal finops: its secret changed"] });
+  });
+
+  it("says nothing when the same secret was merely sealed again", () => {
+    expect(diffSnapshots(base(), resealed, { isSameSecret: () => true })).toEqual([]);
+  });
+});
+
+describe("top-level fields this code does not know", () => {
+  it("diffs a list of objects by its slug or id", () => {
+    const before = { ...base(), grants: [{ id: "g1", subject: "u1", riskClass: "write" }] };
+    const after = { ...base(), grants: [{ id: "g2", subject: "u2", riskClass: "write" }] };
+    expect(diffSnapshots(before, after).map((c) => [c.entity, c.key, c.change])).toEqual([
+      ["grants", "g1", "removed"],
+      ["grants", "g2", "added"],
+    ]);
+  });
+
+  it("compares anything else whole", () => {
+    const changes = diffSnapshots({ ...base(), stepUp: { ttlMinutes: 15 } }, { ...base(), stepUp: { ttlMinutes: 30 } });
+    expect(changes).toEqual([{ entity: "stepUp", key: "stepUp", change: "changed", words: ["stepUp.ttlMinutes changed"], fields: [{ path: "stepUp.ttlMinutes", before: 15, after: 30 }] }]);
+  });
+});
+
+it("summarizes counts", () => {
+  expect(summarizeDiff([])).toBe("No differences");
+  expect(summarizeDiff(diffSnapshots(base(), edit((s) => s.portals[0]!.servers.pop())))).toBe("3 changes: 3 removed");
+});

@@ -1,0 +1,244 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// Before any module reads the environment: the key seals secrets at rest and for gateways.
+process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
+const SECRET = `Bearer sk-live-${randomBytes(12).toString("hex")}`;
+
+const { createTestDatabase } = await import("./db/test-database");
+const servers = await import("./servers");
+const portals = await import("./portals");
+const roles = await import("./roles");
+const tools = await import("./tools");
+const serviceAccounts = await import("./service-accounts");
+const { publishConfig } = await import("./config-publisher");
+const changes = await import("./config-changes");
+const { toAppError } = await import("./errors");
+const { snapshotContentHash, configSnapshot } = await import("@/lib/config/snapshot");
+const { deriveGatewayCredentialKey, openSealedCredential } = await import("@/lib/config/sealed-credential");
+const { toolDefinitionHash } = await import("@/lib/config/tool-definition");
+import type { Actor } from "./auth/actor";
+
+type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+let t: TestDb;
+let admin: Actor;
+let auditor: Actor;
+let viewer: Actor;
+const ids = { billing: "", tagging: "", portal: "", role: "", tools: {} as Record<string, string> };
+let baseline = 0;
+
+async function userActor(role: "admin" | "auditor" | "viewer"): Promise<Actor> {
+  const u = await t.db.user.create({ data: { email: `${role}-${randomBytes(3).toString("hex")}@t.local`, name: role, role } });
+  return { type: "user", userId: u.id, email: u.email, name: u.name, role, mfa: true };
+}
+
+const errorOf = async (p: Promise<unknown>) => {
+  try {
+    await p;
+  } catch (error) {
+    return toAppError(error) ?? error;
+  }
+  throw new Error("expected a rejection");
+};
+
+async function addTool(serverId: string, name: string, riskClass: "read" | "write" = "read") {
+  const definition = { name, description: `${name} (upstream)`, inputSchema: { type: "object" } };
+  const tool = await t.db.tool.create({ data: { serverId, ...definition, riskClass, definitionHash: toolDefinitionHash(definition) } });
+  ids.tools[name] = tool.id;
+}
+
+const open = (sealed: string) => {
+  try {
+    return openSealedCredential(sealed, deriveGatewayCredentialKey(process.env.PORTICO_SECRET_KEY!));
+  } catch {
+    return null;
+  }
+};
+
+async function hashOf(version: number): Promise<string> {
+  const row = await t.db.configVersion.findUniqueOrThrow({ where: { version } });
+  const snapshot = configSnapshot.parse(row.snapshot);
+  // Revocations are not configuration: they never roll back.
+  return snapshotContentHash({ ...snapshot, revocations: [] }, open);
+}
+
+async function latest(): Promise<number> {
+  return (await t.db.configVersion.findFirstOrThrow({ orderBy: { version: "desc" } })).version;
+}
+
+async function publish(summary: string): Promise<number> {
+  const result = await publishConfig(t.db, summary);
+  if (!result) throw new Error("publish failed");
+  return result.version;
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  admin = await userActor("admin");
+  auditor = await userActor("auditor");
+  viewer = await userActor("viewer");
+  const billing = await servers.createServer(t.db, admin, {
+    slug: "billing",
+    name: "Billing",
+    url: "http://127.0.0.1:9/mcp",
+    credential: { kind: "header", headerName: "Authorization", value: SECRET },
+  });
+  ids.billing = billing.id;
+  await addTool(billing.id, "get_costs");
+  await addTool(billing.id, "top_services");
+  await addTool(billing.id, "tag_resources", "write");
+  const tagging = await servers.createServer(t.db, admin, { slug: "tagging", name: "Tagging", url: "http://127.0.0.1:10/mcp" });
+  ids.tagging = tagging.id;
+  await addTool(tagging.id, "apply_tags", "write");
+
+  const portal = await portals.createPortal(t.db, admin, { slug: "finops", name: "FinOps", serverIds: [billing.id, tagging.id] });
+  ids.portal = portal.id;
+  await portals.updatePortalTool(t.db, admin, portal.id, ids.tools.top_services!, { alias: "top", descriptionOverride: "Top services by cost" });
+  const role = await roles.createRole(t.db, admin, {
+    slug: "analysts",
+    name: "Analysts",
+    principals: [{ kind: "group", value: "finops-analysts" }],
+    grants: [{ portalId: portal.id, riskClasses: ["read"] }],
+    stepUpRiskClasses: ["write"],
+    conditions: { timeWindows: [{ days: [1, 2, 3, 4, 5], start: "08:00", end: "19:00", timeZone: "Europe/Paris" }] },
+  });
+  ids.role = role.id;
+  await serviceAccounts.createServiceAccount(t.db, admin, { name: "Nightly", portalRoleId: role.id });
+  baseline = await publish("baseline");
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const newPortal = async () => (await t.db.portal.findUniqueOrThrow({ where: { slug: "finops" } })).id;
+const newRole = async () => (await t.db.portalRole.findUniqueOrThrow({ where: { slug: "analysts" } })).id;
+
+describe(`rollback (${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, () => {
+  // Each change is made through the same data-access functions the API uses, published, then
+  // rolled back to the baseline: the new version must serve exactly what the baseline served.
+  it.each([
+    ["a tool switched off in a portal", "tool", async (): Promise<void> => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.get_costs!, { enabled: false }))],
+    ["an alias and description override cleared", "tool", async (): Promise<void> => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.top_services!, { alias: null, descriptionOverride: null }))],
+    ["a tool's risk class", "tool", async (): Promise<void> => void (await tools.updateTool(t.db, admin, ids.tools.get_costs!, { riskClass: "financial" }))],
+    ["a server switched off in a portal", "server", async (): Promise<void> => void (await portals.setPortalServers(t.db, admin, await newPortal(), { servers: [{ serverId: ids.billing, enabled: true }, { serverId: ids.tagging, enabled: false }] }))],
+    ["a server's URL", "server", async (): Promise<void> => void (await servers.updateServer(t.db, admin, ids.billing, { url: "http://127.0.0.1:11/mcp" }))],
+    ["a portal's allowlist mode and name", "portal", async (): Promise<void> => void (await portals.updatePortal(t.db, admin, await newPortal(), { name: "Renamed", allowlistMode: true }))],
+    ["a portal deleted", "portal", async (): Promise<void> => portals.deletePortal(t.db, admin, await newPortal())],
+    ["a role's grants and conditions", "role", async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { grants: [{ portalId: await newPortal(), riskClasses: ["read", "write"] }], conditions: { mfaRequired: true, timeWindows: [], networks: [], maxLookbackDays: 30 } }))],
+    ["a role's principals and step-up classes", "role", async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { principals: [{ kind: "user", value: "eve@corp.example" }], stepUpRiskClasses: [] }))],
+    ["a role deleted", "role", async (): Promise<void> => roles.deleteRole(t.db, admin, await newRole())],
+    ["a role added", "role", async (): Promise<void> => void (await roles.createRole(t.db, admin, { slug: "extra", name: "Extra", principals: [{ kind: "group", value: "everyone" }], grants: [{ portalId: await newPortal() }] }))],
+  ] as const)("%s (%s)", async (label, entity, change) => {
+    await change();
+    const changed = await publish(label);
+    expect(changed).toBeGreaterThan(baseline);
+    expect(await hashOf(changed)).not.toBe(await hashOf(baseline));
+
+    const preview = await changes.previewRollback(t.db, admin, baseline);
+    expect(preview.changes.length).toBeGreaterThan(0);
+    expect(preview.changes.map((c) => c.entity)).toContain(entity);
+    // A preview changes nothing.
+    expect(await latest()).toBe(changed);
+
+    const result = await changes.rollbackToVersion(t.db, admin, baseline);
+    expect(result.publishedVersion).toBe(changed + 1);
+    expect(result.cannotRestore).toEqual([]);
+    expect(await hashOf(changed + 1)).toBe(await hashOf(baseline));
+    // Nothing left to roll back afterwards.
+    expect((await changes.previewRollback(t.db, admin, baseline)).changes).toEqual([]);
+    const service = await t.db.serviceAccount.findFirstOrThrow();
+    expect(service.portalRoleId).toBe(await newRole());
+
+    const audit = await t.db.auditEvent.findFirstOrThrow({ where: { action: "config.rollback" }, orderBy: { seq: "desc" } });
+    expect(audit).toMatchObject({ kind: "config.change", targetId: String(baseline), actorId: (admin as { userId: string }).userId });
+    const data = audit.data as { before: unknown; after: unknown };
+    expect(data.before).not.toEqual(data.after);
+    expect(JSON.stringify(audit.data)).not.toContain(SECRET);
+    const version = await t.db.configVersion.findUniqueOrThrow({ where: { version: changed + 1 } });
+    expect(version).toMatchObject({ summary: expect.stringContaining(`Rollback to version ${baseline}`), createdById: (admin as { userId: string }).userId });
+  });
+
+  it("names what it cannot restore before confirming: a rotated secret, a server deleted since", async () => {
+    await servers.updateServer(t.db, admin, ids.billing, { credential: { kind: "header", headerName: "Authorization", value: `${SECRET}-rotated` } });
+    await servers.deleteServer(t.db, admin, ids.tagging);
+    await publish("rotated and deleted");
+    const preview = await changes.previewRollback(t.db, admin, baseline);
+    expect(preview.cannotRestore).toEqual([expect.stringMatching(/^Server tagging was deleted since/)]);
+    expect(preview.kept).toEqual(expect.arrayContaining([expect.stringMatching(/secret of server billing was rotated since: the current secret is kept/)]));
+    expect(JSON.stringify(preview)).not.toContain(SECRET);
+    const result = await changes.rollbackToVersion(t.db, admin, baseline);
+    expect(result.cannotRestore).toEqual(preview.cannotRestore);
+    const server = await t.db.server.findUniqueOrThrow({ where: { id: ids.billing } });
+    expect(server.credentialKind).toBe("header");
+  });
+
+  it("is for admins; auditors read history and diffs; viewers neither", async () => {
+    expect(await errorOf(changes.rollbackToVersion(t.db, auditor, baseline))).toMatchObject({ code: "forbidden" });
+    expect(await errorOf(changes.previewRollback(t.db, auditor, baseline))).toMatchObject({ code: "forbidden" });
+    expect(await errorOf(changes.listVersionHistory(t.db, viewer, {}))).toMatchObject({ code: "forbidden" });
+    expect(await errorOf(changes.rollbackToVersion(t.db, admin, 9999))).toMatchObject({ code: "not_found" });
+    const history = await changes.listVersionHistory(t.db, auditor, { limit: 3 });
+    expect(history.items).toHaveLength(3);
+    const diff = await changes.diffConfigVersions(t.db, auditor, baseline + 1);
+    expect(diff).toMatchObject({ from: baseline, to: baseline + 1, changes: [expect.objectContaining({ entity: "tool", key: "finops/billing/get_costs", change: "removed" })] });
+    expect(JSON.stringify(diff)).not.toMatch(/g1\./);
+  });
+});
+
+describe("export and import", () => {
+  it("exports, wipes portals and roles, imports the export, and serves the same snapshot", async () => {
+    const before = await publish("before export");
+    const document = await changes.exportConfig(t.db, auditor);
+    expect(JSON.stringify(document)).not.toContain(SECRET);
+    expect(changes.serializeConfig(document, "yaml")).toMatch(/^kind: portico\/config/);
+
+    await t.db.portalRole.deleteMany();
+    await t.db.portal.deleteMany();
+    const wiped = await publish("wiped");
+    expect(await hashOf(wiped)).not.toBe(await hashOf(before));
+
+    const dry = await changes.importConfig(t.db, admin, document, { dryRun: "true" });
+    expect(dry.dryRun).toBe(true);
+    expect(dry.dryRun && dry.changes.map((c) => `${c.entity} ${c.change}`)).toEqual(expect.arrayContaining(["portal added", "role added", "tool added"]));
+    expect(await latest()).toBe(wiped);
+    expect(await t.db.portal.count()).toBe(0);
+
+    const applied = await changes.importConfig(t.db, admin, document, {});
+    expect(applied).toMatchObject({ dryRun: false, publishedVersion: wiped + 1 });
+    expect(await hashOf(wiped + 1)).toBe(await hashOf(before));
+    expect(await changes.exportConfig(t.db, admin)).toEqual(document);
+  });
+
+  it("refuses a document that does not validate, naming the problem, and changes nothing", async () => {
+    const document = await changes.exportConfig(t.db, admin);
+    const broken = { ...document, roles: [{ ...document.roles[0]!, grants: [{ portal: "nowhere" }] }] };
+    const error = await errorOf(changes.importConfig(t.db, admin, broken, {}));
+    expect(error).toMatchObject({ code: "validation_failed", fieldErrors: [expect.objectContaining({ message: expect.stringMatching(/nowhere/) })] });
+    expect(await t.db.portal.count()).toBe(1);
+    expect(await errorOf(changes.importConfig(t.db, auditor, document, {}))).toMatchObject({ code: "forbidden" });
+  });
+});
+
+describe("fleet", () => {
+  it("shows each gateway's lag, flags one more than a minute behind, and times publish to ack", async () => {
+    const { recordHeartbeat, listGateways } = await import("./gateways");
+    await roles.createRole(t.db, admin, { slug: "fleet-check", name: "Fleet check", principals: [{ kind: "group", value: "fleet" }] });
+    const current = await publish("fleet check");
+    await recordHeartbeat(t.db, { name: "gw-current", url: "http://127.0.0.1:1", runningVersion: current });
+    await recordHeartbeat(t.db, { name: "gw-stale", url: "http://127.0.0.1:2", runningVersion: current - 1 });
+    // The version gw-stale lacks was published two minutes ago; gw-current acked it 1.5 s after.
+    const publishedAt = new Date(Date.now() - 120_000);
+    await t.db.configVersion.update({ where: { version: current }, data: { createdAt: publishedAt } });
+    await t.db.gatewayVersionAck.update({ where: { gatewayName_version: { gatewayName: "gw-current", version: current } }, data: { ackedAt: new Date(publishedAt.getTime() + 1500) } });
+
+    const fleet = await listGateways(t.db, viewer);
+    const byName = Object.fromEntries(fleet.map((g) => [g.name, g]));
+    expect(byName["gw-current"]).toMatchObject({ versionsBehind: 0, lagMs: 0, isLagging: false, publishToAckMs: 1500 });
+    expect(byName["gw-stale"]).toMatchObject({ versionsBehind: 1, isLagging: true, isBehind: true });
+    expect(byName["gw-stale"]!.lagMs).toBeGreaterThanOrEqual(120_000);
+
+    const history = await changes.listVersionHistory(t.db, admin, { limit: 2 });
+    expect(history.items[0]).toMatchObject({ version: current, gateways: ["gw-current"] });
+    expect(history.items[1]).toMatchObject({ version: current - 1, gateways: ["gw-stale"] });
+  });
+});
