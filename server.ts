@@ -12,6 +12,7 @@
  */
 import { createServer } from "node:http";
 import next from "next";
+import { startAlerting } from "@/lib/server/alerts/start";
 import { startPeriodicPublish } from "@/lib/server/config-publisher";
 import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
@@ -51,6 +52,7 @@ async function main() {
   }, 30_000).unref();
 
   startPeriodicPublish(db);
+  await startAlerting(db);
 
   const server = createServer((req, res) => {
     if (handleOAuth(req, res)) return;

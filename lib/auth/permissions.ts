@@ -16,6 +16,11 @@ export const permissions = {
   "tokens:all": ["admin"],
   /** Everyone's connected MCP clients, and the authorization server's registered clients. */
   "clients:all": ["admin"],
+  /** The alert inbox, its rules and channels, read; acknowledge, resolve and snooze alerts. */
+  "alerts:read": ["admin", "approver", "auditor"],
+  "alerts:ack": ["admin", "approver", "auditor"],
+  /** Edit alert rules and delivery channels. */
+  "alerts:write": ["admin"],
 } as const satisfies Record<string, readonly DashboardRole[]>;
 
 export type Permission = keyof typeof permissions;
