@@ -8,6 +8,7 @@ const SECTION_PERMISSION: Record<string, Permission> = {
   "/gateways": "registry:read",
   "/users": "users:read",
   "/audit": "audit:read",
+  "/alerts": "alerts:read",
   "/settings": "settings:read",
 };
 

@@ -15,6 +15,8 @@ import { updateSettingsInput } from "@/lib/schemas/settings";
 import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schemas/oauth-client";
 import { listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
+import { acknowledgeAlertInput, createAlertChannelInput, listAlertsParams, resolveAlertInput, snoozeAlertInput, updateAlertChannelInput } from "@/lib/schemas/alert";
+import { updateAlertRuleInput } from "@/lib/alerts/rules";
 import type { Permission } from "@/lib/auth/permissions";
 
 export type Operation = {
@@ -108,6 +110,18 @@ export const operations: Operation[] = [
   },
   { method: "post", path: "/settings/oauth-keys/rotate", summary: "Rotate the authorization server's signing keys (old keys stay published until their tokens expire)", tag: "Settings", permission: "settings:write" },
   { method: "get", path: "/audit-events", summary: "List audit events, newest first", tag: "Audit", permission: "audit:read", query: listAuditParams },
+  { method: "get", path: "/alerts", summary: "List alerts, most recently seen first (filter by status and severity)", tag: "Alerts", permission: "alerts:read", query: listAlertsParams },
+  { method: "get", path: "/alerts/{id}", summary: "Get an alert with the events behind it and its delivery log", tag: "Alerts", permission: "alerts:read" },
+  { method: "post", path: "/alerts/{id}/acknowledge", summary: "Acknowledge an open alert, with an optional note", tag: "Alerts", permission: "alerts:ack", body: acknowledgeAlertInput },
+  { method: "post", path: "/alerts/{id}/resolve", summary: "Resolve an alert", tag: "Alerts", permission: "alerts:ack", body: resolveAlertInput },
+  { method: "post", path: "/alerts/{id}/snooze", summary: "Snooze an alert's notifications and badge for a while", tag: "Alerts", permission: "alerts:ack", body: snoozeAlertInput },
+  { method: "get", path: "/alert-rules", summary: "List alert rules with their thresholds and open alerts", tag: "Alerts", permission: "alerts:read" },
+  { method: "patch", path: "/alert-rules/{id}", summary: "Toggle an alert rule or change its thresholds, scope, severity or throttle", tag: "Alerts", permission: "alerts:write", body: updateAlertRuleInput },
+  { method: "get", path: "/alert-channels", summary: "List alert delivery channels (never their secrets)", tag: "Alerts", permission: "alerts:read" },
+  { method: "post", path: "/alert-channels", summary: "Add a webhook, Slack-compatible or SMTP e-mail channel", tag: "Alerts", permission: "alerts:write", body: createAlertChannelInput, status: 201 },
+  { method: "patch", path: "/alert-channels/{id}", summary: "Rename, toggle or change the minimum severity of a channel", tag: "Alerts", permission: "alerts:write", body: updateAlertChannelInput },
+  { method: "delete", path: "/alert-channels/{id}", summary: "Delete a channel", tag: "Alerts", permission: "alerts:write", status: 204 },
+  { method: "post", path: "/alert-channels/{id}/test", summary: "Send a test alert on a channel now", tag: "Alerts", permission: "alerts:write" },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
 ];

@@ -17,3 +17,6 @@ export const serviceAccountKeys = keys("service-accounts");
 export const auditKeys = keys("audit");
 export const settingsKeys = { all: ["settings"] as const };
 export const attentionKeys = { all: ["attention"] as const };
+export const alertKeys = keys("alerts");
+export const alertRuleKeys = keys("alert-rules");
+export const alertChannelKeys = keys("alert-channels");
