@@ -68,6 +68,8 @@ const expected: Record<string, Persona[]> = {
   "PATCH /alert-channels/{id}": ["admin"],
   "DELETE /alert-channels/{id}": ["admin"],
   "POST /alert-channels/{id}/test": ["admin"],
+  "GET /dashboards/traffic": ["admin", "auditor"],
+  "GET /dashboards/cost-attribution": ["admin", "auditor"],
   "GET /me": ALL,
   "GET /me/attention": ALL,
 };

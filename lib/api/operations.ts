@@ -17,6 +17,7 @@ import { listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
 import { acknowledgeAlertInput, createAlertChannelInput, listAlertsParams, resolveAlertInput, snoozeAlertInput, updateAlertChannelInput } from "@/lib/schemas/alert";
 import { updateAlertRuleInput } from "@/lib/alerts/rules";
+import { dashboardQuery } from "@/lib/schemas/dashboard";
 import type { Permission } from "@/lib/auth/permissions";
 
 export type Operation = {
@@ -122,6 +123,8 @@ export const operations: Operation[] = [
   { method: "patch", path: "/alert-channels/{id}", summary: "Rename, toggle or change the minimum severity of a channel", tag: "Alerts", permission: "alerts:write", body: updateAlertChannelInput },
   { method: "delete", path: "/alert-channels/{id}", summary: "Delete a channel", tag: "Alerts", permission: "alerts:write", status: 204 },
   { method: "post", path: "/alert-channels/{id}/test", summary: "Send a test alert on a channel now", tag: "Alerts", permission: "alerts:write" },
+  { method: "get", path: "/dashboards/traffic", summary: "Overview charts: calls per decision over time, top tools and callers, denials, upstream latency and errors, alerts", tag: "Dashboards", permission: "audit:read", query: dashboardQuery },
+  { method: "get", path: "/dashboards/cost-attribution", summary: "Calls, bytes and upstream time per team (IdP group) and tool; format=csv to download", tag: "Dashboards", permission: "audit:read", query: dashboardQuery },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
 ];

@@ -20,3 +20,4 @@ export const attentionKeys = { all: ["attention"] as const };
 export const alertKeys = keys("alerts");
 export const alertRuleKeys = keys("alert-rules");
 export const alertChannelKeys = keys("alert-channels");
+export const dashboardKeys = keys("dashboards");

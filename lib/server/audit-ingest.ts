@@ -5,6 +5,8 @@ import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
 import { observeAuditEvents } from "./alerts/engine";
+import { rollupEvents } from "@/lib/dashboards/rollup";
+import { addTrafficRollups } from "./traffic-rollups";
 
 const MAX_REPORTED_ERRORS = 50;
 
@@ -100,6 +102,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
           c_target_type, c_target_id, c_portal, c_server, c_tool, c_reasons, c_data, c_source_ip, c_request_id,
           c_prev_hash, c_hash, ord)
         ORDER BY u.ord`;
+      await addTrafficRollups(tx, rollupEvents(fresh));
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.
