@@ -57,7 +57,14 @@ export class AlertEngine {
   private queue: Promise<void> = Promise.resolve();
   private started: Promise<void> | null = null;
 
-  constructor(private readonly db: Db) {}
+  /**
+   * `isReplayingStore` false: start with empty windows and address history, for evaluating a set
+   * of events already stored (the demo seed) without counting them twice.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly options: { isReplayingStore?: boolean } = {},
+  ) {}
 
   /** Loads rules, the registry's risk classes, open rate alerts and the last window of events. */
   start(): Promise<void> {
@@ -131,6 +138,7 @@ export class AlertEngine {
     const rules = await this.loadRules(true);
     const open = await this.db.alert.findMany({ where: { openKey: { not: null } }, select: { openKey: true, rule: { select: { detector: true } } } });
     for (const a of open) if (rateDetectors.has(a.rule.detector as Detector)) this.firing.add(a.openKey!);
+    if (this.options.isReplayingStore === false) return;
 
     const now = Date.now();
     const addressRule = rules.find((r) => r.detector === "unexpected_network");
