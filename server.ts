@@ -14,6 +14,7 @@ import { createServer } from "node:http";
 import next from "next";
 import { clientAddress, trustedProxies } from "@/lib/client-address";
 import { CLIENT_IP_HEADER } from "@/lib/server/auth/request-context";
+import { startAlerting } from "@/lib/server/alerts/start";
 import { startPeriodicPublish } from "@/lib/server/config-publisher";
 import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
@@ -53,6 +54,7 @@ async function main() {
   }, 30_000).unref();
 
   startPeriodicPublish(db);
+  await startAlerting(db);
 
   const configuredProxies = process.env.PORTICO_TRUSTED_PROXIES?.trim();
   const isTrustedProxy = trustedProxies(configuredProxies);

@@ -9,6 +9,7 @@ import { syncServer } from "@/lib/server/sync";
 import { DEMO_RISK_CLASSES } from "@/demo/servers";
 import type { CreateRoleInput } from "@/lib/schemas/role";
 import { DEMO_USERS } from "./demo-users";
+import { seedDemoTraffic } from "./seed-alerts";
 
 export { DEMO_USERS };
 
@@ -81,6 +82,8 @@ export type SeedDemoOptions = {
   sync?: boolean;
   /** The demo service account's client secret (at least 32 characters); without one, no account is seeded. */
   serviceAccountSecret?: string;
+  /** A day of demo MCP traffic and the alerts it raises (for `npm start`; tests make their own). */
+  demoTraffic?: boolean;
 };
 
 export type SeedDemoResult = {
@@ -132,6 +135,8 @@ export async function seedDemo(db: Db, options: SeedDemoOptions): Promise<SeedDe
   for (const template of roleTemplates(portal.id)) {
     if (!(await db.portalRole.findUnique({ where: { slug: template.slug } }))) await createRole(db, seedActor, template);
   }
+
+  if (options.demoTraffic) await seedDemoTraffic(db);
 
   if (options.serviceAccountSecret === undefined) return { portalSlug: portal.slug };
   const analyst = await db.portalRole.findUnique({ where: { slug: DEMO_SERVICE_ACCOUNT_ROLE }, select: { id: true } });

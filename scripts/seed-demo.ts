@@ -29,6 +29,7 @@ try {
     demoPassword: input.DEMO_PASSWORD,
     servers: input.DEMO_SERVERS,
     serviceAccountSecret: input.DEMO_SA_SECRET,
+    demoTraffic: true,
   });
   // The secret itself is never printed here: the caller already has it.
   process.stdout.write(`${JSON.stringify({ applied, portalSlug, ...(serviceAccountClientId ? { serviceAccountClientId } : {}) })}\n`);

@@ -10,6 +10,7 @@ const SECTION_PERMISSION: Record<string, Permission> = {
   "/policy-explainer": "config:read",
   "/users": "users:read",
   "/audit": "audit:read",
+  "/alerts": "alerts:read",
   "/settings": "settings:read",
 };
 

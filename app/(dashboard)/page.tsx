@@ -7,6 +7,8 @@ import { can } from "@/lib/server/auth/actor";
 import { getDb } from "@/lib/server/db/instance";
 import { getOverview } from "@/lib/server/overview";
 import { listAuditEvents } from "@/lib/server/audit-events";
+import { getCostAttribution, getDashboards } from "@/lib/server/dashboards";
+import { TrafficCharts } from "@/components/overview/traffic-charts";
 import { buttonVariants } from "@/components/ui/button";
 import { PageHeader } from "@/components/ui/page-header";
 import { GettingStarted, OverviewCards, RecentChanges } from "@/components/overview/overview";
@@ -17,9 +19,11 @@ export default async function OverviewPage() {
   const actor = await requireUser();
   const db = await getDb();
   const canReadAudit = can(actor, "audit:read");
-  const [overview, changes] = await Promise.all([
+  const [overview, changes, traffic, cost] = await Promise.all([
     getOverview(db, actor),
     canReadAudit ? listAuditEvents(db, actor, { kind: "config.change", limit: 8 }) : null,
+    canReadAudit ? getDashboards(db, actor, { range: "24h" }) : null,
+    canReadAudit ? getCostAttribution(db, actor, { range: "24h" }) : null,
   ]);
   const firstName = actor.name.trim().split(/\s+/)[0] || actor.email;
   const isEmpty = overview.servers.total === 0 || overview.portals === 0;
@@ -39,6 +43,7 @@ export default async function OverviewPage() {
       <div className="flex flex-col gap-6">
         {isEmpty ? <GettingStarted overview={overview} canWrite={can(actor, "registry:write")} /> : null}
         <OverviewCards overview={overview} />
+        {traffic && cost ? <TrafficCharts initial={traffic} initialCost={cost} /> : null}
         {changes ? <RecentChanges events={changes.items} /> : null}
       </div>
     </>

@@ -15,6 +15,9 @@ import { updateSettingsInput } from "@/lib/schemas/settings";
 import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schemas/oauth-client";
 import { listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
+import { acknowledgeAlertInput, createAlertChannelInput, listAlertsParams, resolveAlertInput, snoozeAlertInput, updateAlertChannelInput } from "@/lib/schemas/alert";
+import { updateAlertRuleInput } from "@/lib/alerts/rules";
+import { dashboardQuery } from "@/lib/schemas/dashboard";
 import type { Permission } from "@/lib/auth/permissions";
 import { configDocument } from "@/lib/config/document";
 import { exportParams, importParamsSchema } from "@/lib/schemas/config-changes";
@@ -121,6 +124,20 @@ export const operations: Operation[] = [
   { method: "post", path: "/config/import", summary: "Import a configuration document (JSON or YAML); dryRun=true shows the diff only", tag: "Config", permission: "registry:write", query: importParamsSchema, body: configDocument },
   { method: "post", path: "/policy/explain", summary: "Can this principal call this tool, and why: the gateway's evaluator on the live (or a given) version, role by role, condition by condition", tag: "Policy", permission: "config:read", body: explainInput },
   { method: "post", path: "/policy/simulate", summary: "What-if: replay the last days of audited calls against a draft role or an older version; who would lose or gain what", tag: "Policy", permission: "config:read", body: simulateInput },
+  { method: "get", path: "/alerts", summary: "List alerts, most recently seen first (filter by status and severity)", tag: "Alerts", permission: "alerts:read", query: listAlertsParams },
+  { method: "get", path: "/alerts/{id}", summary: "Get an alert with the events behind it and its delivery log", tag: "Alerts", permission: "alerts:read" },
+  { method: "post", path: "/alerts/{id}/acknowledge", summary: "Acknowledge an open alert, with an optional note", tag: "Alerts", permission: "alerts:ack", body: acknowledgeAlertInput },
+  { method: "post", path: "/alerts/{id}/resolve", summary: "Resolve an alert", tag: "Alerts", permission: "alerts:ack", body: resolveAlertInput },
+  { method: "post", path: "/alerts/{id}/snooze", summary: "Snooze an alert's notifications and badge for a while", tag: "Alerts", permission: "alerts:ack", body: snoozeAlertInput },
+  { method: "get", path: "/alert-rules", summary: "List alert rules with their thresholds and open alerts", tag: "Alerts", permission: "alerts:read" },
+  { method: "patch", path: "/alert-rules/{id}", summary: "Toggle an alert rule or change its thresholds, scope, severity or throttle", tag: "Alerts", permission: "alerts:write", body: updateAlertRuleInput },
+  { method: "get", path: "/alert-channels", summary: "List alert delivery channels (never their secrets)", tag: "Alerts", permission: "alerts:read" },
+  { method: "post", path: "/alert-channels", summary: "Add a webhook, Slack-compatible or SMTP e-mail channel", tag: "Alerts", permission: "alerts:write", body: createAlertChannelInput, status: 201 },
+  { method: "patch", path: "/alert-channels/{id}", summary: "Rename, toggle or change the minimum severity of a channel", tag: "Alerts", permission: "alerts:write", body: updateAlertChannelInput },
+  { method: "delete", path: "/alert-channels/{id}", summary: "Delete a channel", tag: "Alerts", permission: "alerts:write", status: 204 },
+  { method: "post", path: "/alert-channels/{id}/test", summary: "Send a test alert on a channel now", tag: "Alerts", permission: "alerts:write" },
+  { method: "get", path: "/dashboards/traffic", summary: "Overview charts: calls per decision over time, top tools and callers, denials, upstream latency and errors, alerts", tag: "Dashboards", permission: "audit:read", query: dashboardQuery },
+  { method: "get", path: "/dashboards/cost-attribution", summary: "Calls, bytes and upstream time per team (IdP group) and tool; format=csv to download", tag: "Dashboards", permission: "audit:read", query: dashboardQuery },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
 ];

@@ -22,3 +22,7 @@ export const configVersionKeys = {
   diff: (version: number, against: number | null) => ["config-versions", "diff", version, against] as const,
   rollback: (version: number) => ["config-versions", "rollback", version] as const,
 };
+export const alertKeys = keys("alerts");
+export const alertRuleKeys = keys("alert-rules");
+export const alertChannelKeys = keys("alert-channels");
+export const dashboardKeys = keys("dashboards");

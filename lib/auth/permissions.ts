@@ -18,6 +18,11 @@ export const permissions = {
   "clients:all": ["admin"],
   /** Config version history and diffs, export, the policy explainer and what-if. */
   "config:read": ["admin", "auditor"],
+  /** The alert inbox, its rules and channels, read; acknowledge, resolve and snooze alerts. */
+  "alerts:read": ["admin", "approver", "auditor"],
+  "alerts:ack": ["admin", "approver", "auditor"],
+  /** Edit alert rules and delivery channels. */
+  "alerts:write": ["admin"],
 } as const satisfies Record<string, readonly DashboardRole[]>;
 
 export type Permission = keyof typeof permissions;

@@ -1,6 +1,8 @@
 import "server-only";
 
 import type { Actor } from "@/lib/server/auth/actor";
+import { countAttentionAlerts } from "@/lib/server/alerts/alerts";
+import { getDb } from "@/lib/server/db/instance";
 
 /**
  * What waits for this person, counted for the sidebar's badges: one entry per section that can
@@ -13,7 +15,9 @@ export type AttentionKey = "approvals" | "alerts";
 
 type Counter = (actor: Actor) => Promise<number | undefined>;
 
-const counters: Partial<Record<AttentionKey, Counter>> = {};
+const counters: Partial<Record<AttentionKey, Counter>> = {
+  alerts: async (actor) => countAttentionAlerts(await getDb(), actor),
+};
 
 export async function attentionFor(actor: Actor): Promise<AttentionCounts> {
   const entries = await Promise.all(

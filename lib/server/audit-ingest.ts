@@ -4,6 +4,9 @@ import { AppError, type FieldError } from "@/lib/errors";
 import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
+import { observeAuditEvents } from "./alerts/engine";
+import { rollupEvents } from "@/lib/dashboards/rollup";
+import { addTrafficRollups } from "./traffic-rollups";
 
 const MAX_REPORTED_ERRORS = 50;
 
@@ -21,7 +24,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
   const unique = new Map<string, AuditEventInput>();
   for (const event of parsed) if (!unique.has(event.id)) unique.set(event.id, event);
 
-  return db.$transaction(
+  const result = await db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
       // Read under the lock: a concurrent ingest of the same ids has committed or not started.
@@ -29,7 +32,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
       const existing = await tx.$queryRaw<Array<{ id: string }>>`SELECT "id" FROM "AuditEvent" WHERE "id" = ANY(${textArray(ids)}::text[])`;
       for (const { id } of existing) unique.delete(id);
       const fresh = [...unique.values()];
-      if (fresh.length === 0) return { accepted: 0, duplicates: parsed.length };
+      if (fresh.length === 0) return { accepted: 0, duplicates: parsed.length, fresh };
 
       const tail = await tx.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { hash: true } });
       let prev = tail?.hash ?? GENESIS_HASH;
@@ -99,11 +102,15 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
           c_target_type, c_target_id, c_portal, c_server, c_tool, c_reasons, c_data, c_source_ip, c_request_id,
           c_prev_hash, c_hash, ord)
         ORDER BY u.ord`;
-      return { accepted: fresh.length, duplicates: parsed.length - fresh.length };
+      await addTrafficRollups(tx, rollupEvents(fresh));
+      return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.
     { maxWait: 15_000, timeout: 60_000 },
   );
+  // Stored and committed: alert rules see the batch now, off this request (never awaited).
+  observeAuditEvents(result.fresh, true);
+  return { accepted: result.accepted, duplicates: result.duplicates };
 }
 
 /** Validates every event; the error names the first bad index and lists each problem by field. */

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { GENESIS_HASH, auditEventInput, hashAuditEvent, maskSecrets, type AuditEventInput } from "@/lib/audit/event";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Actor } from "./auth/actor";
+import { observeAuditEvents } from "./alerts/engine";
 
 type Tx = Prisma.TransactionClient;
 
@@ -16,8 +17,10 @@ export async function appendAuditEvents(tx: Tx, events: AuditEventInput[]): Prom
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
   const tail = await tx.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { hash: true } });
   let prev = tail?.hash ?? GENESIS_HASH;
+  const parsed: AuditEventInput[] = [];
   const rows = events.map((raw) => {
     const event = auditEventInput.parse(raw);
+    parsed.push(event);
     const hash = hashAuditEvent(prev, event);
     const row = { ...event, reasons: event.reasons ?? undefined, data: (event.data ?? undefined) as Prisma.InputJsonValue | undefined, prevHash: prev, hash };
     prev = hash;
@@ -25,6 +28,8 @@ export async function appendAuditEvents(tx: Tx, events: AuditEventInput[]): Prom
   });
   // createMany keeps the array order for seq, which is the chain order.
   await tx.auditEvent.createMany({ data: rows });
+  // Evaluated once the caller's transaction has committed (the engine waits to see the rows).
+  observeAuditEvents(parsed, false);
 }
 
 export function actorFields(actor: Actor | null): Pick<AuditEventInput, "actorType" | "actorId" | "actorLabel"> {

@@ -1,0 +1,10 @@
+import { apiRoute, noContent, readJson } from "@/lib/server/http";
+import { deleteAlertChannel, updateAlertChannel } from "@/lib/server/alerts/alerts";
+
+type Params = { id: string };
+
+export const PATCH = apiRoute<Params>(async ({ db, actor, params, req }) => updateAlertChannel(db, actor, params.id, await readJson(req)));
+export const DELETE = apiRoute<Params>(async ({ db, actor, params }) => {
+  await deleteAlertChannel(db, actor, params.id);
+  return noContent();
+});

@@ -1,0 +1,309 @@
+"use client";
+
+import { useState } from "react";
+import Link from "next/link";
+import { useQuery } from "@tanstack/react-query";
+import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { Activity, Download } from "lucide-react";
+
+import { api, toQuery } from "@/lib/api/client";
+import { dashboardKeys } from "@/lib/api/query-keys";
+import { trafficRangeValues } from "@/lib/schemas/dashboard";
+import type { CostRow, Dashboards } from "@/lib/server/dashboards";
+import { buttonVariants } from "@/components/ui/button";
+import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { EmptyState } from "@/components/ui/empty-state";
+import { Select } from "@/components/ui/select";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+
+const DECISION_COLORS = { allowed: "var(--success)", denied: "var(--destructive)", stepup: "var(--warning)", error: "var(--chart-4)" } as const;
+const DECISION_LABELS = { allowed: "Allowed", denied: "Denied", stepup: "Step-up", error: "Error" } as const;
+const SEVERITY_COLORS = { low: "var(--chart-5)", medium: "var(--warning)", high: "var(--chart-4)", critical: "var(--destructive)" } as const;
+const RANGE_LABELS: Record<(typeof trafficRangeValues)[number], string> = { "1h": "Last hour", "6h": "Last 6 hours", "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days" };
+
+const auditHref = (params: Record<string, string | undefined>) => `/audit${toQuery(params)}`;
+
+function timeLabel(iso: string, range: string): string {
+  const d = new Date(iso);
+  return range === "7d" || range === "30d"
+    ? d.toLocaleDateString(undefined, { month: "short", day: "numeric", hour: "2-digit" })
+    : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+function ChartLink({ href, label }: { href: string; label: string }) {
+  return (
+    <CardAction>
+      <Link href={href} className="text-xs font-medium text-primary underline-offset-4 hover:underline">
+        {label}
+      </Link>
+    </CardAction>
+  );
+}
+
+function Empty({ what }: { what: string }) {
+  return <p className="py-8 text-center text-sm text-muted-foreground">{what}</p>;
+}
+
+/**
+ * What happens through the portals, from per-minute rollups kept at ingest: calls by decision
+ * over time, top tools and callers, denials, upstream latency and errors, alerts, and what each
+ * team's usage costs upstream. Each chart opens the audit log with the same filter.
+ */
+export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; initialCost: CostRow[] }) {
+  const [range, setRange] = useState(initial.range);
+  const [portal, setPortal] = useState("");
+  const params = { range, ...(portal ? { portal } : {}) };
+  const isInitial = range === initial.range && !portal;
+  const data = useQuery({
+    queryKey: dashboardKeys.list(params),
+    queryFn: () => api<Dashboards>("GET", `/dashboards/traffic${toQuery(params)}`),
+    initialData: isInitial ? initial : undefined,
+    refetchInterval: 30_000,
+  }).data;
+  const cost = useQuery({
+    queryKey: [...dashboardKeys.all, "cost", params],
+    queryFn: () => api<{ items: CostRow[] }>("GET", `/dashboards/cost-attribution${toQuery(params)}`).then((r) => r.items),
+    initialData: isInitial ? initialCost : undefined,
+    refetchInterval: 60_000,
+  }).data;
+
+  const totalCalls = data ? Object.values(data.totals).reduce((a, b) => a + b, 0) : 0;
+  const portalFilter: Record<string, string> = portal ? { portal } : {};
+
+  return (
+    <section aria-label="Traffic" className="space-y-4">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <h2 className="text-lg font-semibold">Traffic through the portals</h2>
+        <div className="flex gap-2">
+          <Select aria-label="Portal" wrapperClassName="w-44" placeholder="All portals" value={portal} onChange={(e) => setPortal(e.target.value)} options={(data?.portals ?? initial.portals).map((p) => ({ value: p, label: p }))} />
+          <Select
+            aria-label="Time range"
+            wrapperClassName="w-44"
+            value={range}
+            onChange={(e) => setRange(e.target.value as typeof range)}
+            options={trafficRangeValues.map((r) => ({ value: r, label: RANGE_LABELS[r] }))}
+          />
+        </div>
+      </div>
+      {!data ? (
+        <Empty what="Loading…" />
+      ) : totalCalls === 0 ? (
+        <EmptyState
+          icon={<Activity className="size-6" />}
+          title="No MCP calls in this range"
+          description="Calls through the gateway appear here within seconds, stacked by decision (allowed, denied, step-up, error), with the busiest tools and callers, upstream latency and what each team's usage costs."
+        />
+      ) : (
+        <>
+          <Card>
+            <CardHeader>
+              <CardTitle>Calls over time</CardTitle>
+              <CardDescription>
+                {totalCalls.toLocaleString()} calls: {data.totals.allowed.toLocaleString()} allowed, {data.totals.denied.toLocaleString()} denied, {data.totals.stepup.toLocaleString()} step-up,{" "}
+                {data.totals.error.toLocaleString()} errors
+              </CardDescription>
+              <ChartLink href={auditHref({ kind: "mcp.request", ...portalFilter })} label="Open in audit log" />
+            </CardHeader>
+            <CardContent>
+              <div className="h-64" data-testid="calls-chart">
+                <ResponsiveContainer width="100%" height="100%">
+                  <AreaChart data={data.calls} margin={{ left: 0, right: 8, top: 8, bottom: 0 }}>
+                    <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                    <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
+                    <YAxis allowDecimals={false} width={40} fontSize={12} />
+                    <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                    <Legend />
+                    {(Object.keys(DECISION_COLORS) as (keyof typeof DECISION_COLORS)[]).map((k) => (
+                      <Area key={k} type="monotone" dataKey={k} name={DECISION_LABELS[k]} stackId="calls" stroke={DECISION_COLORS[k]} fill={DECISION_COLORS[k]} fillOpacity={0.35} isAnimationActive={false} />
+                    ))}
+                  </AreaChart>
+                </ResponsiveContainer>
+              </div>
+            </CardContent>
+          </Card>
+
+          <div className="grid gap-4 lg:grid-cols-2">
+            <Card>
+              <CardHeader>
+                <CardTitle>Top tools</CardTitle>
+                <ChartLink href={auditHref({ kind: "mcp.request", ...portalFilter })} label="Audit log" />
+              </CardHeader>
+              <CardContent>
+                {data.topTools.length === 0 ? (
+                  <Empty what="No tool calls in this range." />
+                ) : (
+                  <ul className="space-y-1.5 text-sm" aria-label="Top tools">
+                    {data.topTools.map((t) => (
+                      <BarRow key={`${t.server}/${t.tool}`} label={`${t.server}/${t.tool}`} value={t.calls} max={data.topTools[0]!.calls} href={auditHref({ kind: "mcp.request", q: t.tool })} />
+                    ))}
+                  </ul>
+                )}
+              </CardContent>
+            </Card>
+            <Card>
+              <CardHeader>
+                <CardTitle>Top callers</CardTitle>
+                <ChartLink href={auditHref({ kind: "mcp.request", ...portalFilter })} label="Audit log" />
+              </CardHeader>
+              <CardContent>
+                <ul className="space-y-1.5 text-sm" aria-label="Top callers">
+                  {data.topCallers.map((c) => (
+                    <BarRow key={c.actor} label={c.actor} value={c.calls} max={data.topCallers[0]!.calls} href={auditHref({ kind: "mcp.request", q: c.actor })} />
+                  ))}
+                </ul>
+              </CardContent>
+            </Card>
+            <Card>
+              <CardHeader>
+                <CardTitle>Denials by rule</CardTitle>
+                <CardDescription>Reasons of the newest denials in range</CardDescription>
+                <ChartLink href={auditHref({ kind: "mcp.request", outcome: "deny", ...portalFilter })} label="Audit log" />
+              </CardHeader>
+              <CardContent>
+                {data.denialsByRule.length === 0 ? (
+                  <Empty what="No denials in this range." />
+                ) : (
+                  <ul className="space-y-1.5 text-sm" aria-label="Denials by rule">
+                    {data.denialsByRule.map((d) => (
+                      <BarRow key={d.reason} label={d.reason} value={d.count} max={data.denialsByRule[0]!.count} href={auditHref({ kind: "mcp.request", outcome: "deny" })} tone="destructive" />
+                    ))}
+                  </ul>
+                )}
+              </CardContent>
+            </Card>
+            <Card>
+              <CardHeader>
+                <CardTitle>Upstream servers</CardTitle>
+                <CardDescription>Latency (bucket estimate) and error rate of forwarded calls</CardDescription>
+              </CardHeader>
+              <CardContent>
+                {data.servers.length === 0 ? (
+                  <Empty what="No forwarded calls in this range." />
+                ) : (
+                  <Table aria-label="Upstream latency">
+                    <TableHeader>
+                      <TableRow>
+                        <TableHead>Server</TableHead>
+                        <TableHead className="text-right">Calls</TableHead>
+                        <TableHead className="text-right">p50</TableHead>
+                        <TableHead className="text-right">p95</TableHead>
+                        <TableHead className="text-right">Errors</TableHead>
+                      </TableRow>
+                    </TableHeader>
+                    <TableBody>
+                      {data.servers.map((s) => (
+                        <TableRow key={s.server}>
+                          <TableCell>
+                            <Link href={auditHref({ kind: "mcp.request", q: s.server })} className="hover:underline">
+                              {s.server}
+                            </Link>
+                          </TableCell>
+                          <TableCell className="text-right tabular-nums">{s.calls.toLocaleString()}</TableCell>
+                          <TableCell className="text-right tabular-nums">{s.p50 === null ? "—" : `≤ ${s.p50} ms`}</TableCell>
+                          <TableCell className="text-right tabular-nums">{s.p95 === null ? "—" : `≤ ${s.p95} ms`}</TableCell>
+                          <TableCell className="text-right tabular-nums">{(s.errorRate * 100).toFixed(1)}%</TableCell>
+                        </TableRow>
+                      ))}
+                    </TableBody>
+                  </Table>
+                )}
+              </CardContent>
+            </Card>
+          </div>
+        </>
+      )}
+
+      {data ? (
+        <Card>
+          <CardHeader>
+            <CardTitle>Alerts by severity</CardTitle>
+            <ChartLink href="/alerts?status=" label="Open alerts" />
+          </CardHeader>
+          <CardContent>
+            {data.alertsBySeverity.length === 0 ? (
+              <Empty what="No alerts were raised in this range." />
+            ) : (
+              <div className="h-48" data-testid="alerts-chart">
+                <ResponsiveContainer width="100%" height="100%">
+                  <BarChart data={data.alertsBySeverity}>
+                    <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                    <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} fontSize={12} />
+                    <YAxis allowDecimals={false} width={32} fontSize={12} />
+                    <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                    <Legend />
+                    {(Object.keys(SEVERITY_COLORS) as (keyof typeof SEVERITY_COLORS)[]).map((k) => (
+                      <Bar key={k} dataKey={k} name={k} stackId="sev" fill={SEVERITY_COLORS[k]} isAnimationActive={false} />
+                    ))}
+                  </BarChart>
+                </ResponsiveContainer>
+              </div>
+            )}
+          </CardContent>
+        </Card>
+      ) : null}
+
+      <Card>
+        <CardHeader>
+          <CardTitle>Cost attribution</CardTitle>
+          <CardDescription>Calls, bytes and upstream time per team (first IdP group) and tool</CardDescription>
+          <CardAction>
+            <a href={`/api/v1/dashboards/cost-attribution${toQuery({ ...params, format: "csv" })}`} className={buttonVariants({ variant: "outline", size: "sm" })} download>
+              <Download aria-hidden />
+              Export CSV
+            </a>
+          </CardAction>
+        </CardHeader>
+        <CardContent>
+          {!cost || cost.length === 0 ? (
+            <Empty what="No forwarded tool calls in this range to attribute." />
+          ) : (
+            <Table aria-label="Cost attribution">
+              <TableHeader>
+                <TableRow>
+                  <TableHead>Team</TableHead>
+                  <TableHead>Tool</TableHead>
+                  <TableHead className="text-right">Calls</TableHead>
+                  <TableHead className="text-right">Bytes</TableHead>
+                  <TableHead className="text-right">Upstream time</TableHead>
+                </TableRow>
+              </TableHeader>
+              <TableBody>
+                {cost.slice(0, 20).map((r) => (
+                  <TableRow key={`${r.team}|${r.tool}`}>
+                    <TableCell>{r.team}</TableCell>
+                    <TableCell className="font-mono text-xs">{r.tool}</TableCell>
+                    <TableCell className="text-right tabular-nums">{r.calls.toLocaleString()}</TableCell>
+                    <TableCell className="text-right tabular-nums">{formatBytes(r.bytes)}</TableCell>
+                    <TableCell className="text-right tabular-nums">{(r.latencyMs / 1000).toFixed(1)} s</TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          )}
+        </CardContent>
+      </Card>
+    </section>
+  );
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function BarRow({ label, value, max, href, tone }: { label: string; value: number; max: number; href: string; tone?: "destructive" }) {
+  return (
+    <li>
+      <Link href={href} className="group block">
+        <div className="flex justify-between gap-2">
+          <span className="truncate group-hover:underline">{label}</span>
+          <span className="tabular-nums text-muted-foreground">{value.toLocaleString()}</span>
+        </div>
+        <div className="mt-0.5 h-1.5 rounded bg-muted">
+          <div className={tone === "destructive" ? "h-1.5 rounded bg-destructive" : "h-1.5 rounded bg-primary"} style={{ width: `${Math.max(2, (value / Math.max(1, max)) * 100)}%` }} />
+        </div>
+      </Link>
+    </li>
+  );
+}

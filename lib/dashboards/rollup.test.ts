@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { bucketOf, decisionOf, percentileOf, rollupEvents } from "./rollup";
+
+const base = {
+  id: "00000000-0000-4000-8000-000000000000",
+  time: new Date("2026-12-07T10:00:30Z"),
+  kind: "mcp.request",
+  actorType: "user" as const,
+  actorLabel: "alice@example.com",
+  action: "tools/call",
+  outcome: "allow" as const,
+  portal: "finops",
+  server: "budgets",
+  tool: "get_budget",
+};
+
+describe("rollups", () => {
+  it.each([
+    [{ outcome: "allow" as const, data: { upstreamOutcome: "success" } }, "allowed"],
+    [{ outcome: "allow" as const, data: { upstreamOutcome: "timeout" } }, "error"],
+    [{ outcome: "allow" as const, data: { httpStatus: 502 } }, "error"],
+    [{ outcome: "deny" as const, reasons: ["role Analyst does not allow budgets_*"], data: { httpStatus: 200 } }, "denied"],
+    [{ outcome: "deny" as const, reasons: ["step-up required"], data: {} }, "stepup"],
+    [{ outcome: "deny" as const, reasons: ["needs financial"], data: { httpStatus: 403 } }, "stepup"],
+  ])("classifies %j as %s", (extra, decision) => {
+    expect(decisionOf({ ...base, ...extra })).toBe(decision);
+  });
+
+  it("groups a batch by minute and dimensions, summing bytes and latency buckets", () => {
+    const rows = rollupEvents([
+      { ...base, data: { latencyMs: 3, upstreamLatencyMs: 2, requestBytes: 100, responseBytes: 400 } },
+      { ...base, time: new Date("2026-12-07T10:00:59Z"), data: { latencyMs: 300, requestBytes: 10, responseBytes: 20 } },
+      { ...base, time: new Date("2026-12-07T10:01:00Z"), data: { latencyMs: 7 } },
+      { ...base, kind: "auth.sign_in" },
+    ]);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ minute: "2026-12-07T10:00:00.000Z", count: 2, bytes: 530, latencySumMs: 302, decision: "allowed" });
+    expect(rows[0]!.latencyBuckets[bucketOf(2)]).toBe(1);
+    expect(rows[0]!.latencyBuckets[bucketOf(300)]).toBe(1);
+  });
+
+  it("estimates percentiles from buckets as their upper bounds", () => {
+    const buckets = new Array<number>(12).fill(0);
+    buckets[bucketOf(4)] = 90;
+    buckets[bucketOf(400)] = 10;
+    expect(percentileOf(buckets, 0.5)).toBe(5);
+    expect(percentileOf(buckets, 0.95)).toBe(500);
+    expect(percentileOf(new Array<number>(12).fill(0), 0.5)).toBeNull();
+  });
+});

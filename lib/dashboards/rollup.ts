@@ -1,0 +1,93 @@
+import type { AuditEventInput } from "@/lib/audit/event";
+
+/**
+ * Per-minute traffic rollups, shaped from `mcp.request` events as they are ingested, so the
+ * overview's charts read a few thousand rollup rows instead of millions of events. Pure: the
+ * upsert lives in lib/server/traffic-rollups.ts.
+ */
+
+/** Upper bounds (ms) of the latency buckets; the last bucket is everything slower. */
+export const LATENCY_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+export const BUCKET_COUNT = LATENCY_BOUNDS_MS.length + 1;
+
+export const decisions = ["allowed", "denied", "stepup", "error"] as const;
+export type Decision = (typeof decisions)[number];
+
+/** Upstream outcomes that mean the call went through as far as the gateway could tell. */
+const CLEAN_OUTCOMES = new Set(["success", "partial", "none", "not_called", "cancelled"]);
+
+export function decisionOf(event: AuditEventInput): Decision {
+  const data = (event.data ?? {}) as Record<string, unknown>;
+  if (event.outcome === "deny") {
+    const isStepUp = (event.reasons ?? []).some((r) => /step-up/i.test(r)) || (data.httpStatus === 403 && event.action === "tools/call");
+    return isStepUp ? "stepup" : "denied";
+  }
+  const upstream = typeof data.upstreamOutcome === "string" ? data.upstreamOutcome : "none";
+  const status = typeof data.httpStatus === "number" ? data.httpStatus : 200;
+  return !CLEAN_OUTCOMES.has(upstream) || status >= 500 ? "error" : "allowed";
+}
+
+export function bucketOf(ms: number): number {
+  const i = LATENCY_BOUNDS_MS.findIndex((bound) => ms <= bound);
+  return i === -1 ? LATENCY_BOUNDS_MS.length : i;
+}
+
+/** The bucket bound below which `p` (0–1) of the calls fall: an upper estimate, as Prometheus gives. */
+export function percentileOf(buckets: number[], p: number): number | null {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = p * total;
+  let seen = 0;
+  for (const [i, n] of buckets.entries()) {
+    seen += n;
+    if (seen >= rank) return i < LATENCY_BOUNDS_MS.length ? LATENCY_BOUNDS_MS[i]! : LATENCY_BOUNDS_MS.at(-1)! * 2;
+  }
+  return LATENCY_BOUNDS_MS.at(-1)! * 2;
+}
+
+export type RollupRow = {
+  minute: string;
+  portal: string;
+  server: string;
+  tool: string;
+  actor: string;
+  decision: Decision;
+  count: number;
+  bytes: number;
+  latencySumMs: number;
+  latencyBuckets: number[];
+  upstreamErrors: number;
+};
+
+/** One row per minute × portal × server × tool × actor × decision present in the batch. */
+export function rollupEvents(events: AuditEventInput[]): RollupRow[] {
+  const rows = new Map<string, RollupRow>();
+  for (const event of events) {
+    if (event.kind !== "mcp.request") continue;
+    const data = (event.data ?? {}) as Record<string, unknown>;
+    const minute = new Date(Math.floor(new Date(event.time).getTime() / 60_000) * 60_000).toISOString();
+    const decision = decisionOf(event);
+    const row: Omit<RollupRow, "count" | "bytes" | "latencySumMs" | "latencyBuckets" | "upstreamErrors"> = {
+      minute,
+      portal: event.portal ?? "",
+      server: event.server ?? "",
+      tool: event.tool ?? "",
+      actor: event.actorLabel ?? event.actorId ?? "anonymous",
+      decision,
+    };
+    const key = `${row.minute}|${row.portal}|${row.server}|${row.tool}|${row.actor}|${row.decision}`;
+    let acc = rows.get(key);
+    if (!acc) {
+      acc = { ...row, count: 0, bytes: 0, latencySumMs: 0, latencyBuckets: new Array<number>(BUCKET_COUNT).fill(0), upstreamErrors: 0 };
+      rows.set(key, acc);
+    }
+    const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
+    const latency = num(data.upstreamLatencyMs) || num(data.latencyMs);
+    acc.count += 1;
+    acc.bytes += Math.round(num(data.requestBytes) + num(data.responseBytes));
+    acc.latencySumMs += latency;
+    acc.latencyBuckets[bucketOf(latency)]! += 1;
+    if (decision === "error") acc.upstreamErrors += 1;
+  }
+  return [...rows.values()];
+}

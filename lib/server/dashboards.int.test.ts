@@ -1,0 +1,80 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
+
+const { createTestDatabase } = await import("./db/test-database");
+const { ingestAuditEvents } = await import("./audit-ingest");
+const { getDashboards, getCostAttribution, costAttributionCsv } = await import("./dashboards");
+const { systemActor } = await import("./auth/actor");
+
+type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+let t: TestDb;
+const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
+const admin = systemActor("test");
+const now = new Date();
+
+const call = (minutesAgo: number, extra: Record<string, unknown> = {}, data: Record<string, unknown> = {}) => ({
+  id: randomUUID(),
+  time: new Date(now.getTime() - minutesAgo * 60_000).toISOString(),
+  kind: "mcp.request",
+  actorType: "user",
+  actorId: "u1",
+  actorLabel: "alice@example.com",
+  action: "tools/call",
+  outcome: "allow",
+  portal: "finops",
+  server: "cost-explorer",
+  tool: "get_costs",
+  data: { httpStatus: 200, latencyMs: 12, upstreamLatencyMs: 8, requestBytes: 100, responseBytes: 900, upstreamOutcome: "success", ...data },
+  ...extra,
+});
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await t.db.user.create({ data: { email: "alice@example.com", name: "Alice", idpGroups: ["finops-analysts", "zz-other"] } });
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe(`traffic rollups and dashboards (${label})`, () => {
+  it("keeps per-minute rollups at ingest, once per event even when a batch is re-sent", async () => {
+    const batch = [
+      ...Array.from({ length: 18 }, (_, i) => call(i % 3)),
+      call(1, { outcome: "deny", reasons: ["role Analyst does not allow budgets_*"], server: "budgets", tool: "set_budget" }, { httpStatus: 200, upstreamOutcome: "not_called" }),
+      call(1, { outcome: "deny", reasons: ["step-up required"] }, { httpStatus: 403, upstreamOutcome: "not_called" }),
+      call(2, {}, { upstreamOutcome: "timeout", upstreamLatencyMs: 3000 }),
+      call(2, { actorLabel: "sa_nightly", actorId: "sa_nightly", actorType: "service_account" }),
+      { ...call(0), kind: "auth.sign_in", action: "sign_in.password", outcome: "failure" },
+    ];
+    await ingestAuditEvents(t.db, batch);
+    await ingestAuditEvents(t.db, batch);
+    const rows = await t.db.trafficRollup.findMany();
+    expect(rows.reduce((n, r) => n + r.count, 0)).toBe(22);
+    expect(rows.every((r) => r.latencyBuckets.length === 12)).toBe(true);
+  });
+
+  it("shapes the overview's charts from the rollups", async () => {
+    const d = await getDashboards(t.db, admin, { range: "1h" }, now);
+    expect(d.totals).toEqual({ allowed: 19, denied: 1, stepup: 1, error: 1 });
+    expect(d.calls.length).toBeGreaterThanOrEqual(60);
+    expect(d.topTools[0]).toEqual({ server: "cost-explorer", tool: "get_costs", calls: 21 });
+    expect(d.topCallers[0]).toEqual({ actor: "alice@example.com", calls: 21 });
+    expect(d.denialsByRule.map((r) => r.reason)).toEqual(expect.arrayContaining(["role Analyst does not allow budgets_*", "step-up required"]));
+    const server = d.servers.find((s) => s.server === "cost-explorer")!;
+    expect(server).toMatchObject({ calls: 20, p50: 10, p95: 10 });
+    expect(server.errorRate).toBeCloseTo(1 / 20);
+    expect((await getDashboards(t.db, admin, { range: "1h", portal: "other" }, now)).totals.allowed).toBe(0);
+  });
+
+  it("attributes cost to teams by IdP group and exports it as CSV", async () => {
+    const rows = await getCostAttribution(t.db, admin, { range: "24h" }, now);
+    expect(rows).toContainEqual({ team: "finops-analysts", tool: "cost-explorer/get_costs", calls: 19, bytes: 19_000, latencyMs: 8 * 18 + 3000 });
+    expect(rows).toContainEqual(expect.objectContaining({ team: "service account sa_nightly", calls: 1 }));
+    const csv = costAttributionCsv([...rows, { team: "=HYPERLINK(\"x\")", tool: "t", calls: 1, bytes: 1, latencyMs: 1 }]);
+    expect(csv.split("\n")[0]).toBe("team,tool,calls,bytes,upstream_ms");
+    expect(csv).toContain("'=HYPERLINK");
+  });
+});

@@ -1,0 +1,165 @@
+import "server-only";
+import { stringify } from "csv-stringify/sync";
+
+import { BUCKET_COUNT, percentileOf, type Decision } from "@/lib/dashboards/rollup";
+import { dashboardQuery } from "@/lib/schemas/dashboard";
+import type { Db } from "./db/client";
+import { authorize, type Actor } from "./auth/actor";
+
+export const trafficRanges = { "1h": 60_000, "6h": 5 * 60_000, "24h": 15 * 60_000, "7d": 2 * 3_600_000, "30d": 12 * 3_600_000 } as const;
+export type TrafficRange = keyof typeof trafficRanges;
+const RANGE_MS: Record<TrafficRange, number> = { "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 };
+
+export const dashboardParams = dashboardQuery.omit({ format: true });
+
+export type TrafficPoint = { time: string } & Record<Decision, number>;
+
+export type Dashboards = {
+  range: TrafficRange;
+  from: string;
+  portals: string[];
+  calls: TrafficPoint[];
+  totals: Record<Decision, number>;
+  topTools: { server: string; tool: string; calls: number }[];
+  topCallers: { actor: string; calls: number }[];
+  denialsByRule: { reason: string; count: number }[];
+  servers: { server: string; calls: number; errorRate: number; p50: number | null; p95: number | null }[];
+  alertsBySeverity: ({ time: string } & Record<"low" | "medium" | "high" | "critical", number>)[];
+};
+
+const num = (v: unknown) => Number(v ?? 0);
+
+/**
+ * The overview's charts, all from the per-minute rollups (lib/dashboards/rollup.ts) except the
+ * denial reasons (the newest 5,000 denials in range) and alerts (the alert table): no query scans
+ * the audit events of the range.
+ */
+export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Dashboards> {
+  authorize(actor, "audit:read");
+  const { range, portal } = dashboardParams.parse(raw);
+  const step = trafficRanges[range];
+  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / step) * step);
+  const portalFilter = portal ?? null;
+  const seconds = step / 1000;
+
+  const [series, tools, callers, denials, latency, alerts, portals] = await Promise.all([
+    db.$queryRaw<Array<{ bucket: Date; decision: Decision; calls: bigint }>>`
+      SELECT to_timestamp(floor(extract(epoch from "minute") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "decision", sum("count") AS calls
+      FROM "TrafficRollup" WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      GROUP BY 1, 2 ORDER BY 1`,
+    db.$queryRaw<Array<{ server: string; tool: string; calls: bigint }>>`
+      SELECT "server", "tool", sum("count") AS calls FROM "TrafficRollup"
+      WHERE "minute" >= ${from} AND "tool" <> '' AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8`,
+    db.$queryRaw<Array<{ actor: string; calls: bigint }>>`
+      SELECT "actor", sum("count") AS calls FROM "TrafficRollup"
+      WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
+    db.$queryRaw<Array<{ reason: string | null; count: bigint }>>`
+      SELECT left(d."reasons"->>0, 120) AS reason, count(*) AS count FROM (
+        SELECT "reasons" FROM "AuditEvent" WHERE "kind" = 'mcp.request' AND "outcome" = 'deny' AND "time" >= ${from}
+          AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+        ORDER BY "time" DESC LIMIT 5000) d
+      GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
+    db.$queryRaw<Array<{ server: string; i: bigint; n: bigint; calls: bigint; errors: bigint }>>`
+      SELECT r."server", x.i, sum(x.n) AS n, sum(r."count") FILTER (WHERE x.i = 1) AS calls, sum(r."upstreamErrors") FILTER (WHERE x.i = 1) AS errors
+      FROM "TrafficRollup" r, unnest(r."latencyBuckets") WITH ORDINALITY AS x(n, i)
+      WHERE r."minute" >= ${from} AND r."server" <> '' AND r."decision" IN ('allowed', 'error') AND (${portalFilter}::text IS NULL OR r."portal" = ${portalFilter})
+      GROUP BY 1, 2`,
+    db.$queryRaw<Array<{ bucket: Date; severity: string; n: bigint }>>`
+      SELECT to_timestamp(floor(extract(epoch from "firstSeenAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "severity", count(*) AS n
+      FROM "Alert" WHERE "firstSeenAt" >= ${from} GROUP BY 1, 2 ORDER BY 1`,
+    db.portal.findMany({ select: { slug: true }, orderBy: { slug: "asc" } }),
+  ]);
+
+  // Every bucket of the range, so the chart's time axis has no holes where nothing happened.
+  const empty = (): Record<Decision, number> => ({ allowed: 0, denied: 0, stepup: 0, error: 0 });
+  const points = new Map<number, TrafficPoint>();
+  for (let t = from.getTime(); t <= now.getTime(); t += step) points.set(t, { time: new Date(t).toISOString(), ...empty() });
+  const totals = empty();
+  for (const row of series) {
+    const t = new Date(row.bucket).getTime();
+    const point = points.get(t) ?? { time: new Date(t).toISOString(), ...empty() };
+    point[row.decision] += num(row.calls);
+    totals[row.decision] += num(row.calls);
+    points.set(t, point);
+  }
+
+  const byServer = new Map<string, { buckets: number[]; calls: number; errors: number }>();
+  for (const row of latency) {
+    const s = byServer.get(row.server) ?? { buckets: new Array<number>(BUCKET_COUNT).fill(0), calls: 0, errors: 0 };
+    s.buckets[Number(row.i) - 1] = num(row.n);
+    if (Number(row.i) === 1) {
+      s.calls = num(row.calls);
+      s.errors = num(row.errors);
+    }
+    byServer.set(row.server, s);
+  }
+
+  const severityPoints = new Map<number, Dashboards["alertsBySeverity"][number]>();
+  for (const row of alerts) {
+    const t = new Date(row.bucket).getTime();
+    const point = severityPoints.get(t) ?? { time: new Date(t).toISOString(), low: 0, medium: 0, high: 0, critical: 0 };
+    if (row.severity in point) point[row.severity as "low"] += num(row.n);
+    severityPoints.set(t, point);
+  }
+
+  return {
+    range,
+    from: from.toISOString(),
+    portals: portals.map((p) => p.slug),
+    calls: [...points.values()].sort((a, b) => a.time.localeCompare(b.time)),
+    totals,
+    topTools: tools.map((r) => ({ server: r.server, tool: r.tool, calls: num(r.calls) })),
+    topCallers: callers.map((r) => ({ actor: r.actor, calls: num(r.calls) })),
+    denialsByRule: denials.map((r) => ({ reason: r.reason ?? "(no reason recorded)", count: num(r.count) })),
+    servers: [...byServer.entries()]
+      .map(([server, s]) => ({ server, calls: s.calls, errorRate: s.calls ? s.errors / s.calls : 0, p50: percentileOf(s.buckets, 0.5), p95: percentileOf(s.buckets, 0.95) }))
+      .sort((a, b) => b.calls - a.calls),
+    alertsBySeverity: [...severityPoints.values()].sort((a, b) => a.time.localeCompare(b.time)),
+  };
+}
+
+export type CostRow = { team: string; tool: string; calls: number; bytes: number; latencyMs: number };
+
+/**
+ * What each team's AI usage costs upstream: calls, bytes and upstream time per team and tool.
+ * A person's team is their first IdP group (alphabetically; "no group" for local accounts); a
+ * service account or API client is its own team. One person's calls are counted once.
+ */
+export async function getCostAttribution(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<CostRow[]> {
+  authorize(actor, "audit:read");
+  const { range, portal } = dashboardParams.parse(raw);
+  const from = new Date(now.getTime() - RANGE_MS[range]);
+  const portalFilter = portal ?? null;
+  const [rows, users] = await Promise.all([
+    db.$queryRaw<Array<{ actor: string; server: string; tool: string; calls: bigint; bytes: bigint; latency: number }>>`
+      SELECT "actor", "server", "tool", sum("count") AS calls, sum("bytes") AS bytes, sum("latencySumMs") AS latency
+      FROM "TrafficRollup" WHERE "minute" >= ${from} AND "tool" <> '' AND "decision" IN ('allowed', 'error')
+        AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      GROUP BY 1, 2, 3`,
+    db.user.findMany({ select: { email: true, idpGroups: true } }),
+  ]);
+  const teamOf = new Map(users.map((u) => [u.email, [...u.idpGroups].sort()[0] ?? "no group"]));
+  const out = new Map<string, CostRow>();
+  for (const r of rows) {
+    const team = teamOf.get(r.actor) ?? (r.actor.startsWith("sa_") ? `service account ${r.actor}` : r.actor);
+    const tool = `${r.server}/${r.tool}`;
+    const row = out.get(`${team}|${tool}`) ?? { team, tool, calls: 0, bytes: 0, latencyMs: 0 };
+    row.calls += num(r.calls);
+    row.bytes += num(r.bytes);
+    row.latencyMs += Math.round(num(r.latency));
+    out.set(`${team}|${tool}`, row);
+  }
+  return [...out.values()].sort((a, b) => a.team.localeCompare(b.team) || b.calls - a.calls);
+}
+
+// A cell a spreadsheet would run as a formula (names come from IdP groups and upstream tools).
+const inert = (cell: string) => (/^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell);
+
+export function costAttributionCsv(rows: CostRow[]): string {
+  return stringify(
+    rows.map((r) => [inert(r.team), inert(r.tool), r.calls, r.bytes, r.latencyMs]),
+    { header: true, columns: ["team", "tool", "calls", "bytes", "upstream_ms"] },
+  );
+}

@@ -1,0 +1,38 @@
+import "server-only";
+import { randomUUID } from "node:crypto";
+
+import type { RollupRow } from "@/lib/dashboards/rollup";
+import type { Prisma } from "@/lib/generated/prisma/client";
+
+type Tx = Prisma.TransactionClient;
+
+const textArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+
+/**
+ * Adds a batch's rollups to the per-minute table in one statement: new minutes are inserted,
+ * existing ones summed (latency buckets element by element). Runs inside the ingest transaction,
+ * so rollups count exactly the events stored, and a re-sent batch (all duplicates) adds nothing.
+ */
+export async function addTrafficRollups(tx: Tx, rows: RollupRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO "TrafficRollup" ("id", "minute", "portal", "server", "tool", "actor", "decision", "count", "bytes", "latencySumMs", "latencyBuckets", "upstreamErrors")
+    SELECT u.id, (u.minute::timestamptz AT TIME ZONE 'UTC'), u.portal, u.server, u.tool, u.actor, u.decision, u.count::int, u.bytes::bigint,
+      u.latency::double precision, u.buckets::int[], u.errors::int
+    FROM unnest(
+      ${textArray(rows.map(() => randomUUID()))}::text[], ${textArray(rows.map((r) => r.minute))}::text[], ${textArray(rows.map((r) => r.portal))}::text[],
+      ${textArray(rows.map((r) => r.server))}::text[], ${textArray(rows.map((r) => r.tool))}::text[], ${textArray(rows.map((r) => r.actor))}::text[],
+      ${textArray(rows.map((r) => r.decision))}::text[], ${textArray(rows.map((r) => String(r.count)))}::text[], ${textArray(rows.map((r) => String(r.bytes)))}::text[],
+      ${textArray(rows.map((r) => String(r.latencySumMs)))}::text[], ${textArray(rows.map((r) => `{${r.latencyBuckets.join(",")}}`))}::text[],
+      ${textArray(rows.map((r) => String(r.upstreamErrors)))}::text[]
+    ) AS u(id, minute, portal, server, tool, actor, decision, count, bytes, latency, buckets, errors)
+    ON CONFLICT ("minute", "portal", "server", "tool", "actor", "decision") DO UPDATE SET
+      "count" = "TrafficRollup"."count" + EXCLUDED."count",
+      "bytes" = "TrafficRollup"."bytes" + EXCLUDED."bytes",
+      "latencySumMs" = "TrafficRollup"."latencySumMs" + EXCLUDED."latencySumMs",
+      "upstreamErrors" = "TrafficRollup"."upstreamErrors" + EXCLUDED."upstreamErrors",
+      "latencyBuckets" = (
+        SELECT array_agg(COALESCE(x.a, 0) + COALESCE(x.b, 0) ORDER BY x.i)
+        FROM unnest("TrafficRollup"."latencyBuckets", EXCLUDED."latencyBuckets") WITH ORDINALITY AS x(a, b, i)
+      )`;
+}

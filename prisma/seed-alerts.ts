@@ -1,0 +1,115 @@
+import { randomUUID } from "node:crypto";
+
+import type { AuditEventInput } from "@/lib/audit/event";
+import { mulberry32, pick } from "@/lib/prng";
+import type { Db } from "@/lib/server/db/client";
+import { ingestAuditEvents } from "@/lib/server/audit-ingest";
+import { AlertEngine } from "@/lib/server/alerts/engine";
+import { ensureBuiltInAlertRules } from "@/lib/server/alerts/start";
+
+type Caller = { actorType: "user" | "service_account"; actorId: string; actorLabel: string; ip: string; weight: number; tools: Array<[string, string]> };
+
+const READ_TOOLS: Array<[string, string]> = [
+  ["cost-explorer", "get_cost_summary"],
+  ["cost-explorer", "get_daily_costs"],
+  ["cost-explorer", "top_services"],
+  ["cost-explorer", "forecast_month_end"],
+  ["tagging", "list_untagged_resources"],
+];
+
+const CALLERS: Caller[] = [
+  { actorType: "user", actorId: "demo-analyst", actorLabel: "analyst@portico.local", ip: "10.20.0.14", weight: 5, tools: [...READ_TOOLS, ["tagging", "tag_resource"]] },
+  { actorType: "user", actorId: "demo-manager", actorLabel: "manager@portico.local", ip: "10.20.0.31", weight: 2, tools: [...READ_TOOLS, ["budgets", "get_budget_status"], ["tagging", "tag_resource"]] },
+  { actorType: "service_account", actorId: "sa_demo_analyst", actorLabel: "sa_demo_analyst", ip: "10.30.1.5", weight: 3, tools: READ_TOOLS.slice(0, 3) },
+];
+
+/**
+ * A day of demo traffic through the `finops` portal, written the way a gateway writes it (through
+ * the ingest path, so the audit log, the per-minute rollups and the charts agree), and the alerts
+ * the built-in rules raise on it: a burst of failed sign-ins, a financial tool call, a cost query
+ * looking back two years. Only on an empty store: a re-run adds nothing.
+ */
+export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ events: number; alerts: number }> {
+  await ensureBuiltInAlertRules(db);
+  if ((await db.trafficRollup.count()) > 0) return { events: 0, alerts: 0 };
+  const random = mulberry32(20261207);
+  const events: AuditEventInput[] = [];
+  const callers = CALLERS.flatMap((c) => Array.from({ length: c.weight }, () => c));
+  const mcp = (time: Date, caller: Caller, server: string, tool: string, extra: Partial<AuditEventInput> = {}, data: Record<string, unknown> = {}): AuditEventInput => {
+    const upstream = Math.round((20 + random() * (server === "cost-explorer" ? 180 : 60)) * 10) / 10;
+    return {
+      id: randomUUID(),
+      time,
+      kind: "mcp.request",
+      actorType: caller.actorType,
+      actorId: caller.actorId,
+      actorLabel: caller.actorLabel,
+      action: "tools/call",
+      outcome: "allow",
+      targetType: "tool",
+      targetId: `${server}/${tool}`,
+      portal: "finops",
+      server,
+      tool,
+      sourceIp: caller.ip,
+      requestId: randomUUID(),
+      data: { gateway: "demo", httpStatus: 200, latencyMs: upstream + 2, upstreamLatencyMs: upstream, requestBytes: 180 + Math.floor(random() * 200), responseBytes: 800 + Math.floor(random() * 6000), upstreamOutcome: "success", demo: true, ...data },
+      ...extra,
+    };
+  };
+
+  // Busier in working hours, quiet at night: about 900 calls over the last 24 hours.
+  for (let minute = 24 * 60; minute > 0; minute -= 2) {
+    const time = new Date(now.getTime() - minute * 60_000);
+    const hour = time.getUTCHours();
+    const rate = hour >= 7 && hour < 19 ? 1.1 : 0.25;
+    let n = Math.floor(rate + random());
+    while (n-- > 0) {
+      const caller = pick(random, callers);
+      const [server, tool] = pick(random, caller.tools);
+      const at = new Date(time.getTime() + Math.floor(random() * 120_000));
+      const roll = random();
+      if (caller.actorLabel === "analyst@portico.local" && tool === "tag_resource") {
+        events.push(mcp(at, caller, server, tool, { outcome: "deny", reasons: ["step-up required"] }, { httpStatus: 403, upstreamOutcome: "not_called" }));
+      } else if (roll < 0.04) {
+        events.push(mcp(at, caller, "budgets", "list_budgets", { outcome: "deny", reasons: ["no role of this caller allows budgets/list_budgets"] }, { upstreamOutcome: "not_called" }));
+      } else if (roll < 0.06) {
+        events.push(mcp(at, caller, server, tool, {}, { upstreamOutcome: "timeout", upstreamLatencyMs: 10_000 }));
+      } else {
+        events.push(mcp(at, caller, server, tool));
+      }
+    }
+  }
+  const manager = CALLERS[1]!;
+  const analyst = CALLERS[0]!;
+  // What the built-in rules are for.
+  events.push(mcp(new Date(now.getTime() - 95 * 60_000), manager, "budgets", "update_budget_limit", {}, { arguments: { budget: "platform-q4", limit: 48000 } }));
+  events.push(
+    mcp(new Date(now.getTime() - 40 * 60_000), analyst, "cost-explorer", "get_daily_costs", { outcome: "deny", reasons: ["looks back 705 days, more than its limit of 365"] }, { arguments: { start: new Date(now.getTime() - 705 * 86_400_000).toISOString().slice(0, 10) }, upstreamOutcome: "not_called" }),
+  );
+  for (let i = 0; i < 6; i++) {
+    events.push({
+      id: randomUUID(),
+      time: new Date(now.getTime() - (6 - i) * 45_000),
+      kind: "auth.sign_in",
+      actorType: "user",
+      actorId: "demo-auditor",
+      actorLabel: "auditor@portico.local",
+      action: "sign_in.password",
+      outcome: "failure",
+      reasons: ["wrong password"],
+      data: { method: "password", demo: true },
+      sourceIp: "203.0.113.66",
+      requestId: randomUUID(),
+    });
+  }
+  events.sort((a, b) => a.time.getTime() - b.time.getTime());
+  for (let i = 0; i < events.length; i += 500) await ingestAuditEvents(db, events.slice(i, i + 500));
+
+  // The engine the control plane runs, over the same events: the demo's alerts are what the
+  // rules would have raised had it been running (no channels exist yet, so nothing is sent).
+  const engine = new AlertEngine(db, { isReplayingStore: false });
+  await engine.start();
+  await engine.observe(events, true);
+  return { events: events.length, alerts: await db.alert.count() };
+}
