@@ -55,7 +55,9 @@ const expected: Record<string, Persona[]> = {
   "PATCH /settings": ["admin"],
   "POST /gateways/{id}/replay-dead-letters": ["admin"],
   "POST /settings/oauth-keys/rotate": ["admin"],
-  "GET /audit-events": ["admin", "auditor"],
+  "GET /audit-events": ALL,
+  "GET /audit-events/facets": ALL,
+  "GET /audit-events/{id}": ALL,
   "GET /me": ALL,
   "GET /me/attention": ALL,
 };

@@ -13,7 +13,7 @@ import { createUserInput, listUsersParams, updateUserInput } from "@/lib/schemas
 import { createTokenInput, listTokensParams } from "@/lib/schemas/token";
 import { updateSettingsInput } from "@/lib/schemas/settings";
 import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schemas/oauth-client";
-import { listAuditParams } from "@/lib/schemas/audit";
+import { auditFilterParams, listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
 import type { Permission } from "@/lib/auth/permissions";
 
@@ -107,7 +107,16 @@ export const operations: Operation[] = [
     permission: "settings:write",
   },
   { method: "post", path: "/settings/oauth-keys/rotate", summary: "Rotate the authorization server's signing keys (old keys stay published until their tokens expire)", tag: "Settings", permission: "settings:write" },
-  { method: "get", path: "/audit-events", summary: "List audit events, newest first", tag: "Audit", permission: "audit:read", query: listAuditParams },
+  {
+    method: "get",
+    path: "/audit-events",
+    summary: "List audit events (keyset by seq, newest or oldest first); viewers get their own, approvers no payloads",
+    tag: "Audit",
+    permission: "audit:read",
+    query: listAuditParams,
+  },
+  { method: "get", path: "/audit-events/facets", summary: "Counts of kinds, outcomes, portals and tools under the filters", tag: "Audit", permission: "audit:read", query: auditFilterParams },
+  { method: "get", path: "/audit-events/{id}", summary: "One audit event and the config version in force when it happened", tag: "Audit", permission: "audit:read" },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
 ];
