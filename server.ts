@@ -13,6 +13,8 @@
 import { createServer } from "node:http";
 import next from "next";
 import { startPeriodicPublish } from "@/lib/server/config-publisher";
+import { startHourlyCheckpoints } from "@/lib/server/audit-checkpoints";
+import { startDailyVerification } from "@/lib/server/audit-verify";
 import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
 import { describeError, log } from "@/lib/server/log";
@@ -51,6 +53,8 @@ async function main() {
   }, 30_000).unref();
 
   startPeriodicPublish(db);
+  startHourlyCheckpoints(db);
+  startDailyVerification(db);
 
   const server = createServer((req, res) => {
     if (handleOAuth(req, res)) return;

@@ -57,6 +57,8 @@ const expected: Record<string, Persona[]> = {
   "POST /settings/oauth-keys/rotate": ["admin"],
   "GET /audit-events": ALL,
   "GET /audit-events/facets": ALL,
+  "GET /audit-events/export": ALL,
+  "POST /audit-events/verify": ["admin", "auditor"],
   "GET /audit-events/{id}": ALL,
   "GET /me": ALL,
   "GET /me/attention": ALL,

@@ -13,7 +13,7 @@ import { createUserInput, listUsersParams, updateUserInput } from "@/lib/schemas
 import { createTokenInput, listTokensParams } from "@/lib/schemas/token";
 import { updateSettingsInput } from "@/lib/schemas/settings";
 import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schemas/oauth-client";
-import { auditFilterParams, listAuditParams } from "@/lib/schemas/audit";
+import { auditFilterParams, exportAuditParams, listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
 import type { Permission } from "@/lib/auth/permissions";
 
@@ -116,6 +116,21 @@ export const operations: Operation[] = [
     query: listAuditParams,
   },
   { method: "get", path: "/audit-events/facets", summary: "Counts of kinds, outcomes, portals and tools under the filters", tag: "Audit", permission: "audit:read", query: auditFilterParams },
+  {
+    method: "get",
+    path: "/audit-events/export",
+    summary: "Export the filtered events as CSV or JSON Lines (streamed; JSON Lines carries the signed checkpoints it spans)",
+    tag: "Audit",
+    permission: "audit:read",
+    query: exportAuditParams,
+  },
+  {
+    method: "post",
+    path: "/audit-events/verify",
+    summary: "Verify the hash chain and signed checkpoints; streams progress lines, then the result (verified up to seq N, or the first broken seq)",
+    tag: "Audit",
+    permission: "audit:verify",
+  },
   { method: "get", path: "/audit-events/{id}", summary: "One audit event and the config version in force when it happened", tag: "Audit", permission: "audit:read" },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
