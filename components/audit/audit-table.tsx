@@ -19,6 +19,7 @@ import { EmptyState } from "@/components/ui/empty-state";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { AuditEventDialog } from "@/components/audit/audit-event-dialog";
 import { AuditFilters } from "@/components/audit/audit-filters";
+import { AuditExport, AuditVerify } from "@/components/audit/audit-tools";
 import { actorLabel, kindLabel, outcomeVariant, targetLabel } from "@/components/audit/audit-format";
 
 export type AuditListParams = Partial<Record<AuditFilterParamKey | "cursor" | "order", string>>;
@@ -84,13 +85,13 @@ export function AuditTable({
   initialPage,
   initialParams,
   initialError,
-  toolbar,
+  canVerify = false,
 }: {
   initialPage: Page<AuditEventView>;
   initialParams: AuditListParams;
   initialError?: string;
-  /** Export and verification controls, beside the order toggle. */
-  toolbar?: React.ReactNode;
+  /** Shows the chain verification controls (admins and auditors). */
+  canVerify?: boolean;
 }) {
   const { get, setParam } = useTableSearchParams();
   const [selected, setSelected] = useState<AuditEventView | null>(null);
@@ -130,8 +131,11 @@ export function AuditTable({
             <Radio aria-hidden className="size-3.5" /> Live
           </span>
         ) : null}
-        <div className="ml-auto flex flex-wrap items-center gap-2">{toolbar}</div>
+        <div className="ml-auto flex flex-wrap items-center gap-2">
+          <AuditExport filters={filters} />
+        </div>
       </div>
+      {canVerify ? <AuditVerify /> : null}
       {error ? (
         <Alert variant="destructive" title="Could not load audit events" className="mb-3">
           {error}

@@ -30,7 +30,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
   return (
     <>
       <PageHeader title="Audit log" description={scopeNote ? `${DESCRIPTION} ${scopeNote}` : DESCRIPTION} />
-      <AuditTable initialPage={page} initialParams={params} initialError={error} />
+      <AuditTable initialPage={page} initialParams={params} initialError={error} canVerify={can(actor, "audit:verify")} />
     </>
   );
 }
