@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import { expect, request as playwrightRequest, test } from "@playwright/test";
-import { E2E_BASE_URL, E2E_DB_HOOK_PORT, E2E_GATEWAY_TOKEN } from "./fixtures/constants";
+import { E2E_BASE_URL, E2E_DB_HOOK_PORT, E2E_GATEWAY_TOKEN, E2E_PORTAL_URL, E2E_SERVICE_ACCOUNT_SECRET } from "./fixtures/constants";
 import { signIn, signInApi } from "./fixtures/session";
 
 /**
@@ -151,4 +151,46 @@ test("an approver sees metadata without arguments or results", async ({ page }) 
   await page.getByRole("table", { name: "Audit events" }).getByRole("row", { name: /set_budget/ }).first().click();
   await expect(page.getByRole("dialog").getByText("Arguments and results are hidden for your role.")).toBeVisible();
   await expect(page.getByRole("dialog").getByText("5000")).toHaveCount(0);
+});
+
+test("a call carrying a test card number is stored redacted and flagged, and blocked on a portal set to block", async ({ page }) => {
+  test.setTimeout(120_000);
+  const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+  const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+  const tokenRes = await page.request.post(`${E2E_BASE_URL}/oauth/token`, {
+    headers: { authorization: `Basic ${Buffer.from(`sa_demo_analyst:${E2E_SERVICE_ACCOUNT_SECRET}`).toString("base64")}` },
+    form: { grant_type: "client_credentials", resource: E2E_PORTAL_URL },
+  });
+  expect(tokenRes.status()).toBe(200);
+  const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+  const client = new Client({ name: "e2e-dlp", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(E2E_PORTAL_URL), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  const admin = await playwrightRequest.newContext({ baseURL: E2E_BASE_URL });
+  await signInApi(admin, "admin@portico.local");
+  try {
+    const note = `dlp ${run} card 4111 1111 1111 1111`;
+    await client.callTool({ name: "cost-explorer_top_services", arguments: { month: "2026-10", note } });
+
+    await signIn(page, "auditor");
+    const row = page.getByRole("table", { name: "Audit events" }).getByRole("row", { name: /DLP card/ }).first();
+    await expect(async () => {
+      await page.goto(`/audit?dlp=card&actor=sa_demo_analyst`);
+      await expect(row).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 15_000 });
+    await row.click();
+    const dialog = page.getByRole("dialog");
+    await expect(dialog.getByText(`dlp ${run} card [REDACTED:card]`)).toBeVisible();
+    await expect(dialog.getByText("4111")).toHaveCount(0);
+    await expect(dialog.getByText("card in arguments (1)")).toBeVisible();
+
+    const saved = await admin.put("/api/v1/settings/dlp", { data: { portals: { finops: { actions: { card: "block" }, capture: "full" } } } });
+    expect(saved.status(), await saved.text()).toBe(200);
+    await expect
+      .poll(async () => JSON.stringify(await client.callTool({ name: "cost-explorer_top_services", arguments: { month: "2026-10", note } })), { timeout: 10_000 })
+      .toContain('Blocked by data loss prevention: the arguments contain a payment card number (detector \\"card\\")');
+  } finally {
+    await admin.put("/api/v1/settings/dlp", { data: { portals: { finops: { actions: {}, capture: "full" } } } });
+    await admin.dispose();
+    await client.close();
+  }
 });

@@ -15,6 +15,7 @@ import { updateSettingsInput } from "@/lib/schemas/settings";
 import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schemas/oauth-client";
 import { auditFilterParams, exportAuditParams, listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
+import { testDlpInput, updateDlpInput } from "@/lib/dlp/settings-input";
 import type { Permission } from "@/lib/auth/permissions";
 
 export type Operation = {
@@ -106,6 +107,9 @@ export const operations: Operation[] = [
     tag: "Gateways",
     permission: "settings:write",
   },
+  { method: "get", path: "/settings/dlp", summary: "DLP settings: admin patterns (RE2), each portal's action per detector and payload capture", tag: "Settings", permission: "settings:read" },
+  { method: "put", path: "/settings/dlp", summary: "Change DLP patterns and portal actions (published to gateways with the next config version)", tag: "Settings", permission: "settings:write", body: updateDlpInput },
+  { method: "post", path: "/settings/dlp/test", summary: "Run the DLP detectors and patterns on sample text (changes nothing)", tag: "Settings", permission: "settings:read", body: testDlpInput },
   { method: "post", path: "/settings/oauth-keys/rotate", summary: "Rotate the authorization server's signing keys (old keys stay published until their tokens expire)", tag: "Settings", permission: "settings:write" },
   {
     method: "get",

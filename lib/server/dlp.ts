@@ -2,6 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { BUILTIN_DETECTORS, DETECTOR_LABELS } from "@/lib/dlp/detectors";
 import { dlpPattern, portalDlp, type DlpPattern, type PortalDlp } from "@/lib/dlp/policy";
+import { testDlpInput, updateDlpInput } from "@/lib/dlp/settings-input";
 import { compilePattern, createScanner } from "@/lib/dlp/scan";
 import { AppError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
@@ -24,19 +25,6 @@ export const dlpPolicy = z.object({
   portals: z.record(z.string(), portalDlp).default({}),
 });
 export type DlpPolicy = z.infer<typeof dlpPolicy>;
-
-export const updateDlpInput = z
-  .object({
-    patterns: z.array(dlpPattern).max(50),
-    portals: z.record(z.string().min(1).max(64), portalDlp),
-  })
-  .partial()
-  .strict();
-
-export const testDlpInput = z.object({
-  text: z.string().max(64 * 1024),
-  patterns: z.array(dlpPattern).max(50).optional(),
-});
 
 export async function readDlpPolicy(db: Tx | Db): Promise<DlpPolicy> {
   const row = await db.setting.findUnique({ where: { key: DLP_SETTING } });
