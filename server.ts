@@ -16,6 +16,8 @@ import { clientAddress, trustedProxies } from "@/lib/client-address";
 import { CLIENT_IP_HEADER } from "@/lib/server/auth/request-context";
 import { startAlerting } from "@/lib/server/alerts/start";
 import { startPeriodicPublish } from "@/lib/server/config-publisher";
+import { startHourlyCheckpoints } from "@/lib/server/audit-checkpoints";
+import { startDailyVerification } from "@/lib/server/audit-verify";
 import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
 import { describeError, log } from "@/lib/server/log";
@@ -55,6 +57,8 @@ async function main() {
 
   startPeriodicPublish(db);
   await startAlerting(db);
+  startHourlyCheckpoints(db);
+  startDailyVerification(db);
 
   const configuredProxies = process.env.PORTICO_TRUSTED_PROXIES?.trim();
   const isTrustedProxy = trustedProxies(configuredProxies);

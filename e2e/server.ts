@@ -18,6 +18,7 @@ import {
   E2E_GATEWAY_URL,
   E2E_IDP_PORT,
   E2E_PASSWORD,
+  E2E_DB_HOOK_PORT,
   E2E_PORT,
   E2E_SERVICE_ACCOUNT_SECRET,
 } from "./fixtures/constants";
@@ -85,7 +86,10 @@ async function main() {
   await opened.close();
 
   await buildGateway(root);
-  const controlPlane = spawnControlPlane(root, env, { host: "127.0.0.1", port: E2E_PORT });
+  // The control plane alone gets the test-only SQL hook (e2e/fixtures/db-hook.mjs).
+  const hook = `--import ${JSON.stringify(path.join(root, "e2e/fixtures/db-hook.mjs"))}`;
+  const controlPlaneEnv = { ...env, PORTICO_E2E_DB_HOOK_PORT: String(E2E_DB_HOOK_PORT), NODE_OPTIONS: [env.NODE_OPTIONS, hook].filter(Boolean).join(" ") };
+  const controlPlane = spawnControlPlane(root, controlPlaneEnv, { host: "127.0.0.1", port: E2E_PORT });
   const gateway = spawnGateway(root, env, {
     gatewayUrl: E2E_GATEWAY_URL,
     controlPlaneUrl: E2E_BASE_URL,

@@ -221,8 +221,11 @@ describe("audit spool", () => {
     fs.writeFileSync(path.join(dir, "dead-letter.replaying.jsonl"), `${JSON.stringify(e)}\n`);
     const cp = controlPlane();
     const spool = open({ dir, fetchImpl: cp.fetchImpl });
-    await new Promise((r) => setTimeout(r, 50));
-    await spool.flush();
+    // The start-up replay runs on its own; on a loaded machine it may take more than a tick.
+    for (const deadline = Date.now() + 5_000; cp.stored.size === 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      await spool.flush();
+    }
     expect([...cp.stored]).toEqual([e.id]);
     expect(fs.existsSync(path.join(dir, "dead-letter.replaying.jsonl"))).toBe(false);
   });

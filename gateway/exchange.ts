@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import type { DlpFinding } from "@/lib/dlp/scan";
 
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
@@ -78,6 +79,10 @@ export type Call = {
   /** The result's size as JSON when known from the upstream's bytes (saves serialising it again). */
   resultBytes?: number;
   progressToken?: string | number;
+  /** DLP matches on this call (inspect-request, inspect-response), named on its audit event. */
+  dlp?: DlpFinding[];
+  /** The payloads as the audit record keeps them, once scanned (matches redacted). */
+  redacted?: { arguments?: unknown; result?: unknown };
   finalized: boolean;
 };
 

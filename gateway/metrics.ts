@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export type GatewayMetrics = ReturnType<typeof createMetrics>;
 
 /** The request path's stages, in order (gateway/pipeline.ts). */
-export const STAGES = ["admit", "authenticate", "parse", "resolve", "decide", "forward", "audit"] as const;
+export const STAGES = ["admit", "authenticate", "parse", "resolve", "decide", "inspect_request", "forward", "inspect_response", "audit"] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** Records how long one stage took, in milliseconds from performance.now(). */

@@ -21,6 +21,8 @@ import { createAudit, type Response } from "./stages/audit";
 import { createAuthenticate } from "./stages/authenticate";
 import { createDecide } from "./stages/decide";
 import { createForward, type Notify } from "./stages/forward";
+import { createInspectRequest } from "./stages/inspect-request";
+import { createInspectResponse } from "./stages/inspect-response";
 import { createParse } from "./stages/parse";
 import { createResolve } from "./stages/resolve";
 import { createStateless, type Refuse } from "./stateless";
@@ -34,7 +36,7 @@ import { createVisibleTools } from "./visible-tools";
  *
  * and for each JSON-RPC request in it, whichever era it came in:
  *
- *   resolve → decide → forward → audit
+ *   resolve → decide → inspect request (DLP) → forward → inspect response (DLP) → audit
  *
  * Each stage is its own module under stages/, with one interface and its own tests, and is timed
  * into `portico_gateway_stage_seconds{stage}`. A stage ends a request by returning an `Ending`
@@ -72,6 +74,8 @@ export function createPipeline(options: PipelineOptions) {
   const resolve = createResolve({ getState: options.getState, hasDrifted: (s, t, h) => options.upstreams.hasDrifted(s, t, h) });
   const decide = createDecide({ gatewayUrl: options.gatewayUrl });
   const forward = createForward({ upstreams: options.upstreams, visibleTools, catalog, metrics, upstreamTimeoutMs: options.upstreamTimeoutMs });
+  const inspectRequest = createInspectRequest();
+  const inspectResponse = createInspectResponse();
   const audit = createAudit({ emit: options.emit, metrics, gatewayName: options.gatewayName });
 
   /** resolve → decide → forward for one JSON-RPC request. Never throws: a failure is an answer. */
@@ -89,18 +93,30 @@ export function createPipeline(options: PipelineOptions) {
     if (denied) return { ending: denied };
 
     started = now;
+    const blocked = inspectRequest(call);
+    now = performance.now();
+    time("inspect_request", now - started);
+    if (blocked) return { ending: blocked };
+
+    started = now;
+    let answer: Answer;
     try {
-      return await forward(call, signal, notify);
+      answer = await forward(call, signal, notify);
     } catch (error) {
       log("error", "mcp request failed", { requestId: call.ctx.requestId, ...describeError(error) });
       return { ending: rpcEnding(ErrorCode.InternalError, "The gateway could not complete the request.") };
     } finally {
       time("forward", performance.now() - started);
     }
+    started = performance.now();
+    answer = inspectResponse.inspect(call, answer);
+    time("inspect_response", performance.now() - started);
+    return answer;
   }
 
   function finish(call: Call, response: Response | null) {
     const started = performance.now();
+    inspectResponse.forAudit(call);
     audit.finish(call, response);
     time("audit", performance.now() - started);
   }

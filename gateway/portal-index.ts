@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { createScanner, type CaptureMode, type DlpPattern, type PortalDlp, type Scanner } from "@/lib/dlp/scan";
 
 import { createRevocationIndex, type ParsedRevocationEntry, type RevocationIndex } from "@/lib/config/revocations";
 import { isValidExposedName } from "@/lib/config/tool-definition";
@@ -35,6 +36,8 @@ export type PortalView = {
   servers: Map<string, UpstreamSpec>;
   /** Changes when the set of servers (hence prompts and resources) changes. */
   serversFingerprint: string;
+  /** The portal's DLP scan (built-ins plus admin patterns, its actions) and payload capture mode. */
+  dlp?: { scanner: Scanner; capture: CaptureMode };
 };
 
 export type Decision =
@@ -62,8 +65,11 @@ export type NormalizedConfig = {
   revocations?: ParsedRevocationEntry[];
   /** When the control plane built the revocations (epoch ms): entries in force then apply at once. */
   revocationsAsOf?: number;
+  /** Admin DLP patterns; each portal compiles them into its scanner once per config. */
+  dlpPatterns?: DlpPattern[];
   portals: Array<{
     slug: string;
+    dlp?: PortalDlp;
     /** Servers switched on in this portal. */
     servers: UpstreamSpec[];
     /** Tools the portal offers; anything else is not available. */
@@ -87,6 +93,21 @@ export type PolicyAdapter = {
   decide(portal: PortalView, tool: ExposedTool, identity: TokenIdentity, context: CallContext): Decision;
   visibleTools?(portal: PortalView, identity: TokenIdentity, context: CallContext): ExposedTool[];
 };
+
+/**
+ * A portal's DLP scan. The control plane compiles admin patterns with the same engine before it
+ * saves them; should one still not compile here, the built-ins keep running without it rather
+ * than the whole config being refused.
+ */
+function portalScan(dlp: PortalDlp | undefined, patterns: DlpPattern[]): { scanner: Scanner; capture: CaptureMode } {
+  let scanner: Scanner;
+  try {
+    scanner = createScanner({ dlp, patterns });
+  } catch {
+    scanner = createScanner({ dlp });
+  }
+  return { scanner, capture: dlp?.capture ?? "full" };
+}
 
 const fingerprint = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("base64url");
 
@@ -136,6 +157,7 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
       unavailableTools,
       servers,
       serversFingerprint: fingerprint([...servers.values()].map((s) => [s.slug, s.url, s.transport])),
+      dlp: portalScan(p.dlp, config.dlpPatterns ?? []),
     });
   }
 

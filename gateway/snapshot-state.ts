@@ -17,8 +17,10 @@ export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
     version: snapshot.version,
     revocations: snapshot.revocations,
     revocationsAsOf: Date.parse(snapshot.createdAt),
+    dlpPatterns: snapshot.dlpPatterns,
     portals: snapshot.portals.map((portal) => ({
       slug: portal.slug,
+      dlp: portal.dlp,
       servers: portal.servers.map((s) => ({ slug: s.slug, url: s.url, transport: s.transport, credential: s.credential })),
       tools: portal.servers.flatMap((s) =>
         s.tools.map((t) => ({

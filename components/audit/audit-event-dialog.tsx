@@ -1,5 +1,10 @@
 "use client";
 
+import Link from "next/link";
+import { useQuery } from "@tanstack/react-query";
+
+import { api, toQuery } from "@/lib/api/client";
+import { auditKeys } from "@/lib/api/query-keys";
 import { formatDateTime } from "@/lib/format";
 import type { AuditEventView } from "@/lib/schemas/audit";
 import { Badge } from "@/components/ui/badge";
@@ -21,9 +26,31 @@ function Row({ label, children }: { label: string; children: React.ReactNode }) 
 
 const mono = (value: string | null) => (value ? <span className="font-mono text-xs">{value}</span> : null);
 
+const str = (value: unknown) => (typeof value === "string" && value ? value : null);
+const num = (value: unknown) => (typeof value === "number" ? value : null);
+
+/** A link to the explorer narrowed to one field's value: "the other events of this session". */
+function Related({ param, value, children, onNavigate }: { param: string; value: string | null; children: React.ReactNode; onNavigate: () => void }) {
+  if (!value) return null;
+  return (
+    <Link onClick={onNavigate} className="text-primary underline-offset-4 hover:underline" href={`/audit${toQuery({ [param]: value })}`}>
+      {children}
+    </Link>
+  );
+}
+
+type Detail = { configVersion: number | null };
+
 export function AuditEventDialog({ event, onOpenChange }: { event: AuditEventView; onOpenChange: (open: boolean) => void }) {
   const change = event.kind === "config.change" ? changeValues(event) : null;
   const hasOtherData = !change && event.data !== null && event.data !== undefined;
+  const detail = useQuery({ queryKey: auditKeys.detail(event.id), queryFn: () => api<Detail>("GET", `/audit-events/${encodeURIComponent(event.id)}`) });
+  const data = (event.data ?? {}) as Record<string, unknown>;
+  const sessionId = str(data.sessionId);
+  const grantId = str(data.grantId);
+  const dlp = Array.isArray(data.dlp) ? (data.dlp as Array<{ detector: string; field: string; count: number }>) : [];
+  const bytes = [num(data.requestBytes) !== null ? `${num(data.requestBytes)} B in` : null, num(data.responseBytes) !== null ? `${num(data.responseBytes)} B out` : null].filter(Boolean).join(", ");
+  const latency = [num(data.latencyMs) !== null ? `${num(data.latencyMs)} ms total` : null, num(data.upstreamLatencyMs) !== null ? `${num(data.upstreamLatencyMs)} ms upstream` : null].filter(Boolean).join(", ");
   return (
     <Dialog
       open
@@ -67,9 +94,40 @@ export function AuditEventDialog({ event, onOpenChange }: { event: AuditEventVie
           </Row>
           <Row label="Source IP">{mono(event.sourceIp)}</Row>
           <Row label="Request id">{mono(event.requestId)}</Row>
+          <Row label="Session">{mono(sessionId)}</Row>
+          <Row label="Upstream">{mono(str(data.upstreamOutcome))}</Row>
+          <Row label="Sizes">{bytes || null}</Row>
+          <Row label="Latency">{latency || null}</Row>
+          <Row label="Step-up grant">{mono(grantId)}</Row>
+          <Row label="DLP">
+            {dlp.length ? (
+              <ul className="list-disc pl-4">
+                {dlp.map((d, i) => (
+                  <li key={i}>
+                    {d.detector} in {d.field} ({d.count})
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+          </Row>
+          <Row label="Config version">{detail.data?.configVersion != null ? `v${detail.data.configVersion} (in force at this time)` : null}</Row>
           <Row label="Sequence">{mono(event.seq)}</Row>
           <Row label="Event id">{mono(event.id)}</Row>
         </dl>
+        {sessionId || event.requestId || grantId ? (
+          <nav aria-label="Related events" className="flex flex-wrap gap-4 text-sm">
+            <Related onNavigate={() => onOpenChange(false)} param="session" value={sessionId}>
+              Same session
+            </Related>
+            <Related onNavigate={() => onOpenChange(false)} param="requestId" value={event.requestId}>
+              Same request id
+            </Related>
+            <Related onNavigate={() => onOpenChange(false)} param="grant" value={grantId}>
+              Same step-up grant
+            </Related>
+          </nav>
+        ) : null}
+        {event.payloadsHidden ? <p className="text-sm text-muted-foreground">Arguments and results are hidden for your role.</p> : null}
         {change ? (
           <section className="grid gap-2">
             <h3 className="text-sm font-semibold">Change</h3>

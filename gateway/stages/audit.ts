@@ -64,6 +64,7 @@ export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetric
           requestBytes: ctx.requestBytes,
           responseBytes: response?.bytes ?? 0,
           upstreamOutcome,
+          ...(call.dlp?.length ? { dlp: call.dlp } : {}),
           ...(call.upstreamMs !== undefined ? { upstreamLatencyMs: round3(call.upstreamMs) } : {}),
           ...(args.value !== undefined ? { arguments: args.value, argumentsTruncated: args.truncated || undefined } : {}),
           ...(result.value !== undefined ? { result: result.value, resultTruncated: result.truncated || undefined } : {}),

@@ -13,11 +13,12 @@ import { createUserInput, listUsersParams, updateUserInput } from "@/lib/schemas
 import { createTokenInput, listTokensParams } from "@/lib/schemas/token";
 import { updateSettingsInput } from "@/lib/schemas/settings";
 import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schemas/oauth-client";
-import { listAuditParams } from "@/lib/schemas/audit";
+import { auditFilterParams, exportAuditParams, listAuditParams } from "@/lib/schemas/audit";
 import { listParams } from "@/lib/schemas/common";
 import { acknowledgeAlertInput, createAlertChannelInput, listAlertsParams, resolveAlertInput, snoozeAlertInput, updateAlertChannelInput } from "@/lib/schemas/alert";
 import { updateAlertRuleInput } from "@/lib/alerts/rules";
 import { dashboardQuery } from "@/lib/schemas/dashboard";
+import { testDlpInput, updateDlpInput } from "@/lib/dlp/settings-input";
 import type { Permission } from "@/lib/auth/permissions";
 import { configDocument } from "@/lib/config/document";
 import { exportParams, importParamsSchema } from "@/lib/schemas/config-changes";
@@ -113,8 +114,10 @@ export const operations: Operation[] = [
     tag: "Gateways",
     permission: "settings:write",
   },
+  { method: "get", path: "/settings/dlp", summary: "DLP settings: admin patterns (RE2), each portal's action per detector and payload capture", tag: "Settings", permission: "settings:read" },
+  { method: "put", path: "/settings/dlp", summary: "Change DLP patterns and portal actions (published to gateways with the next config version)", tag: "Settings", permission: "settings:write", body: updateDlpInput },
+  { method: "post", path: "/settings/dlp/test", summary: "Run the DLP detectors and patterns on sample text (changes nothing)", tag: "Settings", permission: "settings:read", body: testDlpInput },
   { method: "post", path: "/settings/oauth-keys/rotate", summary: "Rotate the authorization server's signing keys (old keys stay published until their tokens expire)", tag: "Settings", permission: "settings:write" },
-  { method: "get", path: "/audit-events", summary: "List audit events, newest first", tag: "Audit", permission: "audit:read", query: listAuditParams },
   { method: "get", path: "/config-versions", summary: "List config versions, newest first, with the gateways running each", tag: "Config", permission: "config:read", query: listParams.pick({ cursor: true, limit: true }) },
   { method: "get", path: "/config-versions/{id}", summary: "Get a config version (by number) with its snapshot and signature check", tag: "Config", permission: "config:read" },
   { method: "get", path: "/config-versions/{id}/diff", summary: "What changed from another version (against=, default the previous) to this one, by entity", tag: "Config", permission: "config:read", query: z.object({ against: z.coerce.number().int().positive().optional() }) },
@@ -138,6 +141,31 @@ export const operations: Operation[] = [
   { method: "post", path: "/alert-channels/{id}/test", summary: "Send a test alert on a channel now", tag: "Alerts", permission: "alerts:write" },
   { method: "get", path: "/dashboards/traffic", summary: "Overview charts: calls per decision over time, top tools and callers, denials, upstream latency and errors, alerts", tag: "Dashboards", permission: "audit:read", query: dashboardQuery },
   { method: "get", path: "/dashboards/cost-attribution", summary: "Calls, bytes and upstream time per team (IdP group) and tool; format=csv to download", tag: "Dashboards", permission: "audit:read", query: dashboardQuery },
+  {
+    method: "get",
+    path: "/audit-events",
+    summary: "List audit events (keyset by seq, newest or oldest first); viewers get their own, approvers no payloads",
+    tag: "Audit",
+    permission: "audit:read",
+    query: listAuditParams,
+  },
+  { method: "get", path: "/audit-events/facets", summary: "Counts of kinds, outcomes, portals and tools under the filters", tag: "Audit", permission: "audit:read", query: auditFilterParams },
+  {
+    method: "get",
+    path: "/audit-events/export",
+    summary: "Export the filtered events as CSV or JSON Lines (streamed; JSON Lines carries the signed checkpoints it spans)",
+    tag: "Audit",
+    permission: "audit:read",
+    query: exportAuditParams,
+  },
+  {
+    method: "post",
+    path: "/audit-events/verify",
+    summary: "Verify the hash chain and signed checkpoints; streams progress lines, then the result (verified up to seq N, or the first broken seq)",
+    tag: "Audit",
+    permission: "audit:verify",
+  },
+  { method: "get", path: "/audit-events/{id}", summary: "One audit event and the config version in force when it happened", tag: "Audit", permission: "audit:read" },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
 ];

@@ -10,7 +10,14 @@ export const permissions = {
   "registry:write": ["admin"],
   "users:read": ["admin", "auditor"],
   "users:write": ["admin"],
-  "audit:read": ["admin", "auditor"],
+  /** The audit explorer; what each role sees in it is narrowed by the two below (lib/server/audit-query.ts). */
+  "audit:read": ["admin", "approver", "auditor", "viewer"],
+  /** Everyone's events; without it, only the reader's own. */
+  "audit:all:read": ["admin", "approver", "auditor"],
+  /** MCP arguments and results (after DLP redaction); without it, metadata only. */
+  "audit:payloads:read": ["admin", "auditor"],
+  /** Run a chain verification (it records its outcome as an audit event). */
+  "audit:verify": ["admin", "auditor"],
   "settings:read": ["admin", "auditor"],
   "settings:write": ["admin"],
   "tokens:all": ["admin"],

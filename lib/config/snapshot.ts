@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { dlpPattern, portalDlp } from "@/lib/dlp/policy";
 import { canonicalJson } from "@/lib/audit/event";
 import { roleConditions } from "@/lib/policy/conditions";
 import { riskClass } from "@/lib/schemas/common";
@@ -63,6 +64,8 @@ export const snapshotPortal = z.object({
   name: z.string(),
   allowlistMode: z.boolean(),
   servers: z.array(snapshotServer),
+  /** DLP actions and payload capture; absent: every detector redacts, payloads captured (redacted). */
+  dlp: portalDlp.optional(),
 });
 export type SnapshotPortal = z.infer<typeof snapshotPortal>;
 
@@ -98,6 +101,8 @@ export const configSnapshot = z.object({
    * snapshot signed before revocations existed still parses.
    */
   revocations: z.array(revocationEntry).default([]),
+  /** Admin DLP patterns (RE2 syntax), run by every portal's scan. Absent in older snapshots. */
+  dlpPatterns: z.array(dlpPattern).optional(),
 });
 export type ConfigSnapshot = z.infer<typeof configSnapshot>;
 
@@ -117,6 +122,8 @@ export function snapshotContentHash(snapshot: ConfigSnapshot, openSealed: (seale
     issuer: snapshot.issuer,
     roles: snapshot.roles,
     revocations: snapshot.revocations,
+    // Only when set, so configs from before DLP hash (and version) as they did.
+    ...(snapshot.dlpPatterns?.length ? { dlpPatterns: snapshot.dlpPatterns } : {}),
     portals: snapshot.portals.map((portal) => ({
       ...portal,
       servers: portal.servers.map((server) => {

@@ -1,14 +1,73 @@
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { text } from "./common";
 
-export const listAuditParams = z.object({
-  cursor: text().regex(/^\d{1,20}$/, "Not a valid cursor").optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+export const AUDIT_RANGES = ["1h", "24h", "7d", "30d", "custom"] as const;
+export const AUDIT_RANGE_MS: Record<Exclude<(typeof AUDIT_RANGES)[number], "custom">, number> = {
+  "1h": 3_600_000,
+  "24h": 86_400_000,
+  "7d": 7 * 86_400_000,
+  "30d": 30 * 86_400_000,
+};
+
+const isIpOrCidr = (value: string) => {
+  if (value.includes("/")) return ipaddr.isValidCIDR(value);
+  return ipaddr.isValid(value);
+};
+
+/**
+ * The explorer's filters: every one optional, all combined with AND, all plain strings so they
+ * live in the URL as they are. The list, the facet counts and both exports read the same object.
+ */
+export const auditFilterParams = z.object({
+  range: z.enum(AUDIT_RANGES).optional(),
+  /** Custom range bounds (ISO instants; the browser converts from the viewer's zone). */
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
   kind: text().max(64).optional(),
-  outcome: z.enum(["allow", "deny", "success", "failure"]).optional(),
+  /** Email, client id or label (substring, case-insensitive), or an exact actor id. */
   actor: text().max(320).optional(),
+  actorType: z.enum(["user", "service_account", "api_token", "system", "anonymous"]).optional(),
+  portal: text().max(128).optional(),
+  server: text().max(128).optional(),
+  tool: text().max(256).optional(),
+  outcome: z.enum(["allow", "deny", "success", "failure"]).optional(),
+  /** A deny rule or reason: substring of any of the event's reasons. */
+  rule: text().trim().max(200).optional(),
+  /** The step-up grant an event used (data.grantId). */
+  grant: text().trim().max(200).optional(),
+  /** An address or a CIDR block. */
+  ip: text().trim().max(64).refine(isIpOrCidr, "Not an IP address or CIDR block").optional(),
+  /** The upstream's outcome as the gateway recorded it (success, error, timeout, cancelled, not_called…). */
+  upstream: text().max(64).optional(),
+  /** A DLP detector that matched (data.dlp[].detector). */
+  dlp: text().max(64).optional(),
+  session: text().max(200).optional(),
+  requestId: text().max(128).optional(),
+  /** Free text over the action, reasons and target. */
   q: text().trim().max(200).optional(),
 });
+export type AuditFilterParams = z.infer<typeof auditFilterParams>;
+export type AuditFilterParamKey = keyof AuditFilterParams;
+/** Every filter's URL param, in the order the explorer shows them. */
+export const AUDIT_FILTER_KEYS = Object.keys(auditFilterParams.shape) as AuditFilterParamKey[];
+
+export const listAuditParams = auditFilterParams.extend({
+  cursor: text().regex(/^\d{1,20}$/, "Not a valid cursor").optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** desc: newest first (default); asc: oldest first. */
+  order: z.enum(["asc", "desc"]).default("desc"),
+});
+export type ListAuditParams = z.infer<typeof listAuditParams>;
+
+export const exportAuditParams = auditFilterParams.extend({
+  format: z.enum(["csv", "jsonl"]).default("jsonl"),
+  order: z.enum(["asc", "desc"]).default("asc"),
+});
+
+export const AUDIT_FACETS = ["kind", "outcome", "portal", "tool"] as const;
+export type AuditFacet = (typeof AUDIT_FACETS)[number];
+export type AuditFacets = Record<AuditFacet, Array<{ value: string; count: number }>>;
 
 export type AuditEventView = {
   id: string;
@@ -29,4 +88,6 @@ export type AuditEventView = {
   data: unknown;
   sourceIp: string | null;
   requestId: string | null;
+  /** True when this reader may not see arguments and results (they were removed, not absent). */
+  payloadsHidden?: boolean;
 };

@@ -1,11 +1,22 @@
 import "server-only";
-import { listAuditParams, type AuditEventView } from "@/lib/schemas/audit";
+import {
+  AUDIT_FACETS,
+  auditFilterParams,
+  exportAuditParams,
+  listAuditParams,
+  type AuditEventView,
+  type AuditFacets,
+  type AuditFilterParams,
+} from "@/lib/schemas/audit";
 import type { Page } from "@/lib/schemas/common";
-import type { AuditEvent, Prisma } from "@/lib/generated/prisma/client";
+import { notFound } from "@/lib/errors";
+import { Prisma, type AuditEvent } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
+import { auditConditions, auditScope, stripPayloads, whereSql, type AuditScope } from "./audit-query";
 
-function toView(row: AuditEvent): AuditEventView {
+function toView(row: AuditEvent, scope: AuditScope): AuditEventView {
+  const hidesPayloads = !scope.payloads && row.kind === "mcp.request";
   return {
     id: row.id,
     seq: row.seq.toString(),
@@ -22,27 +33,106 @@ function toView(row: AuditEvent): AuditEventView {
     server: row.server,
     tool: row.tool,
     reasons: (row.reasons as string[] | null) ?? null,
-    data: row.data,
+    data: hidesPayloads ? stripPayloads(row.data) : row.data,
     sourceIp: row.sourceIp,
     requestId: row.requestId,
+    ...(hidesPayloads ? { payloadsHidden: true } : {}),
   };
 }
 
-/** Newest first, keyset-paginated by seq (the chain order). */
-export async function listAuditEvents(db: Db, actor: Actor, raw: unknown): Promise<Page<AuditEventView>> {
+/**
+ * The seqs of one keyset page, in the page's order. The filters run in SQL (jsonb, inet, ILIKE
+ * over reasons); the rows themselves are then read through Prisma so their types are Prisma's.
+ */
+async function pageSeqs(db: Db, conditions: Prisma.Sql[], order: "asc" | "desc", after: bigint | null, take: number): Promise<bigint[]> {
+  const all = after === null ? conditions : [...conditions, order === "desc" ? Prisma.sql`"seq" < ${after}` : Prisma.sql`"seq" > ${after}`];
+  const direction = order === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
+  const rows = await db.$queryRaw<Array<{ seq: bigint }>>`SELECT "seq" FROM "AuditEvent" ${whereSql(all)} ORDER BY "seq" ${direction} LIMIT ${take}`;
+  return rows.map((r) => BigInt(r.seq));
+}
+
+async function rowsBySeq(db: Db, seqs: bigint[], order: "asc" | "desc"): Promise<AuditEvent[]> {
+  if (seqs.length === 0) return [];
+  return db.auditEvent.findMany({ where: { seq: { in: seqs } }, orderBy: { seq: order } });
+}
+
+/**
+ * Keyset-paginated by seq (the chain order), newest first or oldest first. Viewers get only their
+ * own events; readers without payload rights get MCP events without arguments and results.
+ */
+export async function listAuditEvents(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Page<AuditEventView>> {
   authorize(actor, "audit:read");
   const params = listAuditParams.parse(raw);
-  const where: Prisma.AuditEventWhereInput = {
-    ...(params.cursor ? { seq: { lt: BigInt(params.cursor) } } : {}),
-    ...(params.kind ? { kind: params.kind } : {}),
-    ...(params.outcome ? { outcome: params.outcome } : {}),
-    ...(params.actor ? { actorLabel: { contains: params.actor, mode: "insensitive" } } : {}),
-    ...(params.q
-      ? { OR: [{ action: { contains: params.q, mode: "insensitive" } }, { targetId: params.q }, { tool: { contains: params.q, mode: "insensitive" } }] }
-      : {}),
-  };
-  const rows = await db.auditEvent.findMany({ where, orderBy: { seq: "desc" }, take: params.limit + 1 });
-  const items = rows.slice(0, params.limit);
-  const last = items.at(-1);
-  return { items: items.map(toView), nextCursor: rows.length > params.limit && last ? last.seq.toString() : null };
+  const scope = auditScope(actor);
+  const seqs = await pageSeqs(db, auditConditions(params, scope, now), params.order, params.cursor ? BigInt(params.cursor) : null, params.limit + 1);
+  const rows = await rowsBySeq(db, seqs.slice(0, params.limit), params.order);
+  const last = rows.at(-1);
+  return { items: rows.map((r) => toView(r, scope)), nextCursor: seqs.length > params.limit && last ? last.seq.toString() : null };
 }
+
+const FACET_LIMIT = 12;
+
+/**
+ * Counts of the main filters' values under the current filters, each facet without its own
+ * filter (so the other values of a picked facet stay visible), the most frequent first.
+ */
+export async function auditFacets(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<AuditFacets> {
+  authorize(actor, "audit:read");
+  const params = auditFilterParams.parse(raw);
+  const scope = auditScope(actor);
+  const entries = await Promise.all(
+    AUDIT_FACETS.map(async (facet) => {
+      const column = Prisma.raw(`"${facet}"`);
+      const conditions = [...auditConditions(params, scope, now, facet), Prisma.sql`${column} IS NOT NULL`];
+      const rows = await db.$queryRaw<Array<{ value: string; count: number | bigint }>>`
+        SELECT ${column} AS "value", count(*) AS "count" FROM "AuditEvent" ${whereSql(conditions)}
+        GROUP BY ${column} ORDER BY count(*) DESC, ${column} LIMIT ${FACET_LIMIT}`;
+      return [facet, rows.map((r) => ({ value: r.value, count: Number(r.count) }))] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as AuditFacets;
+}
+
+export type AuditEventDetail = {
+  event: AuditEventView;
+  /** The config version in force when the event happened (the newest published before it). */
+  configVersion: number | null;
+};
+
+/** One event with what the drawer links to; an event outside the reader's scope is not found. */
+export async function getAuditEvent(db: Db, actor: Actor, id: string): Promise<AuditEventDetail> {
+  authorize(actor, "audit:read");
+  const scope = auditScope(actor);
+  const row = await db.auditEvent.findUnique({ where: { id } });
+  if (!row || (scope.ownActorId !== null && row.actorId !== scope.ownActorId)) throw notFound("Audit event");
+  const version = await db.configVersion.findFirst({ where: { createdAt: { lte: row.time } }, orderBy: { version: "desc" }, select: { version: true } });
+  return { event: toView(row, scope), configVersion: version?.version ?? null };
+}
+
+export const EXPORT_CHUNK = 1000;
+
+/**
+ * The filtered set in keyset chunks, for exports: memory holds one chunk whatever the size of
+ * the result. Same scope as the list (a viewer exports their own events, an approver metadata).
+ * Authorizes and validates now, so a refusal is an error response, not a broken stream.
+ */
+export function streamAuditEvents(db: Db, actor: Actor, raw: unknown, now = new Date()) {
+  authorize(actor, "audit:read");
+  const params = exportAuditParams.parse(raw);
+  const scope = auditScope(actor);
+  const conditions = auditConditions(params, scope, now);
+  async function* chunks(): AsyncGenerator<{ views: AuditEventView[]; rows: AuditEvent[] }, void, undefined> {
+    let after: bigint | null = null;
+    for (;;) {
+      const seqs = await pageSeqs(db, conditions, params.order, after, EXPORT_CHUNK);
+      if (seqs.length === 0) return;
+      const rows = await rowsBySeq(db, seqs, params.order);
+      yield { views: rows.map((r) => toView(r, scope)), rows };
+      if (seqs.length < EXPORT_CHUNK) return;
+      after = seqs.at(-1)!;
+    }
+  }
+  return { params, scope, chunks: chunks() };
+}
+
+export type { AuditFilterParams };

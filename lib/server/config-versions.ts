@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { readDlpPolicy } from "./dlp";
 import { canonicalJson } from "@/lib/audit/event";
 import { isToolOffered } from "@/lib/config/portal-tools";
 import { deriveGatewayCredentialKey, openSealedCredential, sealCredential } from "@/lib/config/sealed-credential";
@@ -65,7 +66,7 @@ function credentialOf(server: { slug: string; credentialKind: string; headerName
  * order throughout, so equal configs make equal snapshots.
  */
 export async function buildSnapshot(db: Tx, version: number, createdAt = new Date()): Promise<ConfigSnapshot> {
-  const [portals, roles, revocations] = await Promise.all([
+  const [portals, roles, revocations, dlp] = await Promise.all([
     db.portal.findMany({
       orderBy: { slug: "asc" },
       include: {
@@ -86,6 +87,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } },
     }),
     liveRevocations(db, createdAt),
+    readDlpPolicy(db),
   ]);
 
   // A server in several portals is sealed once per build, not once per portal.
@@ -99,6 +101,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       slug: portal.slug,
       name: portal.name,
       allowlistMode: portal.allowlistMode,
+      ...(dlp.portals[portal.slug] ? { dlp: dlp.portals[portal.slug] } : {}),
       servers: portal.servers
         .map(({ server, enabled }): SnapshotServer => {
           let credential = credentials.get(server.id);
@@ -140,6 +143,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       conditions: roleConditions.parse(role.conditions ?? {}),
     })),
     revocations,
+    ...(dlp.patterns.length ? { dlpPatterns: dlp.patterns } : {}),
   };
   // Fails loudly on anything a gateway would refuse, before it is signed and stored.
   return configSnapshot.parse(snapshot);

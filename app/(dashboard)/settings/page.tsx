@@ -7,6 +7,7 @@ import { getSettings } from "@/lib/server/settings";
 import { Alert } from "@/components/ui/alert";
 import { PageHeader } from "@/components/ui/page-header";
 import { SettingsForm } from "@/components/settings/settings-form";
+import { DlpSettingsCard } from "@/components/settings/dlp-settings";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -30,6 +31,7 @@ export default async function SettingsPage() {
     <>
       <PageHeader title="Settings" description={DESCRIPTION} />
       <SettingsForm initialSettings={settings} canWrite={can(actor, "settings:write")} />
+      <DlpSettingsCard canWrite={can(actor, "settings:write")} />
     </>
   );
 }

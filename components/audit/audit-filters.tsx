@@ -1,0 +1,153 @@
+"use client";
+
+import { SlidersHorizontal, X } from "lucide-react";
+
+import { AUDIT_FILTER_KEYS, type AuditFacets, type AuditFilterParamKey } from "@/lib/schemas/audit";
+import { Button } from "@/components/ui/button";
+import { Input } from "@/components/ui/input";
+import { Label } from "@/components/ui/label";
+import { Select, type SelectOption } from "@/components/ui/select";
+import { useDebouncedParam } from "@/components/data-table/use-debounced-param";
+import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
+import { AUDIT_KINDS, AUDIT_OUTCOMES, kindLabel } from "@/components/audit/audit-format";
+
+type AuditFilterKey = AuditFilterParamKey;
+
+const RANGES: SelectOption[] = [
+  { value: "1h", label: "Last hour" },
+  { value: "24h", label: "Last 24 hours" },
+  { value: "7d", label: "Last 7 days" },
+  { value: "30d", label: "Last 30 days" },
+  { value: "custom", label: "Custom range" },
+];
+
+const UPSTREAM_OUTCOMES: SelectOption[] = ["success", "partial", "error", "failed", "timeout", "cancelled", "not_called", "none"].map((v) => ({ value: v, label: v }));
+const DLP_DETECTORS: SelectOption[] = ["card", "iban", "aws_access_key", "aws_secret_key", "gcp_key", "azure_key", "private_key", "bearer_token", "jwt", "email", "us_ssn"].map((v) => ({
+  value: v,
+  label: v,
+}));
+
+/** An ISO instant as a `datetime-local` value in the viewer's time zone, and back. */
+function toLocalInput(iso: string | null): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+const fromLocalInput = (value: string) => (value ? new Date(value).toISOString() : null);
+
+/** A select whose options carry their facet count, e.g. "Deny (12)"; a picked value always stays listed. */
+function facetOptions(base: readonly SelectOption[], counts: Array<{ value: string; count: number }> | undefined, current: string | null, label = (v: string) => v): SelectOption[] {
+  const byValue = new Map((counts ?? []).map((c) => [c.value, c.count]));
+  const values = base.length ? base.map((o) => o.value) : [...byValue.keys()];
+  if (current && !values.includes(current)) values.push(current);
+  return values.map((value) => {
+    const known = base.find((o) => o.value === value)?.label ?? label(value);
+    const count = byValue.get(value);
+    return { value, label: counts ? `${known} (${count ?? 0})` : known };
+  });
+}
+
+function TextFilter({ param, label, placeholder, className }: { param: AuditFilterKey; label: string; placeholder?: string; className?: string }) {
+  const box = useDebouncedParam(useTableSearchParams(), param, 400);
+  return (
+    <div className={className ?? "grid gap-1"}>
+      <Label htmlFor={`audit-filter-${param}`} className="text-xs text-muted-foreground">
+        {label}
+      </Label>
+      <Input id={`audit-filter-${param}`} type="search" value={box.value} placeholder={placeholder} onChange={(e) => box.onChange(e.target.value)} />
+    </div>
+  );
+}
+
+export function AuditFilters({ facets }: { facets: AuditFacets | undefined }) {
+  const { get, setParam, setParams } = useTableSearchParams();
+  const active = AUDIT_FILTER_KEYS.filter((k) => get(k) !== null);
+  const range = get("range");
+  const moreKeys: AuditFilterKey[] = ["server", "actorType", "rule", "grant", "ip", "upstream", "dlp", "session", "requestId"];
+  const hasMore = moreKeys.some((k) => get(k) !== null);
+
+  const select = (key: AuditFilterKey, label: string, options: SelectOption[], allLabel: string) => (
+    <div className="grid gap-1">
+      <Label htmlFor={`audit-filter-${key}`} className="text-xs text-muted-foreground">
+        {label}
+      </Label>
+      <Select id={`audit-filter-${key}`} aria-label={label} className="sm:min-w-36" value={get(key) ?? ""} onChange={(e) => setParam(key, e.target.value || null)} placeholder={allLabel} options={options} />
+    </div>
+  );
+
+  return (
+    <div role="search" aria-label="Audit filters" className="mb-3 grid gap-3 rounded-lg border bg-card p-3">
+      <div className="flex flex-wrap items-end gap-2">
+        <div className="grid gap-1">
+          <Label htmlFor="audit-filter-range" className="text-xs text-muted-foreground">
+            Time range
+          </Label>
+          <Select
+            id="audit-filter-range"
+            aria-label="Time range"
+            className="sm:min-w-36"
+            value={range ?? ""}
+            placeholder="All time"
+            options={RANGES}
+            onChange={(e) => {
+              const value = e.target.value || null;
+              setParams(value === "custom" ? { range: value } : { range: value, from: null, to: null });
+            }}
+          />
+        </div>
+        {range === "custom" ? (
+          <>
+            <div className="grid gap-1">
+              <Label htmlFor="audit-filter-from" className="text-xs text-muted-foreground">
+                From (your time zone)
+              </Label>
+              <Input id="audit-filter-from" type="datetime-local" value={toLocalInput(get("from"))} onChange={(e) => setParam("from", fromLocalInput(e.target.value))} />
+            </div>
+            <div className="grid gap-1">
+              <Label htmlFor="audit-filter-to" className="text-xs text-muted-foreground">
+                To
+              </Label>
+              <Input id="audit-filter-to" type="datetime-local" value={toLocalInput(get("to"))} onChange={(e) => setParam("to", fromLocalInput(e.target.value))} />
+            </div>
+          </>
+        ) : null}
+        {select("kind", "Kind", facetOptions(AUDIT_KINDS, facets?.kind, get("kind"), kindLabel), "All kinds")}
+        {select("outcome", "Decision", facetOptions(AUDIT_OUTCOMES, facets?.outcome, get("outcome")), "Any outcome")}
+        {select("portal", "Portal", facetOptions([], facets?.portal, get("portal")), "All portals")}
+        {select("tool", "Tool", facetOptions([], facets?.tool, get("tool")), "All tools")}
+        <TextFilter param="actor" label="Actor" placeholder="Email, client id…" />
+        <TextFilter param="q" label="Search" placeholder="Action, reason, target…" />
+        {active.length ? (
+          <Button variant="ghost" onClick={() => setParams(Object.fromEntries(active.map((k) => [k, null])))}>
+            <X aria-hidden />
+            Reset
+          </Button>
+        ) : null}
+      </div>
+      <details open={hasMore || undefined}>
+        <summary className="flex cursor-pointer items-center gap-1.5 text-sm text-muted-foreground select-none">
+          <SlidersHorizontal aria-hidden className="size-4" />
+          More filters
+        </summary>
+        <div className="mt-2 flex flex-wrap items-end gap-2">
+          <TextFilter param="server" label="Server" placeholder="Server slug" />
+          {select(
+            "actorType",
+            "Actor type",
+            ["user", "service_account", "api_token", "system", "anonymous"].map((v) => ({ value: v, label: v })),
+            "Any actor type",
+          )}
+          <TextFilter param="rule" label="Deny rule or reason" placeholder="e.g. outside allowed hours" />
+          <TextFilter param="grant" label="Step-up grant" placeholder="Grant id" />
+          <TextFilter param="ip" label="Source IP or CIDR" placeholder="10.0.0.0/8" />
+          {select("upstream", "Upstream outcome", UPSTREAM_OUTCOMES, "Any upstream outcome")}
+          {select("dlp", "DLP detector", DLP_DETECTORS, "Any DLP match")}
+          <TextFilter param="session" label="Session" placeholder="Session id" />
+          <TextFilter param="requestId" label="Request id" placeholder="Request id" />
+        </div>
+      </details>
+    </div>
+  );
+}

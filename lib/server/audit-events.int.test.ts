@@ -1,0 +1,127 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditEventInput } from "@/lib/audit/event";
+import type { Actor } from "./auth/actor";
+
+process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
+const { createTestDatabase } = await import("./db/test-database");
+const { ingestAuditEvents } = await import("./audit-ingest");
+const { listAuditEvents, auditFacets, getAuditEvent, streamAuditEvents } = await import("./audit-events");
+
+type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+let t: TestDb;
+
+const NOW = new Date("2026-12-07T12:00:00Z");
+const person = (role: "admin" | "approver" | "auditor" | "viewer", userId: string): Actor => ({
+  type: "user",
+  userId,
+  email: `${role}@example.test`,
+  name: role,
+  role,
+  mfa: true,
+});
+const auditor = person("auditor", "u-auditor");
+const approver = person("approver", "u-approver");
+const alice = person("viewer", "u-alice");
+
+function call(over: Partial<AuditEventInput> & { ageMinutes: number; data?: Record<string, unknown> }): AuditEventInput {
+  const { ageMinutes, ...rest } = over;
+  return {
+    id: randomUUID(),
+    time: new Date(NOW.getTime() - ageMinutes * 60_000),
+    kind: "mcp.request",
+    actorType: "user",
+    actorId: "u-bob",
+    actorLabel: "bob@example.test",
+    action: "tools/call",
+    outcome: "allow",
+    portal: "finops",
+    server: "budgets",
+    tool: "set_budget",
+    sourceIp: "10.1.2.3",
+    requestId: randomUUID(),
+    ...rest,
+    data: { sessionId: "s-1", upstreamOutcome: "success", arguments: { amount: 100 }, result: { ok: true }, ...rest.data },
+  };
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await ingestAuditEvents(t.db, [
+    call({ ageMinutes: 60 * 24 * 10, outcome: "deny", reasons: ["role finops-analyst: financial tools need step-up"] }),
+    call({ ageMinutes: 60 * 24 * 2, outcome: "deny", reasons: ["role finops-analyst: financial tools need step-up"], sourceIp: "::ffff:192.168.7.9" }),
+    call({ ageMinutes: 90, outcome: "deny", reasons: ["outside allowed hours"], data: { sessionId: "s-2" } }),
+    call({ ageMinutes: 30, tool: "get_costs", server: "cost-explorer", data: { grantId: "g-42", upstreamOutcome: "timeout" } }),
+    call({ ageMinutes: 10, actorId: "u-alice", actorLabel: "alice@example.test", tool: "get_costs", server: "cost-explorer", data: { dlp: [{ detector: "card", field: "arguments", count: 1 }] } }),
+    call({ ageMinutes: 5, kind: "config.change", action: "portal.update", outcome: "success", portal: null, server: null, tool: null, actorId: "u-admin" }),
+  ]);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const list = (actor: Actor, params: Record<string, unknown>) => listAuditEvents(t.db, actor, params, NOW);
+
+describe("the audit explorer's data access", () => {
+  it("combines filters: denied calls to budgets tools in the last 7 days", async () => {
+    const page = await list(auditor, { range: "7d", outcome: "deny", server: "budgets" });
+    expect(page.items.map((e) => e.reasons?.[0])).toEqual(["outside allowed hours", "role finops-analyst: financial tools need step-up"]);
+  });
+
+  it("filters on reasons, grant, upstream outcome, DLP detector, session and a CIDR (IPv4-mapped addresses included)", async () => {
+    expect((await list(auditor, { rule: "STEP-UP" })).items).toHaveLength(2);
+    expect((await list(auditor, { grant: "g-42" })).items.map((e) => e.tool)).toEqual(["get_costs"]);
+    expect((await list(auditor, { upstream: "timeout" })).items).toHaveLength(1);
+    expect((await list(auditor, { dlp: "card" })).items.map((e) => e.actorId)).toEqual(["u-alice"]);
+    expect((await list(auditor, { session: "s-2" })).items).toHaveLength(1);
+    expect((await list(auditor, { ip: "192.168.0.0/16" })).items).toHaveLength(1);
+    expect((await list(auditor, { ip: "10.1.2.3" })).items).toHaveLength(5);
+    expect((await list(auditor, { q: "portal.upd" })).items.map((e) => e.kind)).toEqual(["config.change"]);
+    await expect(list(auditor, { ip: "not-an-ip" })).rejects.toThrow();
+  });
+
+  it("pages by keyset in both directions without gaps or repeats", async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await list(auditor, { limit: 4, order: "asc", ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((e) => e.seq));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(6);
+    expect(seen.map(Number)).toEqual([...seen.map(Number)].sort((a, b) => a - b));
+    const newest = await list(auditor, { limit: 2 });
+    expect(newest.items[0]!.seq).toBe(seen.at(-1));
+    const next = await list(auditor, { limit: 2, cursor: newest.nextCursor! });
+    expect(next.items.map((e) => e.seq)).toEqual([seen[3], seen[2]]);
+  });
+
+  it("counts facets under the other filters", async () => {
+    const facets = await auditFacets(t.db, auditor, { range: "24h", outcome: "deny" }, NOW);
+    expect(facets.outcome).toEqual([
+      { value: "allow", count: 2 },
+      { value: "deny", count: 1 },
+      { value: "success", count: 1 },
+    ]);
+    expect(facets.tool).toEqual([{ value: "set_budget", count: 1 }]);
+  });
+
+  it("shows a viewer only their own events, and approvers no payloads", async () => {
+    const mine = await list(alice, {});
+    expect(mine.items.map((e) => e.actorId)).toEqual(["u-alice"]);
+    expect(mine.items[0]!.data).toMatchObject({ arguments: { amount: 100 } });
+    const bobs = (await list(auditor, { actor: "bob@" })).items[0]!;
+    await expect(getAuditEvent(t.db, alice, bobs.id)).rejects.toThrow(/not found/);
+
+    const seen = await list(approver, { kind: "mcp.request" });
+    expect(seen.items).toHaveLength(5);
+    for (const e of seen.items) {
+      expect(e.payloadsHidden).toBe(true);
+      expect(e.data).not.toHaveProperty("arguments");
+      expect(e.data).not.toHaveProperty("result");
+      expect(e.data).toHaveProperty("sessionId");
+    }
+    const { chunks } = streamAuditEvents(t.db, approver, { format: "jsonl", kind: "mcp.request" }, NOW);
+    for await (const chunk of chunks) for (const v of chunk.views) expect(v.data).not.toHaveProperty("arguments");
+  });
+});

@@ -1,0 +1,79 @@
+import "server-only";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { AUDIT_RANGE_MS, type AuditFilterParams } from "@/lib/schemas/audit";
+import { can, type Actor } from "./auth/actor";
+
+/**
+ * What one reader may see of the audit log, decided once from their role and applied by every
+ * read (list, facets, detail, export): it is part of the query, not a filter in the UI.
+ * - `ownActorId`: set for readers without `audit:all:read` (viewers): only events they caused.
+ * - `payloads`: false for readers without `audit:payloads:read` (approvers, viewers of others'…):
+ *   arguments and results are removed from `data` before the event leaves the server.
+ */
+export type AuditScope = { ownActorId: string | null; payloads: boolean };
+
+export function auditScope(actor: Actor): AuditScope {
+  const ownActorId = can(actor, "audit:all:read") ? null : actor.type === "system" ? null : actor.userId;
+  return { ownActorId, payloads: can(actor, "audit:payloads:read") || ownActorId !== null };
+}
+
+/** The parts of `data` that carry what a caller sent or an upstream answered. */
+const PAYLOAD_KEYS = ["arguments", "result", "argumentsTruncated", "resultTruncated", "messages", "contents"] as const;
+
+export function stripPayloads(data: unknown): unknown {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return data;
+  const copy = { ...(data as Record<string, unknown>) };
+  for (const key of PAYLOAD_KEYS) delete copy[key];
+  return copy;
+}
+
+const likePattern = (value: string) => `%${value.replace(/[\\%_]/g, "\\$&")}%`;
+
+/** `::ffff:10.0.0.1` is how Node names an IPv4 peer on a dual-stack socket; compare it as IPv4. */
+const normalizeIp = (value: string) => (/^::ffff:\d+\.\d+\.\d+\.\d+(\/\d+)?$/i.test(value) ? value.slice(7) : value);
+
+/** An ISO instant as the table stores time: UTC wall clock in timestamp(3). */
+const utc = (iso: string) => Prisma.sql`(${iso}::timestamptz AT TIME ZONE 'UTC')`;
+
+type FilterKey = keyof AuditFilterParams;
+
+/**
+ * The SQL conditions for a filter set and a scope, ANDed. `omit` leaves one filter out: a facet
+ * counts its own values under every other filter, so picking one value does not hide the rest.
+ */
+export function auditConditions(params: AuditFilterParams, scope: AuditScope, now: Date, omit?: FilterKey): Prisma.Sql[] {
+  const has = (key: FilterKey) => key !== omit && params[key] !== undefined && params[key] !== "";
+  const out: Prisma.Sql[] = [];
+  if (scope.ownActorId !== null) out.push(Prisma.sql`"actorId" = ${scope.ownActorId}`);
+
+  if (params.range && params.range !== "custom") {
+    out.push(Prisma.sql`"time" >= ${utc(new Date(now.getTime() - AUDIT_RANGE_MS[params.range]).toISOString())}`);
+  } else {
+    if (params.from) out.push(Prisma.sql`"time" >= ${utc(params.from)}`);
+    if (params.to) out.push(Prisma.sql`"time" < ${utc(params.to)}`);
+  }
+  if (has("kind")) out.push(Prisma.sql`"kind" = ${params.kind}`);
+  if (has("actorType")) out.push(Prisma.sql`"actorType" = ${params.actorType}`);
+  if (has("portal")) out.push(Prisma.sql`"portal" = ${params.portal}`);
+  if (has("server")) out.push(Prisma.sql`"server" = ${params.server}`);
+  if (has("tool")) out.push(Prisma.sql`"tool" = ${params.tool}`);
+  if (has("outcome")) out.push(Prisma.sql`"outcome" = ${params.outcome}`);
+  if (has("requestId")) out.push(Prisma.sql`"requestId" = ${params.requestId}`);
+  if (has("actor")) out.push(Prisma.sql`("actorId" = ${params.actor} OR "actorLabel" ILIKE ${likePattern(params.actor!)})`);
+  if (has("rule")) out.push(Prisma.sql`"reasons"::text ILIKE ${likePattern(params.rule!)}`);
+  if (has("grant")) out.push(Prisma.sql`"data"->>'grantId' = ${params.grant}`);
+  if (has("session")) out.push(Prisma.sql`"data"->>'sessionId' = ${params.session}`);
+  if (has("upstream")) out.push(Prisma.sql`"data"->>'upstreamOutcome' = ${params.upstream}`);
+  if (has("dlp")) out.push(Prisma.sql`"data"->'dlp' @> jsonb_build_array(jsonb_build_object('detector', ${params.dlp}::text))`);
+  // portico_try_inet (migration 20261207063059): a stored source that is not an address is no match.
+  if (has("ip")) out.push(Prisma.sql`portico_try_inet("sourceIp") <<= ${normalizeIp(params.ip!)}::inet`);
+  if (has("q")) {
+    const pattern = likePattern(params.q!);
+    out.push(Prisma.sql`("action" ILIKE ${pattern} OR "reasons"::text ILIKE ${pattern} OR "targetId" ILIKE ${pattern} OR "tool" ILIKE ${pattern})`);
+  }
+  return out;
+}
+
+export function whereSql(conditions: Prisma.Sql[]): Prisma.Sql {
+  return conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
+}
