@@ -16,6 +16,10 @@ export const permissions = {
   "tokens:all": ["admin"],
   /** Everyone's connected MCP clients, and the authorization server's registered clients. */
   "clients:all": ["admin"],
+  /** The step-up queue and who holds elevated access (auditors read it too). */
+  "approvals:read": ["admin", "approver", "auditor"],
+  /** Approve or deny step-up requests, revoke grants; narrowed per portal role by its approvers. */
+  "approvals:decide": ["admin", "approver"],
 } as const satisfies Record<string, readonly DashboardRole[]>;
 
 export type Permission = keyof typeof permissions;

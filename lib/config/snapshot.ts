@@ -4,6 +4,7 @@ import { canonicalJson } from "@/lib/audit/event";
 import { roleConditions } from "@/lib/policy/conditions";
 import { riskClass } from "@/lib/schemas/common";
 import { revocationEntry } from "./revocations";
+import { snapshotElevatedGrant } from "./elevated-grants";
 import { principalKinds } from "@/lib/schemas/role";
 
 /**
@@ -98,6 +99,11 @@ export const configSnapshot = z.object({
    * snapshot signed before revocations existed still parses.
    */
   revocations: z.array(revocationEntry).default([]),
+  /**
+   * Active step-up grants (see lib/config/elevated-grants.ts). Optional, so a snapshot signed
+   * before step-up existed still parses; an older gateway ignores it.
+   */
+  elevatedGrants: z.array(snapshotElevatedGrant).optional(),
 });
 export type ConfigSnapshot = z.infer<typeof configSnapshot>;
 
@@ -117,6 +123,7 @@ export function snapshotContentHash(snapshot: ConfigSnapshot, openSealed: (seale
     issuer: snapshot.issuer,
     roles: snapshot.roles,
     revocations: snapshot.revocations,
+    elevatedGrants: snapshot.elevatedGrants ?? [],
     portals: snapshot.portals.map((portal) => ({
       ...portal,
       servers: portal.servers.map((server) => {

@@ -8,8 +8,9 @@ import { describeError, log } from "./log";
 // Writes to these collections change what gateways serve: the registry and roles, and everything
 // that can end someone's access (users, connected clients, OAuth clients), which becomes a
 // revocation on the next snapshot. API tokens are not here: the control plane checks them against
-// the database on every request, and gateways never see them.
-const REGISTRY_WRITE = /^\/api\/v1\/(servers|tools|portals|roles|service-accounts|settings|users|connected-clients|oauth-clients)(\/|$)/;
+// the database on every request, and gateways never see them. Step-up decisions change the active
+// grants the snapshot carries.
+const REGISTRY_WRITE = /^\/api\/v1\/(servers|tools|portals|roles|service-accounts|settings|users|connected-clients|oauth-clients|step-up-requests|elevated-grants)(\/|$)/;
 
 export const changesConfig = (method: string, path: string) => method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && REGISTRY_WRITE.test(path);
 

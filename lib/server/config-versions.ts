@@ -17,6 +17,7 @@ import { decryptSecret } from "./crypto";
 import { env } from "./env";
 import { pageArgs, toPage } from "./pagination";
 import { liveRevocations, pruneRevocations } from "./revocations";
+import { activeGrantsForSnapshot } from "./step-up";
 import { getActiveSigningKey, publicJwks } from "./signing-keys";
 
 type Tx = Prisma.TransactionClient;
@@ -64,7 +65,7 @@ function credentialOf(server: { slug: string; credentialKind: string; headerName
  * order throughout, so equal configs make equal snapshots.
  */
 export async function buildSnapshot(db: Tx, version: number, createdAt = new Date()): Promise<ConfigSnapshot> {
-  const [portals, roles, revocations] = await Promise.all([
+  const [portals, roles, revocations, elevatedGrants] = await Promise.all([
     db.portal.findMany({
       orderBy: { slug: "asc" },
       include: {
@@ -85,6 +86,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } },
     }),
     liveRevocations(db, createdAt),
+    activeGrantsForSnapshot(db, createdAt),
   ]);
 
   // A server in several portals is sealed once per build, not once per portal.
@@ -139,6 +141,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       conditions: roleConditions.parse(role.conditions ?? {}),
     })),
     revocations,
+    elevatedGrants,
   };
   // Fails loudly on anything a gateway would refuse, before it is signed and stored.
   return configSnapshot.parse(snapshot);
