@@ -78,6 +78,8 @@ export type Call = {
   /** The result's size as JSON when known from the upstream's bytes (saves serialising it again). */
   resultBytes?: number;
   progressToken?: string | number;
+  /** Set by the grants stage when this call needs elevated access: the identity decide sees, and the grant that lent it. */
+  elevation?: { identity: TokenIdentity; grantId: string | null; isPerCall: boolean };
   finalized: boolean;
 };
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 
+import { createGrantIndex, type GrantIndex, type SnapshotElevatedGrant } from "@/lib/config/elevated-grants";
 import { createRevocationIndex, type ParsedRevocationEntry, type RevocationIndex } from "@/lib/config/revocations";
 import { isValidExposedName } from "@/lib/config/tool-definition";
 
@@ -49,6 +50,8 @@ export type GatewayState = {
   portals: Map<string, PortalView>;
   /** What was revoked, by kind and id; the authenticate step checks every token against it. */
   revocations: RevocationIndex;
+  /** Active step-up grants, by principal and portal (stages/grants.ts). */
+  grants: GrantIndex & { used: Set<string> };
   /** Tools of `portal` this caller may see, in a stable order. */
   visibleTools(portal: PortalView, identity: TokenIdentity, context: CallContext): ExposedTool[];
   /** May this caller call this tool, now, from here? */
@@ -62,6 +65,7 @@ export type NormalizedConfig = {
   revocations?: ParsedRevocationEntry[];
   /** When the control plane built the revocations (epoch ms): entries in force then apply at once. */
   revocationsAsOf?: number;
+  elevatedGrants?: SnapshotElevatedGrant[];
   portals: Array<{
     slug: string;
     /** Servers switched on in this portal. */
@@ -144,6 +148,8 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
     version: config.version,
     portals,
     revocations: createRevocationIndex(config.revocations ?? [], config.revocationsAsOf),
+    // Per-call grants used under the previous version stay used until the control plane drops them.
+    grants: createGrantIndex(config.elevatedGrants ?? [], previous?.grants.used),
     visibleTools: (portal, identity, context) =>
       policy.visibleTools ? policy.visibleTools(portal, identity, context) : portal.toolList.filter((tool) => policy.decide(portal, tool, identity, context).effect !== "deny"),
     decide: (portal, tool, identity, context) => policy.decide(portal, tool, identity, context),

@@ -17,6 +17,7 @@ export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
     version: snapshot.version,
     revocations: snapshot.revocations,
     revocationsAsOf: Date.parse(snapshot.createdAt),
+    elevatedGrants: snapshot.elevatedGrants,
     portals: snapshot.portals.map((portal) => ({
       slug: portal.slug,
       servers: portal.servers.map((s) => ({ slug: s.slug, url: s.url, transport: s.transport, credential: s.credential })),

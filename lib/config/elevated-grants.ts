@@ -58,7 +58,7 @@ type Compiled = SnapshotElevatedGrant & { endsMs: number };
  * carries per-call grants consumed under the previous version, so a new snapshot published before
  * the control plane has heard of the use cannot make one good again.
  */
-export function createGrantIndex(grants: readonly SnapshotElevatedGrant[], used: Set<string> = new Set()): GrantIndex & { used: Set<string> } {
+export function createGrantIndex(grants: readonly SnapshotElevatedGrant[], usedBefore?: ReadonlySet<string>): GrantIndex & { used: Set<string> } {
   const byId = new Map<string, Compiled>();
   const byPrincipal = new Map<string, Compiled[]>();
   for (const grant of grants) {
@@ -71,6 +71,8 @@ export function createGrantIndex(grants: readonly SnapshotElevatedGrant[], used:
     if (list) list.push(compiled);
     else byPrincipal.set(key, [compiled]);
   }
+  // Only grants still on the list: the set stays as small as the list.
+  const used = new Set([...(usedBefore ?? [])].filter((id) => byId.has(id)));
   return {
     used,
     isActive(id, subject, portal, riskClass, now) {

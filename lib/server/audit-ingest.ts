@@ -4,6 +4,8 @@ import { AppError, type FieldError } from "@/lib/errors";
 import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
+import { publishConfig } from "./config-publisher";
+import { recordGrantUse } from "./step-up";
 
 const MAX_REPORTED_ERRORS = 50;
 
@@ -21,7 +23,8 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
   const unique = new Map<string, AuditEventInput>();
   for (const event of parsed) if (!unique.has(event.id)) unique.set(event.id, event);
 
-  return db.$transaction(
+  let isGrantUsedUp = false;
+  const result = await db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
       // Read under the lock: a concurrent ingest of the same ids has committed or not started.
@@ -99,11 +102,17 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
           c_target_type, c_target_id, c_portal, c_server, c_tool, c_reasons, c_data, c_source_ip, c_request_id,
           c_prev_hash, c_hash, ord)
         ORDER BY u.ord`;
+      // Calls made under a step-up grant (only fresh events, so a re-sent batch counts nothing twice).
+      const uses = fresh.flatMap((e) => (e.kind === "mcp.request" && e.outcome === "allow" && typeof e.data?.grantId === "string" ? [{ grantId: e.data.grantId, time: e.time }] : []));
+      if (uses.length > 0) isGrantUsedUp = await recordGrantUse(tx, uses);
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.
     { maxWait: 15_000, timeout: 60_000 },
   );
+  // A per-call grant was used: every gateway should drop it, not only the one that served the call.
+  if (isGrantUsedUp) void publishConfig(db, "per-call step-up grant used");
+  return result;
 }
 
 /** Validates every event; the error names the first bad index and lists each problem by field. */

@@ -4,6 +4,7 @@ import { publishConfigVersion } from "./config-versions";
 import type { Db } from "./db/client";
 import { pushConfigToGateways } from "./gateways";
 import { describeError, log } from "./log";
+import { armStepUpTimer } from "./step-up-timer";
 
 // Writes to these collections change what gateways serve: the registry and roles, and everything
 // that can end someone's access (users, connected clients, OAuth clients), which becomes a
@@ -36,6 +37,7 @@ export function publishConfig(db: Db, summary: string): Promise<void> {
     } catch (error) {
       log("error", "publishing a config version failed", { summary, ...describeError(error) });
     }
+    armStepUpTimer(db, (next) => publishConfig(db, next));
   });
   queue = run;
   return run;
