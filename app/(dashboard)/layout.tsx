@@ -6,6 +6,7 @@ import { roleCan, type Permission } from "@/lib/auth/permissions";
 // Sections and the permission each needs; hiding is cosmetic, pages and APIs check again.
 const SECTION_PERMISSION: Record<string, Permission> = {
   "/gateways": "registry:read",
+  "/approvals": "approvals:read",
   "/users": "users:read",
   "/audit": "audit:read",
   "/settings": "settings:read",

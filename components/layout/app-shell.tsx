@@ -8,6 +8,7 @@ import { useFormStatus } from "react-dom";
 import {
   Bot,
   Cable,
+  ClipboardCheck,
   DoorOpen,
   KeyRound,
   LayoutDashboard,
@@ -44,6 +45,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { key: "roles", label: "Roles", href: "/roles", icon: ShieldCheck },
   { key: "service-accounts", label: "Service accounts", href: "/service-accounts", icon: Bot },
   { key: "gateways", label: "Gateways", href: "/gateways", icon: Network },
+  { key: "approvals", label: "Approvals", href: "/approvals", icon: ClipboardCheck, attention: "approvals" },
   { key: "audit", label: "Audit", href: "/audit", icon: ScrollText },
   { key: "users", label: "Users", href: "/users", icon: Users },
   { key: "connected-clients", label: "Connected clients", href: "/connected-clients", icon: Cable },

@@ -78,6 +78,8 @@ export type StepUpRequestView = {
   /** For the one reading it: may they approve or deny it (and if not, why)? */
   canDecide: boolean;
   cannotDecideReason: string | null;
+  /** For approvers, on pending requests: the requester's last calls and denials on the portal. */
+  recentActivity?: RecentActivity[];
 };
 
 export type ElevatedGrantView = {

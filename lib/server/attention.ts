@@ -1,6 +1,8 @@
 import "server-only";
 
 import type { Actor } from "@/lib/server/auth/actor";
+import { getDb } from "@/lib/server/db/instance";
+import { countDecidableRequests } from "@/lib/server/step-up";
 
 /**
  * What waits for this person, counted for the sidebar's badges: one entry per section that can
@@ -13,7 +15,10 @@ export type AttentionKey = "approvals" | "alerts";
 
 type Counter = (actor: Actor) => Promise<number | undefined>;
 
-const counters: Partial<Record<AttentionKey, Counter>> = {};
+const counters: Partial<Record<AttentionKey, Counter>> = {
+  // Pending step-up requests this person may decide (not their own, and only where they are a named approver).
+  approvals: async (actor) => countDecidableRequests(await getDb(), actor),
+};
 
 export async function attentionFor(actor: Actor): Promise<AttentionCounts> {
   const entries = await Promise.all(

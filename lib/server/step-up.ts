@@ -408,7 +408,13 @@ export async function listStepUpRequests(db: Db, actor: Actor, raw: unknown, now
     db.stepUpRequest.findMany({ where, include: requestInclude, orderBy: { id: "desc" }, ...pageArgs(params) }),
     deciderOrNull(db, actor),
   ]);
-  return toPage(rows, params.limit, (row) => toRequestView(row, decider, now));
+  const page = toPage(rows, params.limit, (row) => toRequestView(row, decider, now));
+  // What an approver looks at before saying yes, beside each request still waiting.
+  if (can(actor, "approvals:read")) {
+    const withActivity = await Promise.all(page.items.map(async (item) => (item.status === "pending" ? { ...item, recentActivity: await recentActivityOf(db, { requesterId: item.requester.id, portal: item.portal }) } : item)));
+    return { ...page, items: withActivity };
+  }
+  return page;
 }
 
 /** Pending means pending now: one whose time ran out reads as expired before the sweep writes it. */
