@@ -80,6 +80,7 @@ const routes: Array<[RegExp, RouteModule]> = [
   [/^\/api\/internal\/config\/jwks$/, await import("@/app/api/internal/config/jwks/route")],
   [/^\/api\/internal\/gateways\/heartbeat$/, await import("@/app/api/internal/gateways/heartbeat/route")],
   [/^\/api\/internal\/audit\/ingest$/, await import("@/app/api/internal/audit/ingest/route")],
+  [/^\/api\/v1\/step-up-requests$/, await import("@/app/api/v1/step-up-requests/route")],
   [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/approve$/, await import("@/app/api/v1/step-up-requests/[id]/approve/route")],
   [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/deny$/, await import("@/app/api/v1/step-up-requests/[id]/deny/route")],
   [/^\/api\/v1\/elevated-grants\/(?<id>[^/]+)\/revoke$/, await import("@/app/api/v1/elevated-grants/[id]/revoke/route")],
@@ -214,9 +215,19 @@ const stats = (ms: number[]) => {
 
 describe(`step-up reaches the gateway (${label})`, () => {
   it("is refused before approval, carried by the next client-credentials token after it, and linked to its grant", async () => {
-    const { account, request } = await approvedServiceAccount("before-and-after");
+    const account = await createServiceAccount(t.db, admin, { name: "before-and-after", portalRoleId: roleId });
+    await publishConfig(t.db, "service account created");
     const before = await serviceAccountToken(account.clientId, account.clientSecret);
     expect(before.scope).toBe("mcp");
+    // The automation files its own request with the token it holds.
+    const filed = await fetch(`${CP}/api/v1/step-up-requests`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${before.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ riskClass: "write", reason: "nightly tag fix-up", durationMinutes: 15 }),
+    });
+    expect(filed.status, await filed.clone().text()).toBe(201);
+    const request = (await filed.json()) as { id: string; requester: { kind: string; id: string } };
+    expect(request.requester).toEqual({ kind: "service_account", id: account.clientId, label: "before-and-after" });
     const client = await connect(before.token);
     expect(await tag(client)).toMatch(/elevated access/);
 
