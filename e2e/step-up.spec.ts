@@ -88,6 +88,11 @@ test("an analyst is challenged, files a request, the manager approves it live, r
     await expect(card).toBeVisible({ timeout: 10_000 });
     await expect(card).toContainText("sam");
     await expect(card).toContainText("30 minutes");
+    // The README's pictures of both sides, from the running product.
+    await page.setViewportSize({ width: 1000, height: 820 });
+    await page.screenshot({ path: "docs/screenshots/step-up-waiting.png" });
+    await bob.setViewportSize({ width: 1400, height: 900 });
+    await bob.screenshot({ path: "docs/screenshots/approvals.png" });
     await card.getByRole("button", { name: "Approve" }).click();
     await bob.getByTestId("confirm-approve").click();
   });
