@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
@@ -11,6 +11,7 @@ const { toAppError } = await import("./errors");
 const stepUp = await import("./step-up");
 const { buildSnapshot } = await import("./config-versions");
 const { argumentsHash } = await import("@/lib/config/elevated-grants");
+const { ingestAuditEvents } = await import("./audit-ingest");
 import type { Actor } from "./auth/actor";
 import type { Requester } from "./step-up";
 
@@ -216,7 +217,11 @@ describe("time and revocation", () => {
     const { grantId } = await stepUp.approveStepUpRequest(t.db, bob, req.id, {}, at(801));
     const [grant] = (await buildSnapshot(t.db, 4, at(802))).elevatedGrants!;
     expect(grant).toMatchObject({ id: grantId, serverSlug: "budgets", toolName: "set_budget", argumentsHash: argumentsHash({ amount: 5000, account: "123456789012" }) });
-    expect(await stepUp.recordGrantUse(t.db, [{ grantId: grantId!, time: at(803) }])).toBe(true);
+    // The gateway's audit event of the call names the grant; ingesting it uses the grant up (once, even if re-sent).
+    const event = { id: randomUUID(), time: at(803).toISOString(), kind: "mcp.request", actorType: "user", actorId: aliceReq.kind === "user" ? aliceReq.userId : "", action: "tools/call", outcome: "allow", portal: portalSlug, data: { grantId } };
+    await ingestAuditEvents(t.db, [event]);
+    await ingestAuditEvents(t.db, [event]);
+    expect((await t.db.elevatedGrant.findUniqueOrThrow({ where: { id: grantId! } })).useCount).toBe(1);
     expect((await stepUp.getElevatedGrant(t.db, bob, grantId!, at(803))).status).toBe("used");
     expect((await buildSnapshot(t.db, 5, at(803))).elevatedGrants).toEqual([]);
   });
