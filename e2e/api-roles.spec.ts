@@ -89,6 +89,15 @@ const expected: Record<string, Persona[]> = {
   "GET /audit-events/{id}": ALL,
   "GET /me": ALL,
   "GET /me/attention": ALL,
+  "GET /step-up-requests": ALL,
+  "POST /step-up-requests": ALL,
+  "GET /step-up-requests/{id}": ALL,
+  "POST /step-up-requests/{id}/approve": ["admin", "approver"],
+  "POST /step-up-requests/{id}/deny": ["admin", "approver"],
+  "POST /step-up-requests/{id}/withdraw": ALL,
+  "GET /elevated-grants": ["admin", "approver", "auditor"],
+  "GET /elevated-grants/{id}": ["admin", "approver", "auditor"],
+  "POST /elevated-grants/{id}/revoke": ["admin", "approver"],
 };
 
 test("the matrix covers exactly the routes the API has", () => {

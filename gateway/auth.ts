@@ -36,6 +36,8 @@ export type TokenIdentity = {
   grantId: string | null;
   /** `portico_secret`: the service-account secret that minted the token. */
   secretId: string | null;
+  /** `portico_elevation`: the step-up grant an elevated token was issued under; its scope counts only while that grant is active. */
+  elevationId?: string | null;
 };
 
 export type AuthResult =
@@ -67,6 +69,7 @@ export function identityFromClaims(payload: JWTPayload): TokenIdentity | null {
     tokenId: typeof payload.jti === "string" ? payload.jti : null,
     grantId: typeof payload.portico_grant === "string" ? payload.portico_grant : null,
     secretId: typeof payload.portico_secret === "string" ? payload.portico_secret : null,
+    elevationId: typeof payload.portico_elevation === "string" ? payload.portico_elevation : null,
   };
 }
 

@@ -83,6 +83,8 @@ export type Call = {
   dlp?: DlpFinding[];
   /** The payloads as the audit record keeps them, once scanned (matches redacted). */
   redacted?: { arguments?: unknown; result?: unknown };
+  /** Set by the grants stage when this call needs elevated access: the identity decide sees, and the grant that lent it. */
+  elevation?: { identity: TokenIdentity; grantId: string | null; isPerCall: boolean };
   finalized: boolean;
 };
 

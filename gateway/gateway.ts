@@ -143,6 +143,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     gatewayName: env.gatewayName,
     metrics,
     gatewayUrl: env.gatewayUrl,
+    controlPlaneUrl: env.controlPlaneUrl,
     allowedOrigins: env.allowedOrigins,
     maxBodyBytes: env.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     upstreamTimeoutMs: env.upstreamTimeoutMs,

@@ -20,6 +20,7 @@ import { createAdmit } from "./stages/admit";
 import { createAudit, type Response } from "./stages/audit";
 import { createAuthenticate } from "./stages/authenticate";
 import { createDecide } from "./stages/decide";
+import { createGrants } from "./stages/grants";
 import { createForward, type Notify } from "./stages/forward";
 import { createInspectRequest } from "./stages/inspect-request";
 import { createInspectResponse } from "./stages/inspect-response";
@@ -36,7 +37,7 @@ import { createVisibleTools } from "./visible-tools";
  *
  * and for each JSON-RPC request in it, whichever era it came in:
  *
- *   resolve → decide → inspect request (DLP) → forward → inspect response (DLP) → audit
+ *   resolve → grants → decide → inspect request (DLP) → forward → inspect response (DLP) → audit
  *
  * Each stage is its own module under stages/, with one interface and its own tests, and is timed
  * into `portico_gateway_stage_seconds{stage}`. A stage ends a request by returning an `Ending`
@@ -54,6 +55,8 @@ export type PipelineOptions = {
   gatewayName: string;
   metrics: GatewayMetrics;
   gatewayUrl: string;
+  /** Where the step-up request page is, for tool errors to link to. */
+  controlPlaneUrl?: string;
   allowedOrigins: string[];
   maxBodyBytes: number;
   upstreamTimeoutMs?: number;
@@ -72,7 +75,8 @@ export function createPipeline(options: PipelineOptions) {
   const authenticate = createAuthenticate({ verifier: options.verifier, gatewayUrl: options.gatewayUrl });
   const parse = createParse({ maxBodyBytes: options.maxBodyBytes });
   const resolve = createResolve({ getState: options.getState, hasDrifted: (s, t, h) => options.upstreams.hasDrifted(s, t, h) });
-  const decide = createDecide({ gatewayUrl: options.gatewayUrl });
+  const grants = createGrants();
+  const decide = createDecide({ gatewayUrl: options.gatewayUrl, controlPlaneUrl: options.controlPlaneUrl });
   const forward = createForward({ upstreams: options.upstreams, visibleTools, catalog, metrics, upstreamTimeoutMs: options.upstreamTimeoutMs });
   const inspectRequest = createInspectRequest();
   const inspectResponse = createInspectResponse();
@@ -87,7 +91,9 @@ export function createPipeline(options: PipelineOptions) {
     if (unresolved) return { ending: unresolved };
 
     started = now;
+    grants.check(call);
     const denied = decide(call);
+    if (!denied) grants.settle(call);
     now = performance.now();
     time("decide", now - started);
     if (denied) return { ending: denied };

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { createScanner, type CaptureMode, type DlpPattern, type PortalDlp, type Scanner } from "@/lib/dlp/scan";
 
+import { createGrantIndex, type GrantIndex, type SnapshotElevatedGrant } from "@/lib/config/elevated-grants";
 import { createRevocationIndex, type ParsedRevocationEntry, type RevocationIndex } from "@/lib/config/revocations";
 import { isValidExposedName } from "@/lib/config/tool-definition";
 
@@ -52,6 +53,8 @@ export type GatewayState = {
   portals: Map<string, PortalView>;
   /** What was revoked, by kind and id; the authenticate step checks every token against it. */
   revocations: RevocationIndex;
+  /** Active step-up grants, by principal and portal (stages/grants.ts). */
+  grants: GrantIndex & { used: Set<string> };
   /** Tools of `portal` this caller may see, in a stable order. */
   visibleTools(portal: PortalView, identity: TokenIdentity, context: CallContext): ExposedTool[];
   /** May this caller call this tool, now, from here? */
@@ -67,6 +70,7 @@ export type NormalizedConfig = {
   revocationsAsOf?: number;
   /** Admin DLP patterns; each portal compiles them into its scanner once per config. */
   dlpPatterns?: DlpPattern[];
+  elevatedGrants?: SnapshotElevatedGrant[];
   portals: Array<{
     slug: string;
     dlp?: PortalDlp;
@@ -166,6 +170,8 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
     version: config.version,
     portals,
     revocations: createRevocationIndex(config.revocations ?? [], config.revocationsAsOf),
+    // Per-call grants used under the previous version stay used until the control plane drops them.
+    grants: createGrantIndex(config.elevatedGrants ?? [], previous?.grants.used),
     visibleTools: (portal, identity, context) =>
       policy.visibleTools ? policy.visibleTools(portal, identity, context) : portal.toolList.filter((tool) => policy.decide(portal, tool, identity, context).effect !== "deny"),
     decide: (portal, tool, identity, context) => policy.decide(portal, tool, identity, context),

@@ -18,6 +18,7 @@ export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
     revocations: snapshot.revocations,
     revocationsAsOf: Date.parse(snapshot.createdAt),
     dlpPatterns: snapshot.dlpPatterns,
+    elevatedGrants: snapshot.elevatedGrants,
     portals: snapshot.portals.map((portal) => ({
       slug: portal.slug,
       dlp: portal.dlp,

@@ -10,6 +10,7 @@ import { DEMO_RISK_CLASSES } from "@/demo/servers";
 import type { CreateRoleInput } from "@/lib/schemas/role";
 import { DEMO_USERS } from "./demo-users";
 import { seedDemoTraffic } from "./seed-alerts";
+import { seedStepUp } from "./seed-step-up";
 
 export { DEMO_USERS };
 
@@ -137,6 +138,7 @@ export async function seedDemo(db: Db, options: SeedDemoOptions): Promise<SeedDe
   }
 
   if (options.demoTraffic) await seedDemoTraffic(db);
+  await seedStepUp(db, portal.slug);
 
   if (options.serviceAccountSecret === undefined) return { portalSlug: portal.slug };
   const analyst = await db.portalRole.findUnique({ where: { slug: DEMO_SERVICE_ACCOUNT_ROLE }, select: { id: true } });

@@ -8,6 +8,7 @@ const SECTION_PERMISSION: Record<string, Permission> = {
   "/gateways": "registry:read",
   "/config-versions": "config:read",
   "/policy-explainer": "config:read",
+  "/approvals": "approvals:read",
   "/users": "users:read",
   "/audit": "audit:read",
   "/alerts": "alerts:read",

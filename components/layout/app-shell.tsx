@@ -8,6 +8,7 @@ import { useFormStatus } from "react-dom";
 import {
   Bot,
   Cable,
+  ClipboardCheck,
   DoorOpen,
   History,
   KeyRound,
@@ -50,6 +51,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { key: "config-versions", label: "Config versions", href: "/config-versions", icon: History },
   { key: "policy-explainer", label: "Policy explainer", href: "/policy-explainer", icon: Scale },
   { key: "alerts", label: "Alerts", href: "/alerts", icon: Siren, attention: "alerts" },
+  { key: "approvals", label: "Approvals", href: "/approvals", icon: ClipboardCheck, attention: "approvals" },
   { key: "audit", label: "Audit", href: "/audit", icon: ScrollText },
   { key: "users", label: "Users", href: "/users", icon: Users },
   { key: "connected-clients", label: "Connected clients", href: "/connected-clients", icon: Cable },

@@ -19,7 +19,7 @@ const KIND_TEXT = {
   registered: "Registered by a Portico admin",
 } as const;
 
-function Frame({ children }: { children: React.ReactNode }) {
+export function Frame({ children }: { children: React.ReactNode }) {
   return (
     <main className="flex min-h-screen items-center justify-center bg-muted/40 px-4 py-12">
       <div className="w-full max-w-md space-y-6">

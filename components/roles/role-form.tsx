@@ -42,6 +42,9 @@ type FormState = {
   principals: PrincipalRow[];
   grants: GrantRow[];
   stepUpRiskClasses: RiskClass[];
+  perCallRiskClasses: RiskClass[];
+  stepUpMaxMinutes: string;
+  stepUpApprovers: string;
   timeWindows: WindowRow[];
   networks: string;
   mfaRequired: boolean;
@@ -76,6 +79,9 @@ function toFormState(role: RoleView | undefined): FormState {
       riskClasses: g.riskClasses,
     })),
     stepUpRiskClasses: role?.stepUpRiskClasses ?? [],
+    perCallRiskClasses: role?.perCallRiskClasses ?? [],
+    stepUpMaxMinutes: String(role?.stepUpMaxMinutes ?? 60),
+    stepUpApprovers: (role?.stepUpApprovers ?? []).join("\n"),
     timeWindows: (role?.conditions.timeWindows ?? []).map((w, i) => ({ key: `w${i}`, ...w })),
     networks: (role?.conditions.networks ?? []).join("\n"),
     mfaRequired: role?.conditions.mfaRequired ?? false,
@@ -105,6 +111,12 @@ function toPayload(state: FormState): CreateRoleInput {
       riskClasses: riskClasses.filter((r) => g.riskClasses.includes(r)),
     })),
     stepUpRiskClasses: riskClasses.filter((r) => state.stepUpRiskClasses.includes(r)),
+    perCallRiskClasses: riskClasses.filter((r) => state.perCallRiskClasses.includes(r) && state.stepUpRiskClasses.includes(r)),
+    stepUpMaxMinutes: Number(state.stepUpMaxMinutes),
+    stepUpApprovers: state.stepUpApprovers
+      .split("\n")
+      .map((a) => a.trim())
+      .filter(Boolean),
     conditions: {
       timeWindows: state.timeWindows.map((w) => ({ days: [...w.days].sort((a, b) => a - b), start: w.start, end: w.end, timeZone: w.timeZone })),
       networks: networkLines(state.networks).map((l) => l.text),
@@ -117,7 +129,7 @@ function toPayload(state: FormState): CreateRoleInput {
 // Where each error path is shown: zod paths such as `grants.0.riskClasses.1` or `conditions.networks.2`
 // are cut down to the slot of the field (or row) that displays them.
 const SLOTS = [
-  /^(name|slug|description|stepUpRiskClasses)\b/,
+  /^(name|slug|description|stepUpRiskClasses|perCallRiskClasses|stepUpMaxMinutes|stepUpApprovers)\b/,
   /^principals\.\d+/,
   /^principals$/,
   /^grants\.\d+\.(portalId|serverSlug|toolName|riskClasses)\b/,
@@ -529,6 +541,25 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
               error={errors.stepUpRiskClasses}
               onChange={(next) => update("stepUpRiskClasses", next)}
             />
+            <div className="mt-4 grid gap-4">
+              <RiskCheckboxes
+                idPrefix={id("percall")}
+                legend="Approve each call, with its exact arguments (instead of a time window)"
+                value={state.perCallRiskClasses}
+                error={errors.perCallRiskClasses}
+                onChange={(next) => update("perCallRiskClasses", next)}
+              />
+              <FormField label="Longest window" htmlFor={id("stepup-max")} error={errors.stepUpMaxMinutes} description="Requesters pick 15, 30 or 60 minutes, up to this.">
+                <Select
+                  value={state.stepUpMaxMinutes}
+                  onChange={(e) => update("stepUpMaxMinutes", e.target.value)}
+                  options={["15", "30", "60"].map((m) => ({ value: m, label: `${m} minutes` }))}
+                />
+              </FormField>
+              <FormField label="Approvers" htmlFor={id("stepup-approvers")} error={errors.stepUpApprovers} description="Emails or IdP groups, one per line. Empty: every approver and admin.">
+                <Textarea value={state.stepUpApprovers} onChange={(e) => update("stepUpApprovers", e.target.value)} placeholder="finops-managers" />
+              </FormField>
+            </div>
           </CardContent>
         </Card>
 

@@ -1,4 +1,4 @@
-import { bearerChallenge } from "../auth";
+import { bearerChallenge, MCP_SCOPE } from "../auth";
 import { deny, toolEnding, type Call, type Ending } from "../exchange";
 
 /**
@@ -9,11 +9,18 @@ import { deny, toolEnding, type Call, type Ending } from "../exchange";
  * client can re-authorize with the elevated scope.
  */
 
-export function createDecide(options: { gatewayUrl: string }) {
+/** Where a person files a step-up request for this call: the tool error's link for clients that cannot re-authorize. */
+export function stepUpRequestUrl(controlPlaneUrl: string, portal: string, riskClass: string, server: string, tool: string): string {
+  const query = new URLSearchParams({ portal, risk: riskClass, server, tool });
+  return `${controlPlaneUrl}/step-up/new?${query.toString()}`;
+}
+
+export function createDecide(options: { gatewayUrl: string; controlPlaneUrl?: string }) {
   return (call: Call): Ending | undefined => {
     const { tool, state, portal } = call;
     if (call.method !== "tools/call" || !tool || !state || !portal) return undefined;
-    const decision = state.decide(portal, tool, call.caller.identity, {
+    // The grants stage's view of the caller when the call needs elevated access (stages/grants.ts).
+    const decision = state.decide(portal, tool, call.elevation?.identity ?? call.caller.identity, {
       now: new Date(),
       sourceIp: call.ctx.sourceIp,
       arguments: call.arguments as Record<string, unknown> | undefined,
@@ -35,11 +42,18 @@ export function createDecide(options: { gatewayUrl: string }) {
           gatewayUrl: options.gatewayUrl,
           slug: portal.slug,
           error: "insufficient_scope",
-          scope: decision.requiredScope,
+          // The base scope too: the client re-authorizes with exactly this, and a token without "mcp" opens nothing.
+          scope: decision.requiredScope.split(" ").includes(MCP_SCOPE) ? decision.requiredScope : `${MCP_SCOPE} ${decision.requiredScope}`,
           description: "This tool needs elevated access",
         }),
       },
-      fallback: { kind: "tool_error", text: `This tool needs elevated access (scope "${decision.requiredScope}"). Request step-up in Portico, then retry.` },
+      // Hook for URL-mode elicitation (issue 17's relay channel): a client that declared it gets this URL as an elicitation instead.
+      fallback: {
+        kind: "tool_error",
+        text: options.controlPlaneUrl
+          ? `This tool needs elevated access (scope "${decision.requiredScope}"). Request it at ${stepUpRequestUrl(options.controlPlaneUrl, portal.slug, tool.riskClass, tool.serverSlug, tool.upstreamName)} and retry once a manager approves.`
+          : `This tool needs elevated access (scope "${decision.requiredScope}"). Request step-up in Portico, then retry.`,
+      },
     });
   };
 }

@@ -23,6 +23,13 @@ import type { Permission } from "@/lib/auth/permissions";
 import { configDocument } from "@/lib/config/document";
 import { exportParams, importParamsSchema } from "@/lib/schemas/config-changes";
 import { explainInput, simulateInput } from "@/lib/schemas/policy";
+import {
+  approveStepUpRequestInput,
+  createStepUpRequestInput,
+  denyStepUpRequestInput,
+  listElevatedGrantsParams,
+  listStepUpRequestsParams,
+} from "@/lib/schemas/step-up";
 
 export type Operation = {
   method: "get" | "post" | "patch" | "put" | "delete";
@@ -168,4 +175,20 @@ export const operations: Operation[] = [
   { method: "get", path: "/audit-events/{id}", summary: "One audit event and the config version in force when it happened", tag: "Audit", permission: "audit:read" },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
+  {
+    method: "get",
+    path: "/step-up-requests",
+    summary: "List step-up requests (approvers, admins, auditors: all; anyone else: their own)",
+    tag: "Step-up",
+    permission: null,
+    query: listStepUpRequestsParams,
+  },
+  { method: "post", path: "/step-up-requests", summary: "Ask for elevated access on a portal (a risk class for a window, or one call)", tag: "Step-up", permission: null, body: createStepUpRequestInput, status: 201 },
+  { method: "get", path: "/step-up-requests/{id}", summary: "Get a step-up request with the requester's recent activity", tag: "Step-up", permission: null },
+  { method: "post", path: "/step-up-requests/{id}/approve", summary: "Approve a request (never your own); may shorten the window", tag: "Step-up", permission: "approvals:decide", body: approveStepUpRequestInput },
+  { method: "post", path: "/step-up-requests/{id}/deny", summary: "Deny a request with a note to the requester", tag: "Step-up", permission: "approvals:decide", body: denyStepUpRequestInput },
+  { method: "post", path: "/step-up-requests/{id}/withdraw", summary: "Withdraw your own pending request", tag: "Step-up", permission: null },
+  { method: "get", path: "/elevated-grants", summary: "List elevated grants: who holds what, where, until when", tag: "Step-up", permission: "approvals:read", query: listElevatedGrantsParams },
+  { method: "get", path: "/elevated-grants/{id}", summary: "Get an elevated grant", tag: "Step-up", permission: "approvals:read" },
+  { method: "post", path: "/elevated-grants/{id}/revoke", summary: "Revoke an elevated grant: gateways refuse it within a second", tag: "Step-up", permission: "approvals:decide" },
 ];

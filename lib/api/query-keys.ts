@@ -16,6 +16,8 @@ export const oauthClientKeys = keys("oauth-clients");
 export const serviceAccountKeys = keys("service-accounts");
 export const auditKeys = keys("audit");
 export const settingsKeys = { all: ["settings"] as const };
+export const stepUpRequestKeys = keys("step-up-requests");
+export const elevatedGrantKeys = keys("elevated-grants");
 export const attentionKeys = { all: ["attention"] as const };
 export const configVersionKeys = {
   ...keys("config-versions"),

@@ -30,6 +30,10 @@ export const permissions = {
   "alerts:ack": ["admin", "approver", "auditor"],
   /** Edit alert rules and delivery channels. */
   "alerts:write": ["admin"],
+  /** The step-up queue and who holds elevated access (auditors read it too). */
+  "approvals:read": ["admin", "approver", "auditor"],
+  /** Approve or deny step-up requests, revoke grants; narrowed per portal role by its approvers. */
+  "approvals:decide": ["admin", "approver"],
 } as const satisfies Record<string, readonly DashboardRole[]>;
 
 export type Permission = keyof typeof permissions;

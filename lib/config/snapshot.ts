@@ -5,6 +5,7 @@ import { canonicalJson } from "@/lib/audit/event";
 import { roleConditions } from "@/lib/policy/conditions";
 import { riskClass } from "@/lib/schemas/common";
 import { revocationEntry } from "./revocations";
+import { snapshotElevatedGrant } from "./elevated-grants";
 import { principalKinds } from "@/lib/schemas/role";
 
 /**
@@ -103,6 +104,11 @@ export const configSnapshot = z.object({
   revocations: z.array(revocationEntry).default([]),
   /** Admin DLP patterns (RE2 syntax), run by every portal's scan. Absent in older snapshots. */
   dlpPatterns: z.array(dlpPattern).optional(),
+  /**
+   * Active step-up grants (see lib/config/elevated-grants.ts). Optional, so a snapshot signed
+   * before step-up existed still parses; an older gateway ignores it.
+   */
+  elevatedGrants: z.array(snapshotElevatedGrant).optional(),
 });
 export type ConfigSnapshot = z.infer<typeof configSnapshot>;
 
@@ -124,6 +130,7 @@ export function snapshotContentHash(snapshot: ConfigSnapshot, openSealed: (seale
     revocations: snapshot.revocations,
     // Only when set, so configs from before DLP hash (and version) as they did.
     ...(snapshot.dlpPatterns?.length ? { dlpPatterns: snapshot.dlpPatterns } : {}),
+    ...(snapshot.elevatedGrants?.length ? { elevatedGrants: snapshot.elevatedGrants } : {}),
     portals: snapshot.portals.map((portal) => ({
       ...portal,
       servers: portal.servers.map((server) => {

@@ -34,6 +34,9 @@ const roleFields = {
   grants: z.array(roleGrant).max(500),
   stepUpRiskClasses: z.array(riskClass).refine((r) => unique(r, (x) => x), "Each risk class may be listed once"),
   conditions: roleConditions,
+  perCallRiskClasses: z.array(riskClass).refine((r) => unique(r, (x) => x), "Each risk class may be listed once"),
+  stepUpMaxMinutes: z.coerce.number().int().refine((m) => [15, 30, 60].includes(m), "Pick 15, 30 or 60 minutes"),
+  stepUpApprovers: z.array(text().trim().min(1).max(320)).max(100),
 };
 
 export const createRoleInput = z.object({
@@ -43,6 +46,9 @@ export const createRoleInput = z.object({
   grants: roleFields.grants.default([]),
   stepUpRiskClasses: roleFields.stepUpRiskClasses.default([]),
   conditions: roleConditions.default({ timeWindows: [], networks: [], mfaRequired: false, maxLookbackDays: null }),
+  perCallRiskClasses: roleFields.perCallRiskClasses.default([]),
+  stepUpMaxMinutes: roleFields.stepUpMaxMinutes.default(60),
+  stepUpApprovers: roleFields.stepUpApprovers.default([]),
 });
 export type CreateRoleInput = z.input<typeof createRoleInput>;
 
@@ -60,6 +66,11 @@ export type RoleView = {
   grants: (z.infer<typeof roleGrant> & { id: string; portalSlug: string })[];
   stepUpRiskClasses: z.infer<typeof riskClass>[];
   conditions: z.infer<typeof roleConditions>;
+  /** Step-up risk classes approved call by call, bound to the call's arguments. */
+  perCallRiskClasses: z.infer<typeof riskClass>[];
+  stepUpMaxMinutes: number;
+  /** Emails or IdP groups allowed to approve; empty: every approver and admin. */
+  stepUpApprovers: string[];
   createdAt: string;
   updatedAt: string;
 };

@@ -18,6 +18,7 @@ const { NextRequest } = await import("next/server");
 const portals = await import("./portals");
 const roles = await import("./roles");
 const serviceAccounts = await import("./service-accounts");
+const stepUp = await import("./step-up");
 
 type RouteModule = Record<string, (req: InstanceType<typeof NextRequest>, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>>;
 const routeModules = import.meta.glob<RouteModule>("/app/api/v1/**/route.ts");
@@ -60,6 +61,10 @@ const validBodies: Record<string, () => unknown> = {
   "post /tokens": () => ({ name: "ci", scopes: ["read"], expiresInDays: 30 }),
   "post /oauth-clients": () => ({ name: "Tool", redirectUris: ["https://tool.example/cb"], clientUri: "https://tool.example" }),
   "patch /settings": () => ({ oauthAccessTokenMinutes: 10, oauthCimdDomains: ["claude.ai"] }),
+  "post /step-up-requests": () => ({ portal: "finops", riskClass: "write", reason: "tag the Q4 resources", durationMinutes: 15 }),
+  // Two pending requests of someone else's: one to approve, one to deny (a decided one answers 409).
+  "post /step-up-requests/{id}/approve": () => ((ids["step-up-requests:id"] = ids.stepUpToApprove!), { durationMinutes: 15, note: "ok" }),
+  "post /step-up-requests/{id}/deny": () => ((ids["step-up-requests:id"] = ids.stepUpToDeny!), { note: "use staging" }),
 };
 
 const writeOperations = operations.filter((op) => op.method !== "get" && op.body);
@@ -177,6 +182,17 @@ beforeAll(async () => {
   const portal = await portals.createPortal(t.db, system, { slug: "finops", name: "FinOps", serverIds: [server.id] });
   const role = await roles.createRole(t.db, system, { slug: "analyst", name: "Analyst" });
   const account = await serviceAccounts.createServiceAccount(t.db, system, { name: "Nightly" });
+  await t.db.portalRole.create({
+    data: {
+      slug: "step-up",
+      name: "Step-up",
+      stepUpRiskClasses: ["write", "destructive"],
+      principals: { create: [{ kind: "user", value: admin.email }, { kind: "user", value: target.email }] },
+      grants: { create: [{ portalId: portal.id, riskClasses: ["read"] }] },
+    },
+  });
+  const requester = await stepUp.userRequester(t.db, target.id);
+  const file = (riskClass: "write" | "destructive") => stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass, reason: "fuzz", durationMinutes: 15 });
   Object.assign(ids, {
     server: server.id,
     portal: portal.id,
@@ -188,6 +204,8 @@ beforeAll(async () => {
     "roles:id": role.id,
     "service-accounts:id": account.id,
     "users:id": target.id,
+    stepUpToApprove: (await file("write")).id,
+    stepUpToDeny: (await file("destructive")).id,
   });
 });
 

@@ -3,6 +3,7 @@ import "server-only";
 import type { Actor } from "@/lib/server/auth/actor";
 import { countAttentionAlerts } from "@/lib/server/alerts/alerts";
 import { getDb } from "@/lib/server/db/instance";
+import { countDecidableRequests } from "@/lib/server/step-up";
 
 /**
  * What waits for this person, counted for the sidebar's badges: one entry per section that can
@@ -17,6 +18,8 @@ type Counter = (actor: Actor) => Promise<number | undefined>;
 
 const counters: Partial<Record<AttentionKey, Counter>> = {
   alerts: async (actor) => countAttentionAlerts(await getDb(), actor),
+  // Pending step-up requests this person may decide (not their own, and only where they are a named approver).
+  approvals: async (actor) => countDecidableRequests(await getDb(), actor),
 };
 
 export async function attentionFor(actor: Actor): Promise<AttentionCounts> {

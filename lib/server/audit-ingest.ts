@@ -7,6 +7,8 @@ import { CHAIN_LOCK } from "./audit";
 import { observeAuditEvents } from "./alerts/engine";
 import { rollupEvents } from "@/lib/dashboards/rollup";
 import { addTrafficRollups } from "./traffic-rollups";
+import { publishConfig } from "./config-publisher";
+import { recordGrantUse } from "./step-up";
 
 const MAX_REPORTED_ERRORS = 50;
 
@@ -24,6 +26,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
   const unique = new Map<string, AuditEventInput>();
   for (const event of parsed) if (!unique.has(event.id)) unique.set(event.id, event);
 
+  let isGrantUsedUp = false;
   const result = await db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
@@ -103,6 +106,9 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
           c_prev_hash, c_hash, ord)
         ORDER BY u.ord`;
       await addTrafficRollups(tx, rollupEvents(fresh));
+      // Calls made under a step-up grant (only fresh events, so a re-sent batch counts nothing twice).
+      const uses = fresh.flatMap((e) => (e.kind === "mcp.request" && e.outcome === "allow" && typeof e.data?.grantId === "string" ? [{ grantId: e.data.grantId, time: e.time }] : []));
+      if (uses.length > 0) isGrantUsedUp = await recordGrantUse(tx, uses);
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.
@@ -110,6 +116,8 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
   );
   // Stored and committed: alert rules see the batch now, off this request (never awaited).
   observeAuditEvents(result.fresh, true);
+  // A per-call grant was used: every gateway should drop it, not only the one that served the call.
+  if (isGrantUsedUp) void publishConfig(db, "per-call step-up grant used");
   return { accepted: result.accepted, duplicates: result.duplicates };
 }
 

@@ -4,12 +4,14 @@ import { publishConfigVersion, type PublishResult } from "./config-versions";
 import type { Db } from "./db/client";
 import { pushConfigToGateways } from "./gateways";
 import { describeError, log } from "./log";
+import { armStepUpTimer } from "./step-up-timer";
 
 // Writes to these collections change what gateways serve: the registry and roles, and everything
 // that can end someone's access (users, connected clients, OAuth clients), which becomes a
 // revocation on the next snapshot. API tokens are not here: the control plane checks them against
-// the database on every request, and gateways never see them.
-const REGISTRY_WRITE = /^\/api\/v1\/(servers|tools|portals|roles|service-accounts|settings|users|connected-clients|oauth-clients)(\/|$)/;
+// the database on every request, and gateways never see them. Step-up decisions change the active
+// grants the snapshot carries.
+const REGISTRY_WRITE = /^\/api\/v1\/(servers|tools|portals|roles|service-accounts|settings|users|connected-clients|oauth-clients|step-up-requests|elevated-grants)(\/|$)/;
 
 export const changesConfig = (method: string, path: string) => method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && REGISTRY_WRITE.test(path);
 
@@ -36,6 +38,9 @@ export function publishConfig(db: Db, summary: string, options: { createdById?: 
     } catch (error) {
       log("error", "publishing a config version failed", { summary, ...describeError(error) });
       return null;
+    } finally {
+      // The next grant end or request expiry publishes again, whether this one made a version or not.
+      armStepUpTimer(db, async (next) => void (await publishConfig(db, next)));
     }
   });
   queue = run;

@@ -19,6 +19,7 @@ import { env } from "./env";
 import { pageArgs, toPage } from "./pagination";
 import { readConfigState } from "./config-state";
 import { liveRevocations, pruneRevocations } from "./revocations";
+import { activeGrantsForSnapshot } from "./step-up";
 import { getActiveSigningKey, publicJwks } from "./signing-keys";
 
 type Tx = Prisma.TransactionClient;
@@ -66,7 +67,7 @@ function credentialOf(server: { slug: string; credentialKind: string; headerName
  * order throughout, so equal configs make equal snapshots.
  */
 export async function buildSnapshot(db: Tx, version: number, createdAt = new Date()): Promise<ConfigSnapshot> {
-  const [portals, roles, revocations, dlp] = await Promise.all([
+  const [portals, roles, revocations, dlp, elevatedGrants] = await Promise.all([
     db.portal.findMany({
       orderBy: { slug: "asc" },
       include: {
@@ -88,6 +89,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
     }),
     liveRevocations(db, createdAt),
     readDlpPolicy(db),
+    activeGrantsForSnapshot(db, createdAt),
   ]);
 
   // A server in several portals is sealed once per build, not once per portal.
@@ -144,6 +146,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
     })),
     revocations,
     ...(dlp.patterns.length ? { dlpPatterns: dlp.patterns } : {}),
+    ...(elevatedGrants.length ? { elevatedGrants } : {}),
   };
   // Fails loudly on anything a gateway would refuse, before it is signed and stored.
   return configSnapshot.parse(snapshot);

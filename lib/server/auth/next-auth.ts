@@ -18,6 +18,8 @@ class LocalSignInError extends CredentialsSignin {
 declare module "next-auth" {
   interface Session {
     mfa: boolean;
+    /** When the second factor was last proven (epoch ms): step-up asks for it again when it is old. */
+    mfaAt?: number | null;
   }
   interface User {
     mfa?: boolean;
@@ -105,12 +107,14 @@ function config(): NextAuthConfig {
         if (user) {
           token.sub = user.id;
           token.mfa = Boolean(user.mfa);
+          token.mfaAt = user.mfa ? Date.now() : null;
         }
         return token;
       },
       session({ session, token }) {
         session.user.id = token.sub ?? "";
         session.mfa = Boolean(token.mfa);
+        session.mfaAt = typeof token.mfaAt === "number" ? token.mfaAt : null;
         return session;
       },
     },

@@ -113,14 +113,16 @@ export type Approver = { userId: string; email: string; mfa: boolean; requestId?
  * Finishes the request as approved by `user`: one grant per person, client and portal (reused and
  * widened when they approve again), remembered as their consent, then the URL to send the browser to.
  */
-export async function approveAuthorizationRequest(provider: Provider, db: Db, user: Approver, request: LoadedRequest): Promise<string> {
+export async function approveAuthorizationRequest(provider: Provider, db: Db, user: Approver, request: LoadedRequest, elevated?: { scope: string }): Promise<string> {
   const { interaction } = request;
   if (interaction.result || !request.resource || !request.view.portal) throw new Error("This sign-in request is no longer pending");
   const existing = await db.oAuthConsent.findUnique({ where: { userId_clientId_resource: { userId: user.userId, clientId: request.clientId, resource: request.resource } } });
   const previous = existing ? await provider.Grant.find(existing.grantId) : undefined;
   const grant = previous && previous.accountId === user.userId && previous.clientId === request.clientId ? previous : new provider.Grant({ accountId: user.userId, clientId: request.clientId });
   if (request.oidcScope) grant.addOIDCScope(request.oidcScope);
-  grant.addResourceScope(request.resource, MCP_SCOPE);
+  // An elevated scope only after a manager's approval (oauth/step-up.ts); the token endpoint still
+  // issues it only while the approved grant is active (provider.ts, getResourceServerInfo).
+  grant.addResourceScope(request.resource, elevated ? `${MCP_SCOPE} ${elevated.scope}` : MCP_SCOPE);
   const grantId = await grant.save();
   const scope = [...new Set([...(existing?.scope.split(" ") ?? []), ...request.oidcScope.split(" ")].filter(Boolean))].join(" ");
   await db.$transaction(async (tx) => {

@@ -17,6 +17,54 @@ import { ACCESS_TOKEN_SIGNING_ALG, loadOrCreateProviderJwks } from "./keys";
 import { MCP_SCOPE, portalSlugFromResource } from "./resource";
 import { auditTokenRequests, ERROR_DETAIL } from "./token-audit";
 import { createTokenThrottle, throttleClientAuthentication, type TokenThrottle } from "./token-throttle";
+import { ELEVATION_CLAIM } from "@/lib/config/elevated-grants";
+import { elevatedScope } from "@/lib/policy/evaluate";
+import { riskClasses } from "@/lib/schemas/common";
+import { activeElevationsOf } from "../step-up";
+
+const ALL_ELEVATED_SCOPES = riskClasses.map(elevatedScope);
+
+/**
+ * Who a token request is for and which scopes it asks, where the provider has read them: the
+ * service account of a client-credentials request, the person behind a code or refresh token. Null
+ * at the authorization endpoint, where nothing is issued yet.
+ */
+function tokenSubject(ctx: KoaContextWithOIDC): { kind: "user" | "service_account"; subject: string; requested: string[] } | null {
+  if (ctx.oidc.route !== "token") return null;
+  const clientId = ctx.oidc.client?.clientId;
+  const params = ctx.oidc.params as { grant_type?: unknown; scope?: unknown } | undefined;
+  if (params?.grant_type === "client_credentials" && clientId && isServiceAccountClientId(clientId)) {
+    return { kind: "service_account", subject: clientId, requested: typeof params.scope === "string" ? params.scope.split(" ") : [] };
+  }
+  const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+  if (source?.accountId) return { kind: "user", subject: source.accountId, requested: String(source.scope ?? "").split(" ") };
+  return null;
+}
+
+/**
+ * Elevated scopes are issued only while a manager-approved grant is active: the resource's scopes
+ * are the base scope plus the elevations the subject holds now, and a token carrying one lives no
+ * longer than the earliest-ending grant it carries. A service account's client-credentials token
+ * carries its elevations without asking (it cannot re-run an authorization).
+ */
+async function elevationsFor(db: Db, ctx: KoaContextWithOIDC, portalSlug: string, defaultTtl: number): Promise<{ scope: string; ttl: number; elevationId: string | null }> {
+  const who = tokenSubject(ctx);
+  if (!who) return { scope: [MCP_SCOPE, ...ALL_ELEVATED_SCOPES].join(" "), ttl: defaultTtl, elevationId: null };
+  const now = Date.now();
+  const held = await activeElevationsOf(db, who.kind, who.subject, portalSlug, new Date(now));
+  if (who.kind === "service_account") {
+    const params = ctx.oidc.params as { scope?: unknown };
+    const asked = new Set(typeof params.scope === "string" ? params.scope.split(" ") : [MCP_SCOPE]);
+    for (const e of held) asked.add(elevatedScope(e.riskClass));
+    params.scope = [...asked].join(" ");
+    who.requested = [...asked];
+  }
+  const carried = held.filter((e) => who.requested.includes(elevatedScope(e.riskClass)));
+  const ttl = carried.reduce((min, e) => Math.min(min, Math.floor((e.endsAt.getTime() - now) / 1000)), defaultTtl);
+  return { scope: [MCP_SCOPE, ...held.map((e) => elevatedScope(e.riskClass))].join(" "), ttl: Math.max(ttl, 1), elevationId: carried[0]?.id ?? null };
+}
+
+const ELEVATION_STATE = "porticoElevation";
 
 function cookieKeys(): string[] {
   const secret = process.env.AUTH_SECRET;
@@ -78,6 +126,12 @@ function userTokenClaims(ctx: KoaContextWithOIDC) {
   if (!account) return undefined;
   const source = ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode;
   return { email: account.email, groups: account.groups, amr: source?.amr ?? [] };
+}
+
+/** `portico_elevation`: the step-up grant behind a token's elevated scope (the gateway honours the scope only while it is active). */
+function elevationClaim(ctx: KoaContextWithOIDC, scope: string | undefined) {
+  const id = ctx.state[ELEVATION_STATE] as unknown;
+  return typeof id === "string" && scope?.includes("mcp:elevated:") ? { [ELEVATION_CLAIM]: id } : {};
 }
 
 // One per process: the provider is rebuilt on a signing-key rotation, lockouts must outlive that.
@@ -174,12 +228,14 @@ export async function createOAuthProvider(
           }
           defaultClientCredentialsScope(ctx);
           requireResourceAtToken(ctx);
+          const elevation = await elevationsFor(db, ctx, slug!, (await settings.get()).oauthAccessTokenMinutes * 60);
+          ctx.state[ELEVATION_STATE] = elevation.elevationId;
           return {
-            scope: MCP_SCOPE,
+            scope: elevation.scope,
             // Exactly the portal URL: the gateway checks `aud` against it, so a token is good at one portal only.
             audience: resource,
             accessTokenFormat: "jwt",
-            accessTokenTTL: (await settings.get()).oauthAccessTokenMinutes * 60,
+            accessTokenTTL: elevation.ttl,
             jwt: { sign: { alg: ACCESS_TOKEN_SIGNING_ALG } },
           };
         },
@@ -190,9 +246,9 @@ export async function createOAuthProvider(
     extraTokenClaims: async (ctx, token) => {
       if (token.kind === "ClientCredentials" && token.clientId && isServiceAccountClientId(token.clientId)) {
         const secretId = ctx.state[PRESENTED_SECRET_ID] as unknown;
-        return { portico_kind: "service_account", ...(typeof secretId === "string" ? { portico_secret: secretId } : {}) };
+        return { portico_kind: "service_account", ...(typeof secretId === "string" ? { portico_secret: secretId } : {}), ...elevationClaim(ctx, token.scope) };
       }
-      if (token.kind === "AccessToken" && token.accountId) return { ...userTokenClaims(ctx), ...(token.grantId ? { portico_grant: token.grantId } : {}) };
+      if (token.kind === "AccessToken" && token.accountId) return { ...userTokenClaims(ctx), ...(token.grantId ? { portico_grant: token.grantId } : {}), ...elevationClaim(ctx, token.scope) };
       return undefined;
     },
     ttl: {

@@ -1,0 +1,34 @@
+import type { NextRequest } from "next/server";
+import { AppError } from "@/lib/errors";
+import { requestIdFrom, clientIp } from "@/lib/server/auth/request-context";
+import { getDb } from "@/lib/server/db/instance";
+import { apiRoute, created, problem, queryOf, readJson } from "@/lib/server/http";
+import { toAppError } from "@/lib/server/errors";
+import { describeError, log } from "@/lib/server/log";
+import { isAccessToken, requesterOfActor, serviceAccountRequester } from "@/lib/server/step-up-requester";
+import { fileStepUpRequest, listStepUpRequests } from "@/lib/server/step-up";
+
+export const GET = apiRoute(({ db, actor, req }) => listStepUpRequests(db, actor, queryOf(req)));
+
+const fileAsActor = apiRoute(async ({ db, actor, req }) => created(await fileStepUpRequest(db, await requesterOfActor(db, actor), await readJson(req))));
+
+/** People file with their session or API token; a service account with its own client-credentials access token. */
+export async function POST(req: NextRequest, context: { params: Promise<Record<string, never>> }): Promise<Response> {
+  if (!isAccessToken(req.headers.get("authorization"))) return fileAsActor(req, context);
+  const requestId = requestIdFrom(req.headers);
+  try {
+    const db = await getDb();
+    const { requester, portal } = await serviceAccountRequester(db, req.headers.get("authorization")!, { requestId, ip: clientIp(req.headers) ?? undefined });
+    const body = await readJson(req);
+    if (body && typeof body === "object" && "portal" in body && (body as { portal: unknown }).portal !== portal) {
+      throw new AppError("forbidden", "This token is for another portal");
+    }
+    const response = created(await fileStepUpRequest(db, requester, { ...(body as object), portal }));
+    response.headers.set("x-request-id", requestId);
+    return response;
+  } catch (error) {
+    const known = toAppError(error);
+    if (!known) log("error", "unhandled error in route", { requestId, path: req.nextUrl.pathname, ...describeError(error) });
+    return problem(known ?? new AppError("internal", "Something went wrong on our side"), requestId);
+  }
+}

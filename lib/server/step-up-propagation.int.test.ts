@@ -1,0 +1,289 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { decodeJwt } from "jose";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+/**
+ * Step-up end to end, every part real: a service account files a request, a manager approves it
+ * through the /api/v1 route, the config publisher signs and pushes a snapshot with the grant, the
+ * real authorization server's client-credentials token carries the elevated scope, a real gateway
+ * lets the write call through to a real upstream (the demo tagging server); the manager revokes,
+ * and the next call is refused. 20 trials of revocation-to-refusal, p50 and worst printed.
+ */
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+// The environment must be complete before any module reads it.
+const GATEWAY_TOKEN = "step-up-test-gateway-token-0123456789abcdef";
+const GW = `http://127.0.0.1:${await freePort()}`;
+let listener: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(503).end();
+const cpServer = createServer((req, res) => listener(req, res));
+await new Promise<void>((resolve) => cpServer.listen(0, "127.0.0.1", resolve));
+const CP = `http://127.0.0.1:${(cpServer.address() as AddressInfo).port}`;
+process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
+process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
+process.env.PORTICO_CONTROL_PLANE_URL = CP;
+process.env.PORTICO_GATEWAY_URL = GW;
+process.env.PORTICO_GATEWAY_TOKEN = GATEWAY_TOKEN;
+
+// The dashboard's session auth (next-auth) does not load outside Next: API tokens, the way
+// scripts call the admin API, are resolved by the real function against the database.
+vi.mock("@/lib/server/auth/current", async () => {
+  const { resolveApiToken } = await import("@/lib/server/auth/api-tokens");
+  const { getDb } = await import("@/lib/server/db/instance");
+  const { AppError } = await import("@/lib/errors");
+  return {
+    requireActor: async (headers: Headers) => {
+      const [scheme, token] = (headers.get("authorization") ?? "").split(" ");
+      const actor = scheme?.toLowerCase() === "bearer" && token ? await resolveApiToken(await getDb(), token, {}) : null;
+      if (!actor) throw new AppError("unauthorized", "Sign in or send a valid API token");
+      return actor;
+    },
+  };
+});
+
+const { NextRequest } = await import("next/server");
+const { createTestDatabase } = await import("./db/test-database");
+const { systemActor } = await import("./auth/actor");
+const { createToken } = await import("./tokens");
+const { createServiceAccount } = await import("./service-accounts");
+const { updateSettings } = await import("./settings");
+const servers = await import("./servers");
+const { syncServer } = await import("./sync");
+const { publishConfig } = await import("./config-publisher");
+const stepUp = await import("./step-up");
+const { createOAuthProvider, createOAuthRequestHandler } = await import("./oauth");
+const { startGateway } = await import("@/gateway/gateway");
+const { buildGatewayState } = await import("@/gateway/portal-index");
+const { createPolicyAdapter } = await import("@/gateway/policy");
+const { normalizeSnapshot, snapshotVersion, verifySignedConfig } = await import("@/gateway/snapshot-state");
+const { createTaggingServer, createTaggingStore, startMcpHttpServer } = await import("@/demo/servers/index");
+
+type NextHandler = (req: InstanceType<typeof NextRequest>, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
+type RouteModule = Partial<Record<"GET" | "POST" | "PATCH" | "DELETE", unknown>>;
+
+const routes: Array<[RegExp, RouteModule]> = [
+  [/^\/api\/internal\/config\/latest$/, await import("@/app/api/internal/config/latest/route")],
+  [/^\/api\/internal\/config\/jwks$/, await import("@/app/api/internal/config/jwks/route")],
+  [/^\/api\/internal\/gateways\/heartbeat$/, await import("@/app/api/internal/gateways/heartbeat/route")],
+  [/^\/api\/internal\/audit\/ingest$/, await import("@/app/api/internal/audit/ingest/route")],
+  [/^\/api\/v1\/step-up-requests$/, await import("@/app/api/v1/step-up-requests/route")],
+  [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/approve$/, await import("@/app/api/v1/step-up-requests/[id]/approve/route")],
+  [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/deny$/, await import("@/app/api/v1/step-up-requests/[id]/deny/route")],
+  [/^\/api\/v1\/elevated-grants\/(?<id>[^/]+)\/revoke$/, await import("@/app/api/v1/elevated-grants/[id]/revoke/route")],
+];
+
+/** The control plane's server.ts in small: /oauth to the provider, the rest to the route handlers. */
+function controlPlaneListener(handleOAuth: (req: IncomingMessage, res: ServerResponse) => boolean) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (handleOAuth(req, res)) return;
+    const pathname = new URL(req.url ?? "/", CP).pathname;
+    const found = routes.map(([pattern, mod]) => [pattern.exec(pathname), mod] as const).find(([m]) => m);
+    const handler = found?.[1][req.method as keyof RouteModule] as NextHandler | undefined;
+    if (!found || !handler) return void res.writeHead(404).end();
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
+    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    const request = new NextRequest(
+      new Request(`${CP}${req.url}`, { method: req.method, headers, ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}) } as RequestInit),
+    );
+    void handler(request, { params: Promise.resolve({ ...found[0]!.groups }) }).then(async (response) => {
+      const payload = Buffer.from(await response.arrayBuffer());
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      res.end(payload);
+    });
+  };
+}
+
+type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+let t: TestDb;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let upstream: Awaited<ReturnType<typeof startMcpHttpServer>>;
+let dataDir: string;
+let managerToken: string;
+let roleId: string;
+const PORTAL_URL = `${GW}/mcp/finops`;
+const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
+const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
+const admin = systemActor("test");
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  upstream = await startMcpHttpServer({ createServer: (() => { const store = createTaggingStore(); return () => createTaggingServer({ store }); })(), port: 0, host: "127.0.0.1" });
+  await updateSettings(t.db, admin, { allowPrivateTargets: true });
+  const server = await servers.createServer(t.db, admin, { slug: "tagging", name: "Tagging", url: upstream.url });
+  await syncServer(t.db, admin, server.id);
+  await t.db.tool.updateMany({ where: { serverId: server.id, name: "tag_resource" }, data: { riskClass: "write", riskClassManual: true } });
+  const portal = await t.db.portal.create({ data: { slug: "finops", name: "FinOps", servers: { create: [{ serverId: server.id, enabled: true }] } } });
+  const role = await t.db.portalRole.create({
+    data: { slug: "analyst", name: "Analyst", stepUpRiskClasses: ["write"], grants: { create: [{ portalId: portal.id, riskClasses: ["read"] }] } },
+  });
+  roleId = role.id;
+  const manager = await t.db.user.create({ data: { email: "bob@example.com", name: "Bob", role: "approver" } });
+  managerToken = (await createToken(t.db, { type: "user", userId: manager.id, email: manager.email, name: "Bob", role: "approver", mfa: true }, { name: "approvals", scopes: ["read", "write"], expiresInDays: 1 })).token;
+
+  const provider = await createOAuthProvider(t.db);
+  listener = controlPlaneListener(createOAuthRequestHandler(provider));
+  await publishConfig(t.db, "first version");
+
+  dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-step-up-"));
+  gateway = await startGateway(
+    { port: Number(new URL(GW).port), host: "127.0.0.1", controlPlaneUrl: CP, gatewayUrl: GW, gatewayToken: GATEWAY_TOKEN, gatewayName: "gw-step-up", credentialKey: undefined, dataDir, allowedOrigins: [], upstreamTimeoutMs: 5_000 },
+    {
+      verifySnapshot: verifySignedConfig,
+      versionOf: snapshotVersion,
+      buildState: (snapshot, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(snapshot), gatewayUrl, createPolicyAdapter(snapshot), previous),
+      emit: () => undefined,
+    },
+  );
+  const deadline = Date.now() + 10_000;
+  while (!(await t.db.gateway.count()) || !gateway.state()) {
+    if (Date.now() > deadline) throw new Error("the gateway did not report in");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await upstream?.close();
+  await new Promise((resolve) => cpServer.close(resolve));
+  delete dbHolder.porticoDb;
+  await t?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+const api = (method: string, pathname: string, body: unknown = {}) =>
+  fetch(`${CP}${pathname}`, { method, headers: { authorization: `Bearer ${managerToken}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
+
+async function serviceAccountToken(clientId: string, secret: string): Promise<{ token: string; scope: string }> {
+  const res = await fetch(`${CP}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(clientId, secret) },
+    body: new URLSearchParams({ grant_type: "client_credentials", resource: PORTAL_URL }),
+  });
+  const body = (await res.json()) as { access_token: string; scope: string };
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  return { token: body.access_token, scope: body.scope };
+}
+
+async function connect(token: string) {
+  const client = new Client({ name: "step-up-test", version: "1" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(PORTAL_URL), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  return client;
+}
+
+/** One tagging call: "ok", or how the gateway refused it (the tool error's text). */
+async function tag(client: Client): Promise<string> {
+  try {
+    const result = await client.callTool({ name: "tagging_tag_resource", arguments: { resource_id: "i-0fe278e1bf1cda126", key: "cost-center", value: "cc-1" } });
+    const text = (result.content as Array<{ type: string; text?: string }>).map((c) => c.text ?? "").join(" ");
+    return result.isError ? `tool error: ${text}` : "ok";
+  } catch (error) {
+    return `refused: ${(error as Error).message}`;
+  }
+}
+
+async function approvedServiceAccount(name: string) {
+  const account = await createServiceAccount(t.db, admin, { name, portalRoleId: roleId });
+  // What the service-accounts route does after the change: gateways learn the new member of the role.
+  await publishConfig(t.db, `service account ${name} created`);
+  const requester = { kind: "service_account" as const, clientId: account.clientId, name };
+  const request = await stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass: "write", reason: "nightly tag fix-up", durationMinutes: 15 });
+  return { account, request };
+}
+
+const stats = (ms: number[]) => {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { p50: sorted[Math.floor((sorted.length - 1) / 2)]!, worst: sorted[sorted.length - 1]! };
+};
+
+describe(`step-up reaches the gateway (${label})`, () => {
+  it("is refused before approval, carried by the next client-credentials token after it, and linked to its grant", async () => {
+    const account = await createServiceAccount(t.db, admin, { name: "before-and-after", portalRoleId: roleId });
+    await publishConfig(t.db, "service account created");
+    const before = await serviceAccountToken(account.clientId, account.clientSecret);
+    expect(before.scope).toBe("mcp");
+    // The automation files its own request with the token it holds.
+    const filed = await fetch(`${CP}/api/v1/step-up-requests`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${before.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ riskClass: "write", reason: "nightly tag fix-up", durationMinutes: 15 }),
+    });
+    expect(filed.status, await filed.clone().text()).toBe(201);
+    const request = (await filed.json()) as { id: string; requester: { kind: string; id: string } };
+    expect(request.requester).toEqual({ kind: "service_account", id: account.clientId, label: "before-and-after" });
+    const client = await connect(before.token);
+    expect(await tag(client)).toMatch(/elevated access/);
+
+    const res = await api("POST", `/api/v1/step-up-requests/${request.id}/approve`, { durationMinutes: 15 });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { grantId } = (await res.json()) as { grantId: string };
+    // The same token, without the scope: the principal's grant lets the client through (clients that cannot re-authorize).
+    const deadline = Date.now() + 3_000;
+    let outcome = await tag(client);
+    while (outcome !== "ok" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      outcome = await tag(client);
+    }
+    expect(outcome).toBe("ok");
+    await client.close();
+
+    const after = await serviceAccountToken(account.clientId, account.clientSecret);
+    expect(after.scope.split(" ").sort()).toEqual(["mcp", "mcp:elevated:write"]);
+    const claims = decodeJwt(after.token);
+    expect(claims.portico_elevation).toBe(grantId);
+    const grant = await t.db.elevatedGrant.findUniqueOrThrow({ where: { id: grantId } });
+    // The token never outlives the grant.
+    expect(claims.exp! * 1000).toBeLessThanOrEqual(grant.endsAt.getTime() + 1000);
+  });
+
+  it("a revoked grant is refused at the gateway within a second; 20 trials", async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const { account, request } = await approvedServiceAccount(`trial ${i}`);
+      const approve = await api("POST", `/api/v1/step-up-requests/${request.id}/approve`);
+      expect(approve.status).toBe(200);
+      const { grantId } = (await approve.json()) as { grantId: string };
+      const { token } = await serviceAccountToken(account.clientId, account.clientSecret);
+      const client = await connect(token);
+      const warm = Date.now() + 3_000;
+      while ((await tag(client)) !== "ok") {
+        if (Date.now() > warm) throw new Error("the approved grant never reached the gateway");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const started = Date.now();
+      const revoke = await api("POST", `/api/v1/elevated-grants/${grantId}/revoke`);
+      expect(revoke.status).toBe(200);
+      let outcome = await tag(client);
+      while (outcome === "ok") {
+        if (Date.now() - started > 5_000) throw new Error("still accepted 5 s after the revocation");
+        await new Promise((r) => setTimeout(r, 5));
+        outcome = await tag(client);
+      }
+      expect(outcome).toMatch(/elevated access/);
+      // The first trial warms the route and publish paths, as a running control plane has them.
+      if (i > 0) times.push(Date.now() - started);
+      await client.close();
+    }
+    const { p50, worst } = stats(times);
+    console.log(`[${label}] step-up grant revoked -> refused at the gateway: p50 ${p50} ms, worst ${worst} ms (20 trials, shared 2-core machine)`);
+    expect(p50).toBeLessThan(1_000);
+    expect(worst).toBeLessThan(2_000);
+  }, 180_000);
+});
