@@ -6,6 +6,7 @@ import type { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.j
 
 import type { TokenIdentity } from "./auth";
 import type { ExposedTool, GatewayState, PortalView } from "./portal-index";
+import type { ServerNotify, ServerRequestRelay, UpstreamSpec } from "./upstreams";
 
 /**
  * What travels down the request path: the facts of one HTTP request, the caller it was
@@ -78,7 +79,15 @@ export type Call = {
   /** The result's size as JSON when known from the upstream's bytes (saves serialising it again). */
   resultBytes?: number;
   progressToken?: string | number;
+  /** Set by a framing that can carry what the upstream sends back during the call (relay.ts). */
+  channel?: CallChannel;
   finalized: boolean;
+};
+
+/** The way back to the caller while its call runs: notifications, and requests for a client that can be asked. */
+export type CallChannel = {
+  notify: ServerNotify;
+  relay(spec: UpstreamSpec): ServerRequestRelay | undefined;
 };
 
 export function newCall(caller: Caller, ctx: RequestContext, id: string | number, method: string, params: unknown): Call {

@@ -55,6 +55,8 @@ export const snapshotServer = z.object({
   transport: z.enum(["streamable_http", "sse"]),
   credential: snapshotCredential,
   tools: z.array(snapshotTool),
+  /** The admin's switches for what this server may ask clients; absent (older control planes) means allowed. */
+  serverRequests: z.object({ sampling: z.boolean(), elicitation: z.boolean() }).optional(),
 });
 export type SnapshotServer = z.infer<typeof snapshotServer>;
 
