@@ -48,10 +48,14 @@ export type Caller = {
   /** Resource URI → server slug, from this caller's last resources/list. */
   resourceRoutes: Map<string, string> | null;
   templateRoutes: { slug: string; template: UriTemplate }[] | null;
+  /** A legacy session's way to tell its client of a change later (resources/updated); null for a stateless request. */
+  notifyLater: ((method: string, params: Record<string, unknown>) => void) | null;
+  /** Resource URIs this session subscribed to, each with how to let go of it. */
+  subscriptions: Map<string, () => void> | null;
 };
 
 export function newCaller(fields: Pick<Caller, "portalSlug" | "identity"> & Partial<Caller>): Caller {
-  return { id: "", clientName: null, clientVersion: null, protocolVersion: null, listedTools: null, resourceRoutes: null, templateRoutes: null, ...fields };
+  return { id: "", clientName: null, clientVersion: null, protocolVersion: null, listedTools: null, resourceRoutes: null, templateRoutes: null, notifyLater: null, subscriptions: null, ...fields };
 }
 
 /** One JSON-RPC request on its way through the stages. */

@@ -8,6 +8,8 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
   type CallToolResult,
   type ClientCapabilities,
   type CreateMessageRequest,
@@ -189,5 +191,51 @@ describe("notifications during a call", () => {
       await client.close();
       expect(logs.map((l) => l.level)).toEqual(["info", "debug", "info", "info"]);
     }
+  });
+});
+
+describe("methods routed to the server that owns what they name", () => {
+  it("reads a templated URI without listing first, and completes a template's argument", async () => {
+    const client = await connect({});
+    const read = await client.readResource({ uri: "test://template/42/data" });
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ id: "42", templateTest: true });
+    const { resourceTemplates } = await client.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toContain("test://template/{id}/data");
+    const completion = await client.complete({ ref: { type: "ref/resource", uri: "test://template/{id}/data" }, argument: { name: "id", value: "12" } });
+    await client.close();
+    expect(completion.completion.values).toEqual(["123", "124"]);
+  });
+
+  it("subscribes upstream once, delivers resources/updated to the subscribed session, and lets go on unsubscribe", async () => {
+    const updates: string[] = [];
+    const client = await connect({}, (c) => c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri)));
+    const other = await connect({});
+    await client.subscribeResource({ uri: "test://static-text" });
+    await other.subscribeResource({ uri: "test://static-text" });
+    expect(upstream.subscriptions()).toEqual(["test://static-text"]);
+    await upstream.touch("test://static-text");
+    await expect.poll(() => updates).toEqual(["test://static-text"]);
+    await client.unsubscribeResource({ uri: "test://static-text" });
+    // The other session ends (DELETE): what it held goes with it.
+    await (other.transport as StreamableHTTPClientTransport).terminateSession();
+    await other.close();
+    await expect.poll(() => upstream.subscriptions()).toEqual([]);
+    await client.close();
+  });
+});
+
+describe("list_changed when a config version changes what a session may see", () => {
+  it("tells a connected client its tools changed when a tool is turned off", async () => {
+    let changed = 0;
+    const client = await connect({}, (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++));
+    const before = (await client.listTools()).tools.map((t) => t.name);
+    expect(before).toContain("conf_test_simple_text");
+    h.cp.latest = { version: 60, jws: await h.sign(h.snapshot(60, { disabled: ["conf_test_simple_text"] })) };
+    await h.gateway.store.accept(h.cp.latest);
+    await expect.poll(() => changed).toBe(1);
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain("conf_test_simple_text");
+    await client.close();
+    h.cp.latest = { version: 61, jws: await h.sign(h.snapshot(61)) };
+    await h.gateway.store.accept(h.cp.latest);
   });
 });

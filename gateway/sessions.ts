@@ -6,6 +6,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
@@ -13,6 +14,8 @@ import {
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
   SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
   type ClientCapabilities,
   type JSONRPCMessage,
@@ -97,6 +100,9 @@ const SDK_METHODS = [
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  CompleteRequestSchema,
 ];
 
 export function createSessions(deps: SessionDeps) {
@@ -132,7 +138,7 @@ export function createSessions(deps: SessionDeps) {
 
   async function open(portal: PortalView, identity: TokenIdentity): Promise<Session> {
     const server = new Server(GATEWAY_SERVER_INFO, {
-      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true }, logging: {} },
+      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true, subscribe: true }, logging: {}, completions: {} },
       instructions: `Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`,
       jsonSchemaValidator: noSchemaValidation,
     });
@@ -147,6 +153,7 @@ export function createSessions(deps: SessionDeps) {
       getStreams: 0,
       clientCapabilities: null,
       logLevel: null,
+      subscriptions: new Map<string, () => void>(),
       deliver(message: Record<string, unknown>, callId: string | number | null): boolean {
         const stream = callId !== null ? session.streams.get(callId) : undefined;
         if (stream?.write(message)) return true;
@@ -168,8 +175,11 @@ export function createSessions(deps: SessionDeps) {
       onsessionclosed: () => undefined,
     });
     session.transport = transport;
+    session.notifyLater = session.notify;
     transport.onclose = () => {
       deps.relay?.dropSession(session);
+      for (const release of session.subscriptions?.values() ?? []) release();
+      session.subscriptions?.clear();
       for (const controller of session.direct.values()) controller.abort(new Error("the session closed"));
       for (const call of [...session.calls.values()]) endCall(session, call, null);
       if (session.id && sessions.get(session.id) === session) {

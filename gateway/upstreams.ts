@@ -16,7 +16,10 @@ import {
   McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
+  type CompleteRequest,
+  type CompleteResult,
   type CallToolResult,
   type GetPromptResult,
   type Progress,
@@ -518,6 +521,11 @@ export async function resolveCredentialReference(ref: string): Promise<string> {
  */
 export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTimeoutMs?: number } = {}) {
   const connections = new Map<string, Connection>();
+  /**
+   * Resource subscriptions, one upstream subscription per server and URI however many sessions
+   * hold it: server slug → URI → the sessions' listeners for notifications/resources/updated.
+   */
+  const subscribers = new Map<string, Map<string, Set<(params: Record<string, unknown>) => void>>>();
   const directTargets = new WeakMap<Client, DirectTarget>();
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
   const changeListeners = new Set<(change: UpstreamChange) => void>();
@@ -614,6 +622,9 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
       conn.catalog.templates = undefined;
       announce({ server: spec.slug, what: "resources" });
     });
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      for (const listener of subscribers.get(spec.slug)?.get(n.params.uri) ?? []) listener(n.params);
+    });
     client.onerror = (error) => log("debug", "upstream transport error", { server: spec.slug, ...describeError(error) });
     try {
       await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
@@ -623,6 +634,8 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
     }
     // Before the first call goes through: a drifted tool must not get one call in.
     await refreshToolHashes(conn, client);
+    // A new connection (the old one dropped) holds none of the subscriptions: make them again.
+    for (const uri of subscribers.get(spec.slug)?.keys() ?? []) void client.subscribeResource({ uri }, { timeout: CONNECT_TIMEOUT_MS }).catch(() => undefined);
     return client;
   }
 
@@ -829,6 +842,31 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
     },
     readResource(spec: UpstreamSpec, uri: string, callOptions?: UpstreamCallOptions): Promise<ReadResourceResult> {
       return run(spec, (client, o) => client.readResource({ uri }, o), callOptions);
+    },
+    complete(spec: UpstreamSpec, params: CompleteRequest["params"], callOptions?: UpstreamCallOptions): Promise<CompleteResult> {
+      return run(spec, (client, o) => client.complete(params, o), callOptions);
+    },
+    /**
+     * Holds a subscription to `uri` for one listener; the upstream is asked once per URI. Returns
+     * how to let go of it (the upstream is told when the last listener goes).
+     */
+    async subscribe(spec: UpstreamSpec, uri: string, listener: (params: Record<string, unknown>) => void, callOptions?: UpstreamCallOptions): Promise<() => void> {
+      let byUri = subscribers.get(spec.slug);
+      if (!byUri) subscribers.set(spec.slug, (byUri = new Map()));
+      let listeners = byUri.get(uri);
+      if (!listeners) {
+        await run(spec, (client, o) => client.subscribeResource({ uri }, o), callOptions);
+        listeners = byUri.get(uri) ?? new Set();
+        byUri.set(uri, listeners);
+      }
+      listeners.add(listener);
+      const held = listeners;
+      return () => {
+        held.delete(listener);
+        if (held.size > 0 || byUri.get(uri) !== held) return;
+        byUri.delete(uri);
+        void run(spec, (client, o) => client.unsubscribeResource({ uri }, o), { timeoutMs: CONNECT_TIMEOUT_MS }).catch(() => undefined);
+      };
     },
     /** Closes the connections leased to a session (it ended). */
     releaseRelay(key: string) {
