@@ -6,7 +6,7 @@ import { writeAnswer, type Answer } from "./answer";
 import { GATEWAY_SERVER_INFO, newCall, newCaller, type Call, type RequestContext } from "./exchange";
 import { isRequest, type JsonRpcMessage } from "./http-util";
 import type { Listeners } from "./listeners";
-import { checkModernMessage, checkStandardHeaders, discoverResult, modernResult, MODERN_PROTOCOL_VERSIONS, type StandardHeaders } from "./modern";
+import { checkModernMessage, checkStandardHeaders, discoverResult, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
 import type { TokenIdentity } from "./auth";
 import type { GatewayState, PortalView } from "./portal-index";
 import type { Response } from "./stages/audit";
@@ -41,6 +41,7 @@ export function createStateless(deps: StatelessDeps) {
     if (!check.ok) return refuse(check.status, check.code, check.message, [check.reason], undefined, check.data);
     const headerRefusal = checkStandardHeaders(input.headers, message);
     if (headerRefusal) return refuse(headerRefusal.status, headerRefusal.code, headerRefusal.message, [headerRefusal.reason]);
+    if (REMOVED_METHODS.has(message.method ?? "")) return refuse(404, ErrorCode.MethodNotFound, `Method not found: ${message.method} is not part of protocol version ${check.version}.`, ["method removed in this protocol version"]);
     // Notifications have nothing to answer in a stateless exchange.
     if (!isRequest(message)) return void res.writeHead(202).end();
 
