@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 
+import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import {
@@ -32,6 +33,10 @@ export type ConformanceUpstream = {
   close(): Promise<void>;
 };
 
+// A 1×1 PNG and a minimal WAV: the content types the suite checks by type and MIME type.
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+const WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=";
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
 
@@ -45,6 +50,19 @@ function buildServer(session: Pick<Session, "subscribed">): McpServer {
 
   server.registerTool("test_simple_text", { description: "Returns a fixed text." }, async () => text("This is a simple text response for testing."));
   server.registerTool("test_error_handling", { description: "Always fails." }, async () => ({ ...text("This tool intentionally returns an error for testing"), isError: true }));
+
+  server.registerTool("test_image_content", { description: "Returns an image." }, async () => ({ content: [{ type: "image", data: PNG, mimeType: "image/png" }] }));
+  server.registerTool("test_audio_content", { description: "Returns audio." }, async () => ({ content: [{ type: "audio", data: WAV, mimeType: "audio/wav" }] }));
+  server.registerTool("test_embedded_resource", { description: "Returns an embedded resource." }, async () => ({
+    content: [{ type: "resource", resource: { uri: "test://embedded-resource", mimeType: "text/plain", text: "This is an embedded resource content." } }],
+  }));
+  server.registerTool("test_multiple_content_types", { description: "Returns text, an image and a resource." }, async () => ({
+    content: [
+      { type: "text", text: "Multiple content types test:" },
+      { type: "image", data: PNG, mimeType: "image/png" },
+      { type: "resource", resource: { uri: "test://mixed-content-resource", mimeType: "application/json", text: JSON.stringify({ test: "data", value: 123 }) } },
+    ],
+  }));
 
   server.registerTool("test_tool_with_progress", { description: "Reports progress 0, 50, 100 of 100." }, async (extra) => {
     const token = extra._meta?.progressToken;
@@ -165,12 +183,35 @@ function buildServer(session: Pick<Session, "subscribed">): McpServer {
     return text(`Roots: ${result.roots.map((r) => r.uri).join(", ")}`);
   });
 
-  server.registerPrompt("test_prompt_with_arguments", { description: "A prompt with arguments.", argsSchema: { arg1: z.string(), arg2: z.string() } }, ({ arg1, arg2 }) => ({
-    messages: [{ role: "user", content: { type: "text", text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }],
+  server.registerPrompt("test_simple_prompt", { description: "A prompt without arguments." }, () => ({
+    messages: [{ role: "user", content: { type: "text", text: "This is a simple prompt for testing." } }],
+  }));
+  server.registerPrompt(
+    "test_prompt_with_arguments",
+    { description: "A prompt with arguments.", argsSchema: { arg1: completable(z.string(), (v) => ["paris", "park", "party"].filter((x) => x.startsWith(v))), arg2: z.string() } },
+    ({ arg1, arg2 }) => ({ messages: [{ role: "user", content: { type: "text", text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }] }),
+  );
+  server.registerPrompt("test_prompt_with_embedded_resource", { description: "Embeds a resource.", argsSchema: { resourceUri: z.string() } }, ({ resourceUri }) => ({
+    messages: [
+      { role: "user", content: { type: "resource", resource: { uri: resourceUri, mimeType: "text/plain", text: "Embedded resource content for testing." } } },
+      { role: "user", content: { type: "text", text: "Please process the embedded resource above." } },
+    ],
+  }));
+  server.registerPrompt("test_prompt_with_image", { description: "Shows an image." }, () => ({
+    messages: [
+      { role: "user", content: { type: "image", data: PNG, mimeType: "image/png" } },
+      { role: "user", content: { type: "text", text: "Please analyze the image above." } },
+    ],
   }));
 
   server.registerResource("static-text", "test://static-text", { description: "A static text resource.", mimeType: "text/plain" }, async (uri) => ({
     contents: [{ uri: uri.href, mimeType: "text/plain", text: "This is the content of the static text resource." }],
+  }));
+  server.registerResource("static-binary", "test://static-binary", { description: "A binary resource.", mimeType: "image/png" }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: "image/png", blob: PNG }],
+  }));
+  server.registerResource("watched-resource", "test://watched-resource", { description: "A resource to subscribe to.", mimeType: "text/plain" }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: "text/plain", text: "Watched resource content." }],
   }));
   server.registerResource(
     "template",
@@ -195,6 +236,7 @@ function buildServer(session: Pick<Session, "subscribed">): McpServer {
 
 export async function startConformanceUpstream(options: { port?: number } = {}): Promise<ConformanceUpstream> {
   const sessions = new Map<string, Session>();
+  let port = 0;
   const http = createServer(async (req, res) => {
     try {
       const id = req.headers["mcp-session-id"];
@@ -204,6 +246,10 @@ export async function startConformanceUpstream(options: { port?: number } = {}):
         const subscribed = new Set<string>();
         const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
+          // As any local server should: refuse requests whose Host or Origin is not this server.
+          enableDnsRebindingProtection: true,
+          allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`],
+          allowedOrigins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
           onsessioninitialized: (sid) => void sessions.set(sid, { server, transport, subscribed }),
         });
         transport.onclose = () => {
@@ -219,7 +265,7 @@ export async function startConformanceUpstream(options: { port?: number } = {}):
     }
   });
   await new Promise<void>((resolve) => http.listen(options.port ?? 0, "127.0.0.1", () => resolve()));
-  const { port } = http.address() as AddressInfo;
+  port = (http.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     async touch(uri) {
