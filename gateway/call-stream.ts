@@ -13,7 +13,7 @@ export type CallStream = {
   /** Sends a message ahead of the answer; false when the client cannot take a stream (it did not accept one) or the answer has gone. */
   write(message: Record<string, unknown>): boolean;
   /** Writes the answer: the last event of the stream, or the JSON body. */
-  end(id: string | number, answer: Answer): Response;
+  end(id: string | number, answer: Answer, shape?: (result: Record<string, unknown>) => Record<string, unknown>): Response;
 };
 
 export function acceptsEventStream(req: IncomingMessage): boolean {
@@ -35,11 +35,12 @@ export function createCallStream(res: ServerResponse, canStream: boolean, header
       res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
       return true;
     },
-    end(id, answer) {
+    end(id, answer, shape) {
       isEnded = true;
-      if (!isStreaming) return writeAnswer(res, id, answer, { headers });
+      if (!isStreaming) return writeAnswer(res, id, answer, { headers, shape });
       // On a stream the status is already 200: an HTTP ending degrades to its JSON-RPC fallback.
       const reply = jsonRpcReply(answer);
+      if ("result" in reply && shape) reply.result = shape(reply.result as Record<string, unknown>);
       const chunk = `event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", id, ...reply })}\n\n`;
       res.end(chunk);
       return { error: "error" in reply ? reply.error : undefined, bytes: Buffer.byteLength(chunk) };

@@ -164,7 +164,7 @@ export function createPipeline(options: PipelineOptions) {
     const headerVersion = headerValue(req, "mcp-protocol-version");
     if (isModernPost(headerVersion, messages)) {
       const headers = { protocolVersion: headerVersion, method: headerValue(req, "mcp-method"), name: headerValue(req, "mcp-name") };
-      return stateless(res, { portal, state, identity, ctx, messages, headers }, refuse);
+      return stateless(req, res, { portal, state, identity, ctx, messages, headers }, refuse);
     }
 
     if (messages.some((m) => m.method === "initialize")) {

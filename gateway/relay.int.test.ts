@@ -239,3 +239,42 @@ describe("list_changed when a config version changes what a session may see", ()
     await h.gateway.store.accept(h.cp.latest);
   });
 });
+
+describe("a 2026-07-28 call", () => {
+  it("gets its progress on its own stream, in order, before the result", async () => {
+    const V = "2026-07-28";
+    const res = await fetch(h.portalUrl(), {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await h.mintToken()}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": V,
+        "mcp-method": "tools/call",
+        "mcp-name": "conf_test_tool_with_progress",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: {
+          name: "conf_test_tool_with_progress",
+          arguments: {},
+          _meta: { progressToken: "p-1", "io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": {} },
+        },
+      }),
+    });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const messages = (await res.text())
+      .split("\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => JSON.parse(line.slice(6)) as { method?: string; params?: { progress?: number; progressToken?: string }; result?: { resultType?: string } });
+    expect(messages.map((m) => m.method ?? "result")).toEqual(["notifications/progress", "notifications/progress", "notifications/progress", "result"]);
+    expect(messages.slice(0, 3).map((m) => [m.params?.progressToken, m.params?.progress])).toEqual([
+      ["p-1", 0],
+      ["p-1", 50],
+      ["p-1", 100],
+    ]);
+    expect(messages[3]?.result?.resultType).toBe("complete");
+  });
+});

@@ -1,8 +1,10 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 
 import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 
-import { writeAnswer, type Answer } from "./answer";
+import type { Answer } from "./answer";
+import { acceptsEventStream, createCallStream } from "./call-stream";
+import type { Notify } from "./stages/forward";
 import { GATEWAY_SERVER_INFO, newCall, newCaller, type Call, type RequestContext } from "./exchange";
 import { isRequest, type JsonRpcMessage } from "./http-util";
 import type { Listeners } from "./listeners";
@@ -21,13 +23,14 @@ import type { Response } from "./stages/audit";
 export type Refuse = (status: number, code: number, message: string, reasons: string[], headers?: Record<string, string>, data?: unknown) => void;
 
 export type StatelessDeps = {
-  run(call: Call, signal: AbortSignal): Promise<Answer>;
+  run(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer>;
   finish(call: Call, response: Response | null): void;
   listeners: Listeners;
 };
 
 export function createStateless(deps: StatelessDeps) {
   return async function handleStateless(
+    req: IncomingMessage,
     res: ServerResponse,
     input: { portal: PortalView; state: GatewayState; identity: TokenIdentity; ctx: RequestContext; messages: JsonRpcMessage[]; headers: StandardHeaders },
     refuse: Refuse,
@@ -61,12 +64,16 @@ export function createStateless(deps: StatelessDeps) {
         controller.abort(new Error("the client closed the connection"));
       }
     });
+    // Progress and log messages go ahead of the answer on its own stream; an answer with nothing
+    // ahead of it stays one JSON body.
+    const stream = createCallStream(res, acceptsEventStream(req), {});
+    const notify: Notify = (method, params) => void stream.write({ jsonrpc: "2.0", method, params });
+    call.channel = { notify: (method, params) => notify(method, params ?? {}), relay: () => undefined };
     const answer: Answer =
       message.method === "server/discover"
         ? { result: discoverResult(`Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`) }
-        : // Progress needs a stream back to the client; a stateless call gets its one answer.
-          await deps.run(call, controller.signal);
+        : await deps.run(call, controller.signal, notify);
     if (controller.signal.aborted) return deps.finish(call, null);
-    deps.finish(call, writeAnswer(res, message.id, answer, { shape: (result) => modernResult(message.method, result, GATEWAY_SERVER_INFO) }));
+    deps.finish(call, stream.end(message.id, answer, (result) => modernResult(message.method, result, GATEWAY_SERVER_INFO)));
   };
 }
