@@ -46,25 +46,47 @@ export function createCatalog(deps: CatalogDeps) {
     return lists;
   }
 
-  async function listPrompts(call: Call): Promise<Answer> {
+  /**
+   * The portal's prompts under the names clients see: `<server>_<name>`, or where the portal drops
+   * the prefix, the upstream's own name unless two servers offer one by that name.
+   */
+  async function promptNames(call: Call) {
     const lists = await fanOut(call, (spec) => deps.upstreams.listPrompts(spec));
-    const prompts = lists.flatMap(([slug, items]) => items.map((p) => ({ ...p, name: `${slug}_${p.name}` })));
+    const counts = new Map<string, number>();
+    if (call.portal!.isPromptPrefixDropped) for (const [, items] of lists) for (const p of items) counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
+    return lists.flatMap(([slug, items]) => items.map((prompt) => ({ slug, prompt, exposed: counts.get(prompt.name) === 1 ? prompt.name : `${slug}_${prompt.name}` })));
+  }
+
+  async function listPrompts(call: Call): Promise<Answer> {
+    const prompts = (await promptNames(call)).map(({ prompt, exposed }) => ({ ...prompt, name: exposed }));
     call.result = { promptCount: prompts.length };
     return { result: { prompts } };
+  }
+
+  /** The server and upstream name behind a prompt name a client used. */
+  async function promptOwner(call: Call, name: string): Promise<{ spec: UpstreamSpec; upstreamName: string } | undefined> {
+    if (call.portal!.isPromptPrefixDropped) {
+      const found = (await promptNames(call)).find((p) => p.exposed === name);
+      const spec = found ? visibleServers(call).get(found.slug) : undefined;
+      return spec && found ? { spec, upstreamName: found.prompt.name } : undefined;
+    }
+    // Server slugs have no underscore, so the first one ends the prefix.
+    const cut = name.indexOf("_");
+    const spec = cut > 0 ? visibleServers(call).get(name.slice(0, cut)) : undefined;
+    return spec ? { spec, upstreamName: name.slice(cut + 1) } : undefined;
   }
 
   async function getPrompt(call: Call, signal: AbortSignal): Promise<Answer> {
     const params = call.params as GetPromptRequest["params"];
     call.arguments = params.arguments;
     const { name } = params;
-    // Server slugs have no underscore, so the first one ends the prefix.
-    const cut = name.indexOf("_");
-    const spec = cut > 0 ? visibleServers(call).get(name.slice(0, cut)) : undefined;
-    if (!spec) return { ending: deny(call, "prompt not available in this portal", rpcEnding(ErrorCode.InvalidParams, `Prompt "${name}" is not available in this portal.`)) };
+    const owner = await promptOwner(call, name);
+    if (!owner) return { ending: deny(call, "prompt not available in this portal", rpcEnding(ErrorCode.InvalidParams, `Prompt "${name}" is not available in this portal.`)) };
+    const { spec } = owner;
     call.server = spec.slug;
-    call.target = `prompt:${name.slice(cut + 1)}`;
+    call.target = `prompt:${owner.upstreamName}`;
     try {
-      const result = await deps.upstreams.getPrompt(spec, name.slice(cut + 1), params.arguments, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      const result = await deps.upstreams.getPrompt(spec, owner.upstreamName, params.arguments, { signal, timeoutMs: deps.upstreamTimeoutMs });
       call.upstreamOutcome = "success";
       return { result };
     } catch (error) {
@@ -164,9 +186,9 @@ export function createCatalog(deps: CatalogDeps) {
     let spec: UpstreamSpec | undefined;
     let ref = params.ref;
     if (ref.type === "ref/prompt") {
-      const cut = ref.name.indexOf("_");
-      spec = cut > 0 ? visibleServers(call).get(ref.name.slice(0, cut)) : undefined;
-      ref = { ...ref, name: ref.name.slice(cut + 1) };
+      const owner = await promptOwner(call, ref.name);
+      spec = owner?.spec;
+      ref = { ...ref, name: owner?.upstreamName ?? ref.name };
     } else {
       if (!call.caller.templateRoutes) await listResourceTemplates(call);
       const uri = ref.uri;

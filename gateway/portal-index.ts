@@ -35,6 +35,8 @@ export type PortalView = {
   servers: Map<string, UpstreamSpec>;
   /** Changes when the set of servers (hence prompts and resources) changes. */
   serversFingerprint: string;
+  /** Prompts under their own names where no two servers offer one by the same name (else `<server>_<name>`). */
+  isPromptPrefixDropped: boolean;
 };
 
 export type Decision =
@@ -64,6 +66,7 @@ export type NormalizedConfig = {
   revocationsAsOf?: number;
   portals: Array<{
     slug: string;
+    dropServerPrefix?: boolean;
     /** Servers switched on in this portal. */
     servers: UpstreamSpec[];
     /** Tools the portal offers; anything else is not available. */
@@ -135,7 +138,8 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
       toolList: [...tools.values()].sort((a, b) => (a.exposedName < b.exposedName ? -1 : 1)),
       unavailableTools,
       servers,
-      serversFingerprint: fingerprint([...servers.values()].map((s) => [s.slug, s.url, s.transport])),
+      serversFingerprint: fingerprint([[p.dropServerPrefix === true], ...[...servers.values()].map((s) => [s.slug, s.url, s.transport])]),
+      isPromptPrefixDropped: p.dropServerPrefix === true,
     });
   }
 

@@ -278,3 +278,23 @@ describe("a 2026-07-28 call", () => {
     expect(messages[3]?.result?.resultType).toBe("complete");
   });
 });
+
+describe("names", () => {
+  it("offers prompts under their own names in a portal that drops the server prefix, and routes gets and completions by them", async () => {
+    const snapshot = h.snapshot(70);
+    snapshot.portals[0]!.dropServerPrefix = true;
+    h.cp.latest = { version: 70, jws: await h.sign(snapshot) };
+    await h.gateway.store.accept(h.cp.latest);
+    const client = await connect({});
+    const names = (await client.listPrompts()).prompts.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(["test_simple_prompt", "test_prompt_with_arguments", "monthly_cost_review"]));
+    expect(names.some((n) => n.startsWith("conf_"))).toBe(false);
+    const prompt = await client.getPrompt({ name: "test_prompt_with_arguments", arguments: { arg1: "a", arg2: "b" } });
+    expect((prompt.messages[0]!.content as { text: string }).text).toBe("Prompt with arguments: arg1='a', arg2='b'");
+    const completion = await client.complete({ ref: { type: "ref/prompt", name: "test_prompt_with_arguments" }, argument: { name: "arg1", value: "par" } });
+    await client.close();
+    expect(completion.completion.values).toEqual(["paris", "park", "party"]);
+    h.cp.latest = { version: 71, jws: await h.sign(h.snapshot(71)) };
+    await h.gateway.store.accept(h.cp.latest);
+  });
+});

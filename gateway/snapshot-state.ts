@@ -19,6 +19,7 @@ export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
     revocationsAsOf: Date.parse(snapshot.createdAt),
     portals: snapshot.portals.map((portal) => ({
       slug: portal.slug,
+      ...(portal.dropServerPrefix ? { dropServerPrefix: true } : {}),
       servers: portal.servers.map((s) => ({ slug: s.slug, url: s.url, transport: s.transport, credential: s.credential, ...(s.serverRequests ? { serverRequests: s.serverRequests } : {}) })),
       tools: portal.servers.flatMap((s) =>
         s.tools.map((t) => ({

@@ -96,6 +96,7 @@ async function main() {
     // A portal that looks like its one server: tools under their own names, everything allowed.
     const snapshot = h.snapshot(2);
     const portal = snapshot.portals[0]!;
+    portal.dropServerPrefix = true;
     portal.servers = portal.servers.filter((s) => s.slug === "conf").map((s) => ({ ...s, tools: s.tools.map((t) => ({ ...t, exposedName: t.name })) }));
     snapshot.roles = snapshot.roles.map((r) => ({ ...r, grants: [{ portalSlug: PORTAL, serverSlug: null, toolName: null, riskClasses: ["read", "write", "destructive", "financial"] }], stepUpRiskClasses: [] }));
     h.cp.latest = { version: 2, jws: await h.sign(snapshot) };

@@ -64,6 +64,8 @@ export const snapshotPortal = z.object({
   slug: z.string().min(1).max(64),
   name: z.string(),
   allowlistMode: z.boolean(),
+  /** Prompts under their own names where no two of the portal's servers clash; absent means prefixed. */
+  dropServerPrefix: z.boolean().optional(),
   servers: z.array(snapshotServer),
 });
 export type SnapshotPortal = z.infer<typeof snapshotPortal>;

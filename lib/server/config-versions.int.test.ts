@@ -224,4 +224,10 @@ describe(`config versions (${process.env.TEST_DATABASE_URL ? "postgres" : "pglit
     const change = await t.db.auditEvent.findFirstOrThrow({ where: { action: "server.update", targetId: ids.server }, orderBy: { seq: "desc" } });
     expect(change.data).toMatchObject({ before: { allowSampling: true }, after: { allowSampling: false } });
   });
+
+  it("carries a portal's choice to drop the server prefix of prompt names", async () => {
+    expect(await portals.updatePortal(t.db, admin, ids.portal, { dropServerPrefix: true })).toMatchObject({ dropServerPrefix: true });
+    const published = await configVersions.publishConfigVersion(t.db, admin, "prompts under their own names");
+    expect((await verified(published.signature)).portals[0]!.dropServerPrefix).toBe(true);
+  });
 });

@@ -98,6 +98,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       slug: portal.slug,
       name: portal.name,
       allowlistMode: portal.allowlistMode,
+      ...(portal.dropServerPrefix ? { dropServerPrefix: true } : {}),
       servers: portal.servers
         .map(({ server, enabled }): SnapshotServer => {
           let credential = credentials.get(server.id);
