@@ -1,4 +1,4 @@
-import { ErrorCode, type GetPromptRequest, type ReadResourceRequest } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type CompleteRequest, type GetPromptRequest, type ReadResourceRequest } from "@modelcontextprotocol/sdk/types.js";
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 
 import type { Answer } from "./answer";
@@ -46,25 +46,47 @@ export function createCatalog(deps: CatalogDeps) {
     return lists;
   }
 
-  async function listPrompts(call: Call): Promise<Answer> {
+  /**
+   * The portal's prompts under the names clients see: `<server>_<name>`, or where the portal drops
+   * the prefix, the upstream's own name unless two servers offer one by that name.
+   */
+  async function promptNames(call: Call) {
     const lists = await fanOut(call, (spec) => deps.upstreams.listPrompts(spec));
-    const prompts = lists.flatMap(([slug, items]) => items.map((p) => ({ ...p, name: `${slug}_${p.name}` })));
+    const counts = new Map<string, number>();
+    if (call.portal!.isPromptPrefixDropped) for (const [, items] of lists) for (const p of items) counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
+    return lists.flatMap(([slug, items]) => items.map((prompt) => ({ slug, prompt, exposed: counts.get(prompt.name) === 1 ? prompt.name : `${slug}_${prompt.name}` })));
+  }
+
+  async function listPrompts(call: Call): Promise<Answer> {
+    const prompts = (await promptNames(call)).map(({ prompt, exposed }) => ({ ...prompt, name: exposed }));
     call.result = { promptCount: prompts.length };
     return { result: { prompts } };
+  }
+
+  /** The server and upstream name behind a prompt name a client used. */
+  async function promptOwner(call: Call, name: string): Promise<{ spec: UpstreamSpec; upstreamName: string } | undefined> {
+    if (call.portal!.isPromptPrefixDropped) {
+      const found = (await promptNames(call)).find((p) => p.exposed === name);
+      const spec = found ? visibleServers(call).get(found.slug) : undefined;
+      return spec && found ? { spec, upstreamName: found.prompt.name } : undefined;
+    }
+    // Server slugs have no underscore, so the first one ends the prefix.
+    const cut = name.indexOf("_");
+    const spec = cut > 0 ? visibleServers(call).get(name.slice(0, cut)) : undefined;
+    return spec ? { spec, upstreamName: name.slice(cut + 1) } : undefined;
   }
 
   async function getPrompt(call: Call, signal: AbortSignal): Promise<Answer> {
     const params = call.params as GetPromptRequest["params"];
     call.arguments = params.arguments;
     const { name } = params;
-    // Server slugs have no underscore, so the first one ends the prefix.
-    const cut = name.indexOf("_");
-    const spec = cut > 0 ? visibleServers(call).get(name.slice(0, cut)) : undefined;
-    if (!spec) return { ending: deny(call, "prompt not available in this portal", rpcEnding(ErrorCode.InvalidParams, `Prompt "${name}" is not available in this portal.`)) };
+    const owner = await promptOwner(call, name);
+    if (!owner) return { ending: deny(call, "prompt not available in this portal", rpcEnding(ErrorCode.InvalidParams, `Prompt "${name}" is not available in this portal.`)) };
+    const { spec } = owner;
     call.server = spec.slug;
-    call.target = `prompt:${name.slice(cut + 1)}`;
+    call.target = `prompt:${owner.upstreamName}`;
     try {
-      const result = await deps.upstreams.getPrompt(spec, name.slice(cut + 1), params.arguments, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      const result = await deps.upstreams.getPrompt(spec, owner.upstreamName, params.arguments, { signal, timeoutMs: deps.upstreamTimeoutMs });
       call.upstreamOutcome = "success";
       return { result };
     } catch (error) {
@@ -95,19 +117,29 @@ export function createCatalog(deps: CatalogDeps) {
     return { result: { resourceTemplates: lists.flatMap(([, items]) => items) } };
   }
 
-  async function readResource(call: Call, signal: AbortSignal): Promise<Answer> {
-    const { uri } = call.params as ReadResourceRequest["params"];
-    call.arguments = { uri };
+  /** The visible server that offers a URI: as listed to this caller, else listed now, else by a template it matches. */
+  async function ownerOf(call: Call, uri: string): Promise<UpstreamSpec | undefined> {
     const servers = visibleServers(call);
     let slug = call.caller.resourceRoutes?.get(uri);
     if (!slug) {
       // Not listed by this caller yet: list now (cached upstream-side), then try templates.
       const lists = await fanOut(call, (spec) => deps.upstreams.listResources(spec));
       slug = lists.find(([, items]) => items.some((r) => r.uri === uri))?.[0];
-      slug ??= call.caller.templateRoutes?.find((t) => t.template.match(uri) !== null)?.slug;
     }
-    const spec = slug ? servers.get(slug) : undefined;
-    if (!spec) return { ending: deny(call, "resource not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Resource not available in this portal.")) };
+    if (!slug) {
+      if (!call.caller.templateRoutes) await listResourceTemplates(call);
+      slug = call.caller.templateRoutes?.find((t) => t.template.match(uri) !== null)?.slug;
+    }
+    return slug ? servers.get(slug) : undefined;
+  }
+
+  const resourceUnavailable = (call: Call) => ({ ending: deny(call, "resource not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Resource not available in this portal.")) });
+
+  async function readResource(call: Call, signal: AbortSignal): Promise<Answer> {
+    const { uri } = call.params as ReadResourceRequest["params"];
+    call.arguments = { uri };
+    const spec = await ownerOf(call, uri);
+    if (!spec) return resourceUnavailable(call);
     call.server = spec.slug;
     try {
       const result = await deps.upstreams.readResource(spec, uri, { signal, timeoutMs: deps.upstreamTimeoutMs });
@@ -118,7 +150,66 @@ export function createCatalog(deps: CatalogDeps) {
     }
   }
 
+  /** resources/subscribe: held upstream once per URI; the owning server's updates reach every subscribed session. */
+  async function subscribe(call: Call, signal: AbortSignal): Promise<Answer> {
+    const { uri } = call.params as { uri: string };
+    call.arguments = { uri };
+    const { caller } = call;
+    if (!caller.notifyLater || !caller.subscriptions) return { ending: rpcEnding(ErrorCode.MethodNotFound, "Method not found: resources/subscribe needs a session.") };
+    const spec = await ownerOf(call, uri);
+    if (!spec) return resourceUnavailable(call);
+    call.server = spec.slug;
+    if (caller.subscriptions.has(uri)) return { result: {} };
+    const notifyLater = caller.notifyLater;
+    try {
+      const release = await deps.upstreams.subscribe(spec, uri, (params) => notifyLater("notifications/resources/updated", params), { signal, timeoutMs: deps.upstreamTimeoutMs });
+      caller.subscriptions.set(uri, release);
+      call.upstreamOutcome = "success";
+      return { result: {} };
+    } catch (error) {
+      return { ending: upstreamFailure(call, error, deps.metrics) };
+    }
+  }
+
+  async function unsubscribe(call: Call): Promise<Answer> {
+    const { uri } = call.params as { uri: string };
+    call.arguments = { uri };
+    call.caller.subscriptions?.get(uri)?.();
+    call.caller.subscriptions?.delete(uri);
+    return { result: {} };
+  }
+
+  /** completion/complete goes to the server that owns the prompt (by its portal name) or the resource template. */
+  async function complete(call: Call, signal: AbortSignal): Promise<Answer> {
+    const params = call.params as CompleteRequest["params"];
+    call.arguments = { ref: params.ref, argument: params.argument };
+    let spec: UpstreamSpec | undefined;
+    let ref = params.ref;
+    if (ref.type === "ref/prompt") {
+      const owner = await promptOwner(call, ref.name);
+      spec = owner?.spec;
+      ref = { ...ref, name: owner?.upstreamName ?? ref.name };
+    } else {
+      if (!call.caller.templateRoutes) await listResourceTemplates(call);
+      const uri = ref.uri;
+      const slug = call.caller.templateRoutes?.find((t) => t.template.toString() === uri)?.slug;
+      spec = slug ? visibleServers(call).get(slug) : undefined;
+    }
+    if (!spec) return { ending: deny(call, "completion target not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Nothing by that reference in this portal.")) };
+    call.server = spec.slug;
+    try {
+      const result = await deps.upstreams.complete(spec, { ...params, ref }, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      call.upstreamOutcome = "success";
+      return { result };
+    } catch (error) {
+      return { ending: upstreamFailure(call, error, deps.metrics) };
+    }
+  }
+
   return {
+    "resources/subscribe": subscribe,
+    "resources/unsubscribe": unsubscribe,
+    "completion/complete": complete,
     "prompts/list": listPrompts,
     "prompts/get": getPrompt,
     "resources/list": listResources,

@@ -7,6 +7,7 @@ import type { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.j
 
 import type { TokenIdentity } from "./auth";
 import type { ExposedTool, GatewayState, PortalView } from "./portal-index";
+import type { ServerNotify, ServerRequestRelay, UpstreamSpec } from "./upstreams";
 
 /**
  * What travels down the request path: the facts of one HTTP request, the caller it was
@@ -48,10 +49,14 @@ export type Caller = {
   /** Resource URI → server slug, from this caller's last resources/list. */
   resourceRoutes: Map<string, string> | null;
   templateRoutes: { slug: string; template: UriTemplate }[] | null;
+  /** A legacy session's way to tell its client of a change later (resources/updated); null for a stateless request. */
+  notifyLater: ((method: string, params: Record<string, unknown>) => void) | null;
+  /** Resource URIs this session subscribed to, each with how to let go of it. */
+  subscriptions: Map<string, () => void> | null;
 };
 
 export function newCaller(fields: Pick<Caller, "portalSlug" | "identity"> & Partial<Caller>): Caller {
-  return { id: "", clientName: null, clientVersion: null, protocolVersion: null, listedTools: null, resourceRoutes: null, templateRoutes: null, ...fields };
+  return { id: "", clientName: null, clientVersion: null, protocolVersion: null, listedTools: null, resourceRoutes: null, templateRoutes: null, notifyLater: null, subscriptions: null, ...fields };
 }
 
 /** One JSON-RPC request on its way through the stages. */
@@ -85,7 +90,15 @@ export type Call = {
   redacted?: { arguments?: unknown; result?: unknown };
   /** Set by the grants stage when this call needs elevated access: the identity decide sees, and the grant that lent it. */
   elevation?: { identity: TokenIdentity; grantId: string | null; isPerCall: boolean };
+  /** Set by a framing that can carry what the upstream sends back during the call (relay.ts). */
+  channel?: CallChannel;
   finalized: boolean;
+};
+
+/** The way back to the caller while its call runs: notifications, and requests for a client that can be asked. */
+export type CallChannel = {
+  notify: ServerNotify;
+  relay(spec: UpstreamSpec): ServerRequestRelay | undefined;
 };
 
 export function newCall(caller: Caller, ctx: RequestContext, id: string | number, method: string, params: unknown): Call {

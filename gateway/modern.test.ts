@@ -32,6 +32,8 @@ describe("checkModernMessage", () => {
     expect(checkModernMessage(undefined, { jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: meta(42) } })).toMatchObject({ ok: false, code: -32602 });
     expect(checkModernMessage(undefined, { jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: meta("2027-01-01") } })).toMatchObject({ ok: false, status: 400, code: -32022 });
     expect(checkModernMessage("2025-11-25", { jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: meta("2026-07-28") } })).toMatchObject({ ok: false, status: 400, code: -32020 });
+    // An unknown version under a header that names another: the mismatch is what is wrong.
+    expect(checkModernMessage("2026-07-28", { jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: meta("v999.0.0") } })).toMatchObject({ ok: false, status: 400, code: -32020 });
     expect(checkModernMessage(undefined, { jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } } })).toMatchObject({ ok: false, code: -32602 });
   });
 });

@@ -25,6 +25,12 @@ export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 /** JSON-RPC error for standard headers that are missing, malformed or disagree with the body (2026-07-28). */
 export const HEADER_MISMATCH = -32020;
 
+/**
+ * Methods 2026-07-28 removed (sessions, ping, per-session log level and subscriptions): a
+ * stateless request for one is answered 404, as for a method the server never had.
+ */
+export const REMOVED_METHODS = new Set(["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]);
+
 /** Results a client may cache; the gateway's depend on the caller and on live config, so: never. */
 const CACHEABLE_METHODS = new Set(["server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"]);
 
@@ -66,6 +72,11 @@ export function checkModernMessage(headerVersion: string | undefined, message: J
   if (typeof version !== "string" || version === "") {
     return { ok: false, status: 400, code: ErrorCode.InvalidParams, message: `Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required in protocol version ${MODERN_PROTOCOL_VERSIONS[0]}.`, reason: "no protocol version in _meta" };
   }
+  // A header that disagrees with _meta is a mismatch whatever either names (the suite's
+  // sep-2575-http-server-header-mismatch-400 sends an unknown _meta version under a good header).
+  if (headerVersion !== undefined && headerVersion !== version) {
+    return { ok: false, status: 400, code: HEADER_MISMATCH, message: `Header mismatch: the MCP-Protocol-Version header (${headerVersion.slice(0, 64)}) does not match _meta (${version.slice(0, 64)}).`, reason: "protocol version header mismatch" };
+  }
   if (!(MODERN_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
     return {
       ok: false,
@@ -75,9 +86,6 @@ export function checkModernMessage(headerVersion: string | undefined, message: J
       reason: "unsupported protocol version",
       data: { supported: [...MODERN_PROTOCOL_VERSIONS, ...LEGACY_PROTOCOL_VERSIONS], requested: version.slice(0, 64) },
     };
-  }
-  if (headerVersion !== undefined && headerVersion !== version) {
-    return { ok: false, status: 400, code: HEADER_MISMATCH, message: `Header mismatch: the MCP-Protocol-Version header (${headerVersion.slice(0, 64)}) does not match _meta (${version}).`, reason: "protocol version header mismatch" };
   }
   const isRequestMessage = message.id !== undefined;
   const capabilities = meta?.[META_CLIENT_CAPABILITIES];

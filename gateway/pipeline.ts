@@ -15,6 +15,7 @@ import { describeError, log } from "./log";
 import type { GatewayMetrics } from "./metrics";
 import { isModernPost } from "./modern";
 import type { GatewayState } from "./portal-index";
+import { createRelay } from "./relay";
 import { BATCHING_VERSIONS, createSessions, type Session } from "./sessions";
 import { createAdmit } from "./stages/admit";
 import { createAudit, type Response } from "./stages/audit";
@@ -128,7 +129,8 @@ export function createPipeline(options: PipelineOptions) {
   }
 
   const listeners = createListeners({ visibleTools, maxListeners: options.maxSessions });
-  const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix });
+  const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName });
+  const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
   const stateless = createStateless({ run, finish, listeners });
 
   /** One HTTP request on `/mcp/<slug>`: admit → authenticate → parse → its era's framing. */
@@ -184,7 +186,7 @@ export function createPipeline(options: PipelineOptions) {
     const headerVersion = headerValue(req, "mcp-protocol-version");
     if (isModernPost(headerVersion, messages)) {
       const headers = { protocolVersion: headerVersion, method: headerValue(req, "mcp-method"), name: headerValue(req, "mcp-name") };
-      return stateless(res, { portal, state, identity, ctx, messages, headers }, refuse);
+      return stateless(req, res, { portal, state, identity, ctx, messages, headers }, refuse);
     }
 
     if (messages.some((m) => m.method === "initialize")) {

@@ -39,6 +39,8 @@ export type PortalView = {
   serversFingerprint: string;
   /** The portal's DLP scan (built-ins plus admin patterns, its actions) and payload capture mode. */
   dlp?: { scanner: Scanner; capture: CaptureMode };
+  /** Prompts under their own names where no two servers offer one by the same name (else `<server>_<name>`). */
+  isPromptPrefixDropped: boolean;
 };
 
 export type Decision =
@@ -74,6 +76,7 @@ export type NormalizedConfig = {
   portals: Array<{
     slug: string;
     dlp?: PortalDlp;
+    dropServerPrefix?: boolean;
     /** Servers switched on in this portal. */
     servers: UpstreamSpec[];
     /** Tools the portal offers; anything else is not available. */
@@ -160,8 +163,9 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
       toolList: [...tools.values()].sort((a, b) => (a.exposedName < b.exposedName ? -1 : 1)),
       unavailableTools,
       servers,
-      serversFingerprint: fingerprint([...servers.values()].map((s) => [s.slug, s.url, s.transport])),
       dlp: portalScan(p.dlp, config.dlpPatterns ?? []),
+      serversFingerprint: fingerprint([[p.dropServerPrefix === true], ...[...servers.values()].map((s) => [s.slug, s.url, s.transport])]),
+      isPromptPrefixDropped: p.dropServerPrefix === true,
     });
   }
 

@@ -6,26 +6,36 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
+  type ClientCapabilities,
   type JSONRPCMessage,
+  type LoggingLevel,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { JsonSchemaValidator, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 
-import { jsonRpcReply, writeAnswer, type Answer } from "./answer";
+import { jsonRpcReply, type Answer } from "./answer";
+import { acceptsEventStream, createCallStream, type CallStream } from "./call-stream";
 import type { TokenIdentity } from "./auth";
 import { GATEWAY_SERVER_INFO, newCall, newCaller, newRequestContext, RpcError, type Call, type Caller, type RequestContext } from "./exchange";
 import { isRequest, type JsonRpcMessage } from "./http-util";
+
+const isResponse = (m: JsonRpcMessage) => m.method === undefined && m.id !== undefined && m.id !== null && ("result" in m || "error" in m);
 import { describeError, log } from "./log";
 import type { GatewayMetrics } from "./metrics";
 import type { PortalView } from "./portal-index";
 import type { Notify } from "./stages/forward";
 import type { Response } from "./stages/audit";
+import { canBeAsked, isLogLevelShown, type Relay, type RelaySession } from "./relay";
 
 /**
  * The legacy-era framing (2025-11-25, 2025-06-18, 2025-03-26): one SDK `Server` and Streamable
@@ -36,7 +46,7 @@ import type { Response } from "./stages/audit";
  * batches, other methods, GET streams, DELETE) goes through the SDK. Both run the same pipeline.
  */
 
-export type Session = Caller & {
+export type Session = Caller & RelaySession & {
   transport: StreamableHTTPServerTransport;
   server: Server;
   /** Sends a notification on the session's stream (progress while a call runs). */
@@ -46,6 +56,10 @@ export type Session = Caller & {
   calls: Map<string | number, Call>;
   /** Requests answered without the SDK transport, by JSON-RPC id: their aborts. */
   direct: Map<string | number, AbortController>;
+  /** Direct calls whose answer may turn into a stream (progress asked for, or a client that can be asked things). */
+  streams: Map<string | number, CallStream>;
+  /** GET streams open on the session (0 or 1; the SDK refuses a second). */
+  getStreams: number;
 };
 
 export type SessionDeps = {
@@ -58,6 +72,10 @@ export type SessionDeps = {
   maxSessions?: number;
   /** Put in front of every session id, so a load balancer can route a session to its gateway. */
   sessionIdPrefix?: string;
+  /** Requests from the server side (relay.ts); without it, upstreams' requests are refused. */
+  relay?: Relay;
+  /** Passes a session's logging/setLevel to the upstream connections it holds. */
+  setLogLevel?(sessionId: string, level: LoggingLevel): void;
 };
 
 /** Methods answered without the SDK transport when sent alone. */
@@ -82,6 +100,9 @@ const SDK_METHODS = [
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  CompleteRequestSchema,
 ];
 
 export function createSessions(deps: SessionDeps) {
@@ -106,11 +127,18 @@ export function createSessions(deps: SessionDeps) {
         return reply.result as never;
       });
     }
+    // Kept per session and passed to the upstreams this session has connections of its own to;
+    // log messages of calls on shared connections are filtered here by the same level.
+    session.server.setRequestHandler(SetLevelRequestSchema, (request) => {
+      session.logLevel = request.params.level;
+      if (session.id) deps.setLogLevel?.(session.id, request.params.level);
+      return {};
+    });
   }
 
   async function open(portal: PortalView, identity: TokenIdentity): Promise<Session> {
     const server = new Server(GATEWAY_SERVER_INFO, {
-      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
+      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true, subscribe: true }, logging: {}, completions: {} },
       instructions: `Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`,
       jsonSchemaValidator: noSchemaValidation,
     });
@@ -121,6 +149,18 @@ export function createSessions(deps: SessionDeps) {
       lastActivity: Date.now(),
       calls: new Map<string | number, Call>(),
       direct: new Map<string | number, AbortController>(),
+      streams: new Map<string | number, CallStream>(),
+      getStreams: 0,
+      clientCapabilities: null,
+      logLevel: null,
+      subscriptions: new Map<string, () => void>(),
+      deliver(message: Record<string, unknown>, callId: string | number | null): boolean {
+        const stream = callId !== null ? session.streams.get(callId) : undefined;
+        if (stream?.write(message)) return true;
+        if (session.getStreams === 0) return false;
+        void transport.send(message as JSONRPCMessage).catch(() => undefined);
+        return true;
+      },
     });
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => `${deps.sessionIdPrefix ?? ""}${randomUUID()}`,
@@ -135,7 +175,11 @@ export function createSessions(deps: SessionDeps) {
       onsessionclosed: () => undefined,
     });
     session.transport = transport;
+    session.notifyLater = session.notify;
     transport.onclose = () => {
+      deps.relay?.dropSession(session);
+      for (const release of session.subscriptions?.values() ?? []) release();
+      session.subscriptions?.clear();
       for (const controller of session.direct.values()) controller.abort(new Error("the session closed"));
       for (const call of [...session.calls.values()]) endCall(session, call, null);
       if (session.id && sessions.get(session.id) === session) {
@@ -161,6 +205,8 @@ export function createSessions(deps: SessionDeps) {
           const info = (m.params as { clientInfo?: { name?: unknown; version?: unknown } } | undefined)?.clientInfo;
           session.clientName = typeof info?.name === "string" ? info.name.slice(0, 200) : null;
           session.clientVersion = typeof info?.version === "string" ? info.version.slice(0, 100) : null;
+          const capabilities = (m.params as { capabilities?: unknown } | undefined)?.capabilities;
+          session.clientCapabilities = capabilities && typeof capabilities === "object" && !Array.isArray(capabilities) ? (capabilities as ClientCapabilities) : null;
         }
         session.calls.set(m.id, newCall(session, ctx, m.id, m.method, m.params));
       } else if (m.method === "notifications/cancelled") {
@@ -204,21 +250,37 @@ export function createSessions(deps: SessionDeps) {
     return version === undefined || (typeof version === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
   }
 
-  async function answerDirectly(session: Session, message: JsonRpcMessage & { id: string | number; method: string }, ctx: RequestContext, res: ServerResponse) {
+  async function answerDirectly(session: Session, req: IncomingMessage, message: JsonRpcMessage & { id: string | number; method: string }, ctx: RequestContext, res: ServerResponse) {
     const call = newCall(session, ctx, message.id, message.method, message.params);
     session.calls.set(message.id, call);
     const controller = new AbortController();
     session.direct.set(message.id, controller);
+    const stream = createCallStream(res, acceptsEventStream(req), { "mcp-session-id": session.id });
+    // Only a client the upstream may ask things of pays for an upstream connection of its own (relay.ts).
+    const mayBeAsked = deps.relay !== undefined && canBeAsked(session.clientCapabilities);
+    if (mayBeAsked) session.streams.set(message.id, stream);
+    // Progress and log messages go ahead of the answer on its own stream, in order; a client
+    // that cannot take a stream gets them on the session's GET stream, as before.
+    const notify: Notify = (method, params) => {
+      if (!stream.write({ jsonrpc: "2.0", method, params })) session.notify(method, params);
+    };
+    call.channel = {
+      notify: (method, params) => {
+        if (method === "notifications/message" && !isLogLevelShown(params?.level, session.logLevel)) return;
+        notify(method, params ?? {});
+      },
+      relay: (spec) => (mayBeAsked ? deps.relay!.forUpstream(session, message.id, spec, (method, params) => notify(method, params ?? {})) : undefined),
+    };
     let answer: Answer;
     try {
-      // Progress, if asked for, goes on the session's GET stream, as the SDK path sends it.
-      answer = await deps.run(call, controller.signal, session.notify);
+      answer = await deps.run(call, controller.signal, notify);
     } finally {
       session.direct.delete(message.id);
+      session.streams.delete(message.id);
     }
     // A cancelled call is answered too (a client ignores answers to ids it gave up on), so the
     // POST does not hang; its audit event went out when the cancellation came in.
-    const response = writeAnswer(res, message.id, answer, { headers: { "mcp-session-id": session.id } });
+    const response = stream.end(message.id, answer);
     endCall(session, call, response);
   }
 
@@ -226,7 +288,16 @@ export function createSessions(deps: SessionDeps) {
   async function handle(session: Session, req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, input: { ctx: RequestContext; body?: unknown; messages: JsonRpcMessage[] }) {
     session.lastActivity = Date.now();
     const lone = input.messages.length === 1 ? input.messages[0]! : undefined;
-    if (req.method === "POST" && lone && canAnswerDirectly(req, lone)) return answerDirectly(session, lone as JsonRpcMessage & { id: string | number; method: string }, input.ctx, res);
+    if (req.method === "POST" && lone && canAnswerDirectly(req, lone)) return answerDirectly(session, req, lone as JsonRpcMessage & { id: string | number; method: string }, input.ctx, res);
+    // The client's answers to what the relay asked it: they are the relay's, not the SDK's.
+    if (req.method === "POST" && deps.relay && input.messages.length > 0 && input.messages.every(isResponse)) {
+      for (const m of input.messages) deps.relay.accept(session, m);
+      return void res.writeHead(202, { "mcp-session-id": session.id }).end();
+    }
+    if (req.method === "GET") {
+      session.getStreams += 1;
+      res.once("close", () => (session.getStreams -= 1));
+    }
     // The raw token stays out of the SDK's hands: nothing downstream of this point needs it.
     const { identity } = session;
     req.auth = { token: "", clientId: identity.clientId ?? identity.subject, scopes: identity.scopes, expiresAt: identity.expiresAt ?? undefined, extra: { ctx: input.ctx } };

@@ -22,7 +22,8 @@ export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
     portals: snapshot.portals.map((portal) => ({
       slug: portal.slug,
       dlp: portal.dlp,
-      servers: portal.servers.map((s) => ({ slug: s.slug, url: s.url, transport: s.transport, credential: s.credential })),
+      ...(portal.dropServerPrefix ? { dropServerPrefix: true } : {}),
+      servers: portal.servers.map((s) => ({ slug: s.slug, url: s.url, transport: s.transport, credential: s.credential, ...(s.serverRequests ? { serverRequests: s.serverRequests } : {}) })),
       tools: portal.servers.flatMap((s) =>
         s.tools.map((t) => ({
           serverSlug: s.slug,

@@ -233,8 +233,12 @@ describe("stateless requests on the wire", () => {
   });
 
   it("answers methods the era dropped (ping) as unknown, and an unknown tool with a clear error", async () => {
-    const ping = await post({ jsonrpc: "2.0", id: 10, method: "ping", params: { _meta: envelope() } });
-    expect(ping.json?.error?.code).toBe(-32601);
+    // HTTP 404 as well as -32601 (the conformance suite's 2026-07-28 requirement), for each removed method.
+    for (const method of ["ping", "initialize", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]) {
+      const params = method === "logging/setLevel" ? { level: "info" } : method.startsWith("resources/") ? { uri: "test://x" } : {};
+      const removed = await post({ jsonrpc: "2.0", id: 10, method, params: { ...params, _meta: envelope() } });
+      expect([method, removed.status, removed.json?.error?.code]).toEqual([method, 404, -32601]);
+    }
     const unknown = await post({ jsonrpc: "2.0", id: 11, method: "tools/call", params: { name: "nope_nothing", arguments: {}, _meta: envelope() } });
     expect(unknown.json?.error).toMatchObject({ code: -32602 });
     expect(unknown.json?.error?.message).toMatch(/not available in this portal/);

@@ -1,12 +1,14 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 
 import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 
-import { writeAnswer, type Answer } from "./answer";
+import type { Answer } from "./answer";
+import { acceptsEventStream, createCallStream } from "./call-stream";
+import type { Notify } from "./stages/forward";
 import { GATEWAY_SERVER_INFO, newCall, newCaller, type Call, type RequestContext } from "./exchange";
 import { isRequest, type JsonRpcMessage } from "./http-util";
 import type { Listeners } from "./listeners";
-import { checkModernMessage, checkStandardHeaders, discoverResult, modernResult, MODERN_PROTOCOL_VERSIONS, type StandardHeaders } from "./modern";
+import { checkModernMessage, checkStandardHeaders, discoverResult, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
 import type { TokenIdentity } from "./auth";
 import type { GatewayState, PortalView } from "./portal-index";
 import type { Response } from "./stages/audit";
@@ -21,13 +23,14 @@ import type { Response } from "./stages/audit";
 export type Refuse = (status: number, code: number, message: string, reasons: string[], headers?: Record<string, string>, data?: unknown) => void;
 
 export type StatelessDeps = {
-  run(call: Call, signal: AbortSignal): Promise<Answer>;
+  run(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer>;
   finish(call: Call, response: Response | null): void;
   listeners: Listeners;
 };
 
 export function createStateless(deps: StatelessDeps) {
   return async function handleStateless(
+    req: IncomingMessage,
     res: ServerResponse,
     input: { portal: PortalView; state: GatewayState; identity: TokenIdentity; ctx: RequestContext; messages: JsonRpcMessage[]; headers: StandardHeaders },
     refuse: Refuse,
@@ -41,6 +44,7 @@ export function createStateless(deps: StatelessDeps) {
     if (!check.ok) return refuse(check.status, check.code, check.message, [check.reason], undefined, check.data);
     const headerRefusal = checkStandardHeaders(input.headers, message);
     if (headerRefusal) return refuse(headerRefusal.status, headerRefusal.code, headerRefusal.message, [headerRefusal.reason]);
+    if (REMOVED_METHODS.has(message.method ?? "")) return refuse(404, ErrorCode.MethodNotFound, `Method not found: ${message.method} is not part of protocol version ${check.version}.`, ["method removed in this protocol version"]);
     // Notifications have nothing to answer in a stateless exchange.
     if (!isRequest(message)) return void res.writeHead(202).end();
 
@@ -60,12 +64,16 @@ export function createStateless(deps: StatelessDeps) {
         controller.abort(new Error("the client closed the connection"));
       }
     });
+    // Progress and log messages go ahead of the answer on its own stream; an answer with nothing
+    // ahead of it stays one JSON body.
+    const stream = createCallStream(res, acceptsEventStream(req), {});
+    const notify: Notify = (method, params) => void stream.write({ jsonrpc: "2.0", method, params });
+    call.channel = { notify: (method, params) => notify(method, params ?? {}), relay: () => undefined };
     const answer: Answer =
       message.method === "server/discover"
         ? { result: discoverResult(`Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`) }
-        : // Progress needs a stream back to the client; a stateless call gets its one answer.
-          await deps.run(call, controller.signal);
+        : await deps.run(call, controller.signal, notify);
     if (controller.signal.aborted) return deps.finish(call, null);
-    deps.finish(call, writeAnswer(res, message.id, answer, { shape: (result) => modernResult(message.method, result, GATEWAY_SERVER_INFO) }));
+    deps.finish(call, stream.end(message.id, answer, (result) => modernResult(message.method, result, GATEWAY_SERVER_INFO)));
   };
 }

@@ -16,7 +16,10 @@ import {
   McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
+  type CompleteRequest,
+  type CompleteResult,
   type CallToolResult,
   type GetPromptResult,
   type Progress,
@@ -25,6 +28,9 @@ import {
   type Resource,
   type ResourceTemplate,
   type Tool,
+  type ClientCapabilities,
+  type LoggingLevel,
+  LoggingMessageNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 
 import type { SnapshotCredential } from "@/lib/config/snapshot";
@@ -38,6 +44,8 @@ export type UpstreamSpec = {
   url: string;
   transport: "streamable_http" | "sse";
   credential: UpstreamCredential;
+  /** The admin's switches for requests this server may send to clients; absent means allowed. */
+  serverRequests?: { sampling: boolean; elicitation: boolean };
 };
 
 /**
@@ -68,6 +76,32 @@ export type UpstreamCallOptions = {
   signal?: AbortSignal;
   timeoutMs?: number;
   onprogress?: (progress: Progress) => void;
+  /** Log messages the upstream sends about this call, for its caller. */
+  onnotify?: ServerNotify;
+  /** The caller can be asked things (sampling, elicitation, roots): see relay.ts. */
+  relay?: ServerRequestRelay;
+};
+
+/**
+ * Where requests and log messages an upstream sends during a call go: the client that made the
+ * call. A pooled connection is shared by every caller and the SDK client does not say which call
+ * a server request belongs to, so calls that may be relayed run on a connection leased to one
+ * session, one call at a time: whatever arrives on it belongs to that call (or, between calls, to
+ * that session).
+ */
+export type ServerRequestRelay = {
+  /** The session the leased connections belong to; they close with `releaseRelay(key)`. */
+  key: string;
+  /** What the gateway declares to the upstream for this session, already narrowed by the server's switches. */
+  capabilities: ClientCapabilities;
+  /** The upstream's request, answered by the client (or refused by the relay, at once). */
+  request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** A notification for the caller (notifications/message, resources/updated). */
+  notify(method: string, params: Record<string, unknown> | undefined): void;
+  /** The level set with logging/setLevel, passed to the upstream on connect. */
+  logLevel: LoggingLevel | null;
+  /** Where requests go between calls: the session rather than a call that has ended. */
+  idle: ServerRequestRelay | null;
 };
 
 export type OpenSealed = (sealed: string) => string;
@@ -86,6 +120,11 @@ type Connection = {
   toolHashes: Map<string, string> | null;
   catalog: { prompts?: CatalogEntry<Prompt>; resources?: CatalogEntry<Resource>; templates?: CatalogEntry<ResourceTemplate> };
 };
+
+/** An upstream connection leased to one session (see ServerRequestRelay). */
+type Lease = { client: Client; key: string; session: string; current: ServerRequestRelay };
+
+const MAX_IDLE_LEASES = 4;
 
 export type UpstreamChange = { server: string; what: "tools" | "prompts" | "resources" };
 
@@ -312,7 +351,12 @@ let directIds = 0;
  * an expired session is StreamableHTTPError(404), which `run` answers by reconnecting once;
  * a JSON-RPC error is an McpError with the upstream's code.
  */
-async function callToolDirect(target: DirectTarget, name: string, args: Record<string, unknown> | undefined, options: { signal?: AbortSignal; timeoutMs: number }): Promise<CallToolResult> {
+async function callToolDirect(
+  target: DirectTarget,
+  name: string,
+  args: Record<string, unknown> | undefined,
+  options: { signal?: AbortSignal; timeoutMs: number; onprogress?: (progress: Progress) => void; onnotify?: ServerNotify },
+): Promise<CallToolResult> {
   const id = `portico-${++directIds}`;
   const { sessionId, protocolVersion } = target.transport;
   const headers: Record<string, string> = {
@@ -340,13 +384,22 @@ async function callToolDirect(target: DirectTarget, name: string, args: Record<s
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const body = JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: args === undefined ? { name } : { name, arguments: args } });
+    // The upstream's progress names this call's own id as its token; the caller's token is put back by onprogress.
+    const meta = options.onprogress ? { _meta: { progressToken: id } } : {};
+    const body = JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: args === undefined ? { name, ...meta } : { name, arguments: args, ...meta } });
     const answer = await postRaw(target.url, headers, body, controller.signal);
     if (answer.status < 200 || answer.status > 299) {
       answer.response.destroy();
       throw new StreamableHTTPError(answer.status, `Error POSTing to endpoint: HTTP ${answer.status}`);
     }
-    const message = answer.bytes === null ? await responseFromStream(answer.response, id) : (JSON.parse(answer.bytes.toString("utf8")) as unknown);
+    const refuse = (request: { id: unknown }) => {
+      // This call runs on a shared connection for a caller that cannot be asked anything: the
+      // upstream hears so at once (the protocol's answer to a capability not declared), not
+      // after its own timeout.
+      const body = JSON.stringify({ jsonrpc: "2.0", id: request.id, error: { code: ErrorCode.MethodNotFound, message: "Method not found" } });
+      postRaw(target.url, headers, body, AbortSignal.timeout(5_000)).then((a) => a.response.resume(), () => undefined);
+    };
+    const message = answer.bytes === null ? await responseFromStream(answer.response, id, { refuse, onprogress: options.onprogress, onnotify: options.onnotify }) : (JSON.parse(answer.bytes.toString("utf8")) as unknown);
     return callToolResultOf(message, id);
   } catch (error) {
     if (isTimedOut) throw new McpError(ErrorCode.RequestTimeout, "Request timed out");
@@ -357,16 +410,36 @@ async function callToolDirect(target: DirectTarget, name: string, args: Record<s
   }
 }
 
-/** Reads an SSE answer until the response to `id` arrives; other messages on it are not ours to route. */
-function responseFromStream(stream: http.IncomingMessage, id: string): Promise<unknown> {
+/** A notification an upstream sent about a call (notifications/message), for its caller. */
+export type ServerNotify = (method: string, params: Record<string, unknown> | undefined) => void;
+
+type StreamHandlers = { refuse: (request: { id: unknown }) => void; onprogress?: (progress: Progress) => void; onnotify?: ServerNotify };
+
+/**
+ * Reads an SSE answer until the response to `id` arrives. What the upstream sends about the call
+ * before it (progress on this call's token, log messages) goes to the caller in order; a request
+ * is refused at once (see callToolDirect); anything else is not ours to route.
+ */
+function responseFromStream(stream: http.IncomingMessage, id: string, handlers: StreamHandlers): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let found = false;
     const parser = createParser({
       onEvent(event) {
         if (found || (event.event && event.event !== "message")) return;
         try {
-          const message = JSON.parse(event.data) as { id?: unknown };
-          if (!message || typeof message !== "object" || message.id !== id) return;
+          const message = JSON.parse(event.data) as { id?: unknown; method?: unknown; params?: Record<string, unknown> };
+          if (!message || typeof message !== "object") return;
+          if (typeof message.method === "string") {
+            if (message.id !== undefined && message.id !== null) return handlers.refuse({ id: message.id });
+            if (message.method === "notifications/progress" && message.params?.progressToken === id && handlers.onprogress) {
+              const progress = { ...message.params };
+              delete progress.progressToken;
+              return handlers.onprogress(progress as Progress);
+            }
+            if (message.method === "notifications/message") handlers.onnotify?.(message.method, message.params);
+            return;
+          }
+          if (message.id !== id) return;
           found = true;
           stream.destroy();
           resolve(message);
@@ -448,6 +521,11 @@ export async function resolveCredentialReference(ref: string): Promise<string> {
  */
 export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTimeoutMs?: number } = {}) {
   const connections = new Map<string, Connection>();
+  /**
+   * Resource subscriptions, one upstream subscription per server and URI however many sessions
+   * hold it: server slug → URI → the sessions' listeners for notifications/resources/updated.
+   */
+  const subscribers = new Map<string, Map<string, Set<(params: Record<string, unknown>) => void>>>();
   const directTargets = new WeakMap<Client, DirectTarget>();
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
   const changeListeners = new Set<(change: UpstreamChange) => void>();
@@ -515,15 +593,19 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
     }
   }
 
+  function transportFor(spec: UpstreamSpec, headers: Record<string, string>) {
+    const url = new URL(spec.url);
+    return spec.transport === "sse"
+      ? new SSEClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch })
+      : new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch, reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 1000, maxReconnectionDelay: 10_000, reconnectionDelayGrowFactor: 2 } });
+  }
+
   async function connect(conn: Connection): Promise<Client> {
     const { spec } = conn;
     const headers = await credentialHeaders(spec);
     const url = new URL(spec.url);
     const client = new Client(CLIENT_INFO, { capabilities: {} });
-    const transport =
-      spec.transport === "sse"
-        ? new SSEClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch })
-        : new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch, reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 1000, maxReconnectionDelay: 10_000, reconnectionDelayGrowFactor: 2 } });
+    const transport = transportFor(spec, headers);
     if (transport instanceof StreamableHTTPClientTransport) directTargets.set(client, { url, headers, transport });
     client.onclose = () => {
       if (conn.client === client) conn.client = null;
@@ -540,6 +622,9 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
       conn.catalog.templates = undefined;
       announce({ server: spec.slug, what: "resources" });
     });
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      for (const listener of subscribers.get(spec.slug)?.get(n.params.uri) ?? []) listener(n.params);
+    });
     client.onerror = (error) => log("debug", "upstream transport error", { server: spec.slug, ...describeError(error) });
     try {
       await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
@@ -549,6 +634,8 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
     }
     // Before the first call goes through: a drifted tool must not get one call in.
     await refreshToolHashes(conn, client);
+    // A new connection (the old one dropped) holds none of the subscriptions: make them again.
+    for (const uri of subscribers.get(spec.slug)?.keys() ?? []) void client.subscribeResource({ uri }, { timeout: CONNECT_TIMEOUT_MS }).catch(() => undefined);
     return client;
   }
 
@@ -643,6 +730,62 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
     }
   }
 
+  /** Idle leased connections by session, server and declared capabilities; and every lease of a session. */
+  const idleLeases = new Map<string, Lease[]>();
+  const leasesBySession = new Map<string, Set<Lease>>();
+
+  const leaseKey = (spec: UpstreamSpec, relay: ServerRequestRelay) => `${relay.key}\n${connectionKey(spec)}\n${JSON.stringify(relay.capabilities)}`;
+
+  /** A connection of one session's own, declaring what its client declared (see ServerRequestRelay). */
+  async function connectLeased(spec: UpstreamSpec, relay: ServerRequestRelay): Promise<Lease> {
+    const headers = await credentialHeaders(spec);
+    const client = new Client(CLIENT_INFO, { capabilities: relay.capabilities });
+    const lease: Lease = { client, key: leaseKey(spec, relay), session: relay.key, current: relay };
+    // Every request the upstream sends goes to the relay, which answers or refuses it (and audits).
+    client.fallbackRequestHandler = (request, extra) => lease.current.request(request.method, request.params as Record<string, unknown> | undefined, extra.signal) as never;
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => lease.current.notify(n.method, n.params));
+    client.onerror = (error) => log("debug", "upstream transport error", { server: spec.slug, ...describeError(error) });
+    try {
+      await client.connect(transportFor(spec, headers), { timeout: CONNECT_TIMEOUT_MS });
+      if (relay.logLevel && client.getServerCapabilities()?.logging) await client.setLoggingLevel(relay.logLevel, { timeout: CONNECT_TIMEOUT_MS });
+    } catch (error) {
+      void client.close().catch(() => undefined);
+      throw error;
+    }
+    let all = leasesBySession.get(relay.key);
+    if (!all) leasesBySession.set(relay.key, (all = new Set()));
+    all.add(lease);
+    client.onclose = () => {
+      leasesBySession.get(lease.session)?.delete(lease);
+      const idle = idleLeases.get(lease.key);
+      if (idle?.includes(lease)) idle.splice(idle.indexOf(lease), 1);
+    };
+    return lease;
+  }
+
+  /** A call that may be relayed runs alone on a leased connection; others of the session wait for none (a new one is made). */
+  async function runLeased<T>(spec: UpstreamSpec, relay: ServerRequestRelay, call: (client: Client, requestOptions: RequestOptions) => Promise<T>, callOptions: UpstreamCallOptions): Promise<T> {
+    const requestOptions: RequestOptions = { signal: callOptions.signal, timeout: callOptions.timeoutMs ?? defaultTimeoutMs, onprogress: callOptions.onprogress, resetTimeoutOnProgress: false };
+    let lease: Lease | undefined;
+    try {
+      lease = idleLeases.get(leaseKey(spec, relay))?.pop() ?? (await connectLeased(spec, relay));
+      lease.current = relay;
+      const result = await call(lease.client, requestOptions);
+      lease.current = relay.idle ?? relay;
+      const idle = idleLeases.get(lease.key) ?? [];
+      idleLeases.set(lease.key, idle);
+      if (idle.length < MAX_IDLE_LEASES && leasesBySession.get(lease.session)?.has(lease)) idle.push(lease);
+      else void lease.client.close().catch(() => undefined);
+      return result;
+    } catch (error) {
+      // A leased connection that failed is not worth keeping: the next call makes a fresh one.
+      if (lease) void lease.client.close().catch(() => undefined);
+      const translated = translate(spec, error, callOptions.signal);
+      if (translated.kind !== "cancelled") log("warn", "upstream request failed", { server: spec.slug, kind: translated.kind, ...describeError(error) });
+      throw translated;
+    }
+  }
+
   async function cached<T>(spec: UpstreamSpec, kind: keyof Connection["catalog"], capability: "prompts" | "resources", load: (client: Client) => Promise<T[]>): Promise<T[]> {
     const client = await getClient(spec);
     const conn = connections.get(spec.slug);
@@ -683,12 +826,12 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
         return { items: r.resourceTemplates, nextCursor: r.nextCursor };
       })),
     callTool(spec: UpstreamSpec, name: string, args: Record<string, unknown> | undefined, callOptions?: UpstreamCallOptions): Promise<CallToolResult> {
+      if (callOptions?.relay) return runLeased(spec, callOptions.relay, (client, o) => client.callTool({ name, arguments: args }, CallToolResultSchema, o) as Promise<CallToolResult>, callOptions);
       return run(
         spec,
         (client, o) => {
           const target = directTargets.get(client);
-          // Progress needs the SDK's notification routing; everything else takes the short way.
-          if (target && !o.onprogress) return callToolDirect(target, name, args, { signal: o.signal, timeoutMs: o.timeout ?? defaultTimeoutMs });
+          if (target) return callToolDirect(target, name, args, { signal: o.signal, timeoutMs: o.timeout ?? defaultTimeoutMs, onprogress: o.onprogress, onnotify: callOptions?.onnotify });
           return client.callTool({ name, arguments: args }, CallToolResultSchema, o) as Promise<CallToolResult>;
         },
         callOptions,
@@ -699,6 +842,43 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
     },
     readResource(spec: UpstreamSpec, uri: string, callOptions?: UpstreamCallOptions): Promise<ReadResourceResult> {
       return run(spec, (client, o) => client.readResource({ uri }, o), callOptions);
+    },
+    complete(spec: UpstreamSpec, params: CompleteRequest["params"], callOptions?: UpstreamCallOptions): Promise<CompleteResult> {
+      return run(spec, (client, o) => client.complete(params, o), callOptions);
+    },
+    /**
+     * Holds a subscription to `uri` for one listener; the upstream is asked once per URI. Returns
+     * how to let go of it (the upstream is told when the last listener goes).
+     */
+    async subscribe(spec: UpstreamSpec, uri: string, listener: (params: Record<string, unknown>) => void, callOptions?: UpstreamCallOptions): Promise<() => void> {
+      let byUri = subscribers.get(spec.slug);
+      if (!byUri) subscribers.set(spec.slug, (byUri = new Map()));
+      let listeners = byUri.get(uri);
+      if (!listeners) {
+        await run(spec, (client, o) => client.subscribeResource({ uri }, o), callOptions);
+        listeners = byUri.get(uri) ?? new Set();
+        byUri.set(uri, listeners);
+      }
+      listeners.add(listener);
+      const held = listeners;
+      return () => {
+        held.delete(listener);
+        if (held.size > 0 || byUri.get(uri) !== held) return;
+        byUri.delete(uri);
+        void run(spec, (client, o) => client.unsubscribeResource({ uri }, o), { timeoutMs: CONNECT_TIMEOUT_MS }).catch(() => undefined);
+      };
+    },
+    /** Closes the connections leased to a session (it ended). */
+    releaseRelay(key: string) {
+      const all = leasesBySession.get(key);
+      leasesBySession.delete(key);
+      for (const lease of all ?? []) void lease.client.close().catch(() => undefined);
+    },
+    /** A session's logging/setLevel, passed to the upstreams it holds connections to. */
+    setRelayLogLevel(key: string, level: LoggingLevel) {
+      for (const lease of leasesBySession.get(key) ?? []) {
+        if (lease.client.getServerCapabilities()?.logging) void lease.client.setLoggingLevel(level).catch(() => undefined);
+      }
     },
     /** Closes connections to servers no longer in the running snapshot. */
     retain(specs: UpstreamSpec[]) {

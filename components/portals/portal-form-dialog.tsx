@@ -48,7 +48,7 @@ export function PortalFormDialog(props: PortalFormDialogProps) {
   );
 }
 
-type FormValues = { name: string; slug: string; description: string; allowlistMode: boolean; serverIds: string[] };
+type FormValues = { name: string; slug: string; description: string; allowlistMode: boolean; dropServerPrefix: boolean; serverIds: string[] };
 
 function PortalForm({
   mode,
@@ -65,6 +65,7 @@ function PortalForm({
     slug: portal?.slug ?? "",
     description: portal?.description ?? "",
     allowlistMode: portal?.allowlistMode ?? false,
+    dropServerPrefix: portal?.dropServerPrefix ?? false,
     serverIds: [],
   }));
   // The slug follows the name until someone types in it (or always, once they clear it).
@@ -87,6 +88,7 @@ function PortalForm({
     if (values.slug.trim().toLowerCase() !== portal.slug) diff.slug = values.slug;
     if (values.description.trim() !== portal.description) diff.description = values.description;
     if (values.allowlistMode !== portal.allowlistMode) diff.allowlistMode = values.allowlistMode;
+    if (values.dropServerPrefix !== portal.dropServerPrefix) diff.dropServerPrefix = values.dropServerPrefix;
     return diff;
   };
 
@@ -214,6 +216,26 @@ function PortalForm({
           checked={values.allowlistMode}
           onCheckedChange={(checked) => set("allowlistMode", checked)}
           aria-describedby={`${formId}-allowlist-help`}
+          className="mt-0.5"
+        />
+      </div>
+
+      <div className="flex items-start justify-between gap-4 rounded-lg border p-3">
+        <div className="grid gap-1">
+          <label htmlFor={`${formId}-prefix`} className="text-sm leading-none font-medium">
+            Prompts under their own names
+          </label>
+          <p id={`${formId}-prefix-help`} className="text-[0.8125rem] text-muted-foreground">
+            {values.dropServerPrefix
+              ? "On: clients see each prompt by its server's name for it; where two servers offer a prompt by the same name, both keep the <server>_ prefix."
+              : "Off: every prompt is named <server>_<prompt>. Turn on so a one-server portal looks like its server."}
+          </p>
+        </div>
+        <Switch
+          id={`${formId}-prefix`}
+          checked={values.dropServerPrefix}
+          onCheckedChange={(checked) => set("dropServerPrefix", checked)}
+          aria-describedby={`${formId}-prefix-help`}
           className="mt-0.5"
         />
       </div>

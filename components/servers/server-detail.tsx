@@ -20,6 +20,7 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { Switch } from "@/components/ui/switch";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import {
   TRANSPORT_LABELS,
@@ -108,6 +109,17 @@ export function ServerDetail({ initialServer, initialTools, canWrite }: ServerDe
       // A failed sync still records the error on the server.
       await refreshAll();
     },
+  });
+
+  // Applies at once: the change publishes a config version, and gateways refuse the next request.
+  const serverRequests = useMutation({
+    mutationFn: (change: { allowSampling?: boolean; allowElicitation?: boolean }) => api<ServerDetailView>("PATCH", `/servers/${id}`, change),
+    onSuccess: async (_view, change) => {
+      const [what, isOn] = change.allowSampling !== undefined ? ["Sampling", change.allowSampling] : ["Elicitation", change.allowElicitation];
+      toast.success(`${what} requests from ${server.name} ${isOn ? "are relayed to clients" : "are refused"}`);
+      await queryClient.invalidateQueries({ queryKey: serverKeys.all });
+    },
+    onError: (error) => toast.error(`Could not change ${server.name}: ${error.message}`),
   });
 
   const deleteServer = async () => {
@@ -259,6 +271,30 @@ export function ServerDetail({ initialServer, initialTools, canWrite }: ServerDe
                     <code className="font-mono text-xs">{server.credential.headerName}</code> from <code className="font-mono text-xs">{server.credential.ref}</code>
                   </>
                 )}
+              </DetailRow>
+              <DetailRow label="Sampling">
+                <span className="flex items-center gap-2">
+                  <Switch
+                    size="sm"
+                    checked={server.allowSampling}
+                    disabled={!canWrite || serverRequests.isPending}
+                    onCheckedChange={(checked) => serverRequests.mutate({ allowSampling: checked })}
+                    aria-label="Relay sampling requests from this server to clients"
+                  />
+                  <span className="text-muted-foreground">{server.allowSampling ? "may ask clients' LLMs" : "refused"}</span>
+                </span>
+              </DetailRow>
+              <DetailRow label="Elicitation">
+                <span className="flex items-center gap-2">
+                  <Switch
+                    size="sm"
+                    checked={server.allowElicitation}
+                    disabled={!canWrite || serverRequests.isPending}
+                    onCheckedChange={(checked) => serverRequests.mutate({ allowElicitation: checked })}
+                    aria-label="Relay elicitation requests from this server to clients"
+                  />
+                  <span className="text-muted-foreground">{server.allowElicitation ? "may ask users for input" : "refused"}</span>
+                </span>
               </DetailRow>
               <DetailRow label="Last synced">
                 <RelativeTime value={server.lastSyncedAt} fallback="Never" />

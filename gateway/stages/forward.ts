@@ -43,6 +43,8 @@ export function createForward(deps: ForwardDeps) {
         signal,
         timeoutMs: deps.upstreamTimeoutMs,
         onprogress,
+        onnotify: call.channel?.notify,
+        relay: call.channel?.relay(spec),
       });
       call.upstreamMs = performance.now() - started;
       call.upstreamOutcome = result.isError ? "tool_error" : "success";

@@ -1,5 +1,8 @@
 import {
+  CompleteRequestSchema,
   ErrorCode,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
@@ -28,6 +31,9 @@ const SDK_SCHEMAS: Record<string, { safeParse(value: unknown): { success: boolea
   "resources/list": ListResourcesRequestSchema,
   "resources/templates/list": ListResourceTemplatesRequestSchema,
   "resources/read": ReadResourceRequestSchema,
+  "resources/subscribe": SubscribeRequestSchema,
+  "resources/unsubscribe": UnsubscribeRequestSchema,
+  "completion/complete": CompleteRequestSchema,
 };
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);

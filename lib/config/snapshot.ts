@@ -57,6 +57,8 @@ export const snapshotServer = z.object({
   transport: z.enum(["streamable_http", "sse"]),
   credential: snapshotCredential,
   tools: z.array(snapshotTool),
+  /** The admin's switches for what this server may ask clients; absent (older control planes) means allowed. */
+  serverRequests: z.object({ sampling: z.boolean(), elicitation: z.boolean() }).optional(),
 });
 export type SnapshotServer = z.infer<typeof snapshotServer>;
 
@@ -64,6 +66,8 @@ export const snapshotPortal = z.object({
   slug: z.string().min(1).max(64),
   name: z.string(),
   allowlistMode: z.boolean(),
+  /** Prompts under their own names where no two of the portal's servers clash; absent means prefixed. */
+  dropServerPrefix: z.boolean().optional(),
   servers: z.array(snapshotServer),
   /** DLP actions and payload capture; absent: every detector redacts, payloads captured (redacted). */
   dlp: portalDlp.optional(),

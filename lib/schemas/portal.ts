@@ -6,13 +6,14 @@ export const createPortalInput = z.object({
   name,
   description: description.default(""),
   allowlistMode: z.boolean().default(false),
+  dropServerPrefix: z.boolean().default(false),
   serverIds: z.array(text().min(1).max(64)).max(200).default([]),
 });
 export type CreatePortalInput = z.input<typeof createPortalInput>;
 
 // No defaults here: zod 4 would apply them inside .partial() and reset unnamed fields.
 export const updatePortalInput = z
-  .object({ slug, name, description, allowlistMode: z.boolean() })
+  .object({ slug, name, description, allowlistMode: z.boolean(), dropServerPrefix: z.boolean() })
   .partial()
   .refine((v) => Object.keys(v).length > 0, "Nothing to update");
 export type UpdatePortalInput = z.input<typeof updatePortalInput>;
@@ -62,6 +63,7 @@ export type PortalView = {
   name: string;
   description: string;
   allowlistMode: boolean;
+  dropServerPrefix: boolean;
   url: string;
   servers: { serverId: string; slug: string; name: string; status: string; enabled: boolean }[];
   createdAt: string;

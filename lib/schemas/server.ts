@@ -45,6 +45,9 @@ const serverFields = {
   url: serverUrl,
   transport: z.enum(transports),
   credential: credentialInput,
+  /** Relay this server's requests to clients (issue 17); off, the gateway refuses them at once. */
+  allowSampling: z.boolean(),
+  allowElicitation: z.boolean(),
 };
 
 export const createServerInput = z.object({
@@ -52,6 +55,8 @@ export const createServerInput = z.object({
   description: description.default(""),
   transport: serverFields.transport.default("streamable_http"),
   credential: credentialInput.default({ kind: "none" }),
+  allowSampling: serverFields.allowSampling.default(true),
+  allowElicitation: serverFields.allowElicitation.default(true),
 });
 export type CreateServerInput = z.input<typeof createServerInput>;
 
@@ -79,6 +84,8 @@ export type ServerView = {
   url: string;
   transport: (typeof transports)[number];
   credential: { kind: "none" | "header" | "reference"; headerName: string | null; ref: string | null; hasSecret: boolean };
+  allowSampling: boolean;
+  allowElicitation: boolean;
   status: (typeof serverStatuses)[number];
   statusDetail: StatusDetail | null;
   lastSyncedAt: string | null;

@@ -209,4 +209,25 @@ describe(`config versions (${process.env.TEST_DATABASE_URL ? "postgres" : "pglit
     expect((await verified(published.signature)).roles.map((r) => r.slug)).toEqual(["analysts", "auditors"]);
     expect(await configVersions.getConfigVersion(t.db, viewer, 1)).toMatchObject({ isVerified: true });
   });
+
+  it("carries a server's switches for sampling and elicitation to the gateways only when one is off", async () => {
+    expect((await servers.getServer(t.db, viewer, ids.server)).allowSampling).toBe(true);
+    const before = await configVersions.publishConfigVersion(t.db, admin, "unchanged");
+    expect((await verified(before.signature)).portals[0]!.servers[0]).not.toHaveProperty("serverRequests");
+
+    const view = await servers.updateServer(t.db, admin, ids.server, { allowSampling: false });
+    expect(view).toMatchObject({ allowSampling: false, allowElicitation: true });
+    expect(await errorOf(servers.updateServer(t.db, viewer, ids.server, { allowSampling: true }))).toMatchObject({ code: "forbidden" });
+    const off = await configVersions.publishConfigVersion(t.db, admin, "sampling off for billing");
+    expect(off).toMatchObject({ version: before.version + 1, isNew: true });
+    expect((await verified(off.signature)).portals[0]!.servers[0]!.serverRequests).toEqual({ sampling: false, elicitation: true });
+    const change = await t.db.auditEvent.findFirstOrThrow({ where: { action: "server.update", targetId: ids.server }, orderBy: { seq: "desc" } });
+    expect(change.data).toMatchObject({ before: { allowSampling: true }, after: { allowSampling: false } });
+  });
+
+  it("carries a portal's choice to drop the server prefix of prompt names", async () => {
+    expect(await portals.updatePortal(t.db, admin, ids.portal, { dropServerPrefix: true })).toMatchObject({ dropServerPrefix: true });
+    const published = await configVersions.publishConfigVersion(t.db, admin, "prompts under their own names");
+    expect((await verified(published.signature)).portals[0]!.dropServerPrefix).toBe(true);
+  });
 });

@@ -104,6 +104,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
       name: portal.name,
       allowlistMode: portal.allowlistMode,
       ...(dlp.portals[portal.slug] ? { dlp: dlp.portals[portal.slug] } : {}),
+      ...(portal.dropServerPrefix ? { dropServerPrefix: true } : {}),
       servers: portal.servers
         .map(({ server, enabled }): SnapshotServer => {
           let credential = credentials.get(server.id);
@@ -130,7 +131,9 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
               },
             ];
           });
-          return { slug: server.slug, name: server.name, url: server.url, transport: server.transport, credential, tools: tools.sort(byKey((t) => t.exposedName)) };
+          // Only when an admin turned something off: snapshots of servers that allow both stay as they were.
+          const serverRequests = server.allowSampling && server.allowElicitation ? {} : { serverRequests: { sampling: server.allowSampling, elicitation: server.allowElicitation } };
+          return { slug: server.slug, name: server.name, url: server.url, transport: server.transport, credential, tools: tools.sort(byKey((t) => t.exposedName)), ...serverRequests };
         })
         .sort(byKey((s) => s.slug)),
     })),

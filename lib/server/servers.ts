@@ -31,6 +31,8 @@ function toView(row: ServerRow): ServerView {
     url: row.url,
     transport: row.transport,
     credential: { kind: row.credentialKind, headerName: row.headerName, ref: row.secretRef, hasSecret: Boolean(row.secretEnc) },
+    allowSampling: row.allowSampling,
+    allowElicitation: row.allowElicitation,
     status: row.status,
     statusDetail: detail.success ? detail.data : null,
     lastSyncedAt: iso(row.lastSyncedAt),
@@ -88,7 +90,16 @@ export async function createServer(db: Db, actor: Actor, raw: unknown): Promise<
   await assertAllowedUpstream(input.url, await readSettings(db));
   return db.$transaction(async (tx) => {
     const row = await tx.server.create({
-      data: { slug: input.slug, name: input.name, description: input.description, url: input.url, transport: input.transport, ...credentialColumns(input.credential) },
+      data: {
+        slug: input.slug,
+        name: input.name,
+        description: input.description,
+        url: input.url,
+        transport: input.transport,
+        allowSampling: input.allowSampling,
+        allowElicitation: input.allowElicitation,
+        ...credentialColumns(input.credential),
+      },
       include: withTools,
     });
     const view = toView(row);
@@ -117,6 +128,8 @@ export async function updateServer(db: Db, actor: Actor, id: string, raw: unknow
         description: input.description,
         url: input.url,
         transport: input.transport,
+        allowSampling: input.allowSampling,
+        allowElicitation: input.allowElicitation,
         ...(input.credential ? credentialColumns(input.credential) : {}),
         ...(connectionChanged && before.status === "ready" ? { status: "stale" as const } : {}),
       },

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Portal" ADD COLUMN     "dropServerPrefix" BOOLEAN NOT NULL DEFAULT false;
