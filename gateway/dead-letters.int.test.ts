@@ -19,6 +19,8 @@ const { createTestDatabase } = await import("@/lib/server/db/test-database");
 const { ingestAuditEvents } = await import("@/lib/server/audit-ingest");
 const { listGateways, recordHeartbeat, replayGatewayDeadLetters } = await import("@/lib/server/gateways");
 const { toAppError } = await import("@/lib/server/errors");
+const { ensureBuiltInAlertRules } = await import("@/lib/server/alerts/start");
+const { runAlertChecks } = await import("@/lib/server/alerts/checks");
 
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
 
@@ -65,7 +67,9 @@ afterAll(async () => {
 });
 
 describe(`dead letters (${label})`, () => {
-  it("are shown with their count and reason, and an admin's replay puts them in the trail", async () => {
+  it("are shown with their count and reason, raise a critical alert, and an admin's replay puts them in the trail and clears it", async () => {
+    await ensureBuiltInAlertRules(t.db);
+    const deadLetterAlerts = () => t.db.alert.findMany({ where: { rule: { key: "audit-dead-letters" } } });
     isIngestBroken = true;
     const client = await h.connect(await h.mintToken());
     for (const n of [1, 2, 3]) await client.callTool({ name: "probe_echo", arguments: { text: `dead ${n}` } });
@@ -82,6 +86,9 @@ describe(`dead letters (${label})`, () => {
     const [shown] = await listGateways(t.db, admin);
     expect(shown!.deadLetters).toMatchObject({ count: reported.count, lastReason: "Audit event 0 is not valid", lastAt: expect.any(String) });
     expect(await t.db.auditEvent.count({ where: { kind: "mcp.request", action: "tools/call" } })).toBe(0);
+    // The alert engine's scheduled checks read the same report.
+    await runAlertChecks(t.db);
+    expect(await deadLetterAlerts()).toMatchObject([{ status: "open", severity: "critical", title: expect.stringContaining(`${reported.count} dead-lettered audit events`) }]);
 
     // Only an admin may replay.
     await expect(replayGatewayDeadLetters(t.db, viewer, shown!.id)).rejects.toMatchObject({ code: "forbidden" });
@@ -94,6 +101,10 @@ describe(`dead letters (${label})`, () => {
     expect(spool.deadLetters()).toEqual({ count: 0, lastReason: null, lastAt: null });
     const [after] = await listGateways(t.db, admin);
     expect(after!.deadLetters.count).toBe(0);
+    // The next heartbeat reports none, and the alert resolves itself.
+    await recordHeartbeat(t.db, { name: "test-gateway", url: h.gateway.url, runningVersion: 1, deadLetters: spool.deadLetters() });
+    await runAlertChecks(t.db);
+    expect(await deadLetterAlerts()).toMatchObject([{ status: "resolved" }]);
     // The replay itself is on the record.
     expect(await t.db.auditEvent.count({ where: { action: "gateway.replay_dead_letters", actorId: admin.userId } })).toBe(1);
   });
