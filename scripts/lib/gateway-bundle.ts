@@ -12,9 +12,9 @@ import path from "node:path";
  */
 export const GATEWAY_BUNDLE = "dist/gateway.mjs";
 
-export async function buildGateway(root: string): Promise<string> {
+/** `outfile` must lie inside `root`, so that the bundle finds its packages in root/node_modules. */
+export async function buildGateway(root: string, outfile = path.join(root, GATEWAY_BUNDLE)): Promise<string> {
   const { build } = await import("esbuild");
-  const outfile = path.join(root, GATEWAY_BUNDLE);
   await build({
     entryPoints: [path.join(root, "gateway/main.ts")],
     outfile,

@@ -38,6 +38,8 @@ export type GatewayLaunch = {
   gatewayUrl: string;
   controlPlaneUrl: string;
   gatewayToken: string;
+  /** The bundle to run (buildGateway's outfile); default dist/gateway.mjs. */
+  bundle?: string;
   /** The key that opens sealed upstream credentials: the gateway never gets PORTICO_SECRET_KEY. */
   credentialKey: string;
   dataDir: string;
@@ -50,7 +52,7 @@ export function spawnGateway(root: string, env: NodeJS.ProcessEnv, launch: Gatew
   // The gateway holds no control-plane secret and no database access.
   const rest = { ...env };
   for (const name of ["PORTICO_SECRET_KEY", "AUTH_SECRET", "DATABASE_URL", "OIDC_CLIENT_SECRET"]) delete rest[name];
-  return spawn(process.execPath, [path.join(root, GATEWAY_BUNDLE)], {
+  return spawn(process.execPath, [launch.bundle ?? path.join(root, GATEWAY_BUNDLE)], {
     cwd: root,
     env: {
       ...rest,
