@@ -78,6 +78,8 @@ export type Call = {
   /** The result's size as JSON when known from the upstream's bytes (saves serialising it again). */
   resultBytes?: number;
   progressToken?: string | number;
+  /** Set only when tracing is on (gateway/tracing.ts): recorded on the audit event. */
+  traceId?: string;
   finalized: boolean;
 };
 

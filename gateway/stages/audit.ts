@@ -59,6 +59,7 @@ export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetric
           sessionId: caller.id || null,
           protocolVersion: caller.protocolVersion,
           exposedName: call.exposedName,
+          ...(call.traceId ? { traceId: call.traceId } : {}),
           ...(response?.httpStatus !== undefined ? { httpStatus: response.httpStatus } : {}),
           latencyMs: round3(latencyMs),
           requestBytes: ctx.requestBytes,
