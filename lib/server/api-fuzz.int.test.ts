@@ -60,6 +60,16 @@ const validBodies: Record<string, () => unknown> = {
   "post /tokens": () => ({ name: "ci", scopes: ["read"], expiresInDays: 30 }),
   "post /oauth-clients": () => ({ name: "Tool", redirectUris: ["https://tool.example/cb"], clientUri: "https://tool.example" }),
   "patch /settings": () => ({ oauthAccessTokenMinutes: 10, oauthCimdDomains: ["claude.ai"] }),
+  // Keeps the slugs (and so the ids) the other bodies name; replaces the rest of portals and roles.
+  "post /config/import": () => ({
+    kind: "portico/config",
+    formatVersion: 1,
+    servers: [{ slug: "costs", name: "Costs", url: "https://costs.example/mcp" }],
+    portals: [{ slug: "finops", name: "FinOps", servers: [{ server: "costs", enabled: true }] }],
+    roles: [{ slug: "analyst", name: "Analyst", principals: [{ kind: "group", value: "finops" }], grants: [{ portal: "finops", server: "costs", riskClasses: ["read"] }] }],
+  }),
+  "post /policy/explain": () => ({ principal: { kind: "groups", groups: ["finops"] }, portal: "finops", tool: "costs_top", at: "2026-12-02T10:00:00Z", sourceIp: "10.1.2.3", mfa: true }),
+  "post /policy/simulate": () => ({ against: { kind: "version", version: 1 }, days: 30 }),
 };
 
 const writeOperations = operations.filter((op) => op.method !== "get" && op.body);
