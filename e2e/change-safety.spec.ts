@@ -59,6 +59,7 @@ test("an admin turns a tool off, sees the diff, rolls back, and the tool is call
     await page.locator(`tr[data-version="${off - 1}"]`).getByRole("button", { name: "Roll back to this" }).click();
     const dialog = page.getByRole("dialog");
     await expect(dialog).toContainText(`Tool ${TOOL} (cost-explorer) in portal finops now offered`);
+    await page.screenshot({ path: "docs/screenshots/config-rollback.png" });
     await dialog.getByRole("button", { name: "Roll back" }).click();
     // Measured from the moment the dashboard says it is done, as the admin experiences it.
     await expect(page.getByText(`Rolled back to version ${off - 1}`)).toBeVisible({ timeout: 15_000 });
@@ -111,6 +112,7 @@ test("the explainer shows the demo analyst's weekday-only role failing its time 
     const conditions = page.getByRole("list", { name: "Conditions of Weekday tagging" });
     await expect(conditions.locator('li[data-held="false"]')).toContainText("time window: outside its hours (Mon, Tue, Wed, Thu, Fri 08:00–19:00 Europe/Paris)");
     await expect(page.getByRole("list", { name: "Reasons" })).toContainText('role "Weekday tagging": outside its hours');
+    await page.screenshot({ path: "docs/screenshots/policy-explainer.png", fullPage: true });
   } finally {
     await request.delete(`/api/v1/roles/${role.id}`);
   }
