@@ -9,7 +9,7 @@
  *
  *   npm run bench:gateway -- [--rounds 4] [--calls 400] [--calls32 1500] [--list-calls 200]
  *                            [--warmup 200] [--tool list_accounts] [--args '{}']
- *                            [--profile] [--stages] [--check]
+ *                            [--profile] [--stages] [--check] [--trace]
  *
  * Each round measures every mode, in an order rotated per round, with `--calls` (c=1) or
  * `--calls32` calls each; short interleaved rounds keep a noisy neighbour on a shared machine from
@@ -29,6 +29,8 @@
  * with `--check`, also when a bar fails.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -193,6 +195,8 @@ type Options = {
   profile: boolean;
   stages: boolean;
   check: boolean;
+  /** The gateway with OpenTelemetry on, exporting to an OTLP sink in this process; compare with a run without. */
+  trace: boolean;
 };
 
 function parseOptions(argv: string[]): Options {
@@ -216,6 +220,7 @@ function parseOptions(argv: string[]): Options {
     profile: argv.includes("--profile"),
     stages: argv.includes("--stages"),
     check: argv.includes("--check"),
+    trace: argv.includes("--trace"),
   };
 }
 
@@ -271,7 +276,20 @@ async function runMain(options: Options) {
     ]);
     await peers.call("configure", { latest, configJwks: keys.configJwks, oauthJwks: keys.oauthJwks });
 
-    const bench = await startBenchGateway({ controlPlaneUrl, dataDir });
+    // --trace: spans exported over OTLP/HTTP to a sink that reads and drops them, as a collector would.
+    let traceEndpoint: string | undefined;
+    let traceExports = 0;
+    if (options.trace) {
+      const sink = createServer((req, res) => {
+        traceExports++;
+        req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+      });
+      await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
+      traceEndpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+      closers.push(() => new Promise((resolve) => sink.close(resolve)));
+      closers.push(async () => console.log(`\n--trace: OpenTelemetry on; ${traceExports} OTLP export requests received`));
+    } else console.log("Tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset); run with --trace to compare with it on.");
+    const bench = await startBenchGateway({ controlPlaneUrl, dataDir, traceEndpoint });
     closers.push(() => bench.close());
     const { gateway, spool } = bench;
     const portalUrl = `${gateway.publicUrl}/mcp/${PORTAL}`;

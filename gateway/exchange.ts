@@ -92,6 +92,8 @@ export type Call = {
   elevation?: { identity: TokenIdentity; grantId: string | null; isPerCall: boolean };
   /** Set by a framing that can carry what the upstream sends back during the call (relay.ts). */
   channel?: CallChannel;
+  /** Set only when tracing is on (gateway/tracing.ts): recorded on the audit event. */
+  traceId?: string;
   finalized: boolean;
 };
 

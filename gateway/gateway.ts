@@ -17,6 +17,7 @@ import type { GatewayState } from "./portal-index";
 import { DEFAULT_MAX_BODY_BYTES } from "./http-util";
 import { createGatewayHttpServer, configureHttpServer, listen } from "./server";
 import { createUpstreamPool, type OpenSealed, type UpstreamPool } from "./upstreams";
+import type { GatewayTracing } from "./tracing";
 
 export type GatewayDeps<S> = {
   /** Signature + schema check of a signed snapshot. */
@@ -34,6 +35,8 @@ export type GatewayDeps<S> = {
   defaultMetrics?: boolean;
   /** Tests listen on port 0: take the public URL from the bound port instead of the environment. */
   urlFromBoundPort?: boolean;
+  /** OpenTelemetry traces (gateway/tracing.ts), when an OTLP endpoint is configured. */
+  tracing?: GatewayTracing | null;
 };
 
 export type Gateway<S> = {
@@ -148,6 +151,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     maxBodyBytes: env.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     upstreamTimeoutMs: env.upstreamTimeoutMs,
     sessionIdPrefix: env.sessionRoute ? `${env.sessionRoute}.` : undefined,
+    tracing: deps.tracing,
   });
 
   store.onChange((next) => {
@@ -211,6 +215,8 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
         http.closeAllConnections();
         await closed;
         await upstreams.close();
+        // Spans of the last requests are exported before the process goes.
+        await deps.tracing?.shutdown().catch((error: unknown) => log("warn", "flushing traces failed", describeError(error)));
       })();
       return closing;
     },

@@ -24,6 +24,11 @@ async function main() {
   }
   if (!env.credentialKey) log("warn", "neither PORTICO_GATEWAY_CREDENTIAL_KEY nor PORTICO_SECRET_KEY is set: upstreams with sealed header credentials will be unavailable");
 
+  // OpenTelemetry only when asked for: loaded on demand, so a gateway without it never imports the SDK.
+  const otlpEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracing = otlpEndpoint ? (await import("./tracing")).createTracing({ endpoint: otlpEndpoint, serviceName: process.env.OTEL_SERVICE_NAME }) : null;
+  if (tracing) log("info", "traces exported over OTLP", { endpoint: otlpEndpoint });
+
   const spool = createAuditSpool({ dir: path.join(env.dataDir, "audit-spool"), controlPlaneUrl: env.controlPlaneUrl, token: env.gatewayToken });
   const gateway = await startGateway(env, {
     verifySnapshot: verifySignedConfig,
@@ -34,6 +39,7 @@ async function main() {
     deadLetters: spool.deadLetters,
     replayDeadLetters: spool.replayDeadLetters,
     defaultMetrics: true,
+    tracing,
   });
   // A backlog from a control plane outage goes out as soon as the control plane answers again.
   gateway.store.onContact(() => spool.retryNow());

@@ -28,6 +28,7 @@ import { createInspectResponse } from "./stages/inspect-response";
 import { createParse } from "./stages/parse";
 import { createResolve } from "./stages/resolve";
 import { createStateless, type Refuse } from "./stateless";
+import type { GatewayTracing } from "./tracing";
 import type { UpstreamPool } from "./upstreams";
 import { createVisibleTools } from "./visible-tools";
 
@@ -64,6 +65,8 @@ export type PipelineOptions = {
   sessionIdleMs?: number;
   maxSessions?: number;
   sessionIdPrefix?: string;
+  /** OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set (gateway/tracing.ts); otherwise absent. */
+  tracing?: GatewayTracing | null;
 };
 
 export function createPipeline(options: PipelineOptions) {
@@ -84,7 +87,7 @@ export function createPipeline(options: PipelineOptions) {
   const audit = createAudit({ emit: options.emit, metrics, gatewayName: options.gatewayName });
 
   /** resolve → decide → forward for one JSON-RPC request. Never throws: a failure is an answer. */
-  async function run(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer> {
+  async function runStages(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer> {
     let started = performance.now();
     const unresolved = resolve(call);
     let now = performance.now();
@@ -121,12 +124,18 @@ export function createPipeline(options: PipelineOptions) {
     return answer;
   }
 
-  function finish(call: Call, response: Response | null) {
+  function finishAudit(call: Call, response: Response | null) {
     const started = performance.now();
     inspectResponse.forAudit(call);
     audit.finish(call, response);
     time("audit", performance.now() - started);
   }
+
+  // Tracing wraps both ends of a call once, here; without it the stages run as they are, with no
+  // span, context or header made per request.
+  const { run, finish } = options.tracing
+    ? { run: options.tracing.wrapRun(runStages), finish: options.tracing.wrapFinish(finishAudit) }
+    : { run: runStages, finish: finishAudit };
 
   const listeners = createListeners({ visibleTools, maxListeners: options.maxSessions });
   const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName });

@@ -37,6 +37,7 @@ import type { SnapshotCredential } from "@/lib/config/snapshot";
 import { toolDefinitionHash } from "@/lib/config/tool-definition";
 
 import { describeError, log } from "./log";
+import { upstreamTrace } from "./trace-hook";
 
 /** What the gateway needs to reach one upstream server, as the snapshot describes it. */
 export type UpstreamSpec = {
@@ -282,6 +283,15 @@ type RawAnswer = { status: number; statusText: string; contentType: string; resp
 
 /** See postUpstream; the node:http part both it and callToolDirect stand on. */
 function postRaw(url: URL, requestHeaders: Record<string, string>, body: string, signal: AbortSignal | undefined): Promise<RawAnswer> {
+  // Null unless tracing is on (gateway/trace-hook.ts): then a child span, and `traceparent` added
+  // to this request's own header record.
+  const endSpan = upstreamTrace ? upstreamTrace(url, requestHeaders) : null;
+  const answer = postUntraced(url, requestHeaders, body, signal);
+  if (endSpan) answer.then((a) => endSpan(a.status), (error: Error) => endSpan(error));
+  return answer;
+}
+
+function postUntraced(url: URL, requestHeaders: Record<string, string>, body: string, signal: AbortSignal | undefined): Promise<RawAnswer> {
   return new Promise<RawAnswer>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const headers = { ...requestHeaders, "content-length": String(Buffer.byteLength(body)) };

@@ -108,7 +108,7 @@ export function mintTokens(keys: BenchKeys, controlPlaneUrl: string, portalUrl: 
  * The gateway as gateway/main.ts wires it, listening on a free port of 127.0.0.1, its audit spool
  * in `dataDir`; resolves once it serves the control plane's snapshot.
  */
-export async function startBenchGateway(options: { controlPlaneUrl: string; dataDir: string }) {
+export async function startBenchGateway(options: { controlPlaneUrl: string; dataDir: string; traceEndpoint?: string }) {
   // PORTICO_BENCH_VERBOSE=1 shows the gateway's warnings (an upstream timing out, say) when a run has failures.
   process.env.PORTICO_GATEWAY_QUIET = process.env.PORTICO_BENCH_VERBOSE === "1" ? "0" : "1";
   const { createAuditSpool } = await import("@/gateway/audit-spool");
@@ -139,6 +139,8 @@ export async function startBenchGateway(options: { controlPlaneUrl: string; data
       spoolDepth: spool.depth,
       defaultMetrics: true,
       urlFromBoundPort: true,
+      // As gateway/main.ts does with OTEL_EXPORTER_OTLP_ENDPOINT: the SDK is loaded only when asked for.
+      tracing: options.traceEndpoint ? (await import("@/gateway/tracing")).createTracing({ endpoint: options.traceEndpoint, serviceName: "portico-bench" }) : null,
     },
   );
   gateway.store.onContact(() => spool.retryNow());

@@ -111,6 +111,7 @@ export function AuditEventDialog({ event, onOpenChange }: { event: AuditEventVie
             ) : null}
           </Row>
           <Row label="Config version">{detail.data?.configVersion != null ? `v${detail.data.configVersion} (in force at this time)` : null}</Row>
+          <TraceRow data={event.data} />
           <Row label="Sequence">{mono(event.seq)}</Row>
           <Row label="Event id">{mono(event.id)}</Row>
         </dl>
@@ -142,5 +143,25 @@ export function AuditEventDialog({ event, onOpenChange }: { event: AuditEventVie
         ) : null}
       </div>
     </Dialog>
+  );
+}
+
+// e.g. https://jaeger.example.com/trace/{traceId}: set at build time to link the gateway's traces.
+const TRACE_URL = process.env.NEXT_PUBLIC_PORTICO_TRACE_URL;
+
+/** The OpenTelemetry trace of an MCP request, when the gateway exported one (data.traceId). */
+function TraceRow({ data }: { data: unknown }) {
+  const traceId = data && typeof data === "object" && "traceId" in data && typeof data.traceId === "string" && /^[0-9a-f]{32}$/.test(data.traceId) ? data.traceId : null;
+  if (!traceId) return null;
+  return (
+    <Row label="Trace">
+      {TRACE_URL ? (
+        <a className="font-mono text-xs underline" href={TRACE_URL.replace("{traceId}", traceId)} target="_blank" rel="noreferrer">
+          {traceId}
+        </a>
+      ) : (
+        mono(traceId)
+      )}
+    </Row>
   );
 }

@@ -88,7 +88,7 @@ export function ConfigVersionsView({ versions, canRollBack }: { versions: Versio
                   </Badge>
                 )}
               </TableCell>
-              <TableCell className="max-w-md text-sm break-words">{v.summary}</TableCell>
+              <TableCell className="max-w-sm text-sm break-all whitespace-normal">{v.summary}</TableCell>
               <TableCell className="text-sm">{v.createdBy?.email ?? "system"}</TableCell>
               <TableCell>
                 <RelativeTime value={v.createdAt} />

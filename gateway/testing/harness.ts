@@ -59,6 +59,8 @@ export type HarnessOptions = {
   /** A real audit spool's dead-letter report and replay, wired as gateway/main.ts wires them. */
   deadLetters?: GatewayDeps<ConfigSnapshot>["deadLetters"];
   replayDeadLetters?: GatewayDeps<ConfigSnapshot>["replayDeadLetters"];
+  /** OpenTelemetry traces, as gateway/main.ts wires them when an OTLP endpoint is set. */
+  tracing?: GatewayDeps<ConfigSnapshot>["tracing"];
 };
 
 /**
@@ -192,6 +194,7 @@ export async function startHarness(options: HarnessOptions = {}) {
       urlFromBoundPort: true,
       deadLetters: options.deadLetters,
       replayDeadLetters: options.replayDeadLetters,
+      tracing: options.tracing,
     });
   let gateway: Gateway<ConfigSnapshot> = await waitForConfig(await start());
   const portalUrl = () => `${gateway.publicUrl}/mcp/${PORTAL}`;

@@ -62,22 +62,29 @@ const validBodies: Record<string, () => unknown> = {
   "post /tokens": () => ({ name: "ci", scopes: ["read"], expiresInDays: 30 }),
   "post /oauth-clients": () => ({ name: "Tool", redirectUris: ["https://tool.example/cb"], clientUri: "https://tool.example" }),
   "patch /settings": () => ({ oauthAccessTokenMinutes: 10, oauthCimdDomains: ["claude.ai"] }),
-  "post /alert-channels": () => ({ kind: "webhook", name: "Ops hook", url: "https://hooks.example.com/portico", secret: "0123456789abcdef-secret", minSeverity: "high" }),
+  "post /alert-channels": () => ({ kind: "webhook", name: "Ops hook", url: "https://93.184.216.34/portico", secret: "0123456789abcdef-secret", minSeverity: "high" }),
   "patch /alert-channels/{id}": () => ({ name: "Ops hook", enabled: true, minSeverity: "medium" }),
   "patch /alert-rules/{id}": () => ({ enabled: true, severity: "high", params: { threshold: 5, windowMinutes: 10, by: "account" }, throttleMinutes: 15 }),
-  "post /alerts/{id}/acknowledge": () => ({ note: "looking into it" }),
-  "post /alerts/{id}/resolve": () => ({ note: "done" }),
-  "post /alerts/{id}/snooze": () => ({ minutes: 30 }),
-  // A dry run (see QUERIES): applying a fuzzed document would replace the registry this test uses.
-  "post /config/import": () => ({ kind: "portico/config", formatVersion: 1, servers: [], portals: [], roles: [] }),
-  "post /policy/explain": () => ({ principal: { kind: "user", email: "a@example.com", groups: ["finops"] }, portal: "finops", tool: "costs_top", sourceIp: "10.0.0.1", mfa: true }),
-  "post /policy/simulate": () => ({ against: { kind: "version", version: 1 }, days: 7 }),
+  // One open alert each: a resolved one cannot be snoozed (409).
+  "post /alerts/{id}/acknowledge": () => ((ids["alerts:id"] = ids.alertToAcknowledge!), { note: "looking into it" }),
+  "post /alerts/{id}/resolve": () => ((ids["alerts:id"] = ids.alertToResolve!), { note: "done" }),
+  "post /alerts/{id}/snooze": () => ((ids["alerts:id"] = ids.alertToSnooze!), { minutes: 30 }),
   "put /settings/dlp": () => ({ patterns: [{ id: "ticket", name: "Ticket", regex: "TCK-[0-9]{6}" }], portals: { finops: { actions: { card: "block" }, capture: "full" } } }),
   "post /settings/dlp/test": () => ({ text: "card 4111 1111 1111 1111", patterns: [{ id: "ticket", name: "Ticket", regex: "TCK-[0-9]{6}" }] }),
   "post /step-up-requests": () => ({ portal: "finops", riskClass: "write", reason: "tag the Q4 resources", durationMinutes: 15 }),
   // Two pending requests of someone else's: one to approve, one to deny (a decided one answers 409).
   "post /step-up-requests/{id}/approve": () => ((ids["step-up-requests:id"] = ids.stepUpToApprove!), { durationMinutes: 15, note: "ok" }),
   "post /step-up-requests/{id}/deny": () => ((ids["step-up-requests:id"] = ids.stepUpToDeny!), { note: "use staging" }),
+  // Called as a dry run (QUERIES): applied, it would replace the step-up role the approvals need.
+  "post /config/import": () => ({
+    kind: "portico/config",
+    formatVersion: 1,
+    servers: [{ slug: "costs", name: "Costs", url: "https://costs.example/mcp" }],
+    portals: [{ slug: "finops", name: "FinOps", servers: [{ server: "costs", enabled: true }] }],
+    roles: [{ slug: "analyst", name: "Analyst", principals: [{ kind: "group", value: "finops" }], grants: [{ portal: "finops", server: "costs", riskClasses: ["read"] }] }],
+  }),
+  "post /policy/explain": () => ({ principal: { kind: "groups", groups: ["finops"] }, portal: "finops", tool: "costs_top", at: "2026-12-02T10:00:00Z", sourceIp: "10.1.2.3", mfa: true }),
+  "post /policy/simulate": () => ({ against: { kind: "version", version: 1 }, days: 30 }),
 };
 
 const writeOperations = operations.filter((op) => op.method !== "get" && op.body);
@@ -209,7 +216,7 @@ beforeAll(async () => {
   });
   await ensureBuiltInAlertRules(t.db);
   const rule = await t.db.alertRule.findUniqueOrThrow({ where: { key: "failed-auth-account" } });
-  const alert = await t.db.alert.create({ data: { ruleId: rule.id, subject: "account:target@fuzz.test", severity: "high", title: "Failed sign-ins", firstSeenAt: new Date(), lastSeenAt: new Date() } });
+  const openAlert = (subject: string) => t.db.alert.create({ data: { ruleId: rule.id, subject, severity: "high", title: "Failed sign-ins", firstSeenAt: new Date(), lastSeenAt: new Date() } });
   const channel = await t.db.alertChannel.create({ data: { kind: "webhook", name: "Existing", config: { url: "https://hooks.example.com/x" } } });
   const requester = await stepUp.userRequester(t.db, target.id);
   const file = (riskClass: "write" | "destructive") => stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass, reason: "fuzz", durationMinutes: 15 });
@@ -226,7 +233,9 @@ beforeAll(async () => {
     "users:id": target.id,
     "alert-channels:id": channel.id,
     "alert-rules:id": rule.id,
-    "alerts:id": alert.id,
+    alertToAcknowledge: (await openAlert("account:a@fuzz.test")).id,
+    alertToResolve: (await openAlert("account:b@fuzz.test")).id,
+    alertToSnooze: (await openAlert("account:c@fuzz.test")).id,
     stepUpToApprove: (await file("write")).id,
     stepUpToDeny: (await file("destructive")).id,
   });

@@ -209,6 +209,16 @@ describe("export and import", () => {
     expect(await changes.exportConfig(t.db, admin)).toEqual(document);
   });
 
+  it("reads an import body as YAML or JSON by its content type, and refuses an alias bomb", async () => {
+    const document = await changes.exportConfig(t.db, admin);
+    const request = (type: string, body: string) => new Request("http://localhost/api/v1/config/import", { method: "POST", headers: { "content-type": type }, body });
+    expect(await changes.readConfigBody(request("application/yaml", changes.serializeConfig(document, "yaml")))).toEqual(document);
+    expect(await changes.readConfigBody(request("application/json", changes.serializeConfig(document, "json")))).toEqual(document);
+    expect(await errorOf(changes.readConfigBody(request("text/plain", "kind: x")))).toMatchObject({ code: "bad_request" });
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+    expect(await errorOf(changes.readConfigBody(request("application/yaml", bomb)))).toMatchObject({ code: "bad_request" });
+  });
+
   it("refuses a document that does not validate, naming the problem, and changes nothing", async () => {
     const document = await changes.exportConfig(t.db, admin);
     const broken = { ...document, roles: [{ ...document.roles[0]!, grants: [{ portal: "nowhere" }] }] };

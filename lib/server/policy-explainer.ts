@@ -57,7 +57,8 @@ export type ExplainResult = Explanation & {
 function explainOn(snapshot: ConfigSnapshot, principal: Principal & { label: string }, input: { portal: string; tool: string; sourceIp: string | null }, at: Date): ExplainResult {
   if (!snapshot.portals.some((p) => p.slug === input.portal)) throw new AppError("validation_failed", `No portal ${input.portal} in version ${snapshot.version}`, [{ field: "portal", message: "Unknown portal" }]);
   const offered = toolsOf(snapshot, input.portal);
-  const tool = offered.find((t) => t.exposedName === input.tool);
+  // By the name clients see, or by `<server>_<tool>` when the portal gives it an alias.
+  const tool = offered.find((t) => t.exposedName === input.tool) ?? offered.find((t) => `${t.server}_${t.tool}` === input.tool);
   if (!tool) throw new AppError("validation_failed", `Portal ${input.portal} does not offer a tool ${input.tool} in version ${snapshot.version}`, [{ field: "tool", message: "Not offered in this portal" }]);
   const request = (t: OfferedTool): PolicyRequest => ({ portal: t.portal, server: t.server, tool: t.tool, riskClass: t.riskClass, sourceIp: input.sourceIp });
   const explanation = explain(snapshot, principal, request(tool), at);

@@ -5,6 +5,7 @@ import { can } from "@/lib/server/auth/actor";
 import { getDb } from "@/lib/server/db/instance";
 import { explainerOptions } from "@/lib/server/policy-explainer";
 import { PolicyExplainer } from "@/components/policy/policy-explainer";
+import { VersionWhatIf } from "@/components/policy/version-what-if";
 import { Alert } from "@/components/ui/alert";
 import { PageHeader } from "@/components/ui/page-header";
 
@@ -30,7 +31,10 @@ export default async function PolicyExplainerPage() {
   return (
     <>
       <PageHeader title="Policy explainer" description={DESCRIPTION} />
-      <PolicyExplainer options={options} />
+      <div className="space-y-6">
+        <PolicyExplainer options={options} />
+        {options.version !== null && options.version > 1 ? <VersionWhatIf latest={options.version} /> : null}
+      </div>
     </>
   );
 }
