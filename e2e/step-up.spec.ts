@@ -3,7 +3,7 @@ import { UnauthorizedError, type OAuthClientProvider } from "@modelcontextprotoc
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { PERSONAS } from "./fixtures/constants";
+import { E2E_BASE_URL, PERSONAS } from "./fixtures/constants";
 import { BrowserOAuthClient, connectThroughBrowser, REDIRECT_ORIGIN, ssoSignIn } from "./fixtures/mcp-oauth";
 import { signIn, signInApi } from "./fixtures/session";
 
@@ -75,6 +75,35 @@ async function fileOnAuthorizationPage(page: Page, url: URL, reason: string) {
   await page.getByRole("button", { name: "Ask for approval" }).click();
   await expect(page.getByTestId("step-up-waiting")).toBeVisible();
 }
+
+// The seeded Analyst role grants one tagging tool only, so tagging's write tools are not offered for
+// step-up there; this role (for Sam alone, removed afterwards) lets Sam read tagging and ask for write.
+let roleId = "";
+test.beforeAll(async ({ playwright }) => {
+  const api = await playwright.request.newContext({ baseURL: E2E_BASE_URL });
+  await signInApi(api, PERSONAS.admin);
+  const portals = (await (await api.get("/api/v1/portals?q=finops")).json()) as { items: { id: string; slug: string }[] };
+  const portal = portals.items.find((p) => p.slug === "finops")!;
+  const role = await api.post("/api/v1/roles", {
+    data: {
+      slug: "tagging-step-up-e2e",
+      name: "Tagging on approval",
+      principals: [{ kind: "user", value: "sam@corp.example" }],
+      grants: [{ portalId: portal.id, serverSlug: "tagging", toolName: null, riskClasses: ["read"] }],
+      stepUpRiskClasses: ["write"],
+    },
+  });
+  expect(role.status(), await role.text()).toBe(201);
+  roleId = ((await role.json()) as { id: string }).id;
+  await api.dispose();
+});
+
+test.afterAll(async ({ playwright }) => {
+  const api = await playwright.request.newContext({ baseURL: E2E_BASE_URL });
+  await signInApi(api, PERSONAS.admin);
+  if (roleId) await api.delete(`/api/v1/roles/${roleId}`);
+  await api.dispose();
+});
 
 test("an analyst is challenged, files a request, the manager approves it live, revokes it, and the next call is refused within a second", async ({ page, browser }) => {
   const { client, url } = await challenged(page);

@@ -18,5 +18,8 @@ export async function seedStepUp(db: Db, portalSlug: string): Promise<void> {
     tool: "tag_resource",
     reason: "Tag the Q4 untagged EC2 instances with their cost centre before the audit on Friday",
     durationMinutes: 30,
-  }).catch(() => undefined);
+  }).catch((error: unknown) => {
+    // Demo data only: a demo without its sample request still starts.
+    console.error(`demo step-up request not filed: ${error instanceof Error ? error.message : String(error)}`);
+  });
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
@@ -70,6 +70,9 @@ const { startGateway } = await import("@/gateway/gateway");
 const { buildGatewayState } = await import("@/gateway/portal-index");
 const { createPolicyAdapter } = await import("@/gateway/policy");
 const { normalizeSnapshot, snapshotVersion, verifySignedConfig } = await import("@/gateway/snapshot-state");
+const { createOAuthClient } = await import("./oauth/registered-clients");
+const { loadAuthorizationRequest } = await import("./oauth/interactions");
+const oauthStepUp = await import("./oauth/step-up");
 const { createTaggingServer, createTaggingStore, startMcpHttpServer } = await import("@/demo/servers/index");
 
 type NextHandler = (req: InstanceType<typeof NextRequest>, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
@@ -115,6 +118,7 @@ let upstream: Awaited<ReturnType<typeof startMcpHttpServer>>;
 let dataDir: string;
 let managerToken: string;
 let roleId: string;
+let provider: Awaited<ReturnType<typeof createOAuthProvider>>;
 const PORTAL_URL = `${GW}/mcp/finops`;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
 const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
@@ -136,7 +140,7 @@ beforeAll(async () => {
   const manager = await t.db.user.create({ data: { email: "bob@example.com", name: "Bob", role: "approver" } });
   managerToken = (await createToken(t.db, { type: "user", userId: manager.id, email: manager.email, name: "Bob", role: "approver", mfa: true }, { name: "approvals", scopes: ["read", "write"], expiresInDays: 1 })).token;
 
-  const provider = await createOAuthProvider(t.db);
+  provider = await createOAuthProvider(t.db);
   listener = controlPlaneListener(createOAuthRequestHandler(provider));
   await publishConfig(t.db, "first version");
 
@@ -286,4 +290,60 @@ describe(`step-up reaches the gateway (${label})`, () => {
     expect(p50).toBeLessThan(1_000);
     expect(worst).toBeLessThan(2_000);
   }, 180_000);
+
+  it("a person's re-authorization for the elevated scope files the request, and after approval the token carries it until the grant ends", async () => {
+    const REDIRECT = "http://127.0.0.1:6274/oauth/callback";
+    const alice = await t.db.user.create({ data: { email: "alice@example.com", name: "Alice", role: "viewer", idpGroups: ["analysts"] } });
+    await t.db.rolePrincipal.create({ data: { roleId, kind: "group", value: "analysts" } });
+    const { clientId } = await createOAuthClient(t.db, admin, { name: "Test CLI", redirectUris: [REDIRECT] });
+    const verifier = randomBytes(32).toString("base64url");
+    const query = new URLSearchParams({
+      client_id: clientId,
+      response_type: "code",
+      redirect_uri: REDIRECT,
+      state: "s",
+      scope: "mcp mcp:elevated:write",
+      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+      code_challenge_method: "S256",
+      resource: PORTAL_URL,
+    });
+    const start = await fetch(`${CP}/oauth/auth?${query}`, { redirect: "manual" });
+    const cookies = start.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
+    const uid = (start.headers.get("location") ?? "").split("/").pop()!;
+    const request = (await loadAuthorizationRequest(provider, t.db, uid))!;
+    expect(oauthStepUp.elevatedRiskOf(request)).toBe("write");
+    const user = { userId: alice.id, email: alice.email, mfa: true };
+    const page = await oauthStepUp.stepUpPageState(t.db, alice.id, request, "write", { sessionMfaAt: Date.now(), cookie: undefined });
+    expect(page).toMatchObject({ kind: "form", durations: [15, 30, 60] });
+    // A second factor older than the window: TOTP again first.
+    expect(await oauthStepUp.stepUpPageState(t.db, alice.id, request, "write", { sessionMfaAt: Date.now() - 11 * 60_000, cookie: undefined })).toMatchObject({ kind: "needs_mfa" });
+    const filed = await oauthStepUp.fileFromInteraction(t.db, user, request, "write", { reason: "tag the Q4 resources", durationMinutes: 15 });
+    expect(await oauthStepUp.finishStepUp(provider, t.db, user, request, "write", filed.id)).toEqual({ status: "pending" });
+
+    const approve = await api("POST", `/api/v1/step-up-requests/${filed.id}/approve`);
+    expect(approve.status).toBe(200);
+    const { grantId } = (await approve.json()) as { grantId: string };
+    const finished = await oauthStepUp.finishStepUp(provider, t.db, user, (await loadAuthorizationRequest(provider, t.db, uid))!, "write", filed.id);
+    expect(finished).toMatchObject({ status: "done", outcome: "approved" });
+    const resume = await fetch((finished as { location: string }).location, { redirect: "manual", headers: { cookie: cookies } });
+    const code = new URL(resume.headers.get("location")!).searchParams.get("code")!;
+    const res = await fetch(`${CP}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "authorization_code", client_id: clientId, code, code_verifier: verifier, redirect_uri: REDIRECT, resource: PORTAL_URL }),
+    });
+    const body = (await res.json()) as { access_token: string; scope: string };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.scope.split(" ").sort()).toEqual(["mcp", "mcp:elevated:write"]);
+    const claims = decodeJwt(body.access_token);
+    expect(claims.portico_elevation).toBe(grantId);
+    const grant = await t.db.elevatedGrant.findUniqueOrThrow({ where: { id: grantId } });
+    expect(claims.exp! * 1000).toBeLessThanOrEqual(grant.endsAt.getTime() + 1000);
+    const client = await connect(body.access_token);
+    const deadline = Date.now() + 3_000;
+    let outcome = await tag(client);
+    while (outcome !== "ok" && Date.now() < deadline) outcome = await tag(client);
+    expect(outcome).toBe("ok");
+    await client.close();
+  });
 });

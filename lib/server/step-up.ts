@@ -95,12 +95,10 @@ function namesRequester(role: RoleRow, requester: Requester): boolean {
  * so the same request always lands with the same approvers.
  */
 export async function findStepUpRole(db: Tx | Db, requester: Requester, portalId: string, riskClass: RiskClass): Promise<RoleRow | null> {
-  const roles = await db.portalRole.findMany({
-    where: { stepUpRiskClasses: { has: riskClass }, grants: { some: { portalId } } },
-    include: roleInclude,
-    orderBy: { slug: "asc" },
-  });
-  return roles.find((r) => namesRequester(r, requester)) ?? null;
+  // The risk class is matched here, not with an array filter in SQL: the embedded database's
+  // adapter refuses `has` on an enum array ("malformed array literal") when it runs from files.
+  const roles = await db.portalRole.findMany({ where: { grants: { some: { portalId } } }, include: roleInclude, orderBy: { slug: "asc" } });
+  return roles.find((r) => r.stepUpRiskClasses.includes(riskClass) && namesRequester(r, requester)) ?? null;
 }
 
 /** The requester as the authorization page sees a signed-in user. */
