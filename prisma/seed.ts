@@ -9,6 +9,7 @@ import { syncServer } from "@/lib/server/sync";
 import { DEMO_RISK_CLASSES } from "@/demo/servers";
 import type { CreateRoleInput } from "@/lib/schemas/role";
 import { DEMO_USERS } from "./demo-users";
+import { seedAuditDemo } from "./seed-audit";
 
 export { DEMO_USERS };
 
@@ -132,6 +133,8 @@ export async function seedDemo(db: Db, options: SeedDemoOptions): Promise<SeedDe
   for (const template of roleTemplates(portal.id)) {
     if (!(await db.portalRole.findUnique({ where: { slug: template.slug } }))) await createRole(db, seedActor, template);
   }
+
+  await seedAuditDemo(db);
 
   if (options.serviceAccountSecret === undefined) return { portalSlug: portal.slug };
   const analyst = await db.portalRole.findUnique({ where: { slug: DEMO_SERVICE_ACCOUNT_ROLE }, select: { id: true } });
