@@ -78,6 +78,7 @@ test.beforeAll(async () => {
 
 test("an auditor narrows to denied budgets calls, follows a session, exports, and verification catches an edited row", async ({ page }) => {
   test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1400, height: 1000 });
   await signIn(page, "auditor");
   await page.goto("/audit");
   await page.getByLabel("Time range").selectOption("7d");
@@ -114,6 +115,8 @@ test("an auditor narrows to denied budgets calls, follows a session, exports, an
   await page.getByRole("button", { name: "Verify chain" }).click();
   await expect(page.getByText("Chain verified")).toBeVisible({ timeout: 60_000 });
   await expect(page.getByText(/Verified up to seq \d+/)).toBeVisible();
+  // The README's picture of the explorer and a verification result.
+  await page.screenshot({ path: "docs/screenshots/audit-explorer.png" });
 
   const victim = denied[1]!.id as string;
   const seq = (await sql<{ seq: string }>(`UPDATE "AuditEvent" SET "action" = 'tools/list' WHERE "id" = '${victim}' RETURNING "seq"`))[0]!.seq;
