@@ -60,6 +60,8 @@ const validBodies: Record<string, () => unknown> = {
   "post /tokens": () => ({ name: "ci", scopes: ["read"], expiresInDays: 30 }),
   "post /oauth-clients": () => ({ name: "Tool", redirectUris: ["https://tool.example/cb"], clientUri: "https://tool.example" }),
   "patch /settings": () => ({ oauthAccessTokenMinutes: 10, oauthCimdDomains: ["claude.ai"] }),
+  "put /settings/dlp": () => ({ patterns: [{ id: "project", name: "Project code", regex: "PRJ-[0-9]{4}" }], portals: { finops: { actions: { card: "block" }, capture: "metadata" } } }),
+  "post /settings/dlp/test": () => ({ text: "PRJ-1234 and 4111 1111 1111 1111" }),
 };
 
 const writeOperations = operations.filter((op) => op.method !== "get" && op.body);
