@@ -81,13 +81,17 @@ test("an auditor narrows to denied budgets calls, follows a session, exports, an
   await page.setViewportSize({ width: 1400, height: 1000 });
   await signIn(page, "auditor");
   await page.goto("/audit");
+  // One filter at a time, as a person picks them: each lands in the URL before the next.
   await page.getByLabel("Time range").selectOption("7d");
+  await expect(page).toHaveURL(/range=7d/);
   await page.getByLabel("Decision").selectOption("deny");
+  await expect(page).toHaveURL(/outcome=deny/);
   await page.getByText("More filters").click();
   await page.getByLabel("Server", { exact: true }).fill("budgets");
-  await page.getByLabel("Search", { exact: true }).fill(run);
-  await expect(page).toHaveURL(/range=7d/);
   await expect(page).toHaveURL(/server=budgets/);
+  await page.getByLabel("Search", { exact: true }).fill(run);
+  await expect(page).toHaveURL(new RegExp(`q=${run}`));
+  await expect(page).toHaveURL(/range=7d/);
   const rows = page.getByRole("table", { name: "Audit events" }).getByRole("row", { name: /set_budget/ });
   await expect(rows).toHaveCount(3);
   // Facet counts sit beside the filters.
