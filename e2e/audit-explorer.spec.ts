@@ -78,15 +78,20 @@ test.beforeAll(async () => {
 
 test("an auditor narrows to denied budgets calls, follows a session, exports, and verification catches an edited row", async ({ page }) => {
   test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1400, height: 1000 });
   await signIn(page, "auditor");
   await page.goto("/audit");
+  // One filter at a time, as a person picks them: each lands in the URL before the next.
   await page.getByLabel("Time range").selectOption("7d");
+  await expect(page).toHaveURL(/range=7d/);
   await page.getByLabel("Decision").selectOption("deny");
+  await expect(page).toHaveURL(/outcome=deny/);
   await page.getByText("More filters").click();
   await page.getByLabel("Server", { exact: true }).fill("budgets");
-  await page.getByLabel("Search", { exact: true }).fill(run);
-  await expect(page).toHaveURL(/range=7d/);
   await expect(page).toHaveURL(/server=budgets/);
+  await page.getByLabel("Search", { exact: true }).fill(run);
+  await expect(page).toHaveURL(new RegExp(`q=${run}`));
+  await expect(page).toHaveURL(/range=7d/);
   const rows = page.getByRole("table", { name: "Audit events" }).getByRole("row", { name: /set_budget/ });
   await expect(rows).toHaveCount(3);
   // Facet counts sit beside the filters.
@@ -114,6 +119,8 @@ test("an auditor narrows to denied budgets calls, follows a session, exports, an
   await page.getByRole("button", { name: "Verify chain" }).click();
   await expect(page.getByText("Chain verified")).toBeVisible({ timeout: 60_000 });
   await expect(page.getByText(/Verified up to seq \d+/)).toBeVisible();
+  // The README's picture of the explorer and a verification result.
+  await page.screenshot({ path: "docs/screenshots/audit-explorer.png" });
 
   const victim = denied[1]!.id as string;
   const seq = (await sql<{ seq: string }>(`UPDATE "AuditEvent" SET "action" = 'tools/list' WHERE "id" = '${victim}' RETURNING "seq"`))[0]!.seq;

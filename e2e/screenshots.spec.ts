@@ -8,7 +8,7 @@ const shots = [
   { name: "servers", path: "/servers", ready: "Cost Explorer" },
   { name: "portal", path: "/portals", ready: "FinOps", open: "FinOps" },
   { name: "roles", path: "/roles", ready: "Analyst" },
-  { name: "audit", path: "/audit", ready: "portal.create" },
+  { name: "audit", path: "/audit?kind=config.change", ready: "portal.create" },
 ];
 
 test("README screenshots", async ({ page }) => {

@@ -11,6 +11,7 @@ import type { CreateRoleInput } from "@/lib/schemas/role";
 import { DEMO_USERS } from "./demo-users";
 import { seedDemoTraffic } from "./seed-alerts";
 import { seedStepUp } from "./seed-step-up";
+import { seedAuditDemo } from "./seed-audit";
 
 export { DEMO_USERS };
 
@@ -139,6 +140,7 @@ export async function seedDemo(db: Db, options: SeedDemoOptions): Promise<SeedDe
 
   if (options.demoTraffic) await seedDemoTraffic(db);
   await seedStepUp(db, portal.slug);
+  await seedAuditDemo(db);
 
   if (options.serviceAccountSecret === undefined) return { portalSlug: portal.slug };
   const analyst = await db.portalRole.findUnique({ where: { slug: DEMO_SERVICE_ACCOUNT_ROLE }, select: { id: true } });

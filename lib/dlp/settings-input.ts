@@ -1,25 +1,33 @@
 import { z } from "zod";
-
 import { text } from "@/lib/schemas/common";
+import { captureModes, dlpActions } from "./policy";
 
-import { dlpActions, dlpPattern, portalDlp } from "./policy";
+/**
+ * What the DLP settings API takes: shared by the route's data access and the OpenAPI document.
+ * Every string is `text()` (no NUL, no lone surrogate), so what is saved can always be stored.
+ */
+const detectorId = text().regex(/^[a-z0-9_]{1,40}$/, "Lowercase letters, digits and underscores");
 
-// What an admin sends is stored (Settings): every string, keys included, must be storable text, so
-// a NUL gets a 422 naming the field rather than a database error.
-const storedPattern = dlpPattern.extend({ name: text().min(1).max(100), regex: text().min(1).max(1000) });
-const storedPortalDlp = portalDlp.extend({ actions: z.record(text().min(1).max(64), z.enum(dlpActions)).default({}) });
+const patternInput = z.object({
+  id: detectorId,
+  name: text().trim().min(1).max(100),
+  regex: text().min(1).max(1000),
+});
 
-/** What the DLP settings API takes: shared by the route's data access and the OpenAPI document. */
+const portalDlpInput = z.object({
+  actions: z.record(detectorId, z.enum(dlpActions)).default({}),
+  capture: z.enum(captureModes).default("full"),
+});
+
 export const updateDlpInput = z
   .object({
-    patterns: z.array(storedPattern).max(50),
-    portals: z.record(text().min(1).max(64), storedPortalDlp),
+    patterns: z.array(patternInput).max(50),
+    portals: z.record(text().min(1).max(64), portalDlpInput),
   })
   .partial()
   .strict();
 
 export const testDlpInput = z.object({
-  text: z.string().max(64 * 1024),
-  patterns: z.array(dlpPattern).max(50).optional(),
+  text: text().max(64 * 1024),
+  patterns: z.array(patternInput).max(50).optional(),
 });
-

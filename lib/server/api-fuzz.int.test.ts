@@ -69,8 +69,6 @@ const validBodies: Record<string, () => unknown> = {
   "post /alerts/{id}/acknowledge": () => ((ids["alerts:id"] = ids.alertToAcknowledge!), { note: "looking into it" }),
   "post /alerts/{id}/resolve": () => ((ids["alerts:id"] = ids.alertToResolve!), { note: "done" }),
   "post /alerts/{id}/snooze": () => ((ids["alerts:id"] = ids.alertToSnooze!), { minutes: 30 }),
-  "put /settings/dlp": () => ({ patterns: [{ id: "ticket", name: "Ticket", regex: "TCK-[0-9]{6}" }], portals: { finops: { actions: { card: "block" }, capture: "full" } } }),
-  "post /settings/dlp/test": () => ({ text: "card 4111 1111 1111 1111", patterns: [{ id: "ticket", name: "Ticket", regex: "TCK-[0-9]{6}" }] }),
   "post /step-up-requests": () => ({ portal: "finops", riskClass: "write", reason: "tag the Q4 resources", durationMinutes: 15 }),
   // Two pending requests of someone else's: one to approve, one to deny (a decided one answers 409).
   "post /step-up-requests/{id}/approve": () => ((ids["step-up-requests:id"] = ids.stepUpToApprove!), { durationMinutes: 15, note: "ok" }),
@@ -85,6 +83,8 @@ const validBodies: Record<string, () => unknown> = {
   }),
   "post /policy/explain": () => ({ principal: { kind: "groups", groups: ["finops"] }, portal: "finops", tool: "costs_top", at: "2026-12-02T10:00:00Z", sourceIp: "10.1.2.3", mfa: true }),
   "post /policy/simulate": () => ({ against: { kind: "version", version: 1 }, days: 30 }),
+  "put /settings/dlp": () => ({ patterns: [{ id: "project", name: "Project code", regex: "PRJ-[0-9]{4}" }], portals: { finops: { actions: { card: "block" }, capture: "metadata" } } }),
+  "post /settings/dlp/test": () => ({ text: "PRJ-1234 and 4111 1111 1111 1111" }),
 };
 
 const writeOperations = operations.filter((op) => op.method !== "get" && op.body);

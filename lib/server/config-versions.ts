@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { readDlpPolicy } from "./dlp";
+import { readDlpPolicy } from "./dlp-policy";
 import { canonicalJson } from "@/lib/audit/event";
 import { isToolOffered } from "@/lib/config/portal-tools";
 import { deriveGatewayCredentialKey, openSealedCredential, sealCredential } from "@/lib/config/sealed-credential";

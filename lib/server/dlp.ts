@@ -1,7 +1,6 @@
 import "server-only";
-import { z } from "zod";
 import { BUILTIN_DETECTORS, DETECTOR_LABELS } from "@/lib/dlp/detectors";
-import { dlpPattern, portalDlp, type DlpPattern, type PortalDlp } from "@/lib/dlp/policy";
+import type { DlpPattern, PortalDlp } from "@/lib/dlp/policy";
 import { testDlpInput, updateDlpInput } from "@/lib/dlp/settings-input";
 import { compilePattern, createScanner } from "@/lib/dlp/scan";
 import { AppError } from "@/lib/errors";
@@ -9,29 +8,7 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 import { recordConfigChange } from "./audit";
-
-type Tx = Prisma.TransactionClient;
-
-/**
- * DLP settings, kept in the `Setting` table under `dlp.policy`: the admin patterns and each
- * portal's actions and capture mode. They reach gateways on the next config snapshot (a write to
- * /api/v1/settings/* publishes one).
- */
-export const DLP_SETTING = "dlp.policy";
-
-export const dlpPolicy = z.object({
-  patterns: z.array(dlpPattern).max(50).default([]),
-  /** By portal slug. */
-  portals: z.record(z.string(), portalDlp).default({}),
-});
-export type DlpPolicy = z.infer<typeof dlpPolicy>;
-
-export async function readDlpPolicy(db: Tx | Db): Promise<DlpPolicy> {
-  const row = await db.setting.findUnique({ where: { key: DLP_SETTING } });
-  const parsed = dlpPolicy.safeParse(row?.value ?? {});
-  // A stored value this version cannot read is treated as the defaults rather than breaking publishing.
-  return parsed.success ? parsed.data : { patterns: [], portals: {} };
-}
+import { DLP_SETTING, readDlpPolicy, type DlpPolicy } from "./dlp-policy";
 
 export type DlpSettingsView = DlpPolicy & { detectors: Array<{ id: string; label: string }> };
 
