@@ -27,13 +27,14 @@ async function alertRow(page: Page, title: RegExp) {
 }
 
 test("six wrong passwords and a write call raise alerts; the admin acknowledges one and resolves the other; the charts show the traffic", async ({ page, browser }) => {
+  test.setTimeout(120_000);
   const email = `alerts-${Date.now()}@portico.local`;
 
   // The admin makes an account of its own for this test, and turns on the (default off) write rule.
   await signInApi(page.request, "admin@portico.local");
   const created = await page.request.post("/api/v1/users", { data: { email, name: "Alert Target", role: "viewer", password: "a-long-correct-password-1" } });
   expect(created.status(), await created.text()).toBe(201);
-  await signIn(page, "admin");
+  // page.request shares the page's cookies: the browser is signed in as the admin too.
   await page.goto("/alerts?tab=rules");
   await page.getByRole("tab", { name: "Rules" }).click();
   const writeRule = page.getByRole("switch", { name: "Write tool called on" });
