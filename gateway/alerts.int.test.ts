@@ -78,6 +78,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Control-plane events written by the last test are still being evaluated.
+  await alerting?.engine.idle();
   alerting?.stop();
   await h?.close();
   await spool?.close();

@@ -20,7 +20,7 @@ const event = (extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
   ...extra,
 });
 const ctx: MatchContext = {
-  riskOf: (server, tool) => ({ "budgets/create_budget": "financial", "tagging/tag_resource": "write" })[`${server}/${tool}`],
+  riskOf: (server, tool) => (({ "budgets/create_budget": "financial", "tagging/tag_resource": "write" }) as Record<string, string>)[`${server}/${tool}`],
   addressHistory: (actor, ip) => (actor === "u1" ? (ip === "10.0.0.5" ? "known" : "new-address") : "new-actor"),
 };
 const rule = (detector: Detector, params: Record<string, unknown>, scope = {}): RuleView => ({ id: "r", detector, severity: "high", params, scope, name: detector });
