@@ -60,6 +60,13 @@ const validBodies: Record<string, () => unknown> = {
   "post /tokens": () => ({ name: "ci", scopes: ["read"], expiresInDays: 30 }),
   "post /oauth-clients": () => ({ name: "Tool", redirectUris: ["https://tool.example/cb"], clientUri: "https://tool.example" }),
   "patch /settings": () => ({ oauthAccessTokenMinutes: 10, oauthCimdDomains: ["claude.ai"] }),
+  // One alert for the three: snoozed while open, acknowledged, then resolved.
+  "post /alerts/{id}/snooze": () => ({ minutes: 60 }),
+  "post /alerts/{id}/acknowledge": () => ({ note: "on it" }),
+  "post /alerts/{id}/resolve": () => ({ note: "fixed" }),
+  "patch /alert-rules/{id}": () => ({ enabled: true, severity: "high", params: { threshold: 5, windowMinutes: 10 }, scope: { portal: "finops" }, throttleMinutes: 15 }),
+  "post /alert-channels": () => ({ kind: "webhook", name: "SIEM", url: "http://127.0.0.1:9/hook", secret: "a-signing-secret-0123456789", minSeverity: "high" }),
+  "patch /alert-channels/{id}": () => ({ name: "SIEM", enabled: true, minSeverity: "medium" }),
 };
 
 const writeOperations = operations.filter((op) => op.method !== "get" && op.body);
@@ -177,7 +184,13 @@ beforeAll(async () => {
   const portal = await portals.createPortal(t.db, system, { slug: "finops", name: "FinOps", serverIds: [server.id] });
   const role = await roles.createRole(t.db, system, { slug: "analyst", name: "Analyst" });
   const account = await serviceAccounts.createServiceAccount(t.db, system, { name: "Nightly" });
+  const rule = await t.db.alertRule.create({ data: { key: "failed-auth-ip", detector: "failed_auth", name: "Failed sign-ins", severity: "high", params: { threshold: 5, windowMinutes: 10, by: "ip" } } });
+  const alert = await t.db.alert.create({ data: { ruleId: rule.id, subject: "ip:203.0.113.1", openKey: `${rule.id}|ip:203.0.113.1`, severity: "high", title: "Failed sign-ins", firstSeenAt: new Date(), lastSeenAt: new Date() } });
+  const channel = await t.db.alertChannel.create({ data: { name: "SIEM", kind: "webhook", config: { url: "http://127.0.0.1:9/hook" } } });
   Object.assign(ids, {
+    "alerts:id": alert.id,
+    "alert-rules:id": rule.id,
+    "alert-channels:id": channel.id,
     server: server.id,
     portal: portal.id,
     role: role.id,
