@@ -103,6 +103,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
           c_prev_hash, c_hash, ord)
         ORDER BY u.ord`;
       await addTrafficRollups(tx, rollupEvents(fresh));
+      await addTrafficRollups(tx, rollupEvents(fresh, 3_600_000), "TrafficRollupHour");
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.
