@@ -93,6 +93,17 @@ test("six wrong passwords and a write call raise alerts; the admin acknowledges 
   await expect(traffic.getByTestId("alerts-chart")).toBeVisible();
   const csv = await page.request.get("/api/v1/dashboards/cost-attribution?range=1h&format=csv");
   expect(csv.headers()["content-type"]).toContain("text/csv");
+
+  // The README's pictures of both, from what this journey made.
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  await traffic.scrollIntoViewIfNeeded();
+  await page.waitForLoadState("networkidle");
+  await traffic.screenshot({ path: "docs/screenshots/overview-charts.png" });
+  await page.goto("/alerts?status=");
+  await page.getByRole("combobox", { name: "Status" }).selectOption("");
+  await alertRow(page, /called write tool/);
+  await page.waitForLoadState("networkidle");
+  await page.screenshot({ path: "docs/screenshots/alerts.png" });
 });
 
 test("a bad threshold is refused next to its field and nothing is saved", async ({ page }) => {
