@@ -59,13 +59,13 @@ export type RollupRow = {
   upstreamErrors: number;
 };
 
-/** One row per minute × portal × server × tool × actor × decision present in the batch. */
-export function rollupEvents(events: AuditEventInput[]): RollupRow[] {
+/** One row per minute (or `grainMs`) × portal × server × tool × actor × decision present in the batch. */
+export function rollupEvents(events: AuditEventInput[], grainMs = 60_000): RollupRow[] {
   const rows = new Map<string, RollupRow>();
   for (const event of events) {
     if (event.kind !== "mcp.request") continue;
     const data = (event.data ?? {}) as Record<string, unknown>;
-    const minute = new Date(Math.floor(new Date(event.time).getTime() / 60_000) * 60_000).toISOString();
+    const minute = new Date(Math.floor(new Date(event.time).getTime() / grainMs) * grainMs).toISOString();
     const decision = decisionOf(event);
     const row: Omit<RollupRow, "count" | "bytes" | "latencySumMs" | "latencyBuckets" | "upstreamErrors"> = {
       minute,

@@ -109,6 +109,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
       // Calls made under a step-up grant (only fresh events, so a re-sent batch counts nothing twice).
       const uses = fresh.flatMap((e) => (e.kind === "mcp.request" && e.outcome === "allow" && typeof e.data?.grantId === "string" ? [{ grantId: e.data.grantId, time: e.time }] : []));
       if (uses.length > 0) isGrantUsedUp = await recordGrantUse(tx, uses);
+      await addTrafficRollups(tx, rollupEvents(fresh, 3_600_000), "TrafficRollupHour");
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.

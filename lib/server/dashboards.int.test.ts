@@ -54,6 +54,8 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     const rows = await t.db.trafficRollup.findMany();
     expect(rows.reduce((n, r) => n + r.count, 0)).toBe(22);
     expect(rows.every((r) => r.latencyBuckets.length === 12)).toBe(true);
+    const hours = await t.db.trafficRollupHour.findMany();
+    expect(hours.reduce((n, r) => n + r.count, 0)).toBe(22);
   });
 
   it("shapes the overview's charts from the rollups", async () => {
@@ -67,6 +69,10 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     expect(server).toMatchObject({ calls: 20, p50: 10, p95: 10 });
     expect(server.errorRate).toBeCloseTo(1 / 20);
     expect((await getDashboards(t.db, admin, { range: "1h", portal: "other" }, now)).totals.allowed).toBe(0);
+    // A day reads the hourly rollups, and counts the same calls.
+    const day = await getDashboards(t.db, admin, { range: "24h" }, now);
+    expect(day.totals).toEqual(d.totals);
+    expect(day.servers.find((s) => s.server === "cost-explorer")).toMatchObject({ calls: 20, p95: 10 });
   });
 
   it("attributes cost to teams by IdP group and exports it as CSV", async () => {

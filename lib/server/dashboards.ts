@@ -3,10 +3,14 @@ import { stringify } from "csv-stringify/sync";
 
 import { BUCKET_COUNT, percentileOf, type Decision } from "@/lib/dashboards/rollup";
 import { dashboardQuery } from "@/lib/schemas/dashboard";
+import { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 
-export const trafficRanges = { "1h": 60_000, "6h": 5 * 60_000, "24h": 15 * 60_000, "7d": 2 * 3_600_000, "30d": 12 * 3_600_000 } as const;
+export const trafficRanges = { "1h": 60_000, "6h": 5 * 60_000, "24h": 3_600_000, "7d": 2 * 3_600_000, "30d": 12 * 3_600_000 } as const;
+
+/** Ranges charted by the hour read the hourly rollups: 60 times fewer rows than per minute. */
+const rollupTable = (stepMs: number) => Prisma.raw(stepMs >= 3_600_000 ? `"TrafficRollupHour"` : `"TrafficRollup"`);
 export type TrafficRange = keyof typeof trafficRanges;
 const RANGE_MS: Record<TrafficRange, number> = { "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 };
 
@@ -41,18 +45,19 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / step) * step);
   const portalFilter = portal ?? null;
   const seconds = step / 1000;
+  const rollups = rollupTable(step);
 
   const [series, tools, callers, denials, latency, alerts, portals] = await Promise.all([
     db.$queryRaw<Array<{ bucket: Date; decision: Decision; calls: bigint }>>`
       SELECT to_timestamp(floor(extract(epoch from "minute") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "decision", sum("count") AS calls
-      FROM "TrafficRollup" WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      FROM ${rollups} WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2 ORDER BY 1`,
     db.$queryRaw<Array<{ server: string; tool: string; calls: bigint }>>`
-      SELECT "server", "tool", sum("count") AS calls FROM "TrafficRollup"
+      SELECT "server", "tool", sum("count") AS calls FROM ${rollups}
       WHERE "minute" >= ${from} AND "tool" <> '' AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8`,
     db.$queryRaw<Array<{ actor: string; calls: bigint }>>`
-      SELECT "actor", sum("count") AS calls FROM "TrafficRollup"
+      SELECT "actor", sum("count") AS calls FROM ${rollups}
       WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
     db.$queryRaw<Array<{ reason: string | null; count: bigint }>>`
@@ -63,7 +68,7 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
       GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
     db.$queryRaw<Array<{ server: string; i: bigint; n: bigint; calls: bigint; errors: bigint }>>`
       SELECT r."server", x.i, sum(x.n) AS n, sum(r."count") FILTER (WHERE x.i = 1) AS calls, sum(r."upstreamErrors") FILTER (WHERE x.i = 1) AS errors
-      FROM "TrafficRollup" r, unnest(r."latencyBuckets") WITH ORDINALITY AS x(n, i)
+      FROM ${rollups} r, unnest(r."latencyBuckets") WITH ORDINALITY AS x(n, i)
       WHERE r."minute" >= ${from} AND r."server" <> '' AND r."decision" IN ('allowed', 'error') AND (${portalFilter}::text IS NULL OR r."portal" = ${portalFilter})
       GROUP BY 1, 2`,
     db.$queryRaw<Array<{ bucket: Date; severity: string; n: bigint }>>`
@@ -130,12 +135,15 @@ export type CostRow = { team: string; tool: string; calls: number; bytes: number
 export async function getCostAttribution(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<CostRow[]> {
   authorize(actor, "audit:read");
   const { range, portal } = dashboardParams.parse(raw);
-  const from = new Date(now.getTime() - RANGE_MS[range]);
+  const isHourly = RANGE_MS[range] >= 86_400_000;
+  const grain = isHourly ? 3_600_000 : 60_000;
+  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / grain) * grain);
+  const rollups = rollupTable(grain);
   const portalFilter = portal ?? null;
   const [rows, users] = await Promise.all([
     db.$queryRaw<Array<{ actor: string; server: string; tool: string; calls: bigint; bytes: bigint; latency: number }>>`
       SELECT "actor", "server", "tool", sum("count") AS calls, sum("bytes") AS bytes, sum("latencySumMs") AS latency
-      FROM "TrafficRollup" WHERE "minute" >= ${from} AND "tool" <> '' AND "decision" IN ('allowed', 'error')
+      FROM ${rollups} WHERE "minute" >= ${from} AND "tool" <> '' AND "decision" IN ('allowed', 'error')
         AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2, 3`,
     db.user.findMany({ select: { email: true, idpGroups: true } }),

@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 
 import type { RollupRow } from "@/lib/dashboards/rollup";
-import type { Prisma } from "@/lib/generated/prisma/client";
+import { Prisma } from "@/lib/generated/prisma/client";
 
 type Tx = Prisma.TransactionClient;
 
@@ -13,10 +13,11 @@ const textArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\
  * existing ones summed (latency buckets element by element). Runs inside the ingest transaction,
  * so rollups count exactly the events stored, and a re-sent batch (all duplicates) adds nothing.
  */
-export async function addTrafficRollups(tx: Tx, rows: RollupRow[]): Promise<void> {
+export async function addTrafficRollups(tx: Tx, rows: RollupRow[], table: "TrafficRollup" | "TrafficRollupHour" = "TrafficRollup"): Promise<void> {
   if (rows.length === 0) return;
+  const target = Prisma.raw(`"${table}"`);
   await tx.$executeRaw`
-    INSERT INTO "TrafficRollup" ("id", "minute", "portal", "server", "tool", "actor", "decision", "count", "bytes", "latencySumMs", "latencyBuckets", "upstreamErrors")
+    INSERT INTO ${target} ("id", "minute", "portal", "server", "tool", "actor", "decision", "count", "bytes", "latencySumMs", "latencyBuckets", "upstreamErrors")
     SELECT u.id, (u.minute::timestamptz AT TIME ZONE 'UTC'), u.portal, u.server, u.tool, u.actor, u.decision, u.count::int, u.bytes::bigint,
       u.latency::double precision, u.buckets::int[], u.errors::int
     FROM unnest(
@@ -27,12 +28,12 @@ export async function addTrafficRollups(tx: Tx, rows: RollupRow[]): Promise<void
       ${textArray(rows.map((r) => String(r.upstreamErrors)))}::text[]
     ) AS u(id, minute, portal, server, tool, actor, decision, count, bytes, latency, buckets, errors)
     ON CONFLICT ("minute", "portal", "server", "tool", "actor", "decision") DO UPDATE SET
-      "count" = "TrafficRollup"."count" + EXCLUDED."count",
-      "bytes" = "TrafficRollup"."bytes" + EXCLUDED."bytes",
-      "latencySumMs" = "TrafficRollup"."latencySumMs" + EXCLUDED."latencySumMs",
-      "upstreamErrors" = "TrafficRollup"."upstreamErrors" + EXCLUDED."upstreamErrors",
+      "count" = ${target}."count" + EXCLUDED."count",
+      "bytes" = ${target}."bytes" + EXCLUDED."bytes",
+      "latencySumMs" = ${target}."latencySumMs" + EXCLUDED."latencySumMs",
+      "upstreamErrors" = ${target}."upstreamErrors" + EXCLUDED."upstreamErrors",
       "latencyBuckets" = (
         SELECT array_agg(COALESCE(x.a, 0) + COALESCE(x.b, 0) ORDER BY x.i)
-        FROM unnest("TrafficRollup"."latencyBuckets", EXCLUDED."latencyBuckets") WITH ORDINALITY AS x(a, b, i)
+        FROM unnest(${target}."latencyBuckets", EXCLUDED."latencyBuckets") WITH ORDINALITY AS x(a, b, i)
       )`;
 }

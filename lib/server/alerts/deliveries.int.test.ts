@@ -87,6 +87,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Control-plane events written by the last test are still being evaluated.
+  await alerting?.engine.idle();
   alerting?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
   await new Promise<void>((resolve) => smtp?.close(() => resolve()));

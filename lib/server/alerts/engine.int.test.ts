@@ -59,6 +59,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Control-plane events written by the last test are still being evaluated.
+  await alerting?.engine.idle();
   alerting?.stop();
   await t?.close();
 });

@@ -1,0 +1,120 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+
+import { E2E_BASE_URL, E2E_PORTAL_URL, E2E_SERVICE_ACCOUNT_SECRET } from "./fixtures/constants";
+import { signIn, signInApi } from "./fixtures/session";
+
+const CLIENT_ID = "sa_demo_analyst";
+
+async function serviceAccountClient(request: APIRequestContext): Promise<Client> {
+  const res = await request.post(`${E2E_BASE_URL}/oauth/token`, {
+    headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${E2E_SERVICE_ACCOUNT_SECRET}`).toString("base64")}` },
+    form: { grant_type: "client_credentials", resource: E2E_PORTAL_URL },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+  const { access_token: token } = (await res.json()) as { access_token: string };
+  const client = new Client({ name: "e2e-alerts", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(E2E_PORTAL_URL), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  return client;
+}
+
+/** The inbox refreshes itself every few seconds; a person would wait for the row to appear. */
+async function alertRow(page: Page, title: RegExp) {
+  const row = page.getByRole("row").filter({ hasText: title }).first();
+  await expect(row).toBeVisible({ timeout: 20_000 });
+  return row;
+}
+
+test("six wrong passwords and a write call raise alerts; the admin acknowledges one and resolves the other; the charts show the traffic", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const email = `alerts-${Date.now()}@portico.local`;
+
+  // The admin makes an account of its own for this test, and turns on the (default off) write rule.
+  await signInApi(page.request, "admin@portico.local");
+  const created = await page.request.post("/api/v1/users", { data: { email, name: "Alert Target", role: "viewer", password: "a-long-correct-password-1" } });
+  expect(created.status(), await created.text()).toBe(201);
+  // page.request shares the page's cookies: the browser is signed in as the admin too.
+  await page.goto("/alerts?tab=rules");
+  await page.getByRole("tab", { name: "Rules" }).click();
+  const writeRule = page.getByRole("switch", { name: "Write tool called on" });
+  if ((await writeRule.getAttribute("aria-checked")) !== "true") await writeRule.click();
+  await expect(writeRule).toHaveAttribute("aria-checked", "true");
+
+  // Someone guesses the password six times, on the sign-in page.
+  const guesser = await browser.newPage();
+  for (let i = 0; i < 6; i++) {
+    await guesser.goto("/sign-in");
+    await guesser.getByLabel("Email").fill(email);
+    await guesser.getByLabel("Password").fill(`wrong-guess-${i}`);
+    await guesser.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(guesser.locator("[data-slot=alert]")).toBeVisible();
+  }
+  await guesser.close();
+
+  // The demo automation calls a write tool through the gateway (its role needs step-up for it).
+  const client = await serviceAccountClient(page.request);
+  try {
+    await client.callTool({ name: "tagging_tag_resource", arguments: { resource_id: "i-0abc", key: "team", value: "finops" } }).catch(() => undefined);
+  } finally {
+    await client.close();
+  }
+
+  await page.goto("/alerts");
+  const signInAlert = await alertRow(page, new RegExp(`Failed sign-ins for ${email.replace(/[.]/g, "\\.")}`));
+  await expect(signInAlert.getByRole("cell", { name: "6", exact: true })).toBeVisible();
+  const writeAlert = await alertRow(page, /sa_demo_analyst called write tool tagging\/tag_resource/);
+  // The sidebar badge counts open high and critical alerts.
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: /Alerts/ }).getByLabel(/waiting/)).toBeVisible();
+
+  await signInAlert.getByRole("button", { name: /^Acknowledge/ }).click();
+  const dialog = page.getByRole("dialog", { name: "Acknowledge alert" });
+  await dialog.getByLabel("Note").fill("Locked out on its own; contacting the user");
+  await dialog.getByRole("button", { name: "Acknowledge" }).click();
+  await expect(page.getByText("Alert acknowledged")).toBeVisible();
+  await writeAlert.getByRole("button", { name: /^Resolve/ }).click();
+  await expect(page.getByText("Alert resolved")).toBeVisible();
+
+  await page.getByRole("combobox", { name: "Status" }).selectOption("acknowledged");
+  await expect(await alertRow(page, new RegExp(`Failed sign-ins for ${email.replace(/[.]/g, "\\.")}`))).toContainText("Note: Locked out on its own");
+  await page.getByRole("combobox", { name: "Status" }).selectOption("resolved");
+  await alertRow(page, /sa_demo_analyst called write tool tagging\/tag_resource/);
+
+  // Each change is in the audit trail.
+  const trail = (await (await page.request.get("/api/v1/audit-events?kind=alert&limit=50")).json()) as { items: { action: string }[] };
+  expect(trail.items.map((e) => e.action)).toEqual(expect.arrayContaining(["alert.acknowledge", "alert.resolve", "alert.raise"]));
+
+  // The overview's charts show the call this test made, from the rollups.
+  await page.goto("/");
+  const traffic = page.getByRole("region", { name: "Traffic" });
+  await expect(traffic.getByTestId("calls-chart")).toBeVisible();
+  await expect(traffic.getByRole("list", { name: "Top tools" })).toContainText("tagging/tag_resource");
+  await expect(traffic.getByRole("list", { name: "Top callers" })).toContainText(CLIENT_ID);
+  await expect(traffic.getByTestId("alerts-chart")).toBeVisible();
+  const csv = await page.request.get("/api/v1/dashboards/cost-attribution?range=1h&format=csv");
+  expect(csv.headers()["content-type"]).toContain("text/csv");
+
+  // The README's pictures of both, from what this journey made.
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  await traffic.scrollIntoViewIfNeeded();
+  await page.waitForLoadState("networkidle");
+  await traffic.screenshot({ path: "docs/screenshots/overview-charts.png" });
+  await page.goto("/alerts?status=");
+  await page.getByRole("combobox", { name: "Status" }).selectOption("");
+  await alertRow(page, /called write tool/);
+  await page.waitForLoadState("networkidle");
+  await page.screenshot({ path: "docs/screenshots/alerts.png" });
+});
+
+test("a bad threshold is refused next to its field and nothing is saved", async ({ page }) => {
+  await signIn(page, "admin");
+  await page.goto("/alerts?tab=rules");
+  await page.getByRole("tab", { name: "Rules" }).click();
+  await page.getByRole("button", { name: "Edit Failed sign-ins per address" }).click();
+  const dialog = page.getByRole("dialog", { name: "Edit Failed sign-ins per address" });
+  await dialog.getByLabel("Threshold (events)").fill("0");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(dialog.getByText("At least 1")).toBeVisible();
+  const rules = (await (await page.request.get("/api/v1/alert-rules")).json()) as { key: string; params: { threshold?: number } }[];
+  expect(rules.find((r) => r.key === "failed-auth-ip")?.params.threshold).toBe(5);
+});
