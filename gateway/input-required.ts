@@ -32,7 +32,11 @@ type Exchange = {
   wake: (() => void) | null;
   controller: AbortController;
   timer: NodeJS.Timeout;
+  /** Where progress and log messages go: the stream of the client's request now waiting, if any. */
+  sink: Sink;
 };
+
+type Sink = (method: string, params: Record<string, unknown>) => void;
 
 export type InputRequiredOutcome = { answer: Answer; isInputRequired: boolean } | { refusal: string };
 
@@ -79,6 +83,7 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
     while (exchange.events.length === 0) await new Promise<void>((resolve) => (exchange.wake = resolve));
     exchange.wake = null;
     const first = exchange.events.shift()!;
+    exchange.sink = () => undefined;
     if (first.kind === "done") {
       end(exchange);
       return { answer: first.answer, isInputRequired: false };
@@ -90,7 +95,13 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
   }
 
   /** A first request: runs the call with a channel whose upstream questions become input_required. */
-  function start(input: { subject: string; tool: string; capabilities: ClientCapabilities | null; run(signal: AbortSignal, channel: CallChannel): Promise<Answer> }): Promise<InputRequiredOutcome> {
+  function start(input: {
+    subject: string;
+    tool: string;
+    capabilities: ClientCapabilities | null;
+    sink: Sink;
+    run(signal: AbortSignal, channel: CallChannel, notify: Sink): Promise<Answer>;
+  }): Promise<InputRequiredOutcome> {
     const id = randomUUID();
     const controller = new AbortController();
     const exchange: Exchange = {
@@ -102,6 +113,7 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
       events: [],
       wake: null,
       controller,
+      sink: input.sink,
       timer: setTimeout(() => {
         controller.abort(new McpError(ErrorCode.RequestTimeout, "The client did not come back with its input in time"));
         end(exchange);
@@ -111,8 +123,8 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
     exchanges.set(id, exchange);
     let asked = 0;
     const channel: CallChannel = {
-      // A stateless exchange has no stream between rounds: notifications of the call are dropped.
-      notify: () => undefined,
+      // Between rounds no request of the client's is waiting: what comes then is dropped.
+      notify: (method, params) => exchange.sink(method, params ?? {}),
       relay: (spec): ServerRequestRelay => {
         const relay: ServerRequestRelay = {
           key: `mrtr-${id}`,
@@ -130,7 +142,7 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
         return relay;
       },
     };
-    input.run(controller.signal, channel).then(
+    input.run(controller.signal, channel, (method, params) => exchange.sink(method, params)).then(
       (answer) => push(exchange, { kind: "done", answer }),
       () => push(exchange, { kind: "done", answer: { ending: { kind: "rpc_error", code: ErrorCode.InternalError, message: "The gateway could not complete the request." } } }),
     );
@@ -138,7 +150,7 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
   }
 
   /** A retry: the state must be this gateway's, unaltered, for this round, principal and tool. */
-  function resume(input: { subject: string; tool: string; requestState: unknown; inputResponses: unknown }): Promise<InputRequiredOutcome> | InputRequiredOutcome {
+  function resume(input: { subject: string; tool: string; requestState: unknown; inputResponses: unknown; sink: Sink }): Promise<InputRequiredOutcome> | InputRequiredOutcome {
     const state = unseal(input.requestState);
     const exchange = state ? exchanges.get(state.x) : undefined;
     if (!state || !exchange) return { refusal: "requestState is not valid (altered, or not from this gateway, or its call has ended)" };
@@ -146,6 +158,7 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
     if (state.r !== exchange.round) return { refusal: "requestState was already used (replayed)" };
     if (state.e < Date.now()) return { refusal: "requestState has expired" };
     exchange.round += 1;
+    exchange.sink = input.sink;
     const responses = input.inputResponses && typeof input.inputResponses === "object" && !Array.isArray(input.inputResponses) ? (input.inputResponses as Record<string, unknown>) : {};
     for (const ask of exchange.asks) {
       const response = responses[ask.key];

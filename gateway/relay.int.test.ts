@@ -241,7 +241,7 @@ describe("list_changed when a config version changes what a session may see", ()
 });
 
 describe("a 2026-07-28 call", () => {
-  it("gets its progress on its own stream, in order, before the result", async () => {
+  it.each([[{}], [{ sampling: {} }]])("gets its progress on its own stream, in order, before the result (client capabilities %j)", async (capabilities) => {
     const V = "2026-07-28";
     const res = await fetch(h.portalUrl(), {
       method: "POST",
@@ -260,7 +260,7 @@ describe("a 2026-07-28 call", () => {
         params: {
           name: "conf_test_tool_with_progress",
           arguments: {},
-          _meta: { progressToken: "p-1", "io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": {} },
+          _meta: { progressToken: "p-1", "io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": capabilities },
         },
       }),
     });

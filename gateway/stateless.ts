@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 
 import { ErrorCode, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
-import { writeAnswer, type Answer } from "./answer";
+import type { Answer } from "./answer";
 import { acceptsEventStream, createCallStream } from "./call-stream";
 import type { Notify } from "./stages/forward";
 import type { InputRequired } from "./input-required";
@@ -68,6 +68,11 @@ export function createStateless(deps: StatelessDeps) {
         controller.abort(new Error("the client closed the connection"));
       }
     });
+    // Progress and log messages go ahead of the answer on its own stream; an answer with nothing
+    // ahead of it stays one JSON body.
+    const stream = createCallStream(res, acceptsEventStream(req), {});
+    const notify: Notify = (method, params) => void stream.write({ jsonrpc: "2.0", method, params });
+
     const params = call.params;
     const capabilities = ((params?._meta as Record<string, unknown> | undefined)?.[META_CLIENT_CAPABILITIES] ?? null) as ClientCapabilities | null;
     if (deps.inputRequired && message.method === "tools/call" && (params?.requestState !== undefined || canBeAsked(capabilities))) {
@@ -76,27 +81,24 @@ export function createStateless(deps: StatelessDeps) {
       if (params?.requestState !== undefined) {
         call.exposedName = who.tool;
         call.reasons.push("input_required retry");
-        outcome = await deps.inputRequired.resume({ ...who, requestState: params.requestState, inputResponses: params.inputResponses });
+        outcome = await deps.inputRequired.resume({ ...who, requestState: params.requestState, inputResponses: params.inputResponses, sink: notify });
       } else {
         outcome = await deps.inputRequired.start({
           ...who,
           capabilities,
-          run: (signal, channel) => {
+          sink: notify,
+          run: (signal, channel, sink) => {
             call.channel = channel;
-            return deps.run(call, signal);
+            return deps.run(call, signal, sink);
           },
         });
       }
       if ("refusal" in outcome) return refuse(400, ErrorCode.InvalidParams, `Invalid params: ${outcome.refusal}.`, [outcome.refusal]);
       if (res.destroyed) return deps.finish(call, null);
       const resultType = outcome.isInputRequired ? "input_required" : "complete";
-      return deps.finish(call, writeAnswer(res, message.id, outcome.answer, { shape: (result) => ({ ...modernResult(message.method, result, GATEWAY_SERVER_INFO), resultType }) }));
+      return deps.finish(call, stream.end(message.id, outcome.answer, (result) => ({ ...modernResult(message.method, result, GATEWAY_SERVER_INFO), resultType })));
     }
 
-    // Progress and log messages go ahead of the answer on its own stream; an answer with nothing
-    // ahead of it stays one JSON body.
-    const stream = createCallStream(res, acceptsEventStream(req), {});
-    const notify: Notify = (method, params) => void stream.write({ jsonrpc: "2.0", method, params });
     call.channel = { notify: (method, params) => notify(method, params ?? {}), relay: () => undefined };
     const answer: Answer =
       message.method === "server/discover"
