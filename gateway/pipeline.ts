@@ -15,6 +15,7 @@ import { describeError, log } from "./log";
 import type { GatewayMetrics } from "./metrics";
 import { isModernPost } from "./modern";
 import type { GatewayState } from "./portal-index";
+import { createInputRequired } from "./input-required";
 import { createRelay } from "./relay";
 import { BATCHING_VERSIONS, createSessions, type Session } from "./sessions";
 import { createAdmit } from "./stages/admit";
@@ -140,7 +141,7 @@ export function createPipeline(options: PipelineOptions) {
   const listeners = createListeners({ visibleTools, maxListeners: options.maxSessions });
   const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName });
   const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
-  const stateless = createStateless({ run, finish, listeners });
+  const stateless = createStateless({ run, finish, listeners, inputRequired: createInputRequired({ upstreams: options.upstreams }) });
 
   /** One HTTP request on `/mcp/<slug>`: admit → authenticate → parse → its era's framing. */
   async function handle(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, slug: string, ctx: RequestContext): Promise<void> {

@@ -241,7 +241,7 @@ describe("list_changed when a config version changes what a session may see", ()
 });
 
 describe("a 2026-07-28 call", () => {
-  it("gets its progress on its own stream, in order, before the result", async () => {
+  it.each([[{}], [{ sampling: {} }]])("gets its progress on its own stream, in order, before the result (client capabilities %j)", async (capabilities) => {
     const V = "2026-07-28";
     const res = await fetch(h.portalUrl(), {
       method: "POST",
@@ -260,7 +260,7 @@ describe("a 2026-07-28 call", () => {
         params: {
           name: "conf_test_tool_with_progress",
           arguments: {},
-          _meta: { progressToken: "p-1", "io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": {} },
+          _meta: { progressToken: "p-1", "io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": capabilities },
         },
       }),
     });
@@ -296,5 +296,56 @@ describe("names", () => {
     expect(completion.completion.values).toEqual(["paris", "park", "party"]);
     h.cp.latest = { version: 71, jws: await h.sign(h.snapshot(71)) };
     await h.gateway.store.accept(h.cp.latest);
+  });
+});
+
+describe("a 2026-07-28 client asked something by the upstream", () => {
+  const V = "2026-07-28";
+  async function callTool(extra: Record<string, unknown>, capabilities: Record<string, unknown> = { sampling: {} }) {
+    const res = await fetch(h.portalUrl(), {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await h.mintToken()}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": V,
+        "mcp-method": "tools/call",
+        "mcp-name": "conf_test_sampling",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 9,
+        method: "tools/call",
+        params: { name: "conf_test_sampling", arguments: { prompt: "Summarise the bill" }, ...extra, _meta: { "io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": capabilities } },
+      }),
+    });
+    return { status: res.status, body: (await res.json()) as { result?: Record<string, unknown> & { content?: { text: string }[] }; error?: { code: number; message: string } } };
+  }
+
+  it("gets input_required with a sealed request state, and the retry with its answer completes the same call", async () => {
+    const first = await callTool({});
+    expect(first.body.result).toMatchObject({
+      resultType: "input_required",
+      inputRequests: { "input-1": { method: "sampling/createMessage", params: { messages: [{ role: "user", content: { type: "text", text: "Summarise the bill" } }], maxTokens: 100 } } },
+    });
+    const state = first.body.result!.requestState as string;
+    const inputResponses = { "input-1": { role: "assistant", content: { type: "text", text: "mostly compute" }, model: "m" } };
+
+    const tampered = await callTool({ requestState: `${state.slice(0, -2)}xx`, inputResponses });
+    expect([tampered.status, tampered.body.error?.code]).toEqual([400, -32602]);
+    expect(tampered.body.error?.message).toMatch(/requestState is not valid/);
+
+    const done = await callTool({ requestState: state, inputResponses });
+    expect(done.body.result).toMatchObject({ resultType: "complete", content: [{ type: "text", text: "LLM response: mostly compute" }] });
+
+    const replayed = await callTool({ requestState: state, inputResponses });
+    expect([replayed.status, replayed.body.error?.code]).toEqual([400, -32602]);
+  });
+
+  it("is never asked what it did not declare: the upstream hears so at once", async () => {
+    const started = Date.now();
+    const result = await callTool({}, { elicitation: {} });
+    expect(result.body.result).toMatchObject({ resultType: "complete", isError: true });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

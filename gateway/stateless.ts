@@ -1,14 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
 import type { Answer } from "./answer";
 import { acceptsEventStream, createCallStream } from "./call-stream";
 import type { Notify } from "./stages/forward";
+import type { InputRequired } from "./input-required";
+import { canBeAsked } from "./relay";
 import { GATEWAY_SERVER_INFO, newCall, newCaller, type Call, type RequestContext } from "./exchange";
 import { isRequest, type JsonRpcMessage } from "./http-util";
 import type { Listeners } from "./listeners";
-import { checkModernMessage, checkStandardHeaders, discoverResult, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
+import { checkModernMessage, checkStandardHeaders, discoverResult, META_CLIENT_CAPABILITIES, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
 import type { TokenIdentity } from "./auth";
 import type { GatewayState, PortalView } from "./portal-index";
 import type { Response } from "./stages/audit";
@@ -26,6 +28,8 @@ export type StatelessDeps = {
   run(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer>;
   finish(call: Call, response: Response | null): void;
   listeners: Listeners;
+  /** Upstream questions as input_required results (input-required.ts); without it, they are refused. */
+  inputRequired?: InputRequired;
 };
 
 export function createStateless(deps: StatelessDeps) {
@@ -68,6 +72,33 @@ export function createStateless(deps: StatelessDeps) {
     // ahead of it stays one JSON body.
     const stream = createCallStream(res, acceptsEventStream(req), {});
     const notify: Notify = (method, params) => void stream.write({ jsonrpc: "2.0", method, params });
+
+    const params = call.params;
+    const capabilities = ((params?._meta as Record<string, unknown> | undefined)?.[META_CLIENT_CAPABILITIES] ?? null) as ClientCapabilities | null;
+    if (deps.inputRequired && message.method === "tools/call" && (params?.requestState !== undefined || canBeAsked(capabilities))) {
+      const who = { subject: `${identity.kind}:${identity.subject}`, tool: String(params?.name ?? "") };
+      let outcome;
+      if (params?.requestState !== undefined) {
+        call.exposedName = who.tool;
+        call.reasons.push("input_required retry");
+        outcome = await deps.inputRequired.resume({ ...who, requestState: params.requestState, inputResponses: params.inputResponses, sink: notify });
+      } else {
+        outcome = await deps.inputRequired.start({
+          ...who,
+          capabilities,
+          sink: notify,
+          run: (signal, channel, sink) => {
+            call.channel = channel;
+            return deps.run(call, signal, sink);
+          },
+        });
+      }
+      if ("refusal" in outcome) return refuse(400, ErrorCode.InvalidParams, `Invalid params: ${outcome.refusal}.`, [outcome.refusal]);
+      if (res.destroyed) return deps.finish(call, null);
+      const resultType = outcome.isInputRequired ? "input_required" : "complete";
+      return deps.finish(call, stream.end(message.id, outcome.answer, (result) => ({ ...modernResult(message.method, result, GATEWAY_SERVER_INFO), resultType })));
+    }
+
     call.channel = { notify: (method, params) => notify(method, params ?? {}), relay: () => undefined };
     const answer: Answer =
       message.method === "server/discover"

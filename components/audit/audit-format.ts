@@ -8,6 +8,7 @@ export const AUDIT_KINDS = [
   { value: "auth.token", label: "Token" },
   { value: "auth.consent", label: "Client approval" },
   { value: "mcp.request", label: "MCP request" },
+  { value: "mcp.server_request", label: "Server request to a client" },
 ] as const;
 
 export const AUDIT_OUTCOMES = [

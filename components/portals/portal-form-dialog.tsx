@@ -223,7 +223,7 @@ function PortalForm({
       <div className="flex items-start justify-between gap-4 rounded-lg border p-3">
         <div className="grid gap-1">
           <label htmlFor={`${formId}-prefix`} className="text-sm leading-none font-medium">
-            Prompts under their own names
+            Drop the server prefix of prompts
           </label>
           <p id={`${formId}-prefix-help`} className="text-[0.8125rem] text-muted-foreground">
             {values.dropServerPrefix

@@ -1,0 +1,185 @@
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+
+import { ErrorCode, McpError, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+
+import type { Answer } from "./answer";
+import type { CallChannel } from "./exchange";
+import { missingCapability, upstreamCapabilities } from "./relay";
+import type { ServerRequestRelay, UpstreamPool } from "./upstreams";
+
+/**
+ * The relay for 2026-07-28 clients, which have no session to be asked on: when the upstream asks
+ * something during a call (sampling, elicitation, roots on the connection leased to this call),
+ * the client's request is answered with an `input_required` result naming what is asked and a
+ * `requestState`; the client retries with its `inputResponses` and that state, and the same
+ * upstream call, still waiting on this gateway, gets the answers and goes on. The state is sealed
+ * with an HMAC key of this process and is good for one round of one exchange, for the principal
+ * that started it, for a few minutes: a tampered, replayed, foreign or stale state is refused.
+ * (The upstream call lives in this gateway's memory, so the retry must reach the same gateway.)
+ */
+
+type Ask = { key: string; method: string; params: Record<string, unknown> | undefined; answer(result: Record<string, unknown>): void; fail(error: McpError): void };
+
+type Event = { kind: "ask"; ask: Ask } | { kind: "done"; answer: Answer };
+
+type Exchange = {
+  id: string;
+  subject: string;
+  tool: string;
+  round: number;
+  asks: Ask[];
+  events: Event[];
+  wake: (() => void) | null;
+  controller: AbortController;
+  timer: NodeJS.Timeout;
+  /** Where progress and log messages go: the stream of the client's request now waiting, if any. */
+  sink: Sink;
+};
+
+type Sink = (method: string, params: Record<string, unknown>) => void;
+
+export type InputRequiredOutcome = { answer: Answer; isInputRequired: boolean } | { refusal: string };
+
+const EXCHANGE_TTL_MS = 5 * 60_000;
+
+export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "releaseRelay">; key?: Buffer }) {
+  const key = deps.key ?? randomBytes(32);
+  const exchanges = new Map<string, Exchange>();
+
+  const mac = (payload: string) => createHmac("sha256", key).update(payload).digest("base64url");
+
+  function seal(exchange: Exchange): string {
+    const payload = Buffer.from(JSON.stringify({ x: exchange.id, r: exchange.round, s: exchange.subject, t: exchange.tool, e: Date.now() + EXCHANGE_TTL_MS })).toString("base64url");
+    return `${payload}.${mac(payload)}`;
+  }
+
+  function unseal(state: unknown): { x: string; r: number; s: string; t: string; e: number } | null {
+    if (typeof state !== "string" || state.length > 2048) return null;
+    const [payload, tag] = state.split(".");
+    if (!payload || !tag) return null;
+    const expected = Buffer.from(mac(payload));
+    const given = Buffer.from(tag);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    try {
+      return JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { x: string; r: number; s: string; t: string; e: number };
+    } catch {
+      return null;
+    }
+  }
+
+  function push(exchange: Exchange, event: Event) {
+    exchange.events.push(event);
+    exchange.wake?.();
+  }
+
+  function end(exchange: Exchange) {
+    clearTimeout(exchange.timer);
+    exchanges.delete(exchange.id);
+    deps.upstreams.releaseRelay(`mrtr-${exchange.id}`);
+  }
+
+  /** The next thing to tell the client: what the upstream asks (all it asked so far), or the answer. */
+  async function next(exchange: Exchange): Promise<InputRequiredOutcome> {
+    while (exchange.events.length === 0) await new Promise<void>((resolve) => (exchange.wake = resolve));
+    exchange.wake = null;
+    const first = exchange.events.shift()!;
+    exchange.sink = () => undefined;
+    if (first.kind === "done") {
+      end(exchange);
+      return { answer: first.answer, isInputRequired: false };
+    }
+    exchange.asks = [first.ask];
+    while (exchange.events[0]?.kind === "ask") exchange.asks.push((exchange.events.shift() as { ask: Ask }).ask);
+    const inputRequests = Object.fromEntries(exchange.asks.map((a) => [a.key, { method: a.method, ...(a.params !== undefined ? { params: a.params } : {}) }]));
+    return { answer: { result: { inputRequests, requestState: seal(exchange) } }, isInputRequired: true };
+  }
+
+  /** A first request: runs the call with a channel whose upstream questions become input_required. */
+  function start(input: {
+    subject: string;
+    tool: string;
+    capabilities: ClientCapabilities | null;
+    sink: Sink;
+    run(signal: AbortSignal, channel: CallChannel, notify: Sink): Promise<Answer>;
+  }): Promise<InputRequiredOutcome> {
+    const id = randomUUID();
+    const controller = new AbortController();
+    const exchange: Exchange = {
+      id,
+      subject: input.subject,
+      tool: input.tool,
+      round: 0,
+      asks: [],
+      events: [],
+      wake: null,
+      controller,
+      sink: input.sink,
+      timer: setTimeout(() => {
+        controller.abort(new McpError(ErrorCode.RequestTimeout, "The client did not come back with its input in time"));
+        end(exchange);
+      }, EXCHANGE_TTL_MS),
+    };
+    exchange.timer.unref();
+    exchanges.set(id, exchange);
+    let asked = 0;
+    const channel: CallChannel = {
+      // Between rounds no request of the client's is waiting: what comes then is dropped.
+      notify: (method, params) => exchange.sink(method, params ?? {}),
+      relay: (spec): ServerRequestRelay => {
+        const relay: ServerRequestRelay = {
+          key: `mrtr-${id}`,
+          capabilities: upstreamCapabilities(input.capabilities, spec),
+          logLevel: null,
+          idle: null,
+          notify: () => undefined,
+          request: (method, params) => {
+            const rule = method === "sampling/createMessage" ? "sampling" : method === "elicitation/create" ? "elicitation" : null;
+            if (rule && spec.serverRequests?.[rule] === false) return Promise.reject(new McpError(ErrorCode.MethodNotFound, `Method not found: ${rule} is turned off for this server in Portico.`));
+            if (missingCapability(input.capabilities, method, params)) return Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found"));
+            return new Promise((answer, fail) => push(exchange, { kind: "ask", ask: { key: `input-${++asked}`, method, params, answer, fail } }));
+          },
+        };
+        return relay;
+      },
+    };
+    input.run(controller.signal, channel, (method, params) => exchange.sink(method, params)).then(
+      (answer) => push(exchange, { kind: "done", answer }),
+      () => push(exchange, { kind: "done", answer: { ending: { kind: "rpc_error", code: ErrorCode.InternalError, message: "The gateway could not complete the request." } } }),
+    );
+    return next(exchange);
+  }
+
+  /** A retry: the state must be this gateway's, unaltered, for this round, principal and tool. */
+  function resume(input: { subject: string; tool: string; requestState: unknown; inputResponses: unknown; sink: Sink }): Promise<InputRequiredOutcome> | InputRequiredOutcome {
+    const state = unseal(input.requestState);
+    const exchange = state ? exchanges.get(state.x) : undefined;
+    if (!state || !exchange) return { refusal: "requestState is not valid (altered, or not from this gateway, or its call has ended)" };
+    if (state.s !== input.subject || state.t !== input.tool) return { refusal: "requestState belongs to another caller or tool" };
+    if (state.r !== exchange.round) return { refusal: "requestState was already used (replayed)" };
+    if (state.e < Date.now()) return { refusal: "requestState has expired" };
+    exchange.round += 1;
+    exchange.sink = input.sink;
+    const responses = input.inputResponses && typeof input.inputResponses === "object" && !Array.isArray(input.inputResponses) ? (input.inputResponses as Record<string, unknown>) : {};
+    for (const ask of exchange.asks) {
+      const response = responses[ask.key];
+      if (response && typeof response === "object" && !Array.isArray(response)) ask.answer(response as Record<string, unknown>);
+      else ask.fail(new McpError(ErrorCode.InvalidParams, `The client gave no response to ${ask.method}`));
+    }
+    exchange.asks = [];
+    return next(exchange);
+  }
+
+  return {
+    start,
+    resume,
+    size: () => exchanges.size,
+    close() {
+      for (const exchange of [...exchanges.values()]) {
+        exchange.controller.abort(new Error("the gateway is stopping"));
+        end(exchange);
+      }
+    },
+  };
+}
+
+export type InputRequired = ReturnType<typeof createInputRequired>;
