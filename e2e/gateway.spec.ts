@@ -51,7 +51,8 @@ test("a tool turned off in the dashboard leaves the portal within a second, and 
     // delivers its spool every half second, so the page may need a reload, as a person would.
     const row = page.getByRole("row", { name: new RegExp(`${CLIENT_ID}.*top_services`) }).first();
     await expect(async () => {
-      await page.goto("/audit?kind=mcp.request&outcome=deny");
+      // Narrowed by the reason: other journeys leave refused calls of the same tool (a DLP block).
+      await page.goto(`/audit?kind=mcp.request&outcome=deny&q=${encodeURIComponent("turned off in this portal")}`);
       await expect(row).toBeVisible({ timeout: 1_000 });
     }).toPass({ timeout: 15_000 });
     await row.click();

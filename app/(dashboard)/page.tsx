@@ -19,11 +19,12 @@ export default async function OverviewPage() {
   const actor = await requireUser();
   const db = await getDb();
   const canReadAudit = can(actor, "audit:read");
+  const canReadDashboards = can(actor, "dashboards:read");
   const [overview, changes, traffic, cost] = await Promise.all([
     getOverview(db, actor),
     canReadAudit ? listAuditEvents(db, actor, { kind: "config.change", limit: 8 }) : null,
-    canReadAudit ? getDashboards(db, actor, { range: "24h" }) : null,
-    canReadAudit ? getCostAttribution(db, actor, { range: "24h" }) : null,
+    canReadDashboards ? getDashboards(db, actor, { range: "24h" }) : null,
+    canReadDashboards ? getCostAttribution(db, actor, { range: "24h" }) : null,
   ]);
   const firstName = actor.name.trim().split(/\s+/)[0] || actor.email;
   const isEmpty = overview.servers.total === 0 || overview.portals === 0;

@@ -146,8 +146,8 @@ export const operations: Operation[] = [
   { method: "patch", path: "/alert-channels/{id}", summary: "Rename, toggle or change the minimum severity of a channel", tag: "Alerts", permission: "alerts:write", body: updateAlertChannelInput },
   { method: "delete", path: "/alert-channels/{id}", summary: "Delete a channel", tag: "Alerts", permission: "alerts:write", status: 204 },
   { method: "post", path: "/alert-channels/{id}/test", summary: "Send a test alert on a channel now", tag: "Alerts", permission: "alerts:write" },
-  { method: "get", path: "/dashboards/traffic", summary: "Overview charts: calls per decision over time, top tools and callers, denials, upstream latency and errors, alerts", tag: "Dashboards", permission: "audit:read", query: dashboardQuery },
-  { method: "get", path: "/dashboards/cost-attribution", summary: "Calls, bytes and upstream time per team (IdP group) and tool; format=csv to download", tag: "Dashboards", permission: "audit:read", query: dashboardQuery },
+  { method: "get", path: "/dashboards/traffic", summary: "Overview charts: calls per decision over time, top tools and callers, denials, upstream latency and errors, alerts", tag: "Dashboards", permission: "dashboards:read", query: dashboardQuery },
+  { method: "get", path: "/dashboards/cost-attribution", summary: "Calls, bytes and upstream time per team (IdP group) and tool; format=csv to download", tag: "Dashboards", permission: "dashboards:read", query: dashboardQuery },
   {
     method: "get",
     path: "/audit-events",

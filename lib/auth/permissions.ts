@@ -18,6 +18,8 @@ export const permissions = {
   "audit:payloads:read": ["admin", "auditor"],
   /** Run a chain verification (it records its outcome as an audit event). */
   "audit:verify": ["admin", "auditor"],
+  /** Traffic charts and cost attribution across every portal and caller (the overview's charts). */
+  "dashboards:read": ["admin", "auditor"],
   "settings:read": ["admin", "auditor"],
   "settings:write": ["admin"],
   "tokens:all": ["admin"],

@@ -39,7 +39,7 @@ const num = (v: unknown) => Number(v ?? 0);
  * the audit events of the range.
  */
 export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Dashboards> {
-  authorize(actor, "audit:read");
+  authorize(actor, "dashboards:read");
   const { range, portal } = dashboardParams.parse(raw);
   const step = trafficRanges[range];
   const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / step) * step);
@@ -133,7 +133,7 @@ export type CostRow = { team: string; tool: string; calls: number; bytes: number
  * service account or API client is its own team. One person's calls are counted once.
  */
 export async function getCostAttribution(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<CostRow[]> {
-  authorize(actor, "audit:read");
+  authorize(actor, "dashboards:read");
   const { range, portal } = dashboardParams.parse(raw);
   const isHourly = RANGE_MS[range] >= 86_400_000;
   const grain = isHourly ? 3_600_000 : 60_000;
