@@ -29,6 +29,8 @@ export type StepUpRequestFormProps = {
   user: { email: string };
   /** A request already pending for this portal and risk class: the page waits for it instead. */
   initialRequestId: string | null;
+  /** An approved window for this risk class already running (ISO time): nothing to ask for until then. */
+  activeUntil: string | null;
 };
 
 /**
@@ -125,6 +127,12 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
           Withdraw the request
         </Button>
       </div>
+    );
+  } else if (props.activeUntil) {
+    body = (
+      <Alert variant="success" title="You already have this access" data-testid="step-up-active">
+        An approved request covers {riskClass} tools on {portal.name} until {new Date(props.activeUntil).toLocaleTimeString()}. Retry the call from your client; ask again here once it ends.
+      </Alert>
     );
   } else {
     body = (

@@ -62,7 +62,7 @@ describe("what the page shows", () => {
   const link = { portal: "finops", risk: "write", server: "tagging", tool: "tag_resource" } as const;
 
   it("offers the form with the role's durations", async () => {
-    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], pendingRequestId: null });
+    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], pendingRequestId: null, activeUntil: null });
   });
 
   it("refuses a portal that does not exist, a risk class no role lists, a person without a role, and per-call classes", async () => {
@@ -77,5 +77,16 @@ describe("what the page shows", () => {
     const filed = await stepUp.fileStepUpRequest(t.db, await stepUp.userRequester(t.db, aliceId), { portal: "finops", riskClass: "write", reason: "tag the Q4 accounts", durationMinutes: 15 }, NOW);
     expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toMatchObject({ kind: "form", pendingRequestId: filed.id });
     expect(await stepUpLinkState(t.db, aliceId, link, new Date(NOW.getTime() + 31 * 60_000))).toMatchObject({ kind: "form", pendingRequestId: null });
+  });
+
+  it("says when an approved window already covers the risk class, until it ends", async () => {
+    const bob = await t.db.user.create({ data: { email: "bob@t.local", name: "bob", role: "approver" } });
+    const approver = { type: "user" as const, userId: bob.id, email: bob.email, name: "bob", role: "approver" as const, mfa: true };
+    const later = new Date(NOW.getTime() + 40 * 60_000);
+    const filed = await stepUp.fileStepUpRequest(t.db, await stepUp.userRequester(t.db, aliceId), { portal: "finops", riskClass: "write", reason: "tag the Q1 accounts", durationMinutes: 15 }, later);
+    await stepUp.approveStepUpRequest(t.db, approver, filed.id, {}, later);
+    const ends = new Date(later.getTime() + 15 * 60_000);
+    expect(await stepUpLinkState(t.db, aliceId, link, later)).toMatchObject({ pendingRequestId: null, activeUntil: ends.toISOString() });
+    expect(await stepUpLinkState(t.db, aliceId, link, new Date(ends.getTime() + 1000))).toMatchObject({ activeUntil: null });
   });
 });

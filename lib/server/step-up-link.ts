@@ -1,18 +1,26 @@
 import "server-only";
 import type { StepUpLinkParams } from "@/lib/schemas/step-up-link";
 import type { Db } from "./db/client";
-import { allowedDurations, findStepUpRole, userRequester } from "./step-up";
+import { activeElevationsOf, allowedDurations, findStepUpRole, userRequester } from "./step-up";
 
 /**
  * What the request page (`/step-up/new`, the link in a gateway's tool error) shows a signed-in
  * person: a refusal when none of their roles lists the risk class under step-up on the portal (or
  * the role approves it call by call, which needs the exact arguments the link does not carry),
  * otherwise the form with the role's durations, or the request already pending for this portal
- * and risk class (a second one would be refused).
+ * and risk class (a second one would be refused), and any active approval that already covers it.
  */
 export type StepUpLinkState =
   | { kind: "refused"; title: string; message: string }
-  | { kind: "form"; portal: { slug: string; name: string }; roleName: string; durations: number[]; pendingRequestId: string | null };
+  | {
+      kind: "form";
+      portal: { slug: string; name: string };
+      roleName: string;
+      durations: number[];
+      pendingRequestId: string | null;
+      /** When an approved window for this risk class is running: the call goes through until then. */
+      activeUntil: string | null;
+    };
 
 export async function stepUpLinkState(db: Db, userId: string, link: StepUpLinkParams, now = new Date()): Promise<StepUpLinkState> {
   const portal = await db.portal.findUnique({ where: { slug: link.portal }, select: { id: true, slug: true, name: true } });
@@ -33,5 +41,13 @@ export async function stepUpLinkState(db: Db, userId: string, link: StepUpLinkPa
     orderBy: { createdAt: "desc" },
     select: { id: true },
   });
-  return { kind: "form", portal: { slug: portal.slug, name: portal.name }, roleName: role.name, durations: allowedDurations(role.stepUpMaxMinutes), pendingRequestId: pending?.id ?? null };
+  const active = (await activeElevationsOf(db, "user", userId, portal.slug, now)).find((g) => g.riskClass === link.risk);
+  return {
+    kind: "form",
+    portal: { slug: portal.slug, name: portal.name },
+    roleName: role.name,
+    durations: allowedDurations(role.stepUpMaxMinutes),
+    pendingRequestId: pending?.id ?? null,
+    activeUntil: active ? active.endsAt.toISOString() : null,
+  };
 }

@@ -57,6 +57,7 @@ export default async function NewStepUpRequestPage({ searchParams }: { searchPar
           durations={state.durations}
           user={{ email: actor.email }}
           initialRequestId={state.pendingRequestId}
+          activeUntil={state.activeUntil}
         />
       )}
     </>
