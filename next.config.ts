@@ -9,6 +9,7 @@ const nextConfig: NextConfig = {
     "argon2",
     "pg",
     "@modelcontextprotocol/sdk",
+    "re2-wasm",
   ],
   poweredByHeader: false,
   // `npm test` type-checks the whole tree (tests included) with tsc; doing it again in every
