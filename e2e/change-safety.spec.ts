@@ -104,6 +104,9 @@ test("the explainer shows the demo analyst's weekday-only role failing its time 
     await page.goto("/policy-explainer");
     await page.getByLabel("Email", { exact: true }).fill("analyst@portico.local");
     await page.getByLabel("Tool", { exact: true }).selectOption("tagging_tag_resource");
+    // Without MFA: the seeded Analyst role (MFA required) would otherwise offer step-up for tagging
+    // writes and decide the call; here the weekday role's time window is what decides.
+    await page.getByLabel("Signed in with MFA").uncheck();
     // Saturday 5 December 2026, late morning wherever the browser is.
     await page.getByLabel("When (your time zone)").fill("2026-12-05T11:00");
     await page.getByRole("button", { name: "Explain" }).click();

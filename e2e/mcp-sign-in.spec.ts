@@ -4,9 +4,11 @@ import { E2E_PASSWORD, PERSONAS } from "./fixtures/constants";
 import { BrowserOAuthClient, connectThroughBrowser, serveClientMetadata, ssoSignIn } from "./fixtures/mcp-oauth";
 import { signIn, signInApi, signOut } from "./fixtures/session";
 
-// What the seeded Analyst role allows: cost-explorer's read tools and one tagging tool; never a write.
+// What the seeded Analyst role allows: the read tools of cost-explorer, tagging and budgets; tagging's
+// and budgets' write, destructive and financial tools on a manager's approval (step-up). Those are
+// listed too, so a client can call one and be challenged for the elevated scope.
 const ANALYST_TOOL = "cost-explorer_top_services";
-const NOT_FOR_ANALYSTS = "tagging_apply_tags";
+const STEP_UP_TOOL = "tagging_tag_resource";
 
 async function toolNames(client: Awaited<ReturnType<typeof connectThroughBrowser>>) {
   return (await client.listTools()).tools.map((t) => t.name).sort();
@@ -27,8 +29,8 @@ test("an analyst connects a self-registering MCP client through company SSO, see
   try {
     const names = await toolNames(client);
     expect(names).toContain(ANALYST_TOOL);
-    expect(names).not.toContain(NOT_FOR_ANALYSTS);
-    expect(names.every((n) => n.startsWith("cost-explorer_") || n === "tagging_list_untagged_resources")).toBe(true);
+    expect(names).toContain(STEP_UP_TOOL);
+    expect(names.every((n) => ["cost-explorer_", "tagging_", "budgets_"].some((prefix) => n.startsWith(prefix)))).toBe(true);
     const result = await client.callTool({ name: ANALYST_TOOL, arguments: { month: "2026-10" } });
     expect(result.isError ?? false).toBe(false);
   } finally {

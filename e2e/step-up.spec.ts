@@ -6,6 +6,7 @@ import { expect, test, type Browser, type Page } from "@playwright/test";
 import { E2E_BASE_URL, PERSONAS } from "./fixtures/constants";
 import { BrowserOAuthClient, connectThroughBrowser, REDIRECT_ORIGIN, ssoSignIn } from "./fixtures/mcp-oauth";
 import { signIn, signInApi } from "./fixtures/session";
+import { stepUpRequestUrl } from "../gateway/stages/decide";
 
 /**
  * Step-up, as the three people see it: the analyst's MCP client is challenged for the tagging
@@ -213,4 +214,57 @@ test("no one approves their own request, not even an admin", async ({ request })
     const { id } = (await role.json()) as { id: string };
     await request.delete(`/api/v1/roles/${id}`);
   }
+});
+
+test("a client that cannot re-authorize: the analyst opens the tool error's link, files the request, the manager approves, the page shows it and the same client's next call goes through", async ({ page, browser }) => {
+  // Removing a tag is destructive: the seeded Analyst role (Sam's IdP group) reads tagging and
+  // lists destructive under step-up, so this exercises the demo role itself, not the role above.
+  const REMOVE = { name: "tagging_remove_tag", arguments: { resource_id: "i-0fe278e1bf1cda126", key: "e2e-absent-tag" } };
+  const provider = new NoRefreshOAuthClient({ clientName: "Scripted client (step-up link e2e)" });
+  const client = await connectThroughBrowser(page, provider, { signIn: ssoSignIn("sam.sso") });
+  expect((await client.listTools()).tools.map((t) => t.name)).toContain(REMOVE.name);
+  await expect(client.callTool(REMOVE)).rejects.toThrow(UnauthorizedError);
+
+  // The link the gateway's tool error carries, built by the gateway's own function.
+  const link = stepUpRequestUrl(E2E_BASE_URL, "finops", "destructive", "tagging", "remove_tag");
+  const broken = new URL(link);
+  broken.searchParams.delete("portal");
+  await page.goto(broken.toString());
+  await expect(page.getByTestId("step-up-link-problem")).toContainText("does not name the portal");
+
+  await page.goto(link);
+  await expect(page.getByRole("heading", { name: "Request elevated access" })).toBeVisible();
+  await expect(page.getByTestId("step-up-ask")).toContainText("FinOps");
+  await expect(page.getByTestId("step-up-ask")).toContainText("destructive");
+  await expect(page.getByTestId("step-up-ask")).toContainText("tagging_remove_tag");
+  const { context, bob } = await managerOnApprovals(browser);
+  const reason = `Clean up a stray tag ${Date.now()}`;
+  await page.getByLabel("Why do you need it?").fill(reason);
+  await page.getByLabel("For how long?").selectOption("15");
+  await page.getByRole("button", { name: "Ask for approval" }).click();
+  await expect(page.getByTestId("step-up-waiting")).toBeVisible();
+
+  // A second request for the same portal and risk class is refused in plain words.
+  const again = await page.context().request.post("/api/v1/step-up-requests", { data: { portal: "finops", riskClass: "destructive", reason: "again please", durationMinutes: 15 } });
+  expect(again.status()).toBe(409);
+
+  const card = bob.getByTestId("step-up-request").filter({ hasText: reason });
+  await expect(card).toBeVisible({ timeout: 10_000 });
+  await card.getByRole("button", { name: "Approve" }).click();
+  await bob.getByTestId("confirm-approve").click();
+  // The analyst's page polls: approved, without a reload.
+  await expect(page.getByTestId("step-up-approved")).toBeVisible({ timeout: 10_000 });
+
+  // No new token: the gateway lets the same client through on the grant (within a second or so of the approval).
+  await expect
+    .poll(
+      () =>
+        client
+          .callTool(REMOVE)
+          .then((r) => !(r.isError ?? false))
+          .catch(() => false),
+      { timeout: 5_000 },
+    )
+    .toBe(true);
+  await Promise.all([client.close(), context.close()]);
 });

@@ -26,7 +26,7 @@ function roleTemplates(portalId: string): CreateRoleInput[] {
     {
       slug: "finops-analyst",
       name: "Analyst",
-      description: "Cost analysis with read-only tools, with MFA, looking back at most a year.",
+      description: "Cost analysis with read-only tools, with MFA, looking back at most a year; tagging and budget changes on a manager's approval.",
       // The IdP group, and the local demo analyst so that a local sign-in reaches the portal too.
       principals: [
         { kind: "group", value: "finops-analysts" },
@@ -34,7 +34,10 @@ function roleTemplates(portalId: string): CreateRoleInput[] {
       ],
       grants: [
         { portalId, serverSlug: "cost-explorer", toolName: null, riskClasses: ["read"] },
-        { portalId, serverSlug: "tagging", toolName: "list_untagged_resources", riskClasses: ["read"] },
+        // Tagging and budgets: read freely; their write and financial tools only on a manager's
+        // approval (step-up needs a grant covering the tool, not the risk class).
+        { portalId, serverSlug: "tagging", toolName: null, riskClasses: ["read"] },
+        { portalId, serverSlug: "budgets", toolName: null, riskClasses: ["read"] },
       ],
       stepUpRiskClasses: ["write", "destructive", "financial"],
       // No hours: the demo automation holds this role and runs at night too.

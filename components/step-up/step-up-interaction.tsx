@@ -29,7 +29,7 @@ export type StepUpInteractionProps = {
   requestId: string | null;
 };
 
-const RISK_TEXT: Record<string, string> = {
+export const RISK_TEXT: Record<string, string> = {
   read: "read data",
   write: "change things (for example tag resources)",
   destructive: "delete or overwrite things",

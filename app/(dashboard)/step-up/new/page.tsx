@@ -1,0 +1,65 @@
+import type { Metadata } from "next";
+import { Alert } from "@/components/ui/alert";
+import { PageHeader } from "@/components/ui/page-header";
+import { StepUpRequestForm } from "@/components/step-up/step-up-request-form";
+import { parseStepUpLink } from "@/lib/schemas/step-up-link";
+import { requireUser } from "@/lib/server/auth/current";
+import { getDb } from "@/lib/server/db/instance";
+import { stepUpLinkState } from "@/lib/server/step-up-link";
+
+export const metadata: Metadata = { title: "Request elevated access" };
+export const dynamic = "force-dynamic";
+
+/**
+ * Where a gateway's tool error sends a client that cannot re-authorize: the person asks for
+ * elevated access here, a manager approves it in Approvals, and the client's next call goes
+ * through on the grant. No sidebar entry: it is reached by link.
+ */
+export default async function NewStepUpRequestPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const actor = await requireUser();
+  const header = (
+    <PageHeader
+      title="Request elevated access"
+      description="Your role lets you use this tool only with a manager's approval, for a limited time. The request, the decision and every call made with it are audited."
+    />
+  );
+  const parsed = parseStepUpLink(await searchParams);
+  if (!parsed.ok) {
+    return (
+      <>
+        {header}
+        <Alert variant="warning" title="This link is incomplete" data-testid="step-up-link-problem">
+          <ul className="list-disc pl-5">
+            {parsed.problems.map((p) => (
+              <li key={p}>{p}</li>
+            ))}
+          </ul>
+          <p className="mt-2">Open the link from your client&apos;s error message again, or ask for access from your MCP client.</p>
+        </Alert>
+      </>
+    );
+  }
+  const state = await stepUpLinkState(await getDb(), actor.userId, parsed.link);
+  return (
+    <>
+      {header}
+      {state.kind === "refused" ? (
+        <Alert variant="destructive" title={state.title} data-testid="step-up-refused">
+          {state.message}
+        </Alert>
+      ) : (
+        <StepUpRequestForm
+          portal={state.portal}
+          riskClass={parsed.link.risk}
+          server={parsed.link.server ?? null}
+          tool={parsed.link.tool ?? null}
+          roleName={state.roleName}
+          durations={state.durations}
+          user={{ email: actor.email }}
+          initialRequestId={state.pendingRequestId}
+          activeUntil={state.activeUntil}
+        />
+      )}
+    </>
+  );
+}

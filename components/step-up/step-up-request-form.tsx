@@ -1,0 +1,188 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { CheckCircle2, Clock } from "lucide-react";
+import { useState } from "react";
+import { RISK_TEXT } from "@/components/step-up/step-up-interaction";
+import { Alert } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent } from "@/components/ui/card";
+import { FormField } from "@/components/ui/form-field";
+import { Select } from "@/components/ui/select";
+import { Spinner } from "@/components/ui/spinner";
+import { Textarea } from "@/components/ui/textarea";
+import { api, ApiError } from "@/lib/api/client";
+import { stepUpRequestKeys } from "@/lib/api/query-keys";
+import type { StepUpRequestView } from "@/lib/schemas/step-up";
+
+/** How often the page asks whether the request was decided. */
+const POLL_MS = 2000;
+
+export type StepUpRequestFormProps = {
+  portal: { slug: string; name: string };
+  riskClass: string;
+  server: string | null;
+  tool: string | null;
+  roleName: string;
+  durations: number[];
+  user: { email: string };
+  /** A request already pending for this portal and risk class: the page waits for it instead. */
+  initialRequestId: string | null;
+  /** An approved window for this risk class already running (ISO time): nothing to ask for until then. */
+  activeUntil: string | null;
+};
+
+/**
+ * The request page's body: what is asked and why, the reason and duration, then the request's
+ * state, polled every two seconds until a manager decides (the note shows on a denial). The
+ * client that hit the tool error needs no new token: once approved, its next call goes through.
+ */
+export function StepUpRequestForm(props: StepUpRequestFormProps) {
+  const { portal, riskClass, server, tool } = props;
+  const [requestId, setRequestId] = useState<string | null>(props.initialRequestId);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+
+  const request = useQuery({
+    queryKey: stepUpRequestKeys.detail(requestId ?? ""),
+    queryFn: () => api<StepUpRequestView>("GET", `/step-up-requests/${encodeURIComponent(requestId!)}`),
+    enabled: !!requestId,
+    refetchInterval: (query) => (query.state.data && query.state.data.status !== "pending" ? false : POLL_MS),
+  });
+
+  async function submit(form: FormData) {
+    setBusy(true);
+    setProblem(null);
+    setErrors({});
+    try {
+      const filed = await api<StepUpRequestView>("POST", "/step-up-requests", {
+        portal: portal.slug,
+        riskClass,
+        ...(server ? { server } : {}),
+        ...(tool ? { tool } : {}),
+        reason: String(form.get("reason") ?? ""),
+        durationMinutes: Number(form.get("durationMinutes")),
+      });
+      setRequestId(filed.id);
+    } catch (error) {
+      if (error instanceof ApiError) {
+        setErrors(error.fieldMap());
+        setProblem(error.message);
+      } else setProblem("Could not file the request. Check your connection and try again.");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function withdraw() {
+    if (!requestId) return;
+    await api("POST", `/step-up-requests/${encodeURIComponent(requestId)}/withdraw`, {}).catch(() => undefined);
+    await request.refetch();
+  }
+
+  const view = request.data;
+  let body: React.ReactNode;
+  if (requestId && view?.status === "approved") {
+    body = (
+      <Alert variant="success" title="Approved" data-testid="step-up-approved">
+        {view.decidedBy ? <>{view.decidedBy} approved it. </> : null}
+        {view.decisionNote ? <>Note: &ldquo;{view.decisionNote}&rdquo;. </> : null}
+        Retry the call from your client now: it goes through for the next {view.durationMinutes} minutes, without signing in again.
+      </Alert>
+    );
+  } else if (requestId && view?.status === "denied") {
+    body = (
+      <Alert variant="destructive" title="Your request was denied" data-testid="step-up-denied">
+        {view.decisionNote ? <>Note from {view.decidedBy ?? "the approver"}: &ldquo;{view.decisionNote}&rdquo;</> : "No note was given."}
+      </Alert>
+    );
+  } else if (requestId && view && view.status !== "pending") {
+    body = (
+      <Alert variant="warning" title={`Your request ${view.status === "withdrawn" ? "was withdrawn" : "expired"}`} data-testid="step-up-ended">
+        Reload this page to ask again if you still need it.
+      </Alert>
+    );
+  } else if (requestId) {
+    body = (
+      <div className="space-y-4" data-testid="step-up-waiting">
+        <div className="flex items-center gap-3 rounded-lg border bg-muted/40 p-4">
+          <Spinner className="size-5" />
+          <div className="text-sm">
+            <p className="font-medium">Waiting for a manager&apos;s decision</p>
+            <p className="text-muted-foreground">
+              This page updates by itself. {view ? <>The request expires at {new Date(view.expiresAt).toLocaleTimeString()} if no one decides.</> : null}
+            </p>
+          </div>
+        </div>
+        {view ? (
+          <p className="text-sm text-muted-foreground">
+            <Clock className="mr-1 inline size-4" aria-hidden />
+            {view.durationMinutes} minutes asked · &ldquo;{view.reason}&rdquo;
+          </p>
+        ) : null}
+        {request.isError ? <Alert variant="warning" title="Could not read the request's state; still trying." /> : null}
+        <Button variant="outline" onClick={withdraw}>
+          Withdraw the request
+        </Button>
+      </div>
+    );
+  } else if (props.activeUntil) {
+    body = (
+      <Alert variant="success" title="You already have this access" data-testid="step-up-active">
+        An approved request covers {riskClass} tools on {portal.name} until {new Date(props.activeUntil).toLocaleTimeString()}. Retry the call from your client; ask again here once it ends.
+      </Alert>
+    );
+  } else {
+    body = (
+      <form action={submit} className="space-y-4" data-testid="step-up-form">
+        <FormField label="Why do you need it?" htmlFor="reason" error={errors.reason} description="Your approver reads this." required>
+          <Textarea name="reason" placeholder="Tag the Q4 cost-centre resources for the audit" maxLength={1000} />
+        </FormField>
+        <FormField label="For how long?" htmlFor="durationMinutes" error={errors.durationMinutes} description={`Allowed by your role "${props.roleName}".`} required>
+          <Select name="durationMinutes" defaultValue={String(props.durations.at(-1) ?? 15)} options={props.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
+        </FormField>
+        <Button type="submit" loading={busy}>
+          Ask for approval
+        </Button>
+      </form>
+    );
+  }
+
+  return (
+    <Card className="max-w-2xl">
+      <CardContent className="space-y-5">
+        <div className="space-y-2" data-testid="step-up-ask">
+          <p className="text-sm">
+            You ({props.user.email}) ask to {RISK_TEXT[riskClass] ?? `use ${riskClass} tools`} on <span className="font-medium">{portal.name}</span>.
+          </p>
+          <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
+            <dt className="text-muted-foreground">Portal</dt>
+            <dd>{portal.name}</dd>
+            <dt className="text-muted-foreground">Risk class</dt>
+            <dd>
+              <Badge variant="outline">{riskClass}</Badge>
+            </dd>
+            {tool ? (
+              <>
+                <dt className="text-muted-foreground">Tool</dt>
+                <dd className="font-mono text-xs leading-5">{server ? `${server}_${tool}` : tool}</dd>
+              </>
+            ) : null}
+          </dl>
+          <p className="text-xs text-muted-foreground">
+            Why approval: your role lets you use {riskClass} tools here only when a manager approves it. An approval covers every {riskClass} tool of this portal for the time approved, then ends by itself.
+          </p>
+        </div>
+        {problem ? <Alert variant="destructive" title={problem} data-testid="step-up-problem" /> : null}
+        {body}
+        {view?.status === "approved" ? (
+          <p className="flex items-center gap-1 text-xs text-muted-foreground">
+            <CheckCircle2 className="size-4" aria-hidden /> A manager can revoke it at any time from Approvals.
+          </p>
+        ) : null}
+      </CardContent>
+    </Card>
+  );
+}

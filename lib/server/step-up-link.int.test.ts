@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
+process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
+
+const { createTestDatabase } = await import("./db/test-database");
+const { stepUpLinkState } = await import("./step-up-link");
+const stepUp = await import("./step-up");
+const { parseStepUpLink } = await import("@/lib/schemas/step-up-link");
+
+/**
+ * The request page behind a gateway's tool-error link: what it shows a signed-in person, from a
+ * real database (their roles, their pending request), and what it says about a broken link.
+ */
+
+type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+let t: TestDb;
+let aliceId: string;
+let olgaId: string;
+const NOW = new Date("2026-12-07T09:00:00Z");
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const portal = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
+  aliceId = (await t.db.user.create({ data: { email: "alice@t.local", name: "alice", role: "viewer", idpGroups: ["analysts"] } })).id;
+  olgaId = (await t.db.user.create({ data: { email: "olga@t.local", name: "olga", role: "viewer" } })).id;
+  await t.db.portalRole.create({
+    data: {
+      slug: "analyst",
+      name: "Analyst",
+      stepUpRiskClasses: ["write", "financial"],
+      perCallRiskClasses: ["financial"],
+      stepUpMaxMinutes: 30,
+      principals: { create: [{ kind: "group", value: "analysts" }] },
+      grants: { create: [{ portalId: portal.id, serverSlug: "tagging", riskClasses: ["read"] }] },
+    },
+  });
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe("the link's query", () => {
+  it("reads the gateway's link", () => {
+    expect(parseStepUpLink({ portal: "finops", risk: "write", server: "tagging", tool: "tag_resource" })).toEqual({
+      ok: true,
+      link: { portal: "finops", risk: "write", server: "tagging", tool: "tag_resource" },
+    });
+  });
+
+  it("says what is missing or wrong", () => {
+    const result = parseStepUpLink({ risk: "root", tool: ["a", "b"] });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems).toEqual(["The link does not name the portal (“portal”).", "The risk class in the link (“risk”) is not valid."]);
+    expect(parseStepUpLink({})).toMatchObject({ ok: false, problems: expect.arrayContaining([expect.stringContaining("portal"), expect.stringContaining("risk")]) });
+  });
+});
+
+describe("what the page shows", () => {
+  const link = { portal: "finops", risk: "write", server: "tagging", tool: "tag_resource" } as const;
+
+  it("offers the form with the role's durations", async () => {
+    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], pendingRequestId: null, activeUntil: null });
+  });
+
+  it("refuses a portal that does not exist, a risk class no role lists, a person without a role, and per-call classes", async () => {
+    expect(await stepUpLinkState(t.db, aliceId, { ...link, portal: "nope" }, NOW)).toMatchObject({ kind: "refused", title: "Unknown portal" });
+    expect(await stepUpLinkState(t.db, aliceId, { ...link, risk: "destructive" }, NOW)).toMatchObject({ kind: "refused", message: expect.stringContaining("elevated destructive access") });
+    expect(await stepUpLinkState(t.db, olgaId, link, NOW)).toMatchObject({ kind: "refused", title: "Elevated access is not available" });
+    expect(await stepUpLinkState(t.db, aliceId, { ...link, risk: "financial" }, NOW)).toMatchObject({ kind: "refused", title: "Approved one call at a time" });
+    expect(await t.db.stepUpRequest.count()).toBe(0);
+  });
+
+  it("waits for the request already pending instead of offering a second one, until it expires", async () => {
+    const filed = await stepUp.fileStepUpRequest(t.db, await stepUp.userRequester(t.db, aliceId), { portal: "finops", riskClass: "write", reason: "tag the Q4 accounts", durationMinutes: 15 }, NOW);
+    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toMatchObject({ kind: "form", pendingRequestId: filed.id });
+    expect(await stepUpLinkState(t.db, aliceId, link, new Date(NOW.getTime() + 31 * 60_000))).toMatchObject({ kind: "form", pendingRequestId: null });
+  });
+
+  it("says when an approved window already covers the risk class, until it ends", async () => {
+    const bob = await t.db.user.create({ data: { email: "bob@t.local", name: "bob", role: "approver" } });
+    const approver = { type: "user" as const, userId: bob.id, email: bob.email, name: "bob", role: "approver" as const, mfa: true };
+    const later = new Date(NOW.getTime() + 40 * 60_000);
+    const filed = await stepUp.fileStepUpRequest(t.db, await stepUp.userRequester(t.db, aliceId), { portal: "finops", riskClass: "write", reason: "tag the Q1 accounts", durationMinutes: 15 }, later);
+    await stepUp.approveStepUpRequest(t.db, approver, filed.id, {}, later);
+    const ends = new Date(later.getTime() + 15 * 60_000);
+    expect(await stepUpLinkState(t.db, aliceId, link, later)).toMatchObject({ pendingRequestId: null, activeUntil: ends.toISOString() });
+    expect(await stepUpLinkState(t.db, aliceId, link, new Date(ends.getTime() + 1000))).toMatchObject({ activeUntil: null });
+  });
+});
