@@ -58,7 +58,7 @@ export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ event
     };
   };
 
-  // Busier in working hours, quiet at night: about 900 calls over the last 24 hours.
+  // Busier in working hours, quiet at night: about 490 calls over the last 24 hours.
   for (let minute = 24 * 60; minute > 0; minute -= 2) {
     const time = new Date(now.getTime() - minute * 60_000);
     const hour = time.getUTCHours();

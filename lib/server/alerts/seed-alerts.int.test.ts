@@ -25,7 +25,8 @@ afterAll(async () => {
 describe("demo traffic seed", () => {
   it("writes a day of traffic through ingest, with the alerts the rules raise on it, once", async () => {
     const first = await seedDemoTraffic(t.db);
-    expect(first.events).toBeGreaterThan(500);
+    // About 490 calls whatever the hour: the day's busy half is 12 hours wherever "now" falls.
+    expect(first.events).toBeGreaterThan(400);
     const alerts = await t.db.alert.findMany({ include: { rule: true } });
     expect(alerts.map((a) => a.rule.key).sort()).toEqual(["failed-auth-account", "failed-auth-ip", "lookback-over-a-year", "risky-tool-financial-destructive"]);
     expect(alerts.every((a) => a.status === "open")).toBe(true);
