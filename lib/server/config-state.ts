@@ -32,16 +32,15 @@ function secretFingerprint(secretEnc: string): string | null {
 
 /** The configuration as the database holds it now, keyed by slugs (lib/config/document.ts). */
 export async function readConfigState(tx: Tx): Promise<StoredConfigState> {
-  const [servers, portals, roles] = await Promise.all([
-    tx.server.findMany({ include: { tools: { where: { state: { not: "removed" } }, select: { name: true, riskClass: true }, orderBy: { name: "asc" } } } }),
-    tx.portal.findMany({
-      include: {
-        servers: { include: { server: { select: { slug: true } } } },
-        tools: { include: { tool: { select: { name: true, server: { select: { slug: true } } } } } },
-      },
-    }),
-    tx.portalRole.findMany({ include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } } }),
-  ]);
+  // In turn, not at once: in a transaction the queries share one connection (see buildSnapshot).
+  const servers = await tx.server.findMany({ include: { tools: { where: { state: { not: "removed" } }, select: { name: true, riskClass: true }, orderBy: { name: "asc" } } } });
+  const portals = await tx.portal.findMany({
+    include: {
+      servers: { include: { server: { select: { slug: true } } } },
+      tools: { include: { tool: { select: { name: true, server: { select: { slug: true } } } } } },
+    },
+  });
+  const roles = await tx.portalRole.findMany({ include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } } });
   const secretFingerprints: Record<string, string> = {};
   for (const s of servers) {
     const fp = s.secretEnc ? secretFingerprint(s.secretEnc) : null;

@@ -67,30 +67,30 @@ function credentialOf(server: { slug: string; credentialKind: string; headerName
  * order throughout, so equal configs make equal snapshots.
  */
 export async function buildSnapshot(db: Tx, version: number, createdAt = new Date()): Promise<ConfigSnapshot> {
-  const [portals, roles, revocations, dlp, elevatedGrants] = await Promise.all([
-    db.portal.findMany({
-      orderBy: { slug: "asc" },
-      include: {
-        servers: {
-          where: { enabled: true },
-          include: {
-            server: {
-              include: {
-                tools: { where: { state: "active" }, include: { portalTools: true } },
-              },
+  // One query at a time: inside the publish transaction every query shares one connection, and
+  // concurrent queries on it interleave their results (pg warns; a publish once failed on it).
+  const portals = await db.portal.findMany({
+    orderBy: { slug: "asc" },
+    include: {
+      servers: {
+        where: { enabled: true },
+        include: {
+          server: {
+            include: {
+              tools: { where: { state: "active" }, include: { portalTools: true } },
             },
           },
         },
       },
-    }),
-    db.portalRole.findMany({
-      orderBy: { slug: "asc" },
-      include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } },
-    }),
-    liveRevocations(db, createdAt),
-    readDlpPolicy(db),
-    activeGrantsForSnapshot(db, createdAt),
-  ]);
+    },
+  });
+  const roles = await db.portalRole.findMany({
+    orderBy: { slug: "asc" },
+    include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } },
+  });
+  const revocations = await liveRevocations(db, createdAt);
+  const dlp = await readDlpPolicy(db);
+  const elevatedGrants = await activeGrantsForSnapshot(db, createdAt);
 
   // A server in several portals is sealed once per build, not once per portal.
   const credentials = new Map<string, SnapshotCredential>();

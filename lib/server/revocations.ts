@@ -41,13 +41,12 @@ export async function recordRevocations(tx: Tx | Db, entries: RevocationInput[],
 /** Every revocation a gateway must know at `now`: stored events and derived ends, sorted. */
 export async function liveRevocations(tx: Tx | Db, now = new Date()): Promise<RevocationEntry[]> {
   const since = new Date(now.getTime() - REVOCATION_KEEP_MS);
-  const [rows, accounts] = await Promise.all([
-    tx.revocation.findMany({ where: { keepUntil: { gt: now } }, select: { kind: true, value: true, at: true, reason: true } }),
-    tx.serviceAccount.findMany({
-      where: { OR: [{ expiresAt: { gt: since } }, { previousSecretExpiresAt: { gt: since } }] },
-      select: { secretHash: true, expiresAt: true, previousSecretHash: true, previousSecretExpiresAt: true },
-    }),
-  ]);
+  // In turn: `tx` may be a transaction, whose queries share one connection.
+  const rows = await tx.revocation.findMany({ where: { keepUntil: { gt: now } }, select: { kind: true, value: true, at: true, reason: true } });
+  const accounts = await tx.serviceAccount.findMany({
+    where: { OR: [{ expiresAt: { gt: since } }, { previousSecretExpiresAt: { gt: since } }] },
+    select: { secretHash: true, expiresAt: true, previousSecretHash: true, previousSecretExpiresAt: true },
+  });
   const entries: RevocationEntry[] = rows.map((r) => ({ kind: r.kind as RevocationKind, id: r.value, at: r.at.toISOString(), reason: r.reason as RevocationReason }));
   for (const account of accounts) {
     // Tied to the secret, not the account: renewing is rotating, so the new secret's tokens are
