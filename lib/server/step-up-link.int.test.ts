@@ -54,6 +54,8 @@ describe("the link's query", () => {
     const result = parseStepUpLink({ risk: "root", tool: ["a", "b"] });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.problems).toEqual(["The link does not name the portal (“portal”).", "The risk class in the link (“risk”) is not valid."]);
+    expect(parseStepUpLink({ portal: "finops", risk: "financial", args: "[1,2]" })).toEqual({ ok: false, problems: ["The call's arguments in the link (“args”) are not valid."] });
+    expect(parseStepUpLink({ portal: "finops", risk: "financial", args: "{nope" })).toMatchObject({ ok: false });
     expect(parseStepUpLink({})).toMatchObject({ ok: false, problems: expect.arrayContaining([expect.stringContaining("portal"), expect.stringContaining("risk")]) });
   });
 });
@@ -62,14 +64,24 @@ describe("what the page shows", () => {
   const link = { portal: "finops", risk: "write", server: "tagging", tool: "tag_resource" } as const;
 
   it("offers the form with the role's durations", async () => {
-    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], pendingRequestId: null, activeUntil: null });
+    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], perCall: null, pendingRequestId: null, activeUntil: null });
+  });
+
+  it("offers a per-call class for exactly the call the link carries, arguments included", async () => {
+    const parsed = parseStepUpLink({ portal: "finops", risk: "financial", server: "budgets", tool: "set_budget", args: '{"budget_id":"b-1","amount":2500}' });
+    expect(parsed.ok).toBe(true);
+    expect(await stepUpLinkState(t.db, aliceId, parsed.ok ? parsed.link : link, NOW)).toMatchObject({
+      kind: "form",
+      perCall: { server: "budgets", tool: "set_budget", arguments: { budget_id: "b-1", amount: 2500 } },
+    });
   });
 
   it("refuses a portal that does not exist, a risk class no role lists, a person without a role, and per-call classes", async () => {
     expect(await stepUpLinkState(t.db, aliceId, { ...link, portal: "nope" }, NOW)).toMatchObject({ kind: "refused", title: "Unknown portal" });
     expect(await stepUpLinkState(t.db, aliceId, { ...link, risk: "destructive" }, NOW)).toMatchObject({ kind: "refused", message: expect.stringContaining("elevated destructive access") });
     expect(await stepUpLinkState(t.db, olgaId, link, NOW)).toMatchObject({ kind: "refused", title: "Elevated access is not available" });
-    expect(await stepUpLinkState(t.db, aliceId, { ...link, risk: "financial" }, NOW)).toMatchObject({ kind: "refused", title: "Approved one call at a time" });
+    // A per-call class whose link carries no arguments (they were too long for one).
+    expect(await stepUpLinkState(t.db, aliceId, { ...link, risk: "financial" }, NOW)).toMatchObject({ kind: "refused", title: "Approved one call at a time", message: expect.stringContaining("POST /api/v1/step-up-requests") });
     expect(await t.db.stepUpRequest.count()).toBe(0);
   });
 

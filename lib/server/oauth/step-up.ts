@@ -71,7 +71,7 @@ export async function stepUpPageState(db: Db, userId: string, request: LoadedReq
   const role = row ? await findStepUpRole(db, requester, row.id, risk) : null;
   if (!role) return { kind: "refused", message: `None of your roles on ${portal.name} lets you ask for elevated ${risk} access. Nothing was filed; ask an admin if you need it.` };
   if (role.perCallRiskClasses.includes(risk)) {
-    return { kind: "refused", message: `${risk} calls on ${portal.name} are approved one call at a time, with their exact arguments. Use the link in your client's error message instead. Nothing was filed.` };
+    return { kind: "refused", message: `${risk} calls on ${portal.name} are approved one call at a time, with their exact arguments, and a sign-in request cannot carry them, so nothing was filed here. Ask for exactly that call instead: from a client that shows tool errors or supports URL elicitation, the refused call comes with a link to its request page; or file it through the API (POST /api/v1/step-up-requests with the server, tool and arguments).` };
   }
   const windowMs = mfaWindowMinutes() * 60_000;
   const lastMfa = Math.max(mfa.sessionMfaAt ?? 0, cookieMfaAt(mfa.cookie, userId) ?? 0);

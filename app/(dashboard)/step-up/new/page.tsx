@@ -55,6 +55,7 @@ export default async function NewStepUpRequestPage({ searchParams }: { searchPar
           tool={parsed.link.tool ?? null}
           roleName={state.roleName}
           durations={state.durations}
+          perCall={state.perCall}
           user={{ email: actor.email }}
           initialRequestId={state.pendingRequestId}
           activeUntil={state.activeUntil}
