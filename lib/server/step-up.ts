@@ -24,6 +24,7 @@ import type { Db } from "./db/client";
 import { authorize, can, type Actor } from "./auth/actor";
 import { actorFields, appendAuditEvents } from "./audit";
 import { pageArgs, toPage, iso } from "./pagination";
+import { announceStepUpRequest } from "./step-up-webhook";
 
 type Tx = Prisma.TransactionClient;
 
@@ -151,7 +152,7 @@ export async function fileStepUpRequest(db: Db, requester: Requester, raw: unkno
   }
 
   const id = requesterId(requester);
-  return db.$transaction(async (tx) => {
+  const filed = await db.$transaction(async (tx) => {
     const lockKey = createHash("sha256").update(`${FILE_LOCK_PREFIX}\u0000${requester.kind}\u0000${id}`).digest().readBigInt64BE(0);
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${lockKey})`;
     await expireDue(tx, now, { requesterKind: requester.kind, requesterId: id });
@@ -203,6 +204,9 @@ export async function fileStepUpRequest(db: Db, requester: Requester, raw: unkno
     ]);
     return toRequestView(row, null, now);
   });
+  // Approvers hear of it once it is committed; the requester never waits on their receiver.
+  void announceStepUpRequest(db, filed);
+  return filed;
 }
 
 // ---- deciding
