@@ -8,7 +8,7 @@ import { riskClass, riskClasses, type RiskClass } from "@/lib/schemas/common";
 import { reason as reasonField, stepUpDurations } from "@/lib/schemas/step-up";
 import type { Db } from "../db/client";
 import { verifyTotp } from "../auth/mfa";
-import { allowedDurations, fileStepUpRequest, findOwnStepUpRequest, findStepUpRole, userRequester, withdrawStepUpRequest } from "../step-up";
+import { allowedDurations, pendingMinutes, fileStepUpRequest, findOwnStepUpRequest, findStepUpRole, userRequester, withdrawStepUpRequest } from "../step-up";
 import { approveAuthorizationRequest, type Approver, type LoadedRequest } from "./interactions";
 
 /**
@@ -31,6 +31,23 @@ export function elevatedRiskOf(request: LoadedRequest): RiskClass | null {
     if (match && (riskClasses as readonly string[]).includes(match[1]!)) return match[1] as RiskClass;
   }
   return null;
+}
+
+/** An ordinary sign-in's interaction lives 15 minutes (oidc-provider's interaction and resume cookies with it). */
+export const INTERACTION_SECONDS = 15 * 60;
+
+/**
+ * How long an authorization request's interaction lives. One asking for an elevated scope waits
+ * on a step-up request, which stays pending for `pendingMinutes()`: its interaction (and the
+ * browser's resume cookie, which oidc-provider sets for the same time) must outlive that, with
+ * the sign-in window before filing on top, or the page could never finish an approval that came
+ * in late and the client would get through only by the principal's grant.
+ */
+export function interactionSeconds(scope: unknown): number {
+  const isElevated = String(scope ?? "")
+    .split(" ")
+    .some((s) => ELEVATED.test(s));
+  return isElevated ? INTERACTION_SECONDS + pendingMinutes() * 60 : INTERACTION_SECONDS;
 }
 
 /** How old a second factor may be before step-up asks for it again (minutes; PORTICO_STEP_UP_MFA_MINUTES). */
