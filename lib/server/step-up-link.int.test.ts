@@ -8,6 +8,7 @@ const { createTestDatabase } = await import("./db/test-database");
 const { stepUpLinkState } = await import("./step-up-link");
 const stepUp = await import("./step-up");
 const { parseStepUpLink } = await import("@/lib/schemas/step-up-link");
+const { mfaFreshness, freshMfaCookie } = await import("./oauth/step-up");
 
 /**
  * The request page behind a gateway's tool-error link: what it shows a signed-in person, from a
@@ -100,5 +101,23 @@ describe("what the page shows", () => {
     const ends = new Date(later.getTime() + 15 * 60_000);
     expect(await stepUpLinkState(t.db, aliceId, link, later)).toMatchObject({ pendingRequestId: null, activeUntil: ends.toISOString() });
     expect(await stepUpLinkState(t.db, aliceId, link, new Date(ends.getTime() + 1000))).toMatchObject({ activeUntil: null });
+  });
+});
+
+describe("a second factor older than the window, on the request page and its API", () => {
+  const minutesAgo = (m: number) => NOW.getTime() - m * 60_000;
+
+  it("asks a TOTP user for a code again once the session's factor is older than 10 minutes, until a fresh code is entered", async () => {
+    const totp = await t.db.user.create({ data: { email: "tess@t.local", name: "tess", role: "viewer", totpEnabled: true, totpSecretEnc: "x" } });
+    expect(await mfaFreshness(t.db, totp.id, { sessionMfaAt: minutesAgo(5), cookie: undefined }, NOW.getTime())).toEqual({ kind: "fresh" });
+    expect(await mfaFreshness(t.db, totp.id, { sessionMfaAt: minutesAgo(11), cookie: undefined }, NOW.getTime())).toEqual({ kind: "stale", hasTotp: true });
+    // A code entered on the page (the signed cookie) counts from when it was entered, for this person only.
+    expect(await mfaFreshness(t.db, totp.id, { sessionMfaAt: minutesAgo(11), cookie: freshMfaCookie(totp.id, minutesAgo(1)) }, NOW.getTime())).toEqual({ kind: "fresh" });
+    expect(await mfaFreshness(t.db, totp.id, { sessionMfaAt: minutesAgo(11), cookie: freshMfaCookie(aliceId, minutesAgo(1)) }, NOW.getTime())).toEqual({ kind: "stale", hasTotp: true });
+  });
+
+  it("tells an SSO user whose IdP sign-in is old to sign in again, and asks nothing of someone with no second factor", async () => {
+    expect(await mfaFreshness(t.db, aliceId, { sessionMfaAt: minutesAgo(30), cookie: undefined }, NOW.getTime())).toEqual({ kind: "stale", hasTotp: false });
+    expect(await mfaFreshness(t.db, olgaId, { sessionMfaAt: null, cookie: undefined }, NOW.getTime())).toEqual({ kind: "none" });
   });
 });

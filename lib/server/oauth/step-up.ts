@@ -97,6 +97,23 @@ export async function stepUpPageState(db: Db, userId: string, request: LoadedReq
   return { kind: "form", durations: allowedDurations(role.stepUpMaxMinutes), roleName: role.name, isPerCall: false };
 }
 
+export type MfaFreshness = { kind: "fresh" } | { kind: "stale"; hasTotp: boolean } | { kind: "none" };
+
+/**
+ * Whether this person's second factor is recent enough to ask for elevated access from the request
+ * page (`/step-up/new`) or the API with a session: fresh within the window (the session's sign-in or
+ * a code entered for step-up), stale (a TOTP code again, or a new sign-in for an SSO account), or
+ * none at all (no TOTP enrolled, no MFA from the IdP: nothing to ask for; a role's MFA condition
+ * governs such people).
+ */
+export async function mfaFreshness(db: Db, userId: string, mfa: { sessionMfaAt: number | null; cookie: string | undefined }, now = Date.now()): Promise<MfaFreshness> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { totpEnabled: true } });
+  const hasTotp = !!user?.totpEnabled;
+  const lastMfa = Math.max(mfa.sessionMfaAt ?? 0, cookieMfaAt(mfa.cookie, userId) ?? 0);
+  if (lastMfa === 0 && !hasTotp) return { kind: "none" };
+  return now - lastMfa > mfaWindowMinutes() * 60_000 ? { kind: "stale", hasTotp } : { kind: "fresh" };
+}
+
 /** Checks a TOTP code for step-up (each code good once); true when it is right. */
 export async function confirmStepUpTotp(db: Db, userId: string, code: string): Promise<boolean> {
   const user = await db.user.findUnique({ where: { id: userId }, select: { totpSecretEnc: true, totpEnabled: true, totpLastStep: true } });
