@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { DlpFinding } from "@/lib/dlp/scan";
 
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 
 import type { TokenIdentity } from "./auth";
@@ -92,6 +92,8 @@ export type Call = {
   elevation?: { identity: TokenIdentity; grantId: string | null; isPerCall: boolean };
   /** Set by a framing that can carry what the upstream sends back during the call (relay.ts). */
   channel?: CallChannel;
+  /** Set by decide when the call needs elevated access: where the person asks for it (stages/elicit-step-up.ts). */
+  stepUp?: { url: string; scope: string };
   /** Set only when tracing is on (gateway/tracing.ts): recorded on the audit event. */
   traceId?: string;
   finalized: boolean;
@@ -101,6 +103,14 @@ export type Call = {
 export type CallChannel = {
   notify: ServerNotify;
   relay(spec: UpstreamSpec): ServerRequestRelay | undefined;
+  /** The gateway's own requests to the client (the step-up URL elicitation), where the client can be asked at all. */
+  ask?: GatewayAsk;
+};
+
+/** What the client declared, and a way to ask it something during this call (relay.ts, input-required.ts). */
+export type GatewayAsk = {
+  capabilities: ClientCapabilities | null;
+  request(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, unknown>>;
 };
 
 export function newCall(caller: Caller, ctx: RequestContext, id: string | number, method: string, params: unknown): Call {

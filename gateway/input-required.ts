@@ -122,7 +122,14 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
     exchange.timer.unref();
     exchanges.set(id, exchange);
     let asked = 0;
+    const askClient = (method: string, params: Record<string, unknown> | undefined) =>
+      new Promise<Record<string, unknown>>((answer, fail) => push(exchange, { kind: "ask", ask: { key: `input-${++asked}`, method, params, answer, fail } }));
     const channel: CallChannel = {
+      // The gateway's own question (the step-up URL elicitation) is one more input_required round.
+      ask: {
+        capabilities: input.capabilities,
+        request: (method, params) => (missingCapability(input.capabilities, method, params) ? Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found")) : askClient(method, params)),
+      },
       // Between rounds no request of the client's is waiting: what comes then is dropped.
       notify: (method, params) => exchange.sink(method, params ?? {}),
       relay: (spec): ServerRequestRelay => {
@@ -136,7 +143,7 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
             const rule = method === "sampling/createMessage" ? "sampling" : method === "elicitation/create" ? "elicitation" : null;
             if (rule && spec.serverRequests?.[rule] === false) return Promise.reject(new McpError(ErrorCode.MethodNotFound, `Method not found: ${rule} is turned off for this server in Portico.`));
             if (missingCapability(input.capabilities, method, params)) return Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found"));
-            return new Promise((answer, fail) => push(exchange, { kind: "ask", ask: { key: `input-${++asked}`, method, params, answer, fail } }));
+            return askClient(method, params);
           },
         };
         return relay;

@@ -22,6 +22,7 @@ import { createAdmit } from "./stages/admit";
 import { createAudit, type Response } from "./stages/audit";
 import { createAuthenticate } from "./stages/authenticate";
 import { createDecide } from "./stages/decide";
+import { createElicitStepUp } from "./stages/elicit-step-up";
 import { createGrants } from "./stages/grants";
 import { createForward, type Notify } from "./stages/forward";
 import { createInspectRequest } from "./stages/inspect-request";
@@ -40,7 +41,7 @@ import { createVisibleTools } from "./visible-tools";
  *
  * and for each JSON-RPC request in it, whichever era it came in:
  *
- *   resolve → grants → decide → inspect request (DLP) → forward → inspect response (DLP) → audit
+ *   resolve → grants → decide (→ elicit step-up) → inspect request (DLP) → forward → inspect response (DLP) → audit
  *
  * Each stage is its own module under stages/, with one interface and its own tests, and is timed
  * into `portico_gateway_stage_seconds{stage}`. A stage ends a request by returning an `Ending`
@@ -82,6 +83,7 @@ export function createPipeline(options: PipelineOptions) {
   const resolve = createResolve({ getState: options.getState, hasDrifted: (s, t, h) => options.upstreams.hasDrifted(s, t, h) });
   const grants = createGrants();
   const decide = createDecide({ gatewayUrl: options.gatewayUrl, controlPlaneUrl: options.controlPlaneUrl });
+  const elicitStepUp = createElicitStepUp();
   const forward = createForward({ upstreams: options.upstreams, visibleTools, catalog, metrics, upstreamTimeoutMs: options.upstreamTimeoutMs });
   const inspectRequest = createInspectRequest();
   const inspectResponse = createInspectResponse();
@@ -101,7 +103,8 @@ export function createPipeline(options: PipelineOptions) {
     if (!denied) grants.settle(call);
     now = performance.now();
     time("decide", now - started);
-    if (denied) return { ending: denied };
+    // A step-up for a client that can be asked becomes a URL elicitation; it waits on the client, so it is not decide's time.
+    if (denied) return { ending: call.stepUp && call.channel?.ask ? await elicitStepUp(call, denied, signal) : denied };
 
     started = now;
     const blocked = inspectRequest(call);

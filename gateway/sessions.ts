@@ -270,6 +270,7 @@ export function createSessions(deps: SessionDeps) {
         notify(method, params ?? {});
       },
       relay: (spec) => (mayBeAsked ? deps.relay!.forUpstream(session, message.id, spec, (method, params) => notify(method, params ?? {})) : undefined),
+      ask: mayBeAsked ? { capabilities: session.clientCapabilities, request: (method, params, signal) => deps.relay!.request({ session, callId: message.id, server: null, method, params, signal }) } : undefined,
     };
     let answer: Answer;
     try {

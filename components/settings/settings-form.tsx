@@ -159,6 +159,19 @@ export function SettingsForm({ initialSettings, canWrite }: { initialSettings: S
           ) : null}
         </CardContent>
       </Card>
+
+      <Card>
+        <CardHeader>
+          <CardTitle>Approver webhook</CardTitle>
+          <CardDescription>
+            When someone asks for elevated access, Portico posts a message here with a link to the request in Approvals: a Slack incoming
+            webhook, or any receiver that reads JSON (the request&apos;s facts are under <code>portico</code>).
+          </CardDescription>
+        </CardHeader>
+        <CardContent>
+          <ApproverWebhookForm saved={settings} canWrite={canWrite} />
+        </CardContent>
+      </Card>
     </div>
   );
 }
@@ -373,6 +386,62 @@ function TokenLifetimesForm({ saved, canWrite }: { saved: Pick<Settings, Lifetim
         <div className="flex justify-end">
           <Button type="submit" variant="outline" loading={update.isPending} disabled={!dirty}>
             Save lifetimes
+          </Button>
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+/** The approver webhook: URL and the HMAC secret's reference, saved together; empty turns it off. */
+function ApproverWebhookForm({ saved, canWrite }: { saved: Pick<Settings, "approverWebhookUrl" | "approverWebhookSecretRef">; canWrite: boolean }) {
+  const id = useId();
+  const [url, setUrl] = useState<string | null>(null);
+  const [secretRef, setSecretRef] = useState<string | null>(null);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const shownUrl = url ?? saved.approverWebhookUrl ?? "";
+  const shownRef = secretRef ?? saved.approverWebhookSecretRef ?? "";
+  const dirty = shownUrl.trim() !== (saved.approverWebhookUrl ?? "") || shownRef.trim() !== (saved.approverWebhookSecretRef ?? "");
+  const update = useUpdateSettings({
+    onError: (failed) => {
+      const fields = failed instanceof ApiError ? failed.fieldMap() : {};
+      if (!fields.approverWebhookUrl && !fields.approverWebhookSecretRef) return toast.error(failed.message || "Could not save the webhook");
+      setErrors({ approverWebhookUrl: fields.approverWebhookUrl ?? "", approverWebhookSecretRef: fields.approverWebhookSecretRef ?? "" });
+    },
+  });
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    setErrors({});
+    update.mutate(
+      {
+        patch: { approverWebhookUrl: shownUrl.trim() || null, approverWebhookSecretRef: shownRef.trim() || null },
+        saved: (next) => (next.approverWebhookUrl ? "Approver webhook saved: new requests are announced there" : "Approver webhook turned off"),
+      },
+      {
+        onSuccess: () => {
+          setUrl(null);
+          setSecretRef(null);
+        },
+      },
+    );
+  };
+  return (
+    <form onSubmit={submit} noValidate className="grid gap-3" data-testid="approver-webhook-form">
+      <FormField label="Webhook URL" htmlFor={`${id}-url`} error={errors.approverWebhookUrl || undefined} description="Leave empty to send nothing.">
+        <Input id={`${id}-url`} type="url" placeholder="https://hooks.slack.com/services/…" readOnly={!canWrite} value={shownUrl} onChange={(e) => setUrl(e.target.value)} />
+      </FormField>
+      <FormField
+        label="Signing secret (reference)"
+        htmlFor={`${id}-secret`}
+        error={errors.approverWebhookSecretRef || undefined}
+        description="env:NAME or file:/path, read when a message is sent. With it, each message carries x-portico-signature: t=<unix time>,v1=<HMAC-SHA256 of “t.body”>, as alert webhooks do."
+      >
+        <Input id={`${id}-secret`} placeholder="env:PORTICO_APPROVALS_WEBHOOK_SECRET" readOnly={!canWrite} value={shownRef} onChange={(e) => setSecretRef(e.target.value)} />
+      </FormField>
+      {canWrite ? (
+        <div className="flex justify-end">
+          <Button type="submit" variant="outline" loading={update.isPending} disabled={!dirty}>
+            Save webhook
           </Button>
         </div>
       ) : null}

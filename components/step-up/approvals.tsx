@@ -1,6 +1,6 @@
 "use client";
 
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { CheckCircle2, Inbox, ShieldCheck } from "lucide-react";
 import { toast } from "sonner";
@@ -29,10 +29,13 @@ export function Approvals({
   initialRequests,
   initialGrants,
   canDecide,
+  focusId = null,
 }: {
   initialRequests: Page<StepUpRequestView>;
   initialGrants: Page<ElevatedGrantView>;
   canDecide: boolean;
+  /** A request named in the URL (`?request=`, the approver webhook's link): shown and scrolled to. */
+  focusId?: string | null;
 }) {
   const queryClient = useQueryClient();
   const [tab, setTab] = useState("pending");
@@ -60,8 +63,18 @@ export function Approvals({
       queryClient.invalidateQueries({ queryKey: attentionKeys.all }),
     ]);
 
-  const pending = requests.data?.items ?? [];
+  const all = requests.data?.items ?? [];
+  // The sidebar badge counts what this person may decide; the tab counts and lists the same, and
+  // says how many more wait for someone else (a role's own approvers, or the person's own request).
+  const pending = canDecide ? all.filter((r) => r.canDecide) : all;
+  const others = canDecide ? all.filter((r) => !r.canDecide) : [];
+  const [showOthers, setShowOthers] = useState(() => others.some((r) => r.id === focusId));
   const active = grants.data?.items ?? [];
+  const isFocusGone = focusId !== null && !requests.isFetching && !all.some((r) => r.id === focusId);
+
+  useEffect(() => {
+    if (focusId) document.getElementById(`request-${focusId}`)?.scrollIntoView({ block: "center" });
+  }, [focusId]);
 
   return (
     <>
@@ -75,11 +88,29 @@ export function Approvals({
 
         <TabsContent value="pending" className="mt-4 space-y-3">
           {requests.error ? <Alert variant="destructive" title="Could not load the queue">{requests.error.message}</Alert> : null}
+          {isFocusGone ? (
+            <Alert variant="info" title="That request is no longer pending" data-testid="focus-gone">
+              It was decided, withdrawn or expired. Its events are in the audit log.
+            </Alert>
+          ) : null}
           {pending.length === 0 ? (
-            <EmptyState icon={<Inbox />} title="Nothing waits for a decision" description="When someone asks for elevated access, the request shows up here within seconds." />
+            <EmptyState
+              icon={<Inbox />}
+              title={others.length ? "Nothing waits for your decision" : "Nothing waits for a decision"}
+              description="When someone asks for elevated access, the request shows up here within seconds."
+            />
           ) : (
-            pending.map((r) => <RequestCard key={r.id} request={r} canDecide={canDecide} onApprove={() => setApproving(r)} onDeny={() => setDenying(r)} />)
+            pending.map((r) => <RequestCard key={r.id} request={r} canDecide={canDecide} isFocused={r.id === focusId} onApprove={() => setApproving(r)} onDeny={() => setDenying(r)} />)
           )}
+          {others.length ? (
+            <p className="text-sm text-muted-foreground" data-testid="other-requests">
+              {others.length} more pending {others.length === 1 ? "request is" : "requests are"} for other approvers or your own.{" "}
+              <Button variant="link" size="sm" className="h-auto p-0" onClick={() => setShowOthers((v) => !v)}>
+                {showOthers ? "Hide" : "Show"}
+              </Button>
+            </p>
+          ) : null}
+          {showOthers ? others.map((r) => <RequestCard key={r.id} request={r} canDecide={canDecide} isFocused={r.id === focusId} onApprove={() => undefined} onDeny={() => undefined} />) : null}
         </TabsContent>
 
         <TabsContent value="active" className="mt-4">
@@ -149,10 +180,10 @@ function waitingFor(createdAt: string, now: number): string {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min`;
 }
 
-function RequestCard({ request: r, canDecide, onApprove, onDeny }: { request: StepUpRequestView; canDecide: boolean; onApprove: () => void; onDeny: () => void }) {
+function RequestCard({ request: r, canDecide, isFocused = false, onApprove, onDeny }: { request: StepUpRequestView; canDecide: boolean; isFocused?: boolean; onApprove: () => void; onDeny: () => void }) {
   const [now] = useState(() => Date.now());
   return (
-    <div className="rounded-lg border bg-card p-4 shadow-xs" data-testid="step-up-request">
+    <div id={`request-${r.id}`} className={`rounded-lg border bg-card p-4 shadow-xs ${isFocused ? "ring-2 ring-primary" : ""}`} data-testid="step-up-request" data-focused={isFocused || undefined}>
       <div className="flex flex-wrap items-start justify-between gap-3">
         <div className="space-y-1">
           <p className="text-sm">

@@ -14,7 +14,7 @@ import { Spinner } from "@/components/ui/spinner";
 import { Textarea } from "@/components/ui/textarea";
 import { api, ApiError } from "@/lib/api/client";
 import { stepUpRequestKeys } from "@/lib/api/query-keys";
-import type { StepUpRequestView } from "@/lib/schemas/step-up";
+import { PER_CALL_GRANT_MINUTES, type StepUpRequestView } from "@/lib/schemas/step-up";
 
 /** How often the page asks whether the request was decided. */
 const POLL_MS = 2000;
@@ -26,6 +26,8 @@ export type StepUpRequestFormProps = {
   tool: string | null;
   roleName: string;
   durations: number[];
+  /** The role approves this risk class call by call: the request is for exactly this call (from the link). */
+  perCall?: { server: string; tool: string; arguments: Record<string, unknown> } | null;
   user: { email: string };
   /** A request already pending for this portal and risk class: the page waits for it instead. */
   initialRequestId: string | null;
@@ -40,6 +42,7 @@ export type StepUpRequestFormProps = {
  */
 export function StepUpRequestForm(props: StepUpRequestFormProps) {
   const { portal, riskClass, server, tool } = props;
+  const perCall = props.perCall ?? null;
   const [requestId, setRequestId] = useState<string | null>(props.initialRequestId);
   const [problem, setProblem] = useState<string | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -62,8 +65,9 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
         riskClass,
         ...(server ? { server } : {}),
         ...(tool ? { tool } : {}),
+        ...(perCall ? { arguments: perCall.arguments } : {}),
         reason: String(form.get("reason") ?? ""),
-        durationMinutes: Number(form.get("durationMinutes")),
+        durationMinutes: perCall ? PER_CALL_GRANT_MINUTES : Number(form.get("durationMinutes")),
       });
       setRequestId(filed.id);
     } catch (error) {
@@ -89,7 +93,9 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
       <Alert variant="success" title="Approved" data-testid="step-up-approved">
         {view.decidedBy ? <>{view.decidedBy} approved it. </> : null}
         {view.decisionNote ? <>Note: &ldquo;{view.decisionNote}&rdquo;. </> : null}
-        Retry the call from your client now: it goes through for the next {view.durationMinutes} minutes, without signing in again.
+        {view.isPerCall
+          ? <>Make exactly this call again from your client within {view.durationMinutes} minutes: it goes through once, with these arguments only.</>
+          : <>Retry the call from your client now: it goes through for the next {view.durationMinutes} minutes, without signing in again.</>}
       </Alert>
     );
   } else if (requestId && view?.status === "denied") {
@@ -119,7 +125,7 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
         {view ? (
           <p className="text-sm text-muted-foreground">
             <Clock className="mr-1 inline size-4" aria-hidden />
-            {view.durationMinutes} minutes asked · &ldquo;{view.reason}&rdquo;
+            {view.isPerCall ? "one call" : `${view.durationMinutes} minutes`} asked · &ldquo;{view.reason}&rdquo;
           </p>
         ) : null}
         {request.isError ? <Alert variant="warning" title="Could not read the request's state; still trying." /> : null}
@@ -140,9 +146,11 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
         <FormField label="Why do you need it?" htmlFor="reason" error={errors.reason} description="Your approver reads this." required>
           <Textarea name="reason" placeholder="Tag the Q4 cost-centre resources for the audit" maxLength={1000} />
         </FormField>
-        <FormField label="For how long?" htmlFor="durationMinutes" error={errors.durationMinutes} description={`Allowed by your role "${props.roleName}".`} required>
-          <Select name="durationMinutes" defaultValue={String(props.durations.at(-1) ?? 15)} options={props.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
-        </FormField>
+        {perCall ? null : (
+          <FormField label="For how long?" htmlFor="durationMinutes" error={errors.durationMinutes} description={`Allowed by your role "${props.roleName}".`} required>
+            <Select name="durationMinutes" defaultValue={String(props.durations.at(-1) ?? 15)} options={props.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
+          </FormField>
+        )}
         <Button type="submit" loading={busy}>
           Ask for approval
         </Button>
@@ -171,9 +179,21 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
               </>
             ) : null}
           </dl>
-          <p className="text-xs text-muted-foreground">
-            Why approval: your role lets you use {riskClass} tools here only when a manager approves it. An approval covers every {riskClass} tool of this portal for the time approved, then ends by itself.
-          </p>
+          {perCall ? (
+            <>
+              <p className="text-sm text-muted-foreground">The exact call your approver will see, and the only one the approval lets through:</p>
+              <pre className="overflow-x-auto rounded bg-muted p-2 font-mono text-xs" data-testid="step-up-link-arguments">
+                {JSON.stringify(perCall.arguments, null, 2)}
+              </pre>
+              <p className="text-xs text-muted-foreground">
+                Why approval: your role lets you make {riskClass} calls here one at a time, each approved by a manager with its arguments. The approval lets this call through once, within {PER_CALL_GRANT_MINUTES} minutes; a call with other arguments is refused.
+              </p>
+            </>
+          ) : (
+            <p className="text-xs text-muted-foreground">
+              Why approval: your role lets you use {riskClass} tools here only when a manager approves it. An approval covers every {riskClass} tool of this portal for the time approved, then ends by itself.
+            </p>
+          )}
         </div>
         {problem ? <Alert variant="destructive" title={problem} data-testid="step-up-problem" /> : null}
         {body}

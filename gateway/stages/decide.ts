@@ -9,9 +9,22 @@ import { deny, toolEnding, type Call, type Ending } from "../exchange";
  * client can re-authorize with the elevated scope.
  */
 
-/** Where a person files a step-up request for this call: the tool error's link for clients that cannot re-authorize. */
-export function stepUpRequestUrl(controlPlaneUrl: string, portal: string, riskClass: string, server: string, tool: string): string {
+/** Arguments longer than this as JSON stay out of the link (a per-call request for them is filed through the API). */
+export const MAX_LINK_ARGUMENTS_CHARS = 2000;
+
+/**
+ * Where a person files a step-up request for this call: the link in the tool error or the URL
+ * elicitation, for clients that cannot re-authorize. It carries the call's arguments when they are
+ * short, because a role may approve this risk class one call at a time, bound to exactly these
+ * arguments: the request page shows them, the approver sees them, and the grant matches only them.
+ * They go back to the person who sent them, and a window request ignores them.
+ */
+export function stepUpRequestUrl(controlPlaneUrl: string, portal: string, riskClass: string, server: string, tool: string, args?: unknown): string {
   const query = new URLSearchParams({ portal, risk: riskClass, server, tool });
+  if (args && typeof args === "object" && !Array.isArray(args)) {
+    const json = JSON.stringify(args);
+    if (json.length <= MAX_LINK_ARGUMENTS_CHARS) query.set("args", json);
+  }
   return `${controlPlaneUrl}/step-up/new?${query.toString()}`;
 }
 
@@ -32,6 +45,8 @@ export function createDecide(options: { gatewayUrl: string; controlPlaneUrl?: st
       return deny(call, [], toolEnding(`Access denied by rule "${decision.rule}": ${decision.reasons.join("; ") || "no role allows this tool"}.`));
     }
     if (decision.reasons.length === 0) call.reasons.push("step-up required");
+    const url = options.controlPlaneUrl ? stepUpRequestUrl(options.controlPlaneUrl, portal.slug, tool.riskClass, tool.serverSlug, tool.upstreamName, call.arguments) : null;
+    if (url) call.stepUp = { url, scope: decision.requiredScope };
     return deny(call, [], {
       kind: "http",
       status: 403,
@@ -47,11 +62,11 @@ export function createDecide(options: { gatewayUrl: string; controlPlaneUrl?: st
           description: "This tool needs elevated access",
         }),
       },
-      // Hook for URL-mode elicitation (issue 17's relay channel): a client that declared it gets this URL as an elicitation instead.
+      // A client that declared URL-mode elicitation is sent `call.stepUp.url` instead (stages/elicit-step-up.ts).
       fallback: {
         kind: "tool_error",
-        text: options.controlPlaneUrl
-          ? `This tool needs elevated access (scope "${decision.requiredScope}"). Request it at ${stepUpRequestUrl(options.controlPlaneUrl, portal.slug, tool.riskClass, tool.serverSlug, tool.upstreamName)} and retry once a manager approves.`
+        text: url
+          ? `This tool needs elevated access (scope "${decision.requiredScope}"). Request it at ${url} and retry once a manager approves.`
           : `This tool needs elevated access (scope "${decision.requiredScope}"). Request step-up in Portico, then retry.`,
       },
     });

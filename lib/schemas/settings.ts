@@ -21,6 +21,17 @@ const settingFields = {
   oauthAccessTokenMinutes: z.number().int().min(1).max(60),
   /** Lifetime of a refresh token; each use rotates it and starts a new one. */
   oauthRefreshTokenDays: z.number().int().min(1).max(90),
+  /** Where a new step-up request is announced to approvers (Slack-compatible JSON, HMAC-signed); null: nowhere. */
+  approverWebhookUrl: text()
+    .trim()
+    .max(2000, "At most 2000 characters")
+    .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), "Use an http:// or https:// URL")
+    .nullable(),
+  /** The webhook's HMAC secret as a reference (env:NAME or file:/path), never the secret itself; null: unsigned. */
+  approverWebhookSecretRef: text()
+    .trim()
+    .regex(/^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/[^\0]{1,500})$/, "Use env:NAME or file:/path")
+    .nullable(),
 };
 
 export const settingsSchema = z.object({
@@ -30,6 +41,8 @@ export const settingsSchema = z.object({
   oauthCimdAllowPrivate: settingFields.oauthCimdAllowPrivate.default(false),
   oauthAccessTokenMinutes: settingFields.oauthAccessTokenMinutes.default(15),
   oauthRefreshTokenDays: settingFields.oauthRefreshTokenDays.default(30),
+  approverWebhookUrl: settingFields.approverWebhookUrl.default(null),
+  approverWebhookSecretRef: settingFields.approverWebhookSecretRef.default(null),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

@@ -1,8 +1,10 @@
 import "server-only";
+import { AppError } from "@/lib/errors";
 import { settingsSchema, updateSettingsInput, type Settings } from "@/lib/schemas/settings";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 import { recordConfigChange } from "./audit";
+import { assertAllowedUpstream } from "./url-guard";
 
 /** Settings without an authorization check, for internal use (e.g. the URL guard). */
 export async function readSettings(db: Db): Promise<Settings> {
@@ -18,10 +20,20 @@ export async function getSettings(db: Db, actor: Actor): Promise<Settings> {
 export async function updateSettings(db: Db, actor: Actor, raw: unknown): Promise<Settings> {
   authorize(actor, "settings:write");
   const input = updateSettingsInput.parse(raw);
+  // The approver webhook is called by the control plane: the same SSRF guard as servers and alert channels.
+  if (input.approverWebhookUrl) {
+    const allowPrivateTargets = input.allowPrivateTargets ?? (await readSettings(db)).allowPrivateTargets;
+    await assertAllowedUpstream(input.approverWebhookUrl, { allowPrivateTargets }).catch((error: unknown) => {
+      const fields = (error as { fieldErrors?: { field: string; message: string }[] }).fieldErrors?.map((f) => ({ ...f, field: "approverWebhookUrl" }));
+      throw new AppError("validation_failed", (error as Error).message, fields);
+    });
+  }
   return db.$transaction(async (tx) => {
     const before = settingsSchema.parse(Object.fromEntries((await tx.setting.findMany()).map((r) => [r.key, r.value])));
     for (const [key, value] of Object.entries(input)) {
-      await tx.setting.upsert({ where: { key }, create: { key, value }, update: { value } });
+      // A cleared setting (null) is its default again: the row goes.
+      if (value === null) await tx.setting.deleteMany({ where: { key } });
+      else await tx.setting.upsert({ where: { key }, create: { key, value }, update: { value } });
     }
     const after = { ...before, ...input };
     await recordConfigChange(tx, actor, { action: "settings.update", targetType: "settings", targetId: "global", before, after });

@@ -8,6 +8,7 @@ const { createTestDatabase } = await import("./db/test-database");
 const { stepUpLinkState } = await import("./step-up-link");
 const stepUp = await import("./step-up");
 const { parseStepUpLink } = await import("@/lib/schemas/step-up-link");
+const { mfaFreshness, freshMfaCookie } = await import("./oauth/step-up");
 
 /**
  * The request page behind a gateway's tool-error link: what it shows a signed-in person, from a
@@ -54,6 +55,8 @@ describe("the link's query", () => {
     const result = parseStepUpLink({ risk: "root", tool: ["a", "b"] });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.problems).toEqual(["The link does not name the portal (“portal”).", "The risk class in the link (“risk”) is not valid."]);
+    expect(parseStepUpLink({ portal: "finops", risk: "financial", args: "[1,2]" })).toEqual({ ok: false, problems: ["The call's arguments in the link (“args”) are not valid."] });
+    expect(parseStepUpLink({ portal: "finops", risk: "financial", args: "{nope" })).toMatchObject({ ok: false });
     expect(parseStepUpLink({})).toMatchObject({ ok: false, problems: expect.arrayContaining([expect.stringContaining("portal"), expect.stringContaining("risk")]) });
   });
 });
@@ -62,14 +65,24 @@ describe("what the page shows", () => {
   const link = { portal: "finops", risk: "write", server: "tagging", tool: "tag_resource" } as const;
 
   it("offers the form with the role's durations", async () => {
-    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], pendingRequestId: null, activeUntil: null });
+    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], perCall: null, pendingRequestId: null, activeUntil: null });
+  });
+
+  it("offers a per-call class for exactly the call the link carries, arguments included", async () => {
+    const parsed = parseStepUpLink({ portal: "finops", risk: "financial", server: "budgets", tool: "set_budget", args: '{"budget_id":"b-1","amount":2500}' });
+    expect(parsed.ok).toBe(true);
+    expect(await stepUpLinkState(t.db, aliceId, parsed.ok ? parsed.link : link, NOW)).toMatchObject({
+      kind: "form",
+      perCall: { server: "budgets", tool: "set_budget", arguments: { budget_id: "b-1", amount: 2500 } },
+    });
   });
 
   it("refuses a portal that does not exist, a risk class no role lists, a person without a role, and per-call classes", async () => {
     expect(await stepUpLinkState(t.db, aliceId, { ...link, portal: "nope" }, NOW)).toMatchObject({ kind: "refused", title: "Unknown portal" });
     expect(await stepUpLinkState(t.db, aliceId, { ...link, risk: "destructive" }, NOW)).toMatchObject({ kind: "refused", message: expect.stringContaining("elevated destructive access") });
     expect(await stepUpLinkState(t.db, olgaId, link, NOW)).toMatchObject({ kind: "refused", title: "Elevated access is not available" });
-    expect(await stepUpLinkState(t.db, aliceId, { ...link, risk: "financial" }, NOW)).toMatchObject({ kind: "refused", title: "Approved one call at a time" });
+    // A per-call class whose link carries no arguments (they were too long for one).
+    expect(await stepUpLinkState(t.db, aliceId, { ...link, risk: "financial" }, NOW)).toMatchObject({ kind: "refused", title: "Approved one call at a time", message: expect.stringContaining("POST /api/v1/step-up-requests") });
     expect(await t.db.stepUpRequest.count()).toBe(0);
   });
 
@@ -88,5 +101,23 @@ describe("what the page shows", () => {
     const ends = new Date(later.getTime() + 15 * 60_000);
     expect(await stepUpLinkState(t.db, aliceId, link, later)).toMatchObject({ pendingRequestId: null, activeUntil: ends.toISOString() });
     expect(await stepUpLinkState(t.db, aliceId, link, new Date(ends.getTime() + 1000))).toMatchObject({ activeUntil: null });
+  });
+});
+
+describe("a second factor older than the window, on the request page and its API", () => {
+  const minutesAgo = (m: number) => NOW.getTime() - m * 60_000;
+
+  it("asks a TOTP user for a code again once the session's factor is older than 10 minutes, until a fresh code is entered", async () => {
+    const totp = await t.db.user.create({ data: { email: "tess@t.local", name: "tess", role: "viewer", totpEnabled: true, totpSecretEnc: "x" } });
+    expect(await mfaFreshness(t.db, totp.id, { sessionMfaAt: minutesAgo(5), cookie: undefined }, NOW.getTime())).toEqual({ kind: "fresh" });
+    expect(await mfaFreshness(t.db, totp.id, { sessionMfaAt: minutesAgo(11), cookie: undefined }, NOW.getTime())).toEqual({ kind: "stale", hasTotp: true });
+    // A code entered on the page (the signed cookie) counts from when it was entered, for this person only.
+    expect(await mfaFreshness(t.db, totp.id, { sessionMfaAt: minutesAgo(11), cookie: freshMfaCookie(totp.id, minutesAgo(1)) }, NOW.getTime())).toEqual({ kind: "fresh" });
+    expect(await mfaFreshness(t.db, totp.id, { sessionMfaAt: minutesAgo(11), cookie: freshMfaCookie(aliceId, minutesAgo(1)) }, NOW.getTime())).toEqual({ kind: "stale", hasTotp: true });
+  });
+
+  it("tells an SSO user whose IdP sign-in is old to sign in again, and asks nothing of someone with no second factor", async () => {
+    expect(await mfaFreshness(t.db, aliceId, { sessionMfaAt: minutesAgo(30), cookie: undefined }, NOW.getTime())).toEqual({ kind: "stale", hasTotp: false });
+    expect(await mfaFreshness(t.db, olgaId, { sessionMfaAt: null, cookie: undefined }, NOW.getTime())).toEqual({ kind: "none" });
   });
 });

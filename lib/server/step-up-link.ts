@@ -4,11 +4,12 @@ import type { Db } from "./db/client";
 import { activeElevationsOf, allowedDurations, findStepUpRole, userRequester } from "./step-up";
 
 /**
- * What the request page (`/step-up/new`, the link in a gateway's tool error) shows a signed-in
- * person: a refusal when none of their roles lists the risk class under step-up on the portal (or
- * the role approves it call by call, which needs the exact arguments the link does not carry),
- * otherwise the form with the role's durations, or the request already pending for this portal
- * and risk class (a second one would be refused), and any active approval that already covers it.
+ * What the request page (`/step-up/new`, the link in a gateway's tool error or URL elicitation)
+ * shows a signed-in person: a refusal when none of their roles lists the risk class under step-up
+ * on the portal (or the role approves it call by call and the link does not carry the call's tool
+ * and arguments), otherwise the form (durations for a window; the exact call for a per-call
+ * approval), or the request already pending for this portal and risk class (a second one would be
+ * refused), and any active approval that already covers it.
  */
 export type StepUpLinkState =
   | { kind: "refused"; title: string; message: string }
@@ -17,6 +18,8 @@ export type StepUpLinkState =
       portal: { slug: string; name: string };
       roleName: string;
       durations: number[];
+      /** The role approves this risk class one call at a time: the request is for exactly this call. */
+      perCall: { server: string; tool: string; arguments: Record<string, unknown> } | null;
       pendingRequestId: string | null;
       /** When an approved window for this risk class is running: the call goes through until then. */
       activeUntil: string | null;
@@ -29,11 +32,12 @@ export async function stepUpLinkState(db: Db, userId: string, link: StepUpLinkPa
   if (!role) {
     return { kind: "refused", title: "Elevated access is not available", message: `None of your roles on ${portal.name} lets you ask for elevated ${link.risk} access. Nothing was filed; ask an admin if you need it.` };
   }
-  if (role.perCallRiskClasses.includes(link.risk)) {
+  const isPerCall = role.perCallRiskClasses.includes(link.risk);
+  if (isPerCall && (!link.server || !link.tool || !link.args)) {
     return {
       kind: "refused",
       title: "Approved one call at a time",
-      message: `${link.risk} calls on ${portal.name} are approved one by one, with their exact arguments, which this link does not carry. Ask through your client's re-authorization or the API (POST /api/v1/step-up-requests with the arguments). Nothing was filed.`,
+      message: `${link.risk} calls on ${portal.name} are approved one by one, with their exact arguments, and this link does not carry them (they are left out of links when they are long). File the request through the API: POST /api/v1/step-up-requests with the portal, risk class, server, tool and arguments. Nothing was filed.`,
     };
   }
   const pending = await db.stepUpRequest.findFirst({
@@ -41,12 +45,14 @@ export async function stepUpLinkState(db: Db, userId: string, link: StepUpLinkPa
     orderBy: { createdAt: "desc" },
     select: { id: true },
   });
-  const active = (await activeElevationsOf(db, "user", userId, portal.slug, now)).find((g) => g.riskClass === link.risk);
+  // A window approval covers the risk class; a per-call one covers one call, so it never makes the form moot.
+  const active = isPerCall ? undefined : (await activeElevationsOf(db, "user", userId, portal.slug, now)).find((g) => g.riskClass === link.risk);
   return {
     kind: "form",
     portal: { slug: portal.slug, name: portal.name },
     roleName: role.name,
     durations: allowedDurations(role.stepUpMaxMinutes),
+    perCall: isPerCall ? { server: link.server!, tool: link.tool!, arguments: link.args! } : null,
     pendingRequestId: pending?.id ?? null,
     activeUntil: active ? active.endsAt.toISOString() : null,
   };

@@ -149,12 +149,15 @@ describe("deciding", () => {
     ]);
     const audit = await eventsOf("stepup.approved", req.id);
     expect(audit[0]?.data).toMatchObject({ grantId: approved.grantId, durationMinutes: 15 });
+    expect(audit[0]).toMatchObject({ action: "stepup.approve", outcome: "success", actorType: "user", actorLabel: "bob@t.local", targetType: "step_up_request", portal: portalSlug });
 
     // Time moves past the grant's end: off the snapshot at once, written down by the sweep.
     expect((await buildSnapshot(t.db, 2, at(316))).elevatedGrants ?? []).toEqual([]);
     expect(await stepUp.sweepStepUps(t.db, at(317))).toMatchObject({ endedGrants: 1 });
     expect((await stepUp.getElevatedGrant(t.db, bob, approved.grantId!, at(317))).status).toBe("ended");
-    expect(await eventsOf("stepup.expired", approved.grantId!)).toHaveLength(1);
+    expect(await eventsOf("stepup.expired", approved.grantId!)).toEqual([
+      expect.objectContaining({ action: "stepup.grant_end", actorType: "system", actorLabel: "step-up expiry", targetType: "elevated_grant", data: expect.objectContaining({ requestId: req.id, grantId: approved.grantId }) }),
+    ]);
   });
 
   it("narrows approvers to those a role names", async () => {
@@ -190,7 +193,7 @@ describe("time and revocation", () => {
     const error = await errorOf(stepUp.approveStepUpRequest(t.db, bob, req.id, {}, at(631)));
     expect(error).toMatchObject({ status: 409, message: expect.stringContaining("expired") });
     expect((await t.db.stepUpRequest.findUniqueOrThrow({ where: { id: req.id } })).status).toBe("expired");
-    expect(await eventsOf("stepup.expired", req.id)).toHaveLength(1);
+    expect(await eventsOf("stepup.expired", req.id)).toEqual([expect.objectContaining({ action: "stepup.expire", actorType: "system", targetType: "step_up_request" })]);
     expect(await t.db.elevatedGrant.count({ where: { requestId: req.id } })).toBe(0);
     // Expired, so Alice may ask again.
     const again = await file(aliceReq, {}, at(632));
@@ -207,7 +210,7 @@ describe("time and revocation", () => {
     expect(revoked).toMatchObject({ status: "revoked", revokedBy: "bob@t.local" });
     expect(await errorOf(stepUp.revokeElevatedGrant(t.db, bob, grantId!, at(703)))).toMatchObject({ status: 409 });
     expect((await buildSnapshot(t.db, 3, at(703))).elevatedGrants ?? []).toEqual([]);
-    expect(await eventsOf("stepup.revoked", grantId!)).toHaveLength(1);
+    expect(await eventsOf("stepup.revoked", grantId!)).toEqual([expect.objectContaining({ action: "stepup.revoke", actorLabel: "bob@t.local", targetType: "elevated_grant" })]);
   });
 
   it("binds a per-call approval to the exact arguments and uses it up", async () => {

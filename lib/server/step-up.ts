@@ -24,6 +24,7 @@ import type { Db } from "./db/client";
 import { authorize, can, type Actor } from "./auth/actor";
 import { actorFields, appendAuditEvents } from "./audit";
 import { pageArgs, toPage, iso } from "./pagination";
+import { announceStepUpRequest } from "./step-up-webhook";
 
 type Tx = Prisma.TransactionClient;
 
@@ -112,8 +113,52 @@ function requesterAudit(r: Requester): Pick<AuditEventInput, "actorType" | "acto
   return { actorType: r.kind, actorId: requesterId(r), actorLabel: requesterLabel(r), requestId: r.requestId ?? null, sourceIp: r.ip ?? null };
 }
 
-function event(fields: Omit<AuditEventInput, "id" | "time"> & { time?: Date }): AuditEventInput {
-  return { id: randomUUID(), time: fields.time ?? new Date(), ...fields };
+type StepUpKind = "requested" | "approved" | "denied" | "withdrawn" | "revoked" | "expired";
+const ACTIONS: Record<StepUpKind, string> = {
+  requested: "stepup.request",
+  approved: "stepup.approve",
+  denied: "stepup.deny",
+  withdrawn: "stepup.withdraw",
+  revoked: "stepup.revoke",
+  expired: "stepup.expire",
+};
+
+/** Who a step-up event names: the requester, a deciding person, or time itself (expiry). */
+type EventBy = { requester: Requester } | { actor: Actor } | "expiry";
+
+function byFields(by: EventBy): Pick<AuditEventInput, "actorType" | "actorId" | "actorLabel" | "requestId" | "sourceIp"> {
+  if (by === "expiry") return { actorType: "system", actorId: null, actorLabel: "step-up expiry", requestId: null, sourceIp: null };
+  if ("requester" in by) return requesterAudit(by.requester);
+  return { ...actorFields(by.actor), requestId: by.actor.requestId ?? null, sourceIp: by.actor.ip ?? null };
+}
+
+/**
+ * One `stepup.*` audit event: its action follows from the kind (a grant's end is `stepup.grant_end`),
+ * its actor from who did it, and it always succeeds (a refusal writes nothing). `data` names the
+ * request and, once there is one, the grant, which is what links the chain in the explorer.
+ */
+function stepUpEvent(
+  kind: StepUpKind,
+  by: EventBy,
+  time: Date,
+  target: { type: "step_up_request" | "elevated_grant"; id: string; portal: string; server?: string | null; tool?: string | null },
+  fields: { reasons?: string[]; data: Record<string, unknown> },
+): AuditEventInput {
+  return {
+    id: randomUUID(),
+    time,
+    kind: `stepup.${kind}`,
+    ...byFields(by),
+    action: kind === "expired" && target.type === "elevated_grant" ? "stepup.grant_end" : ACTIONS[kind],
+    outcome: "success",
+    targetType: target.type,
+    targetId: target.id,
+    portal: target.portal,
+    ...(target.server !== undefined ? { server: target.server } : {}),
+    ...(target.tool !== undefined ? { tool: target.tool } : {}),
+    ...(fields.reasons ? { reasons: fields.reasons } : {}),
+    data: fields.data,
+  };
 }
 
 // ---- filing
@@ -151,7 +196,7 @@ export async function fileStepUpRequest(db: Db, requester: Requester, raw: unkno
   }
 
   const id = requesterId(requester);
-  return db.$transaction(async (tx) => {
+  const filed = await db.$transaction(async (tx) => {
     const lockKey = createHash("sha256").update(`${FILE_LOCK_PREFIX}\u0000${requester.kind}\u0000${id}`).digest().readBigInt64BE(0);
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${lockKey})`;
     await expireDue(tx, now, { requesterKind: requester.kind, requesterId: id });
@@ -186,23 +231,16 @@ export async function fileStepUpRequest(db: Db, requester: Requester, raw: unkno
       include: requestInclude,
     });
     await appendAuditEvents(tx, [
-      event({
-        time: now,
-        kind: "stepup.requested",
-        ...requesterAudit(requester),
-        action: "stepup.request",
-        outcome: "success",
-        targetType: "step_up_request",
-        targetId: row.id,
-        portal: portal.slug,
-        server: row.serverSlug,
-        tool: row.toolName,
+      stepUpEvent("requested", { requester }, now, { type: "step_up_request", id: row.id, portal: portal.slug, server: row.serverSlug, tool: row.toolName }, {
         reasons: [input.reason],
         data: { requestId: row.id, riskClass: row.riskClass, durationMinutes, isPerCall, roleSlug: role.slug },
       }),
     ]);
     return toRequestView(row, null, now);
   });
+  // Approvers hear of it once it is committed; the requester never waits on their receiver.
+  void announceStepUpRequest(db, filed);
+  return filed;
 }
 
 // ---- deciding
@@ -277,21 +315,9 @@ export async function approveStepUpRequest(db: Db, actor: Actor, id: string, raw
       include: requestInclude,
     });
     await appendAuditEvents(tx, [
-      event({
-        time: now,
-        kind: "stepup.approved",
-        ...actorFields(actor),
-        action: "stepup.approve",
-        outcome: "success",
-        targetType: "step_up_request",
-        targetId: row.id,
-        portal: row.portal.slug,
-        server: row.serverSlug,
-        tool: row.toolName,
+      stepUpEvent("approved", { actor }, now, { type: "step_up_request", id: row.id, portal: row.portal.slug, server: row.serverSlug, tool: row.toolName }, {
         reasons: input.note ? [input.note] : [],
         data: { requestId: row.id, grantId: grant.id, requester: row.requesterLabel, riskClass: row.riskClass, durationMinutes: minutes, endsAt: grant.endsAt.toISOString() },
-        requestId: actor.requestId ?? null,
-        sourceIp: actor.ip ?? null,
       }),
     ]);
     return toRequestView(updated, decider, now);
@@ -313,21 +339,9 @@ export async function denyStepUpRequest(db: Db, actor: Actor, id: string, raw: u
       include: requestInclude,
     });
     await appendAuditEvents(tx, [
-      event({
-        time: now,
-        kind: "stepup.denied",
-        ...actorFields(actor),
-        action: "stepup.deny",
-        outcome: "success",
-        targetType: "step_up_request",
-        targetId: row.id,
-        portal: row.portal.slug,
-        server: row.serverSlug,
-        tool: row.toolName,
+      stepUpEvent("denied", { actor }, now, { type: "step_up_request", id: row.id, portal: row.portal.slug, server: row.serverSlug, tool: row.toolName }, {
         reasons: [input.note],
         data: { requestId: row.id, requester: row.requesterLabel, riskClass: row.riskClass },
-        requestId: actor.requestId ?? null,
-        sourceIp: actor.ip ?? null,
       }),
     ]);
     return toRequestView(updated, decider, now);
@@ -341,17 +355,7 @@ export async function withdrawStepUpRequest(db: Db, requester: Requester, id: st
     if (row.requesterKind !== requester.kind || row.requesterId !== requesterId(requester)) throw notFound("Step-up request");
     const updated = await tx.stepUpRequest.update({ where: { id }, data: { status: "withdrawn", decidedAt: now }, include: requestInclude });
     await appendAuditEvents(tx, [
-      event({
-        time: now,
-        kind: "stepup.withdrawn",
-        ...requesterAudit(requester),
-        action: "stepup.withdraw",
-        outcome: "success",
-        targetType: "step_up_request",
-        targetId: row.id,
-        portal: row.portal.slug,
-        data: { requestId: row.id },
-      }),
+      stepUpEvent("withdrawn", { requester }, now, { type: "step_up_request", id: row.id, portal: row.portal.slug }, { data: { requestId: row.id } }),
     ]);
     return toRequestView(updated, null, now);
   });
@@ -530,18 +534,8 @@ export async function revokeElevatedGrant(db: Db, actor: Actor, id: string, now 
       include: grantInclude,
     });
     await appendAuditEvents(tx, [
-      event({
-        time: now,
-        kind: "stepup.revoked",
-        ...actorFields(actor),
-        action: "stepup.revoke",
-        outcome: "success",
-        targetType: "elevated_grant",
-        targetId: row.id,
-        portal: row.portalSlug,
+      stepUpEvent("revoked", { actor }, now, { type: "elevated_grant", id: row.id, portal: row.portalSlug }, {
         data: { requestId: row.requestId, grantId: row.id, holder: row.request.requesterLabel, riskClass: row.riskClass },
-        requestId: actor.requestId ?? null,
-        sourceIp: actor.ip ?? null,
       }),
     ]);
     return toGrantView(updated, now);
@@ -560,17 +554,7 @@ async function expireDue(tx: Tx, now: Date, where: Prisma.StepUpRequestWhereInpu
   await appendAuditEvents(
     tx,
     due.map((r) =>
-      event({
-        time: now,
-        kind: "stepup.expired",
-        actorType: "system",
-        actorId: null,
-        actorLabel: "step-up expiry",
-        action: "stepup.expire",
-        outcome: "success",
-        targetType: "step_up_request",
-        targetId: r.id,
-        portal: r.portal.slug,
+      stepUpEvent("expired", "expiry", now, { type: "step_up_request", id: r.id, portal: r.portal.slug }, {
         reasons: ["no decision before the request expired"],
         data: { requestId: r.id, requester: r.requesterLabel, expiredAt: r.expiresAt.toISOString() },
       }),
@@ -593,17 +577,7 @@ export async function sweepStepUps(db: Db, now = new Date()): Promise<{ expiredR
       await appendAuditEvents(
         tx,
         ending.map((g) =>
-          event({
-            time: now,
-            kind: "stepup.expired",
-            actorType: "system",
-            actorId: null,
-            actorLabel: "step-up expiry",
-            action: "stepup.grant_end",
-            outcome: "success",
-            targetType: "elevated_grant",
-            targetId: g.id,
-            portal: g.portalSlug,
+          stepUpEvent("expired", "expiry", now, { type: "elevated_grant", id: g.id, portal: g.portalSlug }, {
             reasons: ["the grant reached its end time"],
             data: { requestId: g.requestId, grantId: g.id, endedAt: g.endsAt.toISOString() },
           }),

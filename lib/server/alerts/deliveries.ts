@@ -60,7 +60,8 @@ export type AlertMessage = {
 
 type ChannelRow = { id: string; name: string; kind: string; config: unknown; secretEnc: string | null; secretRef: string | null };
 
-async function resolveRef(ref: string): Promise<string> {
+/** Reads a secret reference (env:NAME or file:/path); throws a message safe to log. */
+export async function resolveRef(ref: string): Promise<string> {
   if (ref.startsWith("env:")) {
     const value = process.env[ref.slice(4)];
     if (!value) throw new Error(`secret reference ${ref} is not set`);

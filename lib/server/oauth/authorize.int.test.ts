@@ -289,6 +289,21 @@ describe("authorization code with PKCE, for a dynamically registered client", ()
     expect(await t.db.auditEvent.count({ where: { kind: "auth.consent", action: "consent.revoke" } })).toBe(1);
   });
 
+  it("keeps a step-up request's interaction (and the browser's resume cookie) for as long as the step-up request may stay pending", async () => {
+    // Whole minutes the cookie lives (oidc-provider writes its lifetime as `expires`).
+    const maxAgeOf = (res: Response, name: string) => {
+      const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`)) ?? "";
+      return Math.round((Date.parse(/expires=([^;]+)/i.exec(cookie)?.[1] ?? "") - Date.now()) / 60_000) * 60;
+    };
+    const plain = await authorize({ clientId, scope: "mcp" });
+    expect(maxAgeOf(plain.res, "_interaction_resume")).toBe(15 * 60);
+    const elevated = await authorize({ clientId, scope: "mcp mcp:elevated:write" });
+    expect(elevated.res.status, elevated.location).toBe(303);
+    // 15 minutes to sign in and file, then the request's 30 pending minutes.
+    expect(maxAgeOf(elevated.res, "_interaction_resume")).toBe(45 * 60);
+    expect(maxAgeOf(elevated.res, "_interaction")).toBe(45 * 60);
+  });
+
   it("sends access_denied to the client when the person denies", async () => {
     const { back, code } = await codeFor(clientId, { decision: "deny" });
     expect(code).toBeNull();

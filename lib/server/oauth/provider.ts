@@ -21,6 +21,7 @@ import { ELEVATION_CLAIM } from "@/lib/config/elevated-grants";
 import { elevatedScope } from "@/lib/policy/evaluate";
 import { riskClasses } from "@/lib/schemas/common";
 import { activeElevationsOf } from "../step-up";
+import { interactionSeconds } from "./step-up";
 
 const ALL_ELEVATED_SCOPES = riskClasses.map(elevatedScope);
 
@@ -257,7 +258,8 @@ export async function createOAuthProvider(
       RefreshToken: () => settings.current().oauthRefreshTokenDays * 24 * 3600,
       // Codes are exchanged within seconds by a real client.
       AuthorizationCode: 60,
-      Interaction: 15 * 60,
+      // Longer for a step-up request, which waits on a manager (oauth/step-up.ts).
+      Interaction: (_ctx: KoaContextWithOIDC, interaction: { params?: Record<string, unknown> }) => interactionSeconds(interaction.params?.scope),
       Session: 15 * 60,
       Grant: 365 * 24 * 3600,
     },

@@ -8,7 +8,7 @@ import { riskClass, riskClasses, type RiskClass } from "@/lib/schemas/common";
 import { reason as reasonField, stepUpDurations } from "@/lib/schemas/step-up";
 import type { Db } from "../db/client";
 import { verifyTotp } from "../auth/mfa";
-import { allowedDurations, fileStepUpRequest, findOwnStepUpRequest, findStepUpRole, userRequester, withdrawStepUpRequest } from "../step-up";
+import { allowedDurations, pendingMinutes, fileStepUpRequest, findOwnStepUpRequest, findStepUpRole, userRequester, withdrawStepUpRequest } from "../step-up";
 import { approveAuthorizationRequest, type Approver, type LoadedRequest } from "./interactions";
 
 /**
@@ -31,6 +31,23 @@ export function elevatedRiskOf(request: LoadedRequest): RiskClass | null {
     if (match && (riskClasses as readonly string[]).includes(match[1]!)) return match[1] as RiskClass;
   }
   return null;
+}
+
+/** An ordinary sign-in's interaction lives 15 minutes (oidc-provider's interaction and resume cookies with it). */
+export const INTERACTION_SECONDS = 15 * 60;
+
+/**
+ * How long an authorization request's interaction lives. One asking for an elevated scope waits
+ * on a step-up request, which stays pending for `pendingMinutes()`: its interaction (and the
+ * browser's resume cookie, which oidc-provider sets for the same time) must outlive that, with
+ * the sign-in window before filing on top, or the page could never finish an approval that came
+ * in late and the client would get through only by the principal's grant.
+ */
+export function interactionSeconds(scope: unknown): number {
+  const isElevated = String(scope ?? "")
+    .split(" ")
+    .some((s) => ELEVATED.test(s));
+  return isElevated ? INTERACTION_SECONDS + pendingMinutes() * 60 : INTERACTION_SECONDS;
 }
 
 /** How old a second factor may be before step-up asks for it again (minutes; PORTICO_STEP_UP_MFA_MINUTES). */
@@ -71,13 +88,30 @@ export async function stepUpPageState(db: Db, userId: string, request: LoadedReq
   const role = row ? await findStepUpRole(db, requester, row.id, risk) : null;
   if (!role) return { kind: "refused", message: `None of your roles on ${portal.name} lets you ask for elevated ${risk} access. Nothing was filed; ask an admin if you need it.` };
   if (role.perCallRiskClasses.includes(risk)) {
-    return { kind: "refused", message: `${risk} calls on ${portal.name} are approved one call at a time, with their exact arguments. Use the link in your client's error message instead. Nothing was filed.` };
+    return { kind: "refused", message: `${risk} calls on ${portal.name} are approved one call at a time, with their exact arguments, and a sign-in request cannot carry them, so nothing was filed here. Ask for exactly that call instead: from a client that shows tool errors or supports URL elicitation, the refused call comes with a link to its request page; or file it through the API (POST /api/v1/step-up-requests with the server, tool and arguments).` };
   }
   const windowMs = mfaWindowMinutes() * 60_000;
   const lastMfa = Math.max(mfa.sessionMfaAt ?? 0, cookieMfaAt(mfa.cookie, userId) ?? 0);
   const user = await db.user.findUnique({ where: { id: userId }, select: { totpEnabled: true } });
   if (now - lastMfa > windowMs) return { kind: "needs_mfa", hasTotp: !!user?.totpEnabled };
   return { kind: "form", durations: allowedDurations(role.stepUpMaxMinutes), roleName: role.name, isPerCall: false };
+}
+
+export type MfaFreshness = { kind: "fresh" } | { kind: "stale"; hasTotp: boolean } | { kind: "none" };
+
+/**
+ * Whether this person's second factor is recent enough to ask for elevated access from the request
+ * page (`/step-up/new`) or the API with a session: fresh within the window (the session's sign-in or
+ * a code entered for step-up), stale (a TOTP code again, or a new sign-in for an SSO account), or
+ * none at all (no TOTP enrolled, no MFA from the IdP: nothing to ask for; a role's MFA condition
+ * governs such people).
+ */
+export async function mfaFreshness(db: Db, userId: string, mfa: { sessionMfaAt: number | null; cookie: string | undefined }, now = Date.now()): Promise<MfaFreshness> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { totpEnabled: true } });
+  const hasTotp = !!user?.totpEnabled;
+  const lastMfa = Math.max(mfa.sessionMfaAt ?? 0, cookieMfaAt(mfa.cookie, userId) ?? 0);
+  if (lastMfa === 0 && !hasTotp) return { kind: "none" };
+  return now - lastMfa > mfaWindowMinutes() * 60_000 ? { kind: "stale", hasTotp } : { kind: "fresh" };
 }
 
 /** Checks a TOTP code for step-up (each code good once); true when it is right. */

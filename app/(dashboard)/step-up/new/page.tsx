@@ -1,7 +1,11 @@
 import type { Metadata } from "next";
 import { Alert } from "@/components/ui/alert";
 import { PageHeader } from "@/components/ui/page-header";
+import { cookies } from "next/headers";
 import { StepUpRequestForm } from "@/components/step-up/step-up-request-form";
+import { StepUpTotpPrompt } from "@/components/step-up/step-up-totp-prompt";
+import { auth } from "@/lib/server/auth/next-auth";
+import { mfaFreshness, mfaWindowMinutes, STEP_UP_MFA_COOKIE } from "@/lib/server/oauth/step-up";
 import { parseStepUpLink } from "@/lib/schemas/step-up-link";
 import { requireUser } from "@/lib/server/auth/current";
 import { getDb } from "@/lib/server/db/instance";
@@ -39,7 +43,24 @@ export default async function NewStepUpRequestPage({ searchParams }: { searchPar
       </>
     );
   }
-  const state = await stepUpLinkState(await getDb(), actor.userId, parsed.link);
+  const db = await getDb();
+  const state = await stepUpLinkState(db, actor.userId, parsed.link);
+  // As on the authorization page: a second factor older than the window is asked for again before the form.
+  const freshness = state.kind === "form" && !state.pendingRequestId && !state.activeUntil ? await mfaFreshness(db, actor.userId, { sessionMfaAt: (await auth())?.mfaAt ?? null, cookie: (await cookies()).get(STEP_UP_MFA_COOKIE)?.value }) : null;
+  if (freshness?.kind === "stale") {
+    return (
+      <>
+        {header}
+        {freshness.hasTotp ? (
+          <StepUpTotpPrompt windowMinutes={mfaWindowMinutes()} />
+        ) : (
+          <Alert variant="warning" title="Sign in again first" data-testid="step-up-sign-in-again">
+            Elevated access needs a second factor from the last {mfaWindowMinutes()} minutes. Sign out of Portico, sign in again with your company account, then open this link again.
+          </Alert>
+        )}
+      </>
+    );
+  }
   return (
     <>
       {header}
@@ -55,6 +76,7 @@ export default async function NewStepUpRequestPage({ searchParams }: { searchPar
           tool={parsed.link.tool ?? null}
           roleName={state.roleName}
           durations={state.durations}
+          perCall={state.perCall}
           user={{ email: actor.email }}
           initialRequestId={state.pendingRequestId}
           activeUntil={state.activeUntil}

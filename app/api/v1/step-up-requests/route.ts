@@ -1,5 +1,6 @@
 import type { NextRequest } from "next/server";
-import { AppError } from "@/lib/errors";
+import { AppError, forbidden } from "@/lib/errors";
+import { mfaFreshness, STEP_UP_MFA_COOKIE } from "@/lib/server/oauth/step-up";
 import { requestIdFrom, clientIp } from "@/lib/server/auth/request-context";
 import { getDb } from "@/lib/server/db/instance";
 import { apiRoute, created, problem, queryOf, readJson } from "@/lib/server/http";
@@ -10,7 +11,27 @@ import { fileStepUpRequest, listStepUpRequests } from "@/lib/server/step-up";
 
 export const GET = apiRoute(({ db, actor, req }) => listStepUpRequests(db, actor, queryOf(req)));
 
-const fileAsActor = apiRoute(async ({ db, actor, req }) => created(await fileStepUpRequest(db, await requesterOfActor(db, actor), await readJson(req))));
+const fileAsActor = apiRoute(async ({ db, actor, req }) => {
+  // With a session (the request page), a second factor older than the window is asked for again
+  // first, as the authorization page does; an API token is a credential made for scripts and is not.
+  if (actor.type === "user") {
+    const freshness = await mfaFreshness(db, actor.userId, { sessionMfaAt: await sessionMfaAt(), cookie: req.cookies.get(STEP_UP_MFA_COOKIE)?.value });
+    if (freshness.kind === "stale") {
+      throw forbidden(freshness.hasTotp ? "Enter your authentication code again first: your second factor is older than the step-up window" : "Sign in again first: your second factor is older than the step-up window");
+    }
+  }
+  return created(await fileStepUpRequest(db, await requesterOfActor(db, actor), await readJson(req)));
+});
+
+/** When the session's sign-in proved a second factor; null without a session (or outside a request). */
+async function sessionMfaAt(): Promise<number | null> {
+  try {
+    const { auth } = await import("@/lib/server/auth/next-auth");
+    return (await auth())?.mfaAt ?? null;
+  } catch {
+    return null;
+  }
+}
 
 /** People file with their session or API token; a service account with its own client-credentials access token. */
 export async function POST(req: NextRequest, context: { params: Promise<Record<string, never>> }): Promise<Response> {

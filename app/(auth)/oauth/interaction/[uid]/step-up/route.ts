@@ -54,7 +54,7 @@ export async function POST(req: NextRequest, { params }: { params: Promise<{ uid
       case "totp": {
         if (!(await confirmStepUpTotp(db, actor.userId, input.code))) return answer(422, { error: "That code is not right", errors: [{ field: "code", message: "That code is not right, or was used already" }] });
         const res = answer(200, { ok: true });
-        res.cookies.set(STEP_UP_MFA_COOKIE, freshMfaCookie(actor.userId), { httpOnly: true, sameSite: "lax", secure: req.nextUrl.protocol === "https:", path: "/oauth", maxAge: mfaWindowMinutes() * 60 });
+        res.cookies.set(STEP_UP_MFA_COOKIE, freshMfaCookie(actor.userId), { httpOnly: true, sameSite: "lax", secure: req.nextUrl.protocol === "https:", path: "/", maxAge: mfaWindowMinutes() * 60 });
         return res;
       }
       case "file": {
