@@ -154,6 +154,9 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     maxBodyBytes: env.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     upstreamTimeoutMs: env.upstreamTimeoutMs,
     sessionIdPrefix: env.sessionRoute ? `${env.sessionRoute}.` : undefined,
+    sessionIdleMs: env.sessionIdleMs,
+    detachedIdleMs: env.detachedIdleMs,
+    maxSessions: env.maxSessions,
     tracing: deps.tracing,
   });
 

@@ -66,6 +66,8 @@ export type PipelineOptions = {
   maxBodyBytes: number;
   upstreamTimeoutMs?: number;
   sessionIdleMs?: number;
+  /** Idle timeout of a legacy session with no stream open and nothing in flight (sessions.ts). */
+  detachedIdleMs?: number;
   maxSessions?: number;
   sessionIdPrefix?: string;
   /** OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set (gateway/tracing.ts); otherwise absent. */
@@ -143,7 +145,7 @@ export function createPipeline(options: PipelineOptions) {
 
   const listeners = createListeners({ visibleTools, maxListeners: options.maxSessions });
   const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName });
-  const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
+  const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, detachedIdleMs: options.detachedIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
   const stateless = createStateless({ run, finish, listeners, inputRequired: createInputRequired({ upstreams: options.upstreams }) });
 
   /** One HTTP request on `/mcp/<slug>`: admit → authenticate → parse → its era's framing. */
