@@ -133,7 +133,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
   });
   const key = env.credentialKey;
   const openSealed = deps.openSealed ?? (key ? (sealed: string) => openSealedCredential(sealed, key) : undefined);
-  const upstreams = createUpstreamPool({ openSealed, defaultTimeoutMs: env.upstreamTimeoutMs });
+  const upstreams = createUpstreamPool({ openSealed, defaultTimeoutMs: env.upstreamTimeoutMs, maxSockets: env.upstreamMaxSockets });
   const verifier = createTokenVerifier({
     controlPlaneUrl: env.controlPlaneUrl,
     cacheFile: path.join(env.dataDir, "oauth-jwks.json"),
