@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GENESIS_HASH, auditEventInput, hashAuditEvent } from "@/lib/audit/event";
 import { findUnstorable } from "@/lib/storable-text";
 
-import { capPayload, mcpRequestEvent, type McpRequestEventFields } from "./audit";
+import { auditPayload, capPayload, mcpRequestEvent, type McpRequestEventFields } from "./audit";
 
 const automation = { kind: "service_account" as const, subject: "sa_nightly", clientId: "sa_nightly", email: null, groups: [], amr: [], scopes: [], expiresAt: null, issuedAt: null, tokenId: null, grantId: null, secretId: null };
 
@@ -80,5 +80,27 @@ describe("an event built from hostile input", () => {
   it("leaves a clean payload within the limit uncopied", () => {
     const args = { month: "2026-10", services: ["ec2"] };
     expect(capPayload(args).value).toBe(args);
+  });
+});
+
+describe("auditPayload with mcpRequestEvent (the hot path's one walk)", () => {
+  it("stores what capPayload and the event's own pass store, escapes counted alike", () => {
+    const shapes: Record<string, unknown> = {
+      clean: { month: "2026-10", rows: [1, 2, { a: "b" }] },
+      nul: { q: "a\u0000b" },
+      loneSurrogate: { q: "\udc00", k: ["\ud800x"] },
+      big: { q: "y".repeat(20_000) },
+      nulsWithinCap: { q: "\u0000".repeat(4_000) },
+      badKey: { "\u0000": 1 },
+    };
+    for (const [shape, args] of Object.entries(shapes)) {
+      const base = { clientName: "c\u0000", exposedName: "x" };
+      const capped = capPayload(args);
+      const old = mcpRequestEvent(fields({ data: { ...base, arguments: capped.value, argumentsTruncated: capped.truncated || undefined } }));
+      const now = mcpRequestEvent(fields({ data: { ...base }, payloads: { arguments: auditPayload(args) } }));
+      expect(JSON.parse(JSON.stringify({ ...now, id: null })), shape).toEqual(JSON.parse(JSON.stringify({ ...old, id: null })));
+      const parsed = auditEventInput.safeParse(JSON.parse(JSON.stringify(now)));
+      expect(hashAuditEvent(GENESIS_HASH, parsed.data!), shape).toBe(hashAuditEvent(GENESIS_HASH, now));
+    }
   });
 });

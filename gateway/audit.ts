@@ -30,6 +30,20 @@ export function capPayload(value: unknown, limit = MAX_AUDIT_PAYLOAD_BYTES): { v
   return { value: result.value, bytes: result.bytes, truncated: result.truncated };
 }
 
+/** A payload made storable in one walk: capped as `capPayload` does, and escaped, its escapes counted. */
+export type AuditPayload = { value: unknown; truncated: boolean; escaped: number };
+
+/**
+ * `capPayload` and the event's own escaping in one walk (the hot path's form): the payload is
+ * capped, and unstorable characters escaped and counted, here, so `mcpRequestEvent` need not walk
+ * it again. Strings are cut to the event's limit after escaping, as a second pass would.
+ */
+export function auditPayload(value: unknown, limit = MAX_AUDIT_PAYLOAD_BYTES): AuditPayload | undefined {
+  if (value === undefined) return undefined;
+  const result = sanitizeJson(value, { maxBytes: limit, maxDepth: MAX_PAYLOAD_DEPTH, maxString: EVENT_DATA_LIMITS.maxString, shouldEscape: true });
+  return { value: result.value, truncated: result.truncated, escaped: result.escaped };
+}
+
 export type McpRequestEventFields = {
   time: Date;
   identity: TokenIdentity | null;
@@ -42,6 +56,8 @@ export type McpRequestEventFields = {
   sourceIp: string | null;
   requestId: string;
   data: Record<string, unknown>;
+  /** Payloads already made storable (`auditPayload`): added to `data` after it is sanitized, not walked again. */
+  payloads?: { arguments?: AuditPayload; result?: AuditPayload };
 };
 
 /**
@@ -63,7 +79,7 @@ function target(fields: McpRequestEventFields): { targetType: string | null; tar
  */
 export function mcpRequestEvent(fields: McpRequestEventFields): AuditEventInput {
   const identity = fields.identity;
-  return sanitizeAuditEvent({
+  const event = sanitizeAuditEvent({
     id: randomUUID(),
     time: fields.time,
     kind: "mcp.request",
@@ -81,4 +97,24 @@ export function mcpRequestEvent(fields: McpRequestEventFields): AuditEventInput 
     sourceIp: fields.sourceIp,
     requestId: fields.requestId,
   }, EVENT_DATA_LIMITS);
+  const payloads = fields.payloads;
+  if (!payloads || (payloads.arguments === undefined && payloads.result === undefined)) return event;
+  // The rest of `data` is small (names, counts, at most a few KiB of client-chosen text), and each
+  // payload is capped at MAX_AUDIT_PAYLOAD_BYTES: the whole stays within EVENT_DATA_LIMITS.
+  const data: Record<string, unknown> = event.data === fields.data ? { ...event.data } : event.data!;
+  let escaped = 0;
+  const { arguments: args, result } = payloads;
+  if (args) {
+    data.arguments = args.value;
+    if (args.truncated) data.argumentsTruncated = true;
+    escaped += args.escaped;
+  }
+  if (result) {
+    data.result = result.value;
+    if (result.truncated) data.resultTruncated = true;
+    escaped += result.escaped;
+  }
+  if (escaped > 0) data.escapedCharacters = (typeof data.escapedCharacters === "number" ? data.escapedCharacters : 0) + escaped;
+  event.data = data;
+  return event;
 }

@@ -33,3 +33,11 @@ describe("readGatewayEnv: fleet and body-size settings", () => {
     expect(() => readEnv({ [name]: value })).toThrow(name);
   });
 });
+
+describe("readGatewayEnv: legacy sessions", () => {
+  it("closes detached sessions after 5 minutes, others after 2 hours, and holds at most 10,000", () => {
+    expect(readEnv({})).toMatchObject({ sessionIdleMs: 7_200_000, detachedIdleMs: 300_000, maxSessions: 10_000 });
+    expect(readEnv({ PORTICO_GATEWAY_SESSION_IDLE_SECONDS: "600", PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS: "30", PORTICO_GATEWAY_MAX_SESSIONS: "500" })).toMatchObject({ sessionIdleMs: 600_000, detachedIdleMs: 30_000, maxSessions: 500 });
+    expect(() => readEnv({ PORTICO_GATEWAY_MAX_SESSIONS: "0" })).toThrow(/PORTICO_GATEWAY_MAX_SESSIONS/);
+  });
+});

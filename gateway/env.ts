@@ -40,6 +40,12 @@ const schema = z.object({
   // Comma-separated addresses or CIDRs of the load balancers in front: their X-Forwarded-For
   // entry is believed (lib/client-address.ts); default none, the socket's address is the client.
   PORTICO_TRUSTED_PROXIES: z.string().max(10_000).default(""),
+  // Sockets open at most to one upstream origin; calls past it wait for a free one.
+  PORTICO_UPSTREAM_MAX_SOCKETS: z.coerce.number().int().min(1).max(10_000).default(64),
+  // Legacy sessions: idle timeout with a GET stream open, without one (and nothing in flight), and a cap.
+  PORTICO_GATEWAY_SESSION_IDLE_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(2 * 3600),
+  PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(300),
+  PORTICO_GATEWAY_MAX_SESSIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   // A load balancer routes legacy sessions on this prefix of the Mcp-Session-Id (deploy/fleet).
   PORTICO_GATEWAY_ROUTE: z
     .string()
@@ -67,6 +73,12 @@ export type GatewayEnv = {
   trustedProxies?: TrustedProxies;
   /** Legacy session ids are `<route>.<uuid>`, so a load balancer can pin a session to this replica. */
   sessionRoute?: string;
+  /** Legacy sessions: idle timeout with a GET stream open; without one and nothing in flight; the cap (sessions.ts). */
+  sessionIdleMs?: number;
+  detachedIdleMs?: number;
+  maxSessions?: number;
+  /** Sockets open at most to one upstream origin (upstreams.ts). */
+  upstreamMaxSockets?: number;
 };
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "");
@@ -106,6 +118,10 @@ export function readGatewayEnv(source: NodeJS.ProcessEnv = process.env): Gateway
     maxBodyBytes: e.PORTICO_GATEWAY_MAX_BODY_BYTES,
     advertiseUrl: e.PORTICO_GATEWAY_ADVERTISE_URL ? trimSlash(e.PORTICO_GATEWAY_ADVERTISE_URL) : undefined,
     sessionRoute: e.PORTICO_GATEWAY_ROUTE,
+    sessionIdleMs: e.PORTICO_GATEWAY_SESSION_IDLE_SECONDS * 1000,
+    detachedIdleMs: e.PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS * 1000,
+    maxSessions: e.PORTICO_GATEWAY_MAX_SESSIONS,
+    upstreamMaxSockets: e.PORTICO_UPSTREAM_MAX_SOCKETS,
     trustedProxies: proxies,
   };
 }

@@ -26,6 +26,8 @@ export type GatewayDeps<S> = {
   /** Indexes a verified snapshot for the request path. */
   buildState: (snapshot: S, gatewayUrl: string, previous: GatewayState | null) => GatewayState;
   emit: EmitAuditEvent;
+  /** The spool's batched emit: the calls of one event-loop turn written with one write(2). */
+  emitBatch?: (events: Parameters<EmitAuditEvent>[0][]) => void;
   openSealed?: OpenSealed;
   spoolDepth?: () => number;
   /** The audit spool's dead letters, reported with each heartbeat (the Gateways page shows them). */
@@ -131,7 +133,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
   });
   const key = env.credentialKey;
   const openSealed = deps.openSealed ?? (key ? (sealed: string) => openSealedCredential(sealed, key) : undefined);
-  const upstreams = createUpstreamPool({ openSealed, defaultTimeoutMs: env.upstreamTimeoutMs });
+  const upstreams = createUpstreamPool({ openSealed, defaultTimeoutMs: env.upstreamTimeoutMs, maxSockets: env.upstreamMaxSockets });
   const verifier = createTokenVerifier({
     controlPlaneUrl: env.controlPlaneUrl,
     cacheFile: path.join(env.dataDir, "oauth-jwks.json"),
@@ -143,6 +145,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     upstreams,
     verifier,
     emit: deps.emit,
+    emitBatch: deps.emitBatch,
     gatewayName: env.gatewayName,
     metrics,
     gatewayUrl: env.gatewayUrl,
@@ -151,6 +154,9 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     maxBodyBytes: env.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     upstreamTimeoutMs: env.upstreamTimeoutMs,
     sessionIdPrefix: env.sessionRoute ? `${env.sessionRoute}.` : undefined,
+    sessionIdleMs: env.sessionIdleMs,
+    detachedIdleMs: env.detachedIdleMs,
+    maxSessions: env.maxSessions,
     tracing: deps.tracing,
   });
 

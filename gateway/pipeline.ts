@@ -55,6 +55,8 @@ export type PipelineOptions = {
   upstreams: UpstreamPool;
   verifier: TokenVerifier;
   emit: EmitAuditEvent;
+  /** Writes a batch of audit events at once (the spool's emitBatch); without it, `emit` per event. */
+  emitBatch?: (events: Parameters<EmitAuditEvent>[0][]) => void;
   /** Named in every audit event, so a fleet's events say which replica served them. */
   gatewayName: string;
   metrics: GatewayMetrics;
@@ -65,6 +67,8 @@ export type PipelineOptions = {
   maxBodyBytes: number;
   upstreamTimeoutMs?: number;
   sessionIdleMs?: number;
+  /** Idle timeout of a legacy session with no stream open and nothing in flight (sessions.ts). */
+  detachedIdleMs?: number;
   maxSessions?: number;
   sessionIdPrefix?: string;
   /** OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set (gateway/tracing.ts); otherwise absent. */
@@ -87,7 +91,8 @@ export function createPipeline(options: PipelineOptions) {
   const forward = createForward({ upstreams: options.upstreams, visibleTools, catalog, metrics, upstreamTimeoutMs: options.upstreamTimeoutMs });
   const inspectRequest = createInspectRequest();
   const inspectResponse = createInspectResponse();
-  const audit = createAudit({ emit: options.emit, metrics, gatewayName: options.gatewayName });
+  // Events are built and written after the response, for all calls of one event-loop turn at once (stages/audit.ts).
+  const audit = createAudit({ emit: options.emit, emitBatch: options.emitBatch, metrics, gatewayName: options.gatewayName, defer: true });
 
   /** resolve → decide → forward for one JSON-RPC request. Never throws: a failure is an answer. */
   async function runStages(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer> {
@@ -143,7 +148,7 @@ export function createPipeline(options: PipelineOptions) {
 
   const listeners = createListeners({ visibleTools, maxListeners: options.maxSessions });
   const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName });
-  const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
+  const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, detachedIdleMs: options.detachedIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
   const stateless = createStateless({ run, finish, listeners, inputRequired: createInputRequired({ upstreams: options.upstreams }) });
 
   /** One HTTP request on `/mcp/<slug>`: admit → authenticate → parse → its era's framing. */
@@ -299,6 +304,7 @@ export function createPipeline(options: PipelineOptions) {
     async close() {
       listeners.endAll();
       await sessions.closeAll();
+      audit.close();
     },
   };
 }

@@ -68,7 +68,16 @@ export type SessionDeps = {
   run(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer>;
   /** The audit stage. */
   finish(call: Call, response: Response | null): void;
+  /** Idle time after which a session with an open GET stream is closed (default 2 h). */
   sessionIdleMs?: number;
+  /**
+   * Idle time after which a session with no GET stream open and no call in flight is closed
+   * (default DETACHED_IDLE_MS): its client may be gone without a DELETE (a closed laptop, a
+   * crashed process), and holds nothing that would tell. A client that comes back gets 404, and
+   * the protocol has it start a new session.
+   */
+  detachedIdleMs?: number;
+  /** At most this many sessions: at the cap the longest-idle detached one makes room, else new ones get 503. */
   maxSessions?: number;
   /** Put in front of every session id, so a load balancer can route a session to its gateway. */
   sessionIdPrefix?: string;
@@ -105,17 +114,38 @@ const SDK_METHODS = [
   CompleteRequestSchema,
 ];
 
+export const SESSION_IDLE_MS = 2 * 60 * 60_000;
+export const DETACHED_IDLE_MS = 5 * 60_000;
+
 export function createSessions(deps: SessionDeps) {
   const sessions = new Map<string, Session>();
-  const sessionIdleMs = deps.sessionIdleMs ?? 2 * 60 * 60_000;
+  const sessionIdleMs = deps.sessionIdleMs ?? SESSION_IDLE_MS;
+  const detachedIdleMs = Math.min(deps.detachedIdleMs ?? DETACHED_IDLE_MS, sessionIdleMs);
   const maxSessions = deps.maxSessions ?? 10_000;
   const { metrics } = deps;
 
-  const sweeper = setInterval(() => {
-    const cutoff = Date.now() - sessionIdleMs;
-    for (const session of sessions.values()) if (session.lastActivity < cutoff) void close(session, "idle");
-  }, 60_000);
+  /** Nothing open on it: no GET stream, no call in flight. */
+  const isDetached = (session: Session) => session.getStreams === 0 && session.calls.size === 0 && session.direct.size === 0;
+
+  const sweeper = setInterval(sweep, Math.min(60_000, Math.max(250, Math.floor(detachedIdleMs / 4))));
   sweeper.unref();
+
+  function sweep() {
+    const now = Date.now();
+    for (const session of sessions.values()) {
+      const idleMs = now - session.lastActivity;
+      if (idleMs > sessionIdleMs || (idleMs > detachedIdleMs && isDetached(session))) void close(session, isDetached(session) ? "idle, detached" : "idle");
+    }
+  }
+
+  /** At the cap: closes the detached session idle longest, if there is one. */
+  function makeRoom(): boolean {
+    let oldest: Session | undefined;
+    for (const session of sessions.values()) if (isDetached(session) && (!oldest || session.lastActivity < oldest.lastActivity)) oldest = session;
+    if (!oldest) return false;
+    void close(oldest, "session limit reached: the longest idle detached session makes room");
+    return true;
+  }
 
   /** The SDK path's handlers: the same pipeline, its answer as the SDK expects it (thrown errors). */
   function installHandlers(session: Session) {
@@ -297,7 +327,11 @@ export function createSessions(deps: SessionDeps) {
     }
     if (req.method === "GET") {
       session.getStreams += 1;
-      res.once("close", () => (session.getStreams -= 1));
+      res.once("close", () => {
+        session.getStreams -= 1;
+        // A dropped stream starts the detached clock: a client still there opens it again or calls.
+        session.lastActivity = Date.now();
+      });
     }
     // The raw token stays out of the SDK's hands: nothing downstream of this point needs it.
     const { identity } = session;
@@ -320,7 +354,8 @@ export function createSessions(deps: SessionDeps) {
     get: (id: string) => sessions.get(id),
     all: () => sessions.values(),
     size: () => sessions.size,
-    isFull: () => sessions.size >= maxSessions,
+    /** True when no session can be opened now (at the cap, with no detached session to close). */
+    isFull: () => sessions.size >= maxSessions && !makeRoom(),
     async closeAll() {
       clearInterval(sweeper);
       await Promise.all([...sessions.values()].map((s) => close(s, "shutdown")));

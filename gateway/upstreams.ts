@@ -178,13 +178,26 @@ export const scopedFetch: typeof fetch = async (input, init) => {
   }
 };
 
+/** Default bound on the sockets open to one upstream origin (PORTICO_UPSTREAM_MAX_SOCKETS). */
+export const DEFAULT_UPSTREAM_MAX_SOCKETS = 64;
+
 // Keep-alive sockets to upstreams, shared by the whole pool, as undici's global dispatcher was for
 // fetch. `timeout` matters for idle sockets only: with it set, Node closes an idle socket a second
 // before the server's announced Keep-Alive timeout, so a POST is not written into a closing socket.
+// `maxSockets` bounds the sockets per upstream origin: past it, requests wait in the agent's queue
+// for a free socket. Unbounded, a burst opened a socket per call in flight; an overloaded upstream
+// then refused or reset some, the failed calls dropped the shared upstream connection, and every
+// caller got "unavailable" from the reconnect backoff. `lifo` reuses the warmest sockets and lets
+// the rest idle out after a burst.
 const upstreamAgents: Record<string, http.Agent> = {
-  "http:": new http.Agent({ keepAlive: true, timeout: 60_000 }),
-  "https:": new https.Agent({ keepAlive: true, timeout: 60_000 }),
+  "http:": new http.Agent({ keepAlive: true, timeout: 60_000, maxSockets: DEFAULT_UPSTREAM_MAX_SOCKETS, scheduling: "lifo" }),
+  "https:": new https.Agent({ keepAlive: true, timeout: 60_000, maxSockets: DEFAULT_UPSTREAM_MAX_SOCKETS, scheduling: "lifo" }),
 };
+
+/** Sets the bound on sockets per upstream origin (the agents are shared by the process). */
+export function setUpstreamMaxSockets(maxSockets: number) {
+  for (const agent of Object.values(upstreamAgents)) agent.maxSockets = maxSockets;
+}
 
 /**
  * A fetch Response whose body was read in full: the part of `Response` the SDK's client transports
@@ -529,7 +542,8 @@ export async function resolveCredentialReference(ref: string): Promise<string> {
  * One MCP client per upstream, connected on first use and reused by every session of every
  * portal. The MCP client's own token never goes upstream: only the credential the registry holds.
  */
-export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTimeoutMs?: number } = {}) {
+export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTimeoutMs?: number; maxSockets?: number } = {}) {
+  if (options.maxSockets !== undefined) setUpstreamMaxSockets(options.maxSockets);
   const connections = new Map<string, Connection>();
   /**
    * Resource subscriptions, one upstream subscription per server and URI however many sessions

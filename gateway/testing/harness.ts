@@ -61,6 +61,8 @@ export type HarnessOptions = {
   replayDeadLetters?: GatewayDeps<ConfigSnapshot>["replayDeadLetters"];
   /** OpenTelemetry traces, as gateway/main.ts wires them when an OTLP endpoint is set. */
   tracing?: GatewayDeps<ConfigSnapshot>["tracing"];
+  /** Settings over the harness's own, such as shorter session timeouts. */
+  env?: Partial<GatewayEnv>;
 };
 
 /**
@@ -173,6 +175,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     dataDir,
     allowedOrigins: ["https://portal.example.com"],
     upstreamTimeoutMs: 5_000,
+    ...options.env,
   };
   async function waitForConfig(g: Gateway<ConfigSnapshot>, minVersion = 1) {
     const deadline = Date.now() + 10_000;

@@ -85,3 +85,18 @@ describe("the DLP scan of a payload", () => {
     expect(() => createScanner({ patterns: [{ id: "bad", name: "Backref", regex: "(a)\\1" }] })).toThrow(/not a valid RE2 expression/);
   });
 });
+
+describe("the scan's copy on write", () => {
+  it("copies only the branches that hold a redaction, and never changes what the caller holds", () => {
+    const clean = { month: "2026-10", services: ["ec2", "s3"] };
+    const payload = { clean, rows: [{ note: "mail ops@example.com" }, { note: "none" }], tail: "x" };
+    const before = structuredClone(payload);
+    const { value } = createScanner().scan(payload, "result") as { value: typeof payload };
+    expect(payload).toEqual(before);
+    expect(value.rows[0]!.note).toBe("mail [REDACTED:email]");
+    expect(value).not.toBe(payload);
+    expect(value.clean).toBe(clean);
+    expect(value.rows[1]).toBe(payload.rows[1]);
+    expect(Object.keys(value)).toEqual(["clean", "rows", "tail"]);
+  });
+});

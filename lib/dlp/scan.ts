@@ -90,13 +90,36 @@ export function createScanner(options: { dlp?: PortalDlp | null; patterns?: read
       }
       return out + text.slice(at);
     };
+    // Copy on write: a node is copied only when something under it was redacted, so a clean
+    // payload (the common case, on the request path) is walked without allocating.
     const walk = (node: unknown, depth: number): unknown => {
       if (typeof node === "string") return redactText(node);
       if (node === null || typeof node !== "object" || depth > 64) return node;
-      if (Array.isArray(node)) return node.map((v) => walk(v, depth + 1));
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(node)) out[key] = walk((node as Record<string, unknown>)[key], depth + 1);
-      return out;
+      if (Array.isArray(node)) {
+        let copy: unknown[] | null = null;
+        for (let i = 0; i < node.length; i++) {
+          const before: unknown = node[i];
+          const after = walk(before, depth + 1);
+          if (copy) copy.push(after);
+          else if (after !== before) (copy = node.slice(0, i)).push(after);
+        }
+        return copy ?? node;
+      }
+      const record = node as Record<string, unknown>;
+      let copy: Record<string, unknown> | null = null;
+      const keys = Object.keys(record);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const before = record[key];
+        const after = walk(before, depth + 1);
+        if (copy) copy[key] = after;
+        else if (after !== before) {
+          copy = {};
+          for (let j = 0; j < i; j++) copy[keys[j]!] = record[keys[j]!];
+          copy[key] = after;
+        }
+      }
+      return copy ?? node;
     };
     const redacted = walk(value, 0);
     const findings = [...counts].map(([detector, count]) => ({ detector, field, count }));
