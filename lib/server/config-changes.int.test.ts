@@ -114,7 +114,7 @@ beforeAll(async () => {
     stepUpApprovers: ["finops-leads", "lead@corp.example"],
   });
   ids.role = role.id;
-  await servers.updateServer(t.db, admin, tagging.id, { allowElicitation: false });
+  await servers.updateServer(t.db, admin, billing.id, { allowElicitation: false });
   await dlp.updateDlpSettings(t.db, admin, {
     patterns: [{ id: "employee_id", name: "Employee id", regex: "EMP-[0-9]{6}" }],
     portals: { finops: { actions: { email: "flag", employee_id: "block" }, capture: "metadata" } },
@@ -141,8 +141,7 @@ describe(`rollback (${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, 
     ["a server switched off in a portal", "server", true, async (): Promise<void> => void (await portals.setPortalServers(t.db, admin, await newPortal(), { servers: [{ serverId: ids.billing, enabled: true }, { serverId: ids.tagging, enabled: false }] }))],
     ["a server's URL", "server", true, async (): Promise<void> => void (await servers.updateServer(t.db, admin, ids.billing, { url: "http://127.0.0.1:11/mcp" }))],
     ["a server's sampling and elicitation switches", "server", true, async (): Promise<void> => {
-      await servers.updateServer(t.db, admin, ids.billing, { allowSampling: false });
-      await servers.updateServer(t.db, admin, ids.tagging, { allowElicitation: true });
+      await servers.updateServer(t.db, admin, ids.billing, { allowSampling: false, allowElicitation: true });
     }],
     ["a portal's allowlist mode and name", "portal", true, async (): Promise<void> => void (await portals.updatePortal(t.db, admin, await newPortal(), { name: "Renamed", allowlistMode: true }))],
     ["a portal's prompt prefix", "portal", true, async (): Promise<void> => void (await portals.updatePortal(t.db, admin, await newPortal(), { dropServerPrefix: true }))],
@@ -265,7 +264,7 @@ describe("export and import", () => {
     // The fields other features added are in it, populated (see beforeAll).
     expect(document.dlpPatterns).toEqual([{ id: "employee_id", name: "Employee id", regex: "EMP-[0-9]{6}" }]);
     expect(document.portals[0]).toMatchObject({ dropServerPrefix: false, dlp: { actions: { email: "flag", employee_id: "block" }, capture: "metadata" } });
-    expect(document.servers.find((x) => x.slug === "tagging")).toMatchObject({ allowSampling: true, allowElicitation: false });
+    expect(document.servers.find((x) => x.slug === "billing")).toMatchObject({ allowSampling: true, allowElicitation: false });
     expect(document.roles.find((r) => r.slug === "analysts")).toMatchObject({ perCallRiskClasses: ["financial"], stepUpMaxMinutes: 30, stepUpApprovers: ["finops-leads", "lead@corp.example"] });
 
     await t.db.portalRole.deleteMany();

@@ -179,7 +179,9 @@ describe("traces across both planes", () => {
     });
     expect(res.status, await res.clone().text()).toBe(200);
     const inTrace = () => received.filter((s) => s.traceId === clientTrace);
-    await expect.poll(() => inTrace().find((s) => s.name === "config.apply"), { timeout: 10_000 }).toBeDefined();
+    // Each span is exported when it ends: the push's ends after the gateway's answer, so wait for all.
+    const names = ["PATCH /api/v1/portals/{id}", "config.publish", "config.push", "POST /internal/config", "config.apply"];
+    await expect.poll(() => names.filter((n) => !inTrace().some((s) => s.name === n)), { timeout: 10_000 }).toEqual([]);
 
     const one = (name: string) => {
       const matches = inTrace().filter((s) => s.name === name);
@@ -219,7 +221,7 @@ describe("traces across both planes", () => {
       body: JSON.stringify({ name: "FinOps (traced again)" }),
     });
     expect(res.status).toBe(200);
-    await expect.poll(() => received.slice(before).find((s) => s.name === "config.apply"), { timeout: 10_000 }).toBeDefined();
+    await expect.poll(() => received.slice(before).find((s) => s.name === "PATCH /api/v1/portals/{id}"), { timeout: 10_000 }).toBeDefined();
     const request = received.slice(before).find((s) => s.name === "PATCH /api/v1/portals/{id}")!;
     expect(request.parentSpanId ?? "").toBe("");
     const event = await t.db.auditEvent.findFirstOrThrow({ where: { action: "portal.update" }, orderBy: { seq: "desc" } });
