@@ -24,6 +24,7 @@ import { describeError, log } from "@/lib/server/log";
 import { oauthKeyFingerprint } from "@/lib/server/oauth/keys";
 import { createOAuthRequestHandler, oauthIssuer } from "@/lib/server/oauth/mount";
 import { registerRunningProvider } from "@/lib/server/oauth/interactions";
+import { startControlPlaneTracing, traceHttpRequests } from "@/lib/server/tracing";
 import { createOAuthProvider } from "@/lib/server/oauth/provider";
 
 const hostname = process.env.HOST ?? "127.0.0.1";
@@ -32,6 +33,9 @@ const port = Number(process.env.PORT ?? 3000);
 async function main() {
   // Fails fast, naming the variable, before anything listens.
   env();
+  // Before Next.js starts, so that it finds the provider and adds its own spans under ours.
+  const tracing = await startControlPlaneTracing({ endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: process.env.OTEL_SERVICE_NAME });
+  if (tracing) log("info", "traces exported over OTLP", { endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
   const app = next({ dev: false, hostname, port });
   await app.prepare();
   const handleNext = app.getRequestHandler();
@@ -65,7 +69,7 @@ async function main() {
   // With no list, an https issuer means one TLS-terminating proxy in front, as the authorization
   // server has always assumed (provider.ts): the entry it appends is believed, none before it.
   const trustsFirstHop = !configuredProxies && oauthIssuer().startsWith("https://");
-  const server = createServer((req, res) => {
+  const server = createServer(traceHttpRequests((req, res) => {
     // Set on every request, so a client cannot choose the address sign-in throttles and the audit see.
     const forwarded = req.headers["x-forwarded-for"];
     const peer = clientAddress(req.socket.remoteAddress, undefined, isTrustedProxy);
@@ -77,7 +81,7 @@ async function main() {
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
       res.end("Internal Server Error");
     });
-  });
+  }));
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -91,7 +95,11 @@ async function main() {
     isStopping = true;
     log("info", "control plane stopping", { signal });
     server.close(() => {
-      void app.close().finally(() => process.exit(0));
+      // Spans still queued are sent before exiting.
+      void app
+        .close()
+        .then(() => tracing?.shutdown())
+        .finally(() => process.exit(0));
     });
     // Keep-alive connections would hold close() open; do not wait for them for long.
     setTimeout(() => process.exit(0), 5_000).unref();

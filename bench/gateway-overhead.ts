@@ -7,9 +7,16 @@
  * concurrency 1 and 32; then `tools/list` on a portal of 10 servers × 50 tools. Prints one peer
  * table and PASS/FAIL for each bar of issue 15.
  *
+ * The gateway runs twice over: with OTEL_EXPORTER_OTLP_ENDPOINT unset ("Portico": no tracing
+ * code on its path at all) and set ("Portico, OTel on": its own process, exporting every span over
+ * OTLP/HTTP to a sink in the peers process, as a collector elsewhere would take them), in the same
+ * rounds, so the cost of tracing on and off is read from one run. `--no-trace` leaves the second out.
+ * The load average is printed at the start and the end: on a shared machine it says how far to
+ * trust the run.
+ *
  *   npm run bench:gateway -- [--rounds 4] [--calls 400] [--calls32 1500] [--list-calls 200]
  *                            [--warmup 200] [--tool list_accounts] [--args '{}']
- *                            [--profile] [--stages] [--check] [--trace]
+ *                            [--profile] [--stages] [--check] [--no-trace]
  *
  * Each round measures every mode, in an order rotated per round, with `--calls` (c=1) or
  * `--calls32` calls each; short interleaved rounds keep a noisy neighbour on a shared machine from
@@ -23,12 +30,13 @@
  *          run is measured;
  *   peers  what lives on other machines in a deployment: the cost-explorer demo MCP server, the
  *          10 catalog servers and the stand-in control plane (JWKS, signed snapshot, audit ingest);
- *   load   the load generator: one MCP SDK client (its own session) per concurrent worker.
+ *   load   the load generator: one MCP SDK client (its own session) per concurrent worker;
+ *   traced the gateway with OpenTelemetry on (unless --no-trace), measured like main's.
  *
  * Exit status: 1 when a call failed or an audit event went missing (the run proves nothing);
  * with `--check`, also when a bar fails.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -70,16 +78,26 @@ async function runPeers() {
   // The floor of one list of that size: one upstream with all of the tools, one round trip.
   const whole = await startCatalogServers({ servers: 1, toolsPerServer: CATALOG_SERVERS * CATALOG_TOOLS });
   const { cp, counts } = await startCountingControlPlane();
+  // The OTLP/HTTP collector the traced gateway exports to: reads each export and drops it.
+  const otlp = { exports: 0, bytes: 0 };
+  const sink = createServer((req, res) => {
+    otlp.exports++;
+    req.on("data", (chunk: Buffer) => (otlp.bytes += chunk.length));
+    req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+  });
+  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
+  const traceEndpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
   serve({
-    start: async () => ({ upstreamUrl: upstream.url, catalogUrls: catalog.servers.map((s) => ({ slug: s.slug, url: s.url })), wholeCatalogUrl: whole.servers[0]!.url, controlPlaneUrl: cp.url }),
+    start: async () => ({ upstreamUrl: upstream.url, catalogUrls: catalog.servers.map((s) => ({ slug: s.slug, url: s.url })), wholeCatalogUrl: whole.servers[0]!.url, controlPlaneUrl: cp.url, traceEndpoint }),
     configure: async (m) => {
       cp.configJwks = m.configJwks as typeof cp.configJwks;
       cp.oauthJwks = m.oauthJwks as typeof cp.oauthJwks;
       cp.latest = m.latest as { version: number; jws: string };
       return null;
     },
-    stats: async () => ({ cpuUs: cpuMicros(), ingested: counts.events, toolCalls: counts.toolCalls }),
+    stats: async () => ({ cpuUs: cpuMicros(), ingested: counts.events, toolCalls: counts.toolCalls, otlpExports: otlp.exports, otlpBytes: otlp.bytes }),
     close: async () => {
+      sink.close();
       await Promise.all([upstream.close(), catalog.close(), whole.close(), cp.close()]);
       setImmediate(() => process.exit(0));
       return null;
@@ -182,6 +200,31 @@ async function runLoad() {
   });
 }
 // ---------------------------------------------------------------------------------------------
+// traced: the same gateway with OTEL_EXPORTER_OTLP_ENDPOINT set, in a process of its own, so the
+// gateway measured with tracing off never has the tracing module loaded or its upstream hook set.
+
+async function runTraced() {
+  let bench: Awaited<ReturnType<typeof startBenchGateway>> | null = null;
+  serve({
+    start: async (m) => {
+      await mkdir(m.dataDir as string, { recursive: true });
+      bench = await startBenchGateway({ controlPlaneUrl: m.controlPlaneUrl as string, dataDir: m.dataDir as string, traceEndpoint: m.traceEndpoint as string });
+      return { publicUrl: bench.gateway.publicUrl };
+    },
+    cpu: async () => ({ cpuUs: cpuMicros() }),
+    flush: async () => {
+      await bench?.spool.flush();
+      return null;
+    },
+    close: async () => {
+      await bench?.close();
+      setImmediate(() => process.exit(0));
+      return null;
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // main: the hops, the runs, the report.
 
 type Options = {
@@ -195,7 +238,7 @@ type Options = {
   profile: boolean;
   stages: boolean;
   check: boolean;
-  /** The gateway with OpenTelemetry on, exporting to an OTLP sink in this process; compare with a run without. */
+  /** Also the gateway with OpenTelemetry on (its own process, exporting to an OTLP sink), in the same rounds. */
   trace: boolean;
 };
 
@@ -220,12 +263,22 @@ function parseOptions(argv: string[]): Options {
     profile: argv.includes("--profile"),
     stages: argv.includes("--stages"),
     check: argv.includes("--check"),
-    trace: argv.includes("--trace"),
+    trace: !argv.includes("--no-trace"),
   };
 }
 
 /** One way through to the upstream(s); `hopCpu` reads the CPU time of the process in the path. */
-type Mode = { name: string; urls: string[]; tokens: string[] | null; op: Op; hopCpu: (() => Promise<number>) | null; isGateway: boolean };
+type Mode = {
+  name: string;
+  urls: string[];
+  tokens: string[] | null;
+  op: Op;
+  hopCpu: (() => Promise<number>) | null;
+  /** The gateway in this process (profiled, staged). */
+  isGateway: boolean;
+  /** A gateway in another process: its audit tail delivered after each run, its calls counted. */
+  flushAudit?: () => Promise<unknown>;
+};
 
 type Totals = { latencies: number[]; wallMs: number; calls: number; errors: number; firstError: string | null; cpu: { load: number; hop: number; peers: number } };
 const emptyTotals = (): Totals => ({ latencies: [], wallMs: 0, calls: 0, errors: 0, firstError: null, cpu: { load: 0, hop: 0, peers: 0 } });
@@ -249,21 +302,35 @@ function parseStages(text: string): StageTotals {
 
 const rotate = <T>(list: T[], by: number) => list.map((_, i) => list[(i + by) % list.length]!);
 
+const TRACED = "Portico, OTel on";
+
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(", ");
+
+let loadAtStart = "";
+
 async function runMain(options: Options) {
+  loadAtStart = loadAverage();
+  console.error(`load average (1, 5, 15 min) at the start: ${loadAtStart}`);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-bench-"));
   const peers = spawnPeer(SCRIPT, "peers");
   const load = spawnPeer(SCRIPT, "load");
+  const traced = options.trace ? spawnPeer(SCRIPT, "traced") : null;
   const closers: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     await peers.call("close").catch(() => undefined);
     await load.call("exit").catch(() => undefined);
+    await traced?.call("close").catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
-    const started = await peers.call<{ upstreamUrl: string; catalogUrls: { slug: string; url: string }[]; wholeCatalogUrl: string; controlPlaneUrl: string }>("start");
-    const { upstreamUrl, catalogUrls, wholeCatalogUrl, controlPlaneUrl } = started;
+    const started = await peers.call<{ upstreamUrl: string; catalogUrls: { slug: string; url: string }[]; wholeCatalogUrl: string; controlPlaneUrl: string; traceEndpoint: string }>("start");
+    const { upstreamUrl, catalogUrls, wholeCatalogUrl, controlPlaneUrl, traceEndpoint } = started;
     const { DEMO_RISK_CLASSES } = await import("@/demo/servers");
 
     const tools = await discoverTools(upstreamUrl);
@@ -276,20 +343,8 @@ async function runMain(options: Options) {
     ]);
     await peers.call("configure", { latest, configJwks: keys.configJwks, oauthJwks: keys.oauthJwks });
 
-    // --trace: spans exported over OTLP/HTTP to a sink that reads and drops them, as a collector would.
-    let traceEndpoint: string | undefined;
-    let traceExports = 0;
-    if (options.trace) {
-      const sink = createServer((req, res) => {
-        traceExports++;
-        req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
-      });
-      await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
-      traceEndpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-      closers.push(() => new Promise((resolve) => sink.close(resolve)));
-      closers.push(async () => console.log(`\n--trace: OpenTelemetry on; ${traceExports} OTLP export requests received`));
-    } else console.log("Tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset); run with --trace to compare with it on.");
-    const bench = await startBenchGateway({ controlPlaneUrl, dataDir, traceEndpoint });
+    // This process's gateway has tracing off, as with OTEL_EXPORTER_OTLP_ENDPOINT unset.
+    const bench = await startBenchGateway({ controlPlaneUrl, dataDir });
     closers.push(() => bench.close());
     const { gateway, spool } = bench;
     const portalUrl = `${gateway.publicUrl}/mcp/${PORTAL}`;
@@ -297,6 +352,9 @@ async function runMain(options: Options) {
     // One token per worker, as separate clients would hold.
     const tokens = await mintTokens(keys, controlPlaneUrl, portalUrl, 32);
     const catalogTokens = await mintTokens(keys, controlPlaneUrl, catalogPortalUrl, 32, "catalog");
+    const tracedGateway = traced ? await traced.call<{ publicUrl: string }>("start", { controlPlaneUrl, dataDir: path.join(dataDir, "traced"), traceEndpoint }) : null;
+    const tracedPortalUrl = tracedGateway ? `${tracedGateway.publicUrl}/mcp/${PORTAL}` : null;
+    const tracedTokens = tracedPortalUrl ? await mintTokens(keys, controlPlaneUrl, tracedPortalUrl, 32, "traced") : null;
 
     const bare = await startBareProxy({ target: upstreamUrl });
     closers.push(() => bare.close());
@@ -317,6 +375,19 @@ async function runMain(options: Options) {
       ...(nginx ? [{ name: "nginx", urls: [nginx.url], tokens: null, op: call, hopCpu: nginx.cpuMicros, isGateway: false }] : []),
       { name: "SDK proxy", urls: [sdk.url], tokens: null, op: exposedCall, hopCpu: mainCpu, isGateway: false },
       { name: "Portico", urls: [portalUrl], tokens, op: exposedCall, hopCpu: mainCpu, isGateway: true },
+      ...(traced && tracedPortalUrl
+        ? [
+            {
+              name: TRACED,
+              urls: [tracedPortalUrl],
+              tokens: tracedTokens,
+              op: exposedCall,
+              hopCpu: async () => (await traced.call<{ cpuUs: number }>("cpu")).cpuUs,
+              isGateway: false,
+              flushAudit: () => traced.call("flush"),
+            },
+          ]
+        : []),
     ];
     const listOp: Op = { kind: "list", expect: CATALOG_SERVERS * CATALOG_TOOLS };
     const listModes: Mode[] = [
@@ -354,9 +425,9 @@ async function runMain(options: Options) {
         }
       }
       await load.call("close");
-      if (mode.isGateway) {
+      if (mode.isGateway || mode.flushAudit) {
         // Delivery of this run's audit tail happens now, not during the next mode's run in this process.
-        await spool.flush();
+        await (mode.flushAudit ? mode.flushAudit() : spool.flush());
         if (figure === "call") gatewayCalls += warmup + calls;
       }
 
@@ -395,9 +466,11 @@ async function runMain(options: Options) {
     const flushStart = performance.now();
     await Promise.race([spool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error("audit flush timed out")), 30_000))]);
     const flushMs = performance.now() - flushStart;
-    const { ingested, toolCalls } = await peers.call<{ ingested: number; toolCalls: number }>("stats");
+    const { ingested, toolCalls, otlpExports, otlpBytes } = await peers.call<{ ingested: number; toolCalls: number; otlpExports: number; otlpBytes: number }>("stats");
 
     const failedBars = report(options, { callModes, listModes, results, nginxBin, stages: options.stages ? stageTotals : null }, { gatewayCalls, ingested, toolCalls, flushMs });
+    if (traced) reportTracing(results, { exports: otlpExports, bytes: otlpBytes });
+    console.log(`\nload average (1, 5, 15 min): at the start ${loadAtStart}; at the end ${loadAverage()} (${os.cpus().length} cores; figures taken above ~1 per core are under load)`);
     for (const p of profiles) await reportProfile(p);
     const broken = [...results.values()].some((t) => t.errors > 0) || toolCalls !== gatewayCalls;
     await cleanup();
@@ -546,6 +619,33 @@ function report(
   return failed;
 }
 
+/**
+ * The gateway with tracing off against the same gateway with it on, from the same rounds: what
+ * turning OTEL_EXPORTER_OTLP_ENDPOINT on costs, and (the "off" column being the Portico row above,
+ * judged against the bare proxy by the bars) that off costs nothing to see.
+ */
+function reportTracing(results: Map<string, Totals>, otlp: { exports: number; bytes: number }) {
+  const get = (mode: string, c: number) => {
+    const t = results.get(`call:${mode}:${c}`);
+    return t ? statsOf(t) : null;
+  };
+  const rows: string[][] = [["figure", "tracing off", "tracing on", "on − off", "on ÷ off"]];
+  for (const c of [1, 32]) {
+    const direct = get("direct", c);
+    const off = get("Portico", c);
+    const on = get(TRACED, c);
+    if (!direct || !off || !on) continue;
+    const line = (figure: string, a: number, b: number, unit: string, digits: number) => rows.push([figure, `${a.toFixed(digits)} ${unit}`, `${b.toFixed(digits)} ${unit}`, `${b - a >= 0 ? "+" : ""}${(b - a).toFixed(digits)} ${unit}`, `${(b / a).toFixed(2)}×`]);
+    line(`c=${c} added p50`, off.p50 - direct.p50, on.p50 - direct.p50, "ms", 2);
+    line(`c=${c} added p99`, off.p99 - direct.p99, on.p99 - direct.p99, "ms", 2);
+    line(`c=${c} gateway CPU per call`, off.hopCpu, on.hopCpu, "µs", 0);
+    line(`c=${c} calls/s`, off.rate, on.rate, "", 0);
+  }
+  console.log(`\ntracing: the gateway with OTEL_EXPORTER_OTLP_ENDPOINT unset ("Portico" above) and set ("${TRACED}": spans for every call and upstream POST, exported to an OTLP/HTTP sink in the peers process)`);
+  printTable(rows, 1);
+  console.log(`OTLP export requests received: ${otlp.exports} (${(otlp.bytes / 1024).toFixed(0)} KiB). With tracing off the gateway builds no tracer (createTracing returns null): its path is the one the bars above judge against the bare proxy.`);
+}
+
 function reportStages(stages: StageTotals, gw1: Stats) {
   const rows = [...stages].filter(([, s]) => s.count > 0);
   if (rows.length === 0) {
@@ -655,7 +755,7 @@ async function reportProfile(run: { concurrency: number; profile: object; cpuUsP
 // ---------------------------------------------------------------------------------------------
 
 const role = process.argv[2];
-const entry = role === "peers" ? runPeers() : role === "load" ? runLoad() : runMain(parseOptions(process.argv.slice(2)));
+const entry = role === "peers" ? runPeers() : role === "load" ? runLoad() : role === "traced" ? runTraced() : runMain(parseOptions(process.argv.slice(2)));
 entry.catch((error: unknown) => {
   console.error(error);
   process.exit(1);

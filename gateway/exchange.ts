@@ -26,6 +26,9 @@ export type RequestContext = {
   sourceIp: string | null;
   requestBytes: number;
   isBatch: boolean;
+  /** The client's W3C trace context, read only when tracing is on: its span continues that trace. */
+  traceparent?: string;
+  tracestate?: string;
 };
 
 export function newRequestContext(requestId: string = randomUUID(), sourceIp: string | null = null): RequestContext {

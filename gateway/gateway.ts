@@ -181,7 +181,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     allowedOrigins: env.allowedOrigins,
     trustedProxies: env.trustedProxies,
     getState: () => state,
-    acceptConfig: (body) => store.accept(body),
+    acceptConfig: deps.tracing ? (body, headers) => deps.tracing!.traceConfigPush(headers, () => store.accept(body)) : (body) => store.accept(body),
     replayDeadLetters: deps.replayDeadLetters,
     pipeline,
     metrics,

@@ -178,6 +178,10 @@ export function createPipeline(options: PipelineOptions) {
     }
     const { identity } = auth;
     const sessionId = headerValue(req, "mcp-session-id");
+    if (options.tracing) {
+      ctx.traceparent = headerValue(req, "traceparent");
+      ctx.tracestate = headerValue(req, "tracestate");
+    }
 
     if (req.method !== "POST") return toSession(req, res, { ctx, messages: [] }, { slug, identity, sessionId }, (status, code, message) => void sendJsonRpcError(res, status, code, message));
 

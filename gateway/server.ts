@@ -23,7 +23,8 @@ export type GatewayHttpOptions = {
   /** Proxies whose X-Forwarded-For entry names the client; none trusted when absent. */
   trustedProxies?: TrustedProxies;
   getState: () => GatewayState | null;
-  acceptConfig: (body: unknown) => Promise<ApplyOutcome>;
+  /** `headers`: the push's, for a tracer to continue the control plane's trace. */
+  acceptConfig: (body: unknown, headers: IncomingMessage["headers"]) => Promise<ApplyOutcome>;
   /** Re-queues the audit spool's dead letters; absent when this gateway has no spool. */
   replayDeadLetters?: () => Promise<number>;
   pipeline: Pipeline;
@@ -63,7 +64,7 @@ export function createGatewayHttpServer(options: GatewayHttpOptions): (req: Inco
     } catch {
       return sendJson(res, 422, { error: "body is not JSON", runningVersion: options.getState()?.version ?? null });
     }
-    const outcome = await options.acceptConfig(parsed);
+    const outcome = await options.acceptConfig(parsed, req.headers);
     if (outcome.status === 200) return sendJson(res, 200, { runningVersion: outcome.runningVersion });
     return sendJson(res, outcome.status, { error: outcome.reason, runningVersion: outcome.runningVersion });
   }

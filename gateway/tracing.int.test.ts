@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -98,6 +100,48 @@ describe("OpenTelemetry traces", () => {
     // The audit event of that call carries the trace id, so the explorer can link to the trace.
     const event = h.events.findLast((e) => e.kind === "mcp.request" && e.tool === "hello");
     expect(event?.data).toMatchObject({ traceId: call.traceId });
+  });
+
+  it("continues a client's trace: the call's span is a child of the client's, and the upstream sees the same trace", async () => {
+    const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const clientSpan = "00f067aa0ba902b7";
+    const client = new Client({ name: "traced-client", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(h.portalUrl()), {
+        requestInit: { headers: { authorization: `Bearer ${await h.mintToken()}`, traceparent: `00-${clientTrace}-${clientSpan}-01`, tracestate: "vendor=abc" } },
+      }),
+    );
+    try {
+      traceparents.length = 0;
+      const result = await client.callTool({ name: "traced_hello", arguments: { who: "client trace" } });
+      expect(result.content).toEqual([{ type: "text", text: "hello client trace" }]);
+    } finally {
+      await client.close();
+    }
+    const inTrace = () => spans().filter((s) => s.traceId === clientTrace);
+    await expect.poll(() => inTrace().find((s) => s.name === "mcp tools/call"), { timeout: 5_000 }).toBeDefined();
+    const call = inTrace().find((s) => s.name === "mcp tools/call")!;
+    expect(call.parentSpanId).toBe(clientSpan);
+    await expect.poll(() => inTrace().find((s) => s.parentSpanId === call.spanId), { timeout: 5_000 }).toBeDefined();
+    const upstreamSpan = inTrace().find((s) => s.parentSpanId === call.spanId)!;
+    expect(traceparents).toContain(`00-${clientTrace}-${upstreamSpan.spanId}-01`);
+    const event = h.events.findLast((e) => e.kind === "mcp.request" && e.tool === "hello");
+    expect(event?.data).toMatchObject({ traceId: clientTrace });
+  });
+
+  it("starts a new trace when the client's traceparent is malformed", async () => {
+    const client = new Client({ name: "bad-trace-client", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(h.portalUrl()), { requestInit: { headers: { authorization: `Bearer ${await h.mintToken()}`, traceparent: "00-not-a-trace-01" } } }));
+    const before = spans().length;
+    try {
+      await client.callTool({ name: "traced_hello", arguments: { who: "x" } });
+    } finally {
+      await client.close();
+    }
+    await expect.poll(() => spans().slice(before).find((s) => s.name === "mcp tools/call"), { timeout: 5_000 }).toBeDefined();
+    const call = spans().slice(before).find((s) => s.name === "mcp tools/call")!;
+    expect(call.parentSpanId ?? "").toBe("");
+    expect(call.traceId).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it("a denied call is traced with its decision, and nothing goes upstream", async () => {

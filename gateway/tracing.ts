@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapSetter, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -15,7 +15,9 @@ import { setUpstreamTrace } from "./trace-hook";
 /**
  * OpenTelemetry traces of the gateway, only when OTEL_EXPORTER_OTLP_ENDPOINT is set: a span per
  * MCP request (portal, tool, decision), a child span per upstream POST, W3C `traceparent` sent
- * upstream, and the trace id on the audit event. Off, the pipeline uses its functions unwrapped
+ * upstream, and the trace id on the audit event. A client's `traceparent` is continued: its trace
+ * goes on through the gateway to the upstream. A config push from the control plane is a span in
+ * the control plane's trace (`traceparent` on the push). Off, the pipeline uses its functions unwrapped
  * (see pipeline.ts): not one span object, context lookup or header is made.
  */
 
@@ -27,6 +29,8 @@ export type GatewayTracing = {
   wrapRun(run: Run): Run;
   /** Ends the call's span with what the audit records, then audits (with `data.traceId`). */
   wrapFinish(finish: Finish): Finish;
+  /** Applies a pushed config version inside a span continuing the control plane's trace. */
+  traceConfigPush<T extends { status: number }>(headers: Record<string, string | string[] | undefined>, apply: () => Promise<T>): Promise<T>;
   shutdown(): Promise<void>;
 };
 
@@ -59,9 +63,15 @@ export function createTracing(options: { endpoint: string | undefined; serviceNa
     };
   });
 
+  /** The client's trace, when it sent a valid `traceparent`; a malformed one starts a new trace. */
+  function clientContext(ctx: Call["ctx"]): Context {
+    if (!ctx.traceparent) return ROOT_CONTEXT;
+    return propagator.extract(ROOT_CONTEXT, ctx.tracestate ? { traceparent: ctx.traceparent, tracestate: ctx.tracestate } : { traceparent: ctx.traceparent }, defaultTextMapGetter);
+  }
+
   return {
     wrapRun: (run) => (call, signal, notify) => {
-      const span = tracer.startSpan(`mcp ${call.method}`, { kind: SpanKind.SERVER, attributes: { "mcp.method.name": call.method, "portico.portal": call.caller.portalSlug } });
+      const span = tracer.startSpan(`mcp ${call.method}`, { kind: SpanKind.SERVER, attributes: { "mcp.method.name": call.method, "portico.portal": call.caller.portalSlug } }, clientContext(call.ctx));
       spans.set(call, span);
       call.traceId = span.spanContext().traceId;
       return active.run(span, () => run(call, signal, notify));
@@ -81,6 +91,22 @@ export function createTracing(options: { endpoint: string | undefined; serviceNa
         span.end();
       }
       finish(call, response);
+    },
+    traceConfigPush: async (headers, apply) => {
+      const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+      const span = tracer.startSpan("config.apply", { kind: SpanKind.SERVER, attributes: { "http.request.method": "POST", "url.path": "/internal/config" } }, parent);
+      try {
+        const outcome = await apply();
+        span.setAttribute("http.response.status_code", outcome.status);
+        if ("runningVersion" in outcome && typeof outcome.runningVersion === "number") span.setAttribute("portico.config_version", outcome.runningVersion);
+        if (outcome.status >= 400 && outcome.status !== 409) span.setStatus({ code: SpanStatusCode.ERROR });
+        return outcome;
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
     },
     async shutdown() {
       setUpstreamTrace(null);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffSnapshots, summarizeDiff, SECRET_MARKER } from "./diff";
+import { diffDocuments, diffSnapshots, summarizeDiff, withDocumentChanges, SECRET_MARKER } from "./diff";
 
 const tool = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -46,7 +46,8 @@ const base = () => ({
   revocations: [] as unknown[],
 });
 
-type Snap = ReturnType<typeof base>;
+type Snap = ReturnType<typeof base> & Record<string, unknown>;
+type Loose = Record<string, unknown>;
 const edit = (f: (s: Snap) => void) => {
   const s = structuredClone(base());
   f(s);
@@ -73,6 +74,11 @@ describe("diffSnapshots: one change of each kind, in words", () => {
     ["a role's step-up settings", edit((s) => (s.roles[0]!.stepUpRiskClasses = ["write"])), [["role", "analysts", "changed", 'Role Analysts: stepUpRiskClasses: added "write"']]],
     ["a role's MFA condition", edit((s) => (s.roles[0]!.conditions.mfaRequired = true)), [["role", "analysts", "changed", "Role Analysts: conditions.mfaRequired false → true"]]],
     ["a role removed", edit((s) => s.roles.pop()), [["role", "analysts", "removed", "Role Analysts removed"]]],
+    ["a server's sampling switched off", edit((s) => ((s.portals[0]!.servers[0]! as Loose).serverRequests = { sampling: false, elicitation: true })), [["server", "finops/billing", "changed", 'Server billing in portal finops: serverRequests null → {"elicitation":true,"sampling":false}']]],
+    ["a portal's prompt prefix dropped", edit((s) => ((s.portals[0]! as Loose).dropServerPrefix = true)), [["portal", "finops", "changed", "Portal finops: dropServerPrefix null → true"]]],
+    ["a portal's DLP settings", edit((s) => ((s.portals[0]! as Loose).dlp = { actions: { email: "block" }, capture: "metadata" })), [["portal", "finops", "changed", 'Portal finops: dlp null → {"actions":{"email":"block"},"capture":"metadata"}']]],
+    ["a DLP pattern", edit((s) => (s.dlpPatterns = [{ id: "employee_id", name: "Employee id", regex: "EMP-[0-9]{6}" }])), [["dlp pattern", "employee_id", "added", "DLP pattern Employee id added"]]],
+    ["a step-up grant", edit((s) => (s.elevatedGrants = [{ id: "g1", principalKind: "user", subject: "u1", portalSlug: "finops", riskClass: "write", serverSlug: "billing", toolName: "tag_resources", argumentsHash: null, endsAt: "2026-12-01T01:00:00.000Z" }])), [["step-up grant", "g1", "added", "Step-up grant of write to user u1 on portal finops for billing/tag_resources, one call added"]]],
     ["a revocation", edit((s) => (s.revocations as unknown[]).push({ kind: "subject", value: "u1", at: "2026-12-01T00:00:00.000Z", reason: "account_disabled" })), [["revocation", "subject:u1", "added", "Revocation of subject:u1 added"]]],
   ] as const)("%s", (_label, after, expected) => {
     const changes = diffSnapshots(base(), after);
@@ -114,6 +120,31 @@ describe("top-level fields this code does not know", () => {
   it("compares anything else whole", () => {
     const changes = diffSnapshots({ ...base(), stepUp: { ttlMinutes: 15 } }, { ...base(), stepUp: { ttlMinutes: 30 } });
     expect(changes).toEqual([{ entity: "stepUp", key: "stepUp", change: "changed", words: ["stepUp.ttlMinutes changed"], fields: [{ path: "stepUp.ttlMinutes", before: 15, after: 30 }] }]);
+  });
+});
+
+describe("diffDocuments: what snapshots do not carry", () => {
+  const doc = (role: Loose) => ({ roles: [{ slug: "analysts", name: "Analysts", ...role }] });
+  const settings = { perCallRiskClasses: ["financial"], stepUpMaxMinutes: 30, stepUpApprovers: ["lead@corp.example"] };
+  it.each([
+    ["per-call classes", { perCallRiskClasses: [] }, ['Role Analysts: perCallRiskClasses: removed "financial"']],
+    ["the longest window", { stepUpMaxMinutes: 60 }, ["Role Analysts: stepUpMaxMinutes 30 → 60"]],
+    ["approvers", { stepUpApprovers: ["lead@corp.example", "finops-leads"] }, ['Role Analysts: stepUpApprovers: added "finops-leads"']],
+    ["nothing", {}, []],
+  ] as const)("a role's %s", (_label, change, words) => {
+    expect(diffDocuments(doc(settings), doc({ ...settings, ...change })).flatMap((c) => c.words)).toEqual(words);
+  });
+
+  it("says nothing about a field one side did not record, or when a side is missing", () => {
+    expect(diffDocuments(doc({}), doc(settings))).toEqual([]);
+    expect(diffDocuments(null, doc(settings))).toEqual([]);
+  });
+
+  it("folds into the snapshot diff's entry for the same role", () => {
+    const snapshotChanges = diffSnapshots(base(), edit((s) => (s.roles[0]!.stepUpRiskClasses = ["write"])));
+    const merged = withDocumentChanges(snapshotChanges, diffDocuments(doc(settings), doc({ ...settings, stepUpMaxMinutes: 15 })));
+    expect(merged).toHaveLength(1);
+    expect(merged[0]!.words).toEqual(['Role Analysts: stepUpRiskClasses: added "write"', "Role Analysts: stepUpMaxMinutes 30 → 15"]);
   });
 });
 

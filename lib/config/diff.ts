@@ -122,7 +122,7 @@ function diffKeyed(
   return out;
 }
 
-const KNOWN = new Set(["version", "createdAt", "portals", "roles", "revocations"]);
+const KNOWN = new Set(["version", "createdAt", "portals", "roles", "revocations", "dlpPatterns", "elevatedGrants"]);
 
 /** Differences from `before` to `after`. Either may be null (nothing: everything added or removed). */
 export function diffSnapshots(before: unknown, after: unknown, options: DiffOptions = {}): EntityChange[] {
@@ -163,6 +163,13 @@ export function diffSnapshots(before: unknown, after: unknown, options: DiffOpti
     ...diffKeyed("revocation", (k) => `Revocation of ${k}`, keyed(arr(b.revocations), revocationKey), keyed(arr(a.revocations), revocationKey), (r) => r, options),
   );
 
+  changes.push(
+    ...diffKeyed("dlp pattern", (k, p) => `DLP pattern ${str(p.name ?? k)}`, keyed(arr(b.dlpPatterns), (p) => str(p.id)), keyed(arr(a.dlpPatterns), (p) => str(p.id)), (p) => p, options),
+  );
+  const grantLabel = (_: string, g: Obj) =>
+    `Step-up grant of ${str(g.riskClass)} to ${str(g.principalKind)} ${str(g.subject)} on portal ${str(g.portalSlug)}${g.toolName ? ` for ${str(g.serverSlug)}/${str(g.toolName)}, one call` : ""}`;
+  changes.push(...diffKeyed("step-up grant", grantLabel, keyed(arr(b.elevatedGrants), (g) => str(g.id)), keyed(arr(a.elevatedGrants), (g) => str(g.id)), (g) => g, options));
+
   // Fields this code does not know (added by a newer feature): keyed by slug/id when they are
   // lists of objects, else compared whole.
   for (const field of [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !KNOWN.has(k)).sort()) {
@@ -180,6 +187,47 @@ export function diffSnapshots(before: unknown, after: unknown, options: DiffOpti
     }
   }
   return changes;
+}
+
+/** Role fields a stored config document holds that snapshots do not (gateways never need them). */
+const DOCUMENT_ONLY_ROLE_FIELDS = ["perCallRiskClasses", "stepUpMaxMinutes", "stepUpApprovers"] as const;
+
+/**
+ * What changed between two stored config documents (lib/config/document.ts) that the snapshots
+ * cannot show: a role's step-up approval settings (per-call classes, longest window, approvers).
+ * Merged into the snapshot diff by `withDocumentChanges`. Either side may be null (not recorded):
+ * then nothing is said, rather than a guess.
+ */
+export function diffDocuments(before: unknown, after: unknown): EntityChange[] {
+  if (!isObj(before) || !isObj(after)) return [];
+  const pick = (r: Obj) => Object.fromEntries(DOCUMENT_ONLY_ROLE_FIELDS.filter((f) => r[f] !== undefined).map((f) => [f, r[f]]));
+  const rb = keyed(arr(before.roles), (r) => str(r.slug));
+  const ra = keyed(arr(after.roles), (r) => str(r.slug));
+  const out: EntityChange[] = [];
+  for (const [slug, a] of ra) {
+    const b = rb.get(slug);
+    if (!b) continue;
+    const pb = pick(b);
+    const pa = pick(a);
+    // A field one side did not record (an older version) is not a change.
+    const fields = fieldChanges(pb, pa).filter((f) => f.path in pb && f.path in pa);
+    if (fields.length) out.push({ entity: "role", key: slug, change: "changed", words: fields.map((f) => `Role ${str(a.name ?? slug)}: ${describeField(f)}`), fields });
+  }
+  return out;
+}
+
+/** The snapshot diff with the document-only changes folded into the same entities. */
+export function withDocumentChanges(changes: EntityChange[], documentChanges: EntityChange[]): EntityChange[] {
+  const out = changes.map((c) => ({ ...c }));
+  for (const extra of documentChanges) {
+    const existing = out.find((c) => c.entity === extra.entity && c.key === extra.key);
+    if (!existing) out.push(extra);
+    else if (existing.change === "changed") {
+      existing.words = [...existing.words, ...extra.words];
+      existing.fields = [...existing.fields, ...extra.fields];
+    }
+  }
+  return out;
 }
 
 /** Counts for a heading: "3 changes: 1 added, 2 changed". */

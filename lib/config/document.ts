@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { patternInput, portalDlpInput } from "@/lib/dlp/settings-input";
 import { roleConditions } from "@/lib/policy/conditions";
 import { description, name, riskClass, slug, text } from "@/lib/schemas/common";
 import { exposedToolName } from "@/lib/schemas/portal";
-import { rolePrincipal } from "@/lib/schemas/role";
+import { roleFields, rolePrincipal } from "@/lib/schemas/role";
 import { serverSlug, serverUrl, transports } from "@/lib/schemas/server";
 
 /**
@@ -12,7 +13,13 @@ import { serverSlug, serverUrl, transports } from "@/lib/schemas/server";
  * version (what a rollback restores) and is what export writes and import reads.
  *
  * It says more than the snapshot: a tool switched off in a portal is a `false` toggle here, absent
- * there. Fields reuse the API's schemas, so an imported document is held to what the forms allow.
+ * there; a role's step-up approval settings are here and never reach gateways. Fields reuse the
+ * API's schemas, so an imported document is held to what the forms allow.
+ *
+ * Fields added after the first format (DLP, the sampling and elicitation switches, the prompt
+ * prefix, the step-up approval settings) are optional: a version stored before them, or a
+ * hand-written document that leaves them out, leaves the current value as it is. Export and every
+ * stored version always write them.
  */
 
 const headerName = text()
@@ -38,6 +45,10 @@ export const documentServer = z.object({
   credential: documentCredential.default({ kind: "none" }),
   /** Risk classes set on the server's tools, by upstream tool name (tools come from the upstream, not from here). */
   toolRiskClasses: z.record(text().min(1).max(256), riskClass).default({}),
+  /** Whether the gateway relays this server's sampling/createMessage requests to clients. */
+  allowSampling: z.boolean().optional(),
+  /** Whether the gateway relays this server's elicitation/create requests to clients. */
+  allowElicitation: z.boolean().optional(),
 });
 export type DocumentServer = z.infer<typeof documentServer>;
 
@@ -57,6 +68,10 @@ export const documentPortal = z.object({
   servers: z.array(z.object({ server: serverSlug, enabled: z.boolean().default(true) })).max(200).default([]),
   /** Explicit per-tool settings only; a tool not listed follows the portal's default. */
   tools: z.array(documentPortalTool).max(5000).default([]),
+  /** Prompts under their own names where no two of the portal's servers clash. */
+  dropServerPrefix: z.boolean().optional(),
+  /** DLP action per detector and payload capture mode (`{ actions: {}, capture: "full" }` is the default). */
+  dlp: portalDlpInput.optional(),
 });
 export type DocumentPortal = z.infer<typeof documentPortal>;
 
@@ -77,6 +92,12 @@ export const documentRole = z.object({
   grants: z.array(documentGrant).max(500).default([]),
   stepUpRiskClasses: z.array(riskClass).default([]),
   conditions: roleConditions.default({ timeWindows: [], networks: [], mfaRequired: false, maxLookbackDays: null }),
+  /** Step-up risk classes approved call by call (bound to the arguments) rather than for a window. */
+  perCallRiskClasses: roleFields.perCallRiskClasses.optional(),
+  /** The longest step-up window a holder may ask for, in minutes. */
+  stepUpMaxMinutes: roleFields.stepUpMaxMinutes.optional(),
+  /** Who may approve this role's step-up requests (emails or IdP groups); empty: every approver. */
+  stepUpApprovers: roleFields.stepUpApprovers.optional(),
 });
 export type DocumentRole = z.infer<typeof documentRole>;
 
@@ -100,6 +121,8 @@ export const configDocument = z
     servers: z.array(documentServer).max(500).superRefine(uniqueBy((s) => s.slug, "Server")),
     portals: z.array(documentPortal).max(500).superRefine(uniqueBy((p) => p.slug, "Portal")),
     roles: z.array(documentRole).max(500).superRefine(uniqueBy((r) => r.slug, "Role")),
+    /** Admin DLP patterns (RE2), run by every portal's scan; each portal's actions are on the portal. */
+    dlpPatterns: z.array(patternInput).max(50).superRefine(uniqueBy((p) => p.id, "DLP pattern")).optional(),
   })
   .superRefine((doc, ctx) => {
     const servers = new Set(doc.servers.map((s) => s.slug));

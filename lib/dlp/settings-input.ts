@@ -8,13 +8,13 @@ import { captureModes, dlpActions } from "./policy";
  */
 const detectorId = text().regex(/^[a-z0-9_]{1,40}$/, "Lowercase letters, digits and underscores");
 
-const patternInput = z.object({
+export const patternInput = z.object({
   id: detectorId,
   name: text().trim().min(1).max(100),
   regex: text().min(1).max(1000),
 });
 
-const portalDlpInput = z.object({
+export const portalDlpInput = z.object({
   actions: z.record(detectorId, z.enum(dlpActions)).default({}),
   capture: z.enum(captureModes).default("full"),
 });

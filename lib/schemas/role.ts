@@ -23,7 +23,7 @@ const unique = <T>(items: T[], key: (t: T) => string) => new Set(items.map(key))
 
 // Fields without defaults: zod 4 applies defaults even inside .partial(), which would make a
 // PATCH reset every field it did not name.
-const roleFields = {
+export const roleFields = {
   slug,
   name,
   description,

@@ -77,9 +77,20 @@ const validBodies: Record<string, () => unknown> = {
   "post /config/import": () => ({
     kind: "portico/config",
     formatVersion: 1,
-    servers: [{ slug: "costs", name: "Costs", url: "https://costs.example/mcp" }],
-    portals: [{ slug: "finops", name: "FinOps", servers: [{ server: "costs", enabled: true }] }],
-    roles: [{ slug: "analyst", name: "Analyst", principals: [{ kind: "group", value: "finops" }], grants: [{ portal: "finops", server: "costs", riskClasses: ["read"] }] }],
+    servers: [{ slug: "costs", name: "Costs", url: "https://costs.example/mcp", allowSampling: false, allowElicitation: true }],
+    portals: [{ slug: "finops", name: "FinOps", servers: [{ server: "costs", enabled: true }], dropServerPrefix: true, dlp: { actions: { card: "block" }, capture: "metadata" } }],
+    roles: [
+      {
+        slug: "analyst",
+        name: "Analyst",
+        principals: [{ kind: "group", value: "finops" }],
+        grants: [{ portal: "finops", server: "costs", riskClasses: ["read"] }],
+        perCallRiskClasses: [],
+        stepUpMaxMinutes: 30,
+        stepUpApprovers: ["finops-leads"],
+      },
+    ],
+    dlpPatterns: [{ id: "project", name: "Project code", regex: "PRJ-[0-9]{4}" }],
   }),
   "post /policy/explain": () => ({ principal: { kind: "groups", groups: ["finops"] }, portal: "finops", tool: "costs_top", at: "2026-12-02T10:00:00Z", sourceIp: "10.1.2.3", mfa: true }),
   "post /policy/simulate": () => ({ against: { kind: "version", version: 1 }, days: 30 }),

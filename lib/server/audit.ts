@@ -4,6 +4,7 @@ import { GENESIS_HASH, auditEventInput, hashAuditEvent, maskSecrets, type AuditE
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Actor } from "./auth/actor";
 import { observeAuditEvents } from "./alerts/engine";
+import { currentTraceId } from "./tracing";
 
 type Tx = Prisma.TransactionClient;
 
@@ -49,6 +50,8 @@ export type ConfigChange = {
 
 /** Records a config change with masked old and new values. Call inside the change's transaction. */
 export async function recordConfigChange(tx: Tx, actor: Actor, change: ConfigChange): Promise<void> {
+  // The request's or publish's trace, when tracing is on, so the explorer can link to it.
+  const traceId = currentTraceId();
   await appendAuditEvents(tx, [
     {
       id: randomUUID(),
@@ -59,7 +62,7 @@ export async function recordConfigChange(tx: Tx, actor: Actor, change: ConfigCha
       outcome: "success",
       targetType: change.targetType,
       targetId: change.targetId,
-      data: { before: maskSecrets(change.before ?? null), after: maskSecrets(change.after ?? null) },
+      data: { before: maskSecrets(change.before ?? null), after: maskSecrets(change.after ?? null), ...(traceId ? { traceId } : {}) },
       requestId: actor.requestId ?? null,
       sourceIp: actor.ip ?? null,
     },

@@ -11,6 +11,7 @@ const portals = await import("./portals");
 const roles = await import("./roles");
 const tools = await import("./tools");
 const serviceAccounts = await import("./service-accounts");
+const dlp = await import("./dlp");
 const { publishConfig } = await import("./config-publisher");
 const changes = await import("./config-changes");
 const { toAppError } = await import("./errors");
@@ -62,6 +63,12 @@ async function hashOf(version: number): Promise<string> {
   return snapshotContentHash({ ...snapshot, revocations: [] }, open);
 }
 
+/** The whole document stored with a version: what a rollback to it restores. */
+async function stateOf(version: number): Promise<unknown> {
+  const row = await t.db.configVersionState.findUniqueOrThrow({ where: { version } });
+  return (row.document as { document: unknown }).document;
+}
+
 async function latest(): Promise<number> {
   return (await t.db.configVersion.findFirstOrThrow({ orderBy: { version: "desc" } })).version;
 }
@@ -99,10 +106,19 @@ beforeAll(async () => {
     name: "Analysts",
     principals: [{ kind: "group", value: "finops-analysts" }],
     grants: [{ portalId: portal.id, riskClasses: ["read"] }],
-    stepUpRiskClasses: ["write"],
+    stepUpRiskClasses: ["write", "financial"],
     conditions: { timeWindows: [{ days: [1, 2, 3, 4, 5], start: "08:00", end: "19:00", timeZone: "Europe/Paris" }] },
+    // Not the defaults, so that a rollback that forgot them would be seen.
+    perCallRiskClasses: ["financial"],
+    stepUpMaxMinutes: 30,
+    stepUpApprovers: ["finops-leads", "lead@corp.example"],
   });
   ids.role = role.id;
+  await servers.updateServer(t.db, admin, billing.id, { allowElicitation: false });
+  await dlp.updateDlpSettings(t.db, admin, {
+    patterns: [{ id: "employee_id", name: "Employee id", regex: "EMP-[0-9]{6}" }],
+    portals: { finops: { actions: { email: "flag", employee_id: "block" }, capture: "metadata" } },
+  });
   await serviceAccounts.createServiceAccount(t.db, admin, { name: "Nightly", portalRoleId: role.id });
   baseline = await publish("baseline");
 });
@@ -116,23 +132,38 @@ const newRole = async () => (await t.db.portalRole.findUniqueOrThrow({ where: { 
 describe(`rollback (${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, () => {
   // Each change is made through the same data-access functions the API uses, published, then
   // rolled back to the baseline: the new version must serve exactly what the baseline served.
+  // `gateways` says whether the change reaches gateways (the snapshot) or only the stored
+  // document (a role's step-up approval settings): either way it is a version, and rolled back.
   it.each([
-    ["a tool switched off in a portal", "tool", async (): Promise<void> => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.get_costs!, { enabled: false }))],
-    ["an alias and description override cleared", "tool", async (): Promise<void> => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.top_services!, { alias: null, descriptionOverride: null }))],
-    ["a tool's risk class", "tool", async (): Promise<void> => void (await tools.updateTool(t.db, admin, ids.tools.get_costs!, { riskClass: "financial" }))],
-    ["a server switched off in a portal", "server", async (): Promise<void> => void (await portals.setPortalServers(t.db, admin, await newPortal(), { servers: [{ serverId: ids.billing, enabled: true }, { serverId: ids.tagging, enabled: false }] }))],
-    ["a server's URL", "server", async (): Promise<void> => void (await servers.updateServer(t.db, admin, ids.billing, { url: "http://127.0.0.1:11/mcp" }))],
-    ["a portal's allowlist mode and name", "portal", async (): Promise<void> => void (await portals.updatePortal(t.db, admin, await newPortal(), { name: "Renamed", allowlistMode: true }))],
-    ["a portal deleted", "portal", async (): Promise<void> => portals.deletePortal(t.db, admin, await newPortal())],
-    ["a role's grants and conditions", "role", async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { grants: [{ portalId: await newPortal(), riskClasses: ["read", "write"] }], conditions: { mfaRequired: true, timeWindows: [], networks: [], maxLookbackDays: 30 } }))],
-    ["a role's principals and step-up classes", "role", async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { principals: [{ kind: "user", value: "eve@corp.example" }], stepUpRiskClasses: [] }))],
-    ["a role deleted", "role", async (): Promise<void> => roles.deleteRole(t.db, admin, await newRole())],
-    ["a role added", "role", async (): Promise<void> => void (await roles.createRole(t.db, admin, { slug: "extra", name: "Extra", principals: [{ kind: "group", value: "everyone" }], grants: [{ portalId: await newPortal() }] }))],
-  ] as const)("%s (%s)", async (label, entity, change) => {
+    ["a tool switched off in a portal", "tool", true, async (): Promise<void> => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.get_costs!, { enabled: false }))],
+    ["an alias and description override cleared", "tool", true, async (): Promise<void> => void (await portals.updatePortalTool(t.db, admin, await newPortal(), ids.tools.top_services!, { alias: null, descriptionOverride: null }))],
+    ["a tool's risk class", "tool", true, async (): Promise<void> => void (await tools.updateTool(t.db, admin, ids.tools.get_costs!, { riskClass: "financial" }))],
+    ["a server switched off in a portal", "server", true, async (): Promise<void> => void (await portals.setPortalServers(t.db, admin, await newPortal(), { servers: [{ serverId: ids.billing, enabled: true }, { serverId: ids.tagging, enabled: false }] }))],
+    ["a server's URL", "server", true, async (): Promise<void> => void (await servers.updateServer(t.db, admin, ids.billing, { url: "http://127.0.0.1:11/mcp" }))],
+    ["a server's sampling and elicitation switches", "server", true, async (): Promise<void> => {
+      await servers.updateServer(t.db, admin, ids.billing, { allowSampling: false, allowElicitation: true });
+    }],
+    ["a portal's allowlist mode and name", "portal", true, async (): Promise<void> => void (await portals.updatePortal(t.db, admin, await newPortal(), { name: "Renamed", allowlistMode: true }))],
+    ["a portal's prompt prefix", "portal", true, async (): Promise<void> => void (await portals.updatePortal(t.db, admin, await newPortal(), { dropServerPrefix: true }))],
+    ["a portal's DLP actions and capture mode", "portal", true, async (): Promise<void> => void (await dlp.updateDlpSettings(t.db, admin, { portals: { finops: { actions: { email: "block" }, capture: "full" } } }))],
+    ["a DLP pattern removed", "dlp pattern", true, async (): Promise<void> => void (await dlp.updateDlpSettings(t.db, admin, { patterns: [] }))],
+    ["a portal deleted", "portal", true, async (): Promise<void> => portals.deletePortal(t.db, admin, await newPortal())],
+    ["a role's grants and conditions", "role", true, async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { grants: [{ portalId: await newPortal(), riskClasses: ["read", "write"] }], conditions: { mfaRequired: true, timeWindows: [], networks: [], maxLookbackDays: 30 } }))],
+    ["a role's principals and step-up classes", "role", true, async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { principals: [{ kind: "user", value: "eve@corp.example" }], stepUpRiskClasses: [] }))],
+    ["a role's per-call classes, longest window and approvers", "role", false, async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { perCallRiskClasses: [], stepUpMaxMinutes: 60, stepUpApprovers: ["someone@corp.example"] }))],
+    ["a role deleted", "role", true, async (): Promise<void> => roles.deleteRole(t.db, admin, await newRole())],
+    ["a role added", "role", true, async (): Promise<void> => void (await roles.createRole(t.db, admin, { slug: "extra", name: "Extra", principals: [{ kind: "group", value: "everyone" }], grants: [{ portalId: await newPortal() }] }))],
+  ] as const)("%s (%s)", async (label, entity, gateways, change) => {
     await change();
     const changed = await publish(label);
     expect(changed).toBeGreaterThan(baseline);
-    expect(await hashOf(changed)).not.toBe(await hashOf(baseline));
+    expect(await stateOf(changed)).not.toEqual(await stateOf(baseline));
+    if (gateways) expect(await hashOf(changed)).not.toBe(await hashOf(baseline));
+    else expect(await hashOf(changed)).toBe(await hashOf(baseline));
+
+    // The history's diff of the change names it too, whether or not gateways see it.
+    const diff = await changes.diffConfigVersions(t.db, admin, changed);
+    expect(diff.changes.map((c) => c.entity)).toContain(entity);
 
     const preview = await changes.previewRollback(t.db, admin, baseline);
     expect(preview.changes.length).toBeGreaterThan(0);
@@ -144,6 +175,8 @@ describe(`rollback (${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, 
     expect(result.publishedVersion).toBe(changed + 1);
     expect(result.cannotRestore).toEqual([]);
     expect(await hashOf(changed + 1)).toBe(await hashOf(baseline));
+    // Everything the version recorded is back, not only what gateways serve.
+    expect(await stateOf(changed + 1)).toEqual(await stateOf(baseline));
     // Nothing left to roll back afterwards.
     expect((await changes.previewRollback(t.db, admin, baseline)).changes).toEqual([]);
     const service = await t.db.serviceAccount.findFirstOrThrow();
@@ -156,6 +189,42 @@ describe(`rollback (${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, 
     expect(JSON.stringify(audit.data)).not.toContain(SECRET);
     const version = await t.db.configVersion.findUniqueOrThrow({ where: { version: changed + 1 } });
     expect(version).toMatchObject({ summary: expect.stringContaining(`Rollback to version ${baseline}`), createdById: (admin as { userId: string }).userId });
+  });
+
+  it("lists, before confirming, what a rollback never restores", async () => {
+    const preview = await changes.previewRollback(t.db, admin, baseline);
+    expect(preview.kept).toEqual(expect.arrayContaining([expect.stringMatching(/^Secrets: /), expect.stringMatching(/^Ended access/), expect.stringMatching(/step-up grants/), expect.stringMatching(/OAuth/)]));
+  });
+
+  it("restores an older version's recorded fields and keeps what it did not record, saying so", async () => {
+    const state = (await t.db.configVersionState.findUniqueOrThrow({ where: { version: baseline } })).document as { document: Record<string, unknown> };
+    // As a version stored before DLP, the prompt prefix and the step-up approval settings were kept.
+    const old = structuredClone(state.document) as { dlpPatterns?: unknown; portals: Record<string, unknown>[]; servers: Record<string, unknown>[]; roles: Record<string, unknown>[] };
+    delete old.dlpPatterns;
+    for (const p of old.portals) {
+      delete p.dlp;
+      delete p.dropServerPrefix;
+    }
+    for (const s of old.servers) {
+      delete s.allowSampling;
+      delete s.allowElicitation;
+    }
+    for (const r of old.roles) {
+      delete r.perCallRiskClasses;
+      delete r.stepUpMaxMinutes;
+      delete r.stepUpApprovers;
+    }
+    await roles.updateRole(t.db, admin, await newRole(), { stepUpApprovers: ["kept@corp.example"], name: "Renamed analysts" });
+    const now = await publish("approver and name changed");
+    await t.db.configVersionState.update({ where: { version: now - 1 }, data: { document: JSON.parse(JSON.stringify({ ...state, document: old })) as object } });
+    const preview = await changes.previewRollback(t.db, admin, now - 1);
+    expect(preview.kept).toEqual(expect.arrayContaining([expect.stringMatching(/does not say the DLP patterns.*roles' step-up approval settings: they stay as they are now/)]));
+    await changes.rollbackToVersion(t.db, admin, now - 1);
+    const role = await t.db.portalRole.findUniqueOrThrow({ where: { slug: "analysts" } });
+    expect(role).toMatchObject({ name: "Analysts", stepUpApprovers: ["kept@corp.example"], stepUpMaxMinutes: 30 });
+    expect((await dlp.getDlpSettings(t.db, admin)).patterns.map((p) => p.id)).toEqual(["employee_id"]);
+    await roles.updateRole(t.db, admin, await newRole(), { stepUpApprovers: ["finops-leads", "lead@corp.example"] });
+    await publish("approvers as at baseline");
   });
 
   it("names what it cannot restore before confirming: a rotated secret, a server deleted since", async () => {
@@ -192,8 +261,16 @@ describe("export and import", () => {
     expect(JSON.stringify(document)).not.toContain(SECRET);
     expect(changes.serializeConfig(document, "yaml")).toMatch(/^kind: portico\/config/);
 
+    // The fields other features added are in it, populated (see beforeAll).
+    expect(document.dlpPatterns).toEqual([{ id: "employee_id", name: "Employee id", regex: "EMP-[0-9]{6}" }]);
+    expect(document.portals[0]).toMatchObject({ dropServerPrefix: false, dlp: { actions: { email: "flag", employee_id: "block" }, capture: "metadata" } });
+    expect(document.servers.find((x) => x.slug === "billing")).toMatchObject({ allowSampling: true, allowElicitation: false });
+    expect(document.roles.find((r) => r.slug === "analysts")).toMatchObject({ perCallRiskClasses: ["financial"], stepUpMaxMinutes: 30, stepUpApprovers: ["finops-leads", "lead@corp.example"] });
+
     await t.db.portalRole.deleteMany();
     await t.db.portal.deleteMany();
+    await t.db.setting.deleteMany({ where: { key: "dlp.policy" } });
+    await t.db.server.updateMany({ data: { allowSampling: true, allowElicitation: true } });
     const wiped = await publish("wiped");
     expect(await hashOf(wiped)).not.toBe(await hashOf(before));
 
@@ -226,6 +303,12 @@ describe("export and import", () => {
     expect(error).toMatchObject({ code: "validation_failed", fieldErrors: [expect.objectContaining({ message: expect.stringMatching(/nowhere/) })] });
     expect(await t.db.portal.count()).toBe(1);
     expect(await errorOf(changes.importConfig(t.db, auditor, document, {}))).toMatchObject({ code: "forbidden" });
+    // The DLP form's rules hold for an import too: a NUL in a name, a pattern RE2 cannot compile.
+    const nul = await errorOf(changes.importConfig(t.db, admin, { ...document, dlpPatterns: [{ id: "x", name: "a\u0000b", regex: "x" }] }, {}));
+    expect(nul).toMatchObject({ code: "validation_failed" });
+    const uncompilable = await errorOf(changes.importConfig(t.db, admin, { ...document, dlpPatterns: [{ id: "x", name: "Lookbehind", regex: "(?<=a)b" }] }, {}));
+    expect(uncompilable).toMatchObject({ code: "validation_failed", fieldErrors: [expect.objectContaining({ field: "patterns.0.regex" })] });
+    expect((await dlp.getDlpSettings(t.db, admin)).patterns.map((p) => p.id)).toEqual(["employee_id"]);
   });
 });
 

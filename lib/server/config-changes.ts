@@ -2,7 +2,7 @@ import "server-only";
 import { z } from "zod";
 import YAML from "yaml";
 import { configDocument, storedConfigState, type ConfigDocument, type StoredConfigState } from "@/lib/config/document";
-import { diffSnapshots, summarizeDiff, type EntityChange } from "@/lib/config/diff";
+import { diffDocuments, diffSnapshots, summarizeDiff, withDocumentChanges, type EntityChange } from "@/lib/config/diff";
 import { AppError, notFound } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { exportParams, importParams } from "@/lib/schemas/config-changes";
@@ -11,6 +11,7 @@ import { authorize, type Actor } from "./auth/actor";
 import { recordConfigChange } from "./audit";
 import { applyConfigDocument, dryRun, readConfigState, type ApplyReport } from "./config-state";
 import { publishConfig } from "./config-publisher";
+import { assertDlpPatternsCompile } from "./dlp";
 import { buildSnapshot, getConfigVersion, isSameSealedSecret, listConfigVersions } from "./config-versions";
 
 type Tx = Prisma.TransactionClient;
@@ -49,7 +50,10 @@ export async function diffConfigVersions(db: Db, actor: Actor, rawVersion: unkno
     from = previous?.version ?? null;
   }
   const before = from === null ? null : await rawSnapshot(db, from);
-  const changes = diffSnapshots(before, after, diffOptions);
+  // What snapshots do not carry (a role's step-up approval settings) comes from the stored documents.
+  const documents = from === null ? [] : await db.configVersionState.findMany({ where: { version: { in: [from, to.data] } }, select: { version: true, document: true } });
+  const documentOf = (v: number) => (documents.find((d) => d.version === v)?.document as { document?: unknown } | undefined)?.document ?? null;
+  const changes = withDocumentChanges(diffSnapshots(before, after, diffOptions), from === null ? [] : diffDocuments(documentOf(from), documentOf(to.data)));
   return { from, to: to.data, summary: summarizeDiff(changes), changes };
 }
 
@@ -73,10 +77,10 @@ async function previewApply(db: Db, document: unknown, mode: "rollback" | "impor
   return dryRun(db, async (tx) => {
     const latest = await tx.configVersion.findFirst({ orderBy: { version: "desc" }, select: { version: true } });
     const version = (latest?.version ?? 0) + 1;
-    const before = await buildSnapshot(tx, version);
+    const [before, stateBefore] = [await buildSnapshot(tx, version), await readConfigState(tx)];
     const report = await applyConfigDocument(tx, document, mode, fingerprints);
-    const after = await buildSnapshot(tx, version);
-    const changes = diffSnapshots(before, after, diffOptions);
+    const [after, stateAfter] = [await buildSnapshot(tx, version), await readConfigState(tx)];
+    const changes = withDocumentChanges(diffSnapshots(before, after, diffOptions), diffDocuments(stateBefore.document, stateAfter.document));
     return { summary: summarizeDiff(changes), changes, ...report };
   });
 }
@@ -174,6 +178,8 @@ export async function importConfig(db: Db, actor: Actor, body: unknown, rawParam
   authorize(actor, "registry:write");
   const params = importParams.parse(rawParams);
   const document = configDocument.parse(body);
+  // Held to what the DLP settings form allows: patterns that compile under RE2, ids not taken.
+  if (document.dlpPatterns) assertDlpPatternsCompile(document.dlpPatterns);
   if (params.dryRun) return { dryRun: true, ...(await previewApply(db, document, "import")) };
   const result = await applyAndPublish(db, actor, document, "import", { action: "config.import", targetId: "import" }, `Configuration imported by ${actorLabel(actor)}`);
   return { dryRun: false, ...result };

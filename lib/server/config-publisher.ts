@@ -5,6 +5,7 @@ import type { Db } from "./db/client";
 import { pushConfigToGateways } from "./gateways";
 import { describeError, log } from "./log";
 import { armStepUpTimer } from "./step-up-timer";
+import { withSpan } from "./tracing";
 
 // Writes to these collections change what gateways serve: the registry and roles, and everything
 // that can end someone's access (users, connected clients, OAuth clients), which becomes a
@@ -26,15 +27,19 @@ let queue: Promise<unknown> = Promise.resolve();
 export function publishConfig(db: Db, summary: string, options: { createdById?: string | null } = {}): Promise<PublishResult | null> {
   const run = queue.then(async (): Promise<PublishResult | null> => {
     try {
-      const result = await publishConfigVersion(db, systemActor("config publisher"), summary.slice(0, 500), options);
-      if (result.isNew) {
-        log("info", "config version published", { version: result.version, summary });
-        // In the background: a slow or offline gateway must not hold up the change that was saved.
-        void pushConfigToGateways(db, { version: result.version, jws: result.signature }).catch((error: unknown) =>
-          log("error", "pushing a config version failed", { version: result.version, ...describeError(error) }),
-        );
-      }
-      return result;
+      return await withSpan("config.publish", {}, async (span) => {
+        const result = await publishConfigVersion(db, systemActor("config publisher"), summary.slice(0, 500), options);
+        span?.setAttributes({ "portico.config_version": result.version, "portico.config_new": result.isNew });
+        if (result.isNew) {
+          log("info", "config version published", { version: result.version, summary });
+          // In the background: a slow or offline gateway must not hold up the change that was saved.
+          // Still in this trace: the push's spans (and the gateways') are children of this one.
+          void pushConfigToGateways(db, { version: result.version, jws: result.signature }).catch((error: unknown) =>
+            log("error", "pushing a config version failed", { version: result.version, ...describeError(error) }),
+          );
+        }
+        return result;
+      });
     } catch (error) {
       log("error", "publishing a config version failed", { summary, ...describeError(error) });
       return null;

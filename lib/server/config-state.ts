@@ -1,10 +1,13 @@
 import "server-only";
 import { createHmac, hkdfSync } from "node:crypto";
 import { CONFIG_DOCUMENT_KIND, configDocument, type ConfigDocument, type StoredConfigState } from "@/lib/config/document";
+import { portalDlp, type PortalDlp } from "@/lib/dlp/policy";
 import { roleConditions } from "@/lib/policy/conditions";
+import { canonicalJson } from "@/lib/audit/event";
 import { AppError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { decryptSecret } from "./crypto";
+import { DLP_SETTING, readDlpPolicy, type DlpPolicy } from "./dlp-policy";
 import { env } from "./env";
 
 type Tx = Prisma.TransactionClient;
@@ -41,6 +44,7 @@ export async function readConfigState(tx: Tx): Promise<StoredConfigState> {
     },
   });
   const roles = await tx.portalRole.findMany({ include: { principals: true, grants: { include: { portal: { select: { slug: true } } } } } });
+  const dlp = await readDlpPolicy(tx);
   const secretFingerprints: Record<string, string> = {};
   for (const s of servers) {
     const fp = s.secretEnc ? secretFingerprint(s.secretEnc) : null;
@@ -63,6 +67,8 @@ export async function readConfigState(tx: Tx): Promise<StoredConfigState> {
               ? { kind: "reference" as const, headerName: s.headerName, ref: s.secretRef }
               : { kind: "none" as const },
         toolRiskClasses: Object.fromEntries(s.tools.map((t) => [t.name, t.riskClass])),
+        allowSampling: s.allowSampling,
+        allowElicitation: s.allowElicitation,
       }))
       .sort(bySlug),
     portals: portals
@@ -75,6 +81,8 @@ export async function readConfigState(tx: Tx): Promise<StoredConfigState> {
         tools: p.tools
           .map((t) => ({ server: t.tool.server.slug, tool: t.tool.name, enabled: t.enabled, alias: t.alias, descriptionOverride: t.descriptionOverride }))
           .sort((a, b) => `${a.server}/${a.tool}`.localeCompare(`${b.server}/${b.tool}`)),
+        dropServerPrefix: p.dropServerPrefix,
+        dlp: dlp.portals[p.slug] ?? DEFAULT_PORTAL_DLP,
       }))
       .sort(bySlug),
     roles: roles
@@ -88,11 +96,32 @@ export async function readConfigState(tx: Tx): Promise<StoredConfigState> {
           .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
         stepUpRiskClasses: [...r.stepUpRiskClasses].sort(),
         conditions: roleConditions.parse(r.conditions ?? {}),
+        perCallRiskClasses: [...r.perCallRiskClasses].sort(),
+        stepUpMaxMinutes: r.stepUpMaxMinutes,
+        stepUpApprovers: [...r.stepUpApprovers].sort(),
       }))
       .sort(bySlug),
+    dlpPatterns: dlp.patterns,
   };
   return { document, secretFingerprints };
 }
+
+/** What a portal without DLP settings does: every detector redacts, payloads captured (redacted). */
+const DEFAULT_PORTAL_DLP: PortalDlp = portalDlp.parse({});
+
+const isDefaultDlp = (d: PortalDlp) => d.capture === DEFAULT_PORTAL_DLP.capture && Object.keys(d.actions).length === 0;
+
+/**
+ * Outside the document: what a rollback leaves as it is because versions never held it. Listed in
+ * every preview, so nobody expects them back.
+ */
+export const NEVER_ROLLED_BACK = [
+  "Secrets: versions never hold them; each server keeps its current secret",
+  "Ended access (disabled accounts and users, disconnected clients, rotated service-account secrets) stays ended",
+  "Active step-up grants and pending step-up requests stay as they are",
+  "Sign-in, OAuth and private-target settings, users, API tokens and service accounts are not part of versions",
+  "Upstream tool definitions (and quarantined drift) come from the servers, not from versions",
+] as const;
 
 export type ApplyMode = "rollback" | "import";
 
@@ -133,6 +162,8 @@ export async function applyConfigDocument(tx: Tx, raw: unknown, mode: ApplyMode,
           url: server.url,
           transport: server.transport,
           ...(server.credential.kind === "reference" ? { credentialKind: "reference", headerName: server.credential.headerName, secretRef: server.credential.ref } : {}),
+          ...(server.allowSampling === undefined ? {} : { allowSampling: server.allowSampling }),
+          ...(server.allowElicitation === undefined ? {} : { allowElicitation: server.allowElicitation }),
         },
         include: { tools: { select: { id: true, name: true, riskClass: true } } },
       });
@@ -151,9 +182,13 @@ export async function applyConfigDocument(tx: Tx, raw: unknown, mode: ApplyMode,
       report.cannotRestore.push(`Server ${server.slug} used a header secret that is no longer stored: its credential stays as it is now`);
     }
     // A secret stays stored when the credential kind changes away from it, so a later rollback can bring it back.
+    const switches = {
+      ...(server.allowSampling === undefined ? {} : { allowSampling: server.allowSampling }),
+      ...(server.allowElicitation === undefined ? {} : { allowElicitation: server.allowElicitation }),
+    };
     await tx.server.update({
       where: { id: row.id },
-      data: { name: server.name, description: server.description, url: server.url, transport: server.transport, ...credential },
+      data: { name: server.name, description: server.description, url: server.url, transport: server.transport, ...credential, ...switches },
     });
     for (const [toolName, riskClass] of Object.entries(server.toolRiskClasses)) {
       const tool = row.tools.find((t) => t.name === toolName);
@@ -170,7 +205,7 @@ export async function applyConfigDocument(tx: Tx, raw: unknown, mode: ApplyMode,
   await tx.portal.deleteMany({ where: { slug: { notIn: doc.portals.map((p) => p.slug) } } });
   const portalIds = new Map<string, string>();
   for (const portal of doc.portals) {
-    const fields = { name: portal.name, description: portal.description, allowlistMode: portal.allowlistMode };
+    const fields = { name: portal.name, description: portal.description, allowlistMode: portal.allowlistMode, ...(portal.dropServerPrefix === undefined ? {} : { dropServerPrefix: portal.dropServerPrefix }) };
     const row = await tx.portal.upsert({ where: { slug: portal.slug }, create: { slug: portal.slug, ...fields }, update: fields, select: { id: true } });
     portalIds.set(portal.slug, row.id);
     await tx.portalServer.deleteMany({ where: { portalId: row.id } });
@@ -201,7 +236,15 @@ export async function applyConfigDocument(tx: Tx, raw: unknown, mode: ApplyMode,
   for (const role of doc.roles) {
     // A disabled account is kept out of its role's principals (lib/server/service-accounts.ts).
     const principals = role.principals.filter((p) => !(p.kind === "service_account" && accountByClient.get(p.value)?.disabledAt));
-    const fields = { name: role.name, description: role.description, stepUpRiskClasses: role.stepUpRiskClasses, conditions: role.conditions };
+    const fields = {
+      name: role.name,
+      description: role.description,
+      stepUpRiskClasses: role.stepUpRiskClasses,
+      conditions: role.conditions,
+      ...(role.perCallRiskClasses === undefined ? {} : { perCallRiskClasses: role.perCallRiskClasses }),
+      ...(role.stepUpMaxMinutes === undefined ? {} : { stepUpMaxMinutes: role.stepUpMaxMinutes }),
+      ...(role.stepUpApprovers === undefined ? {} : { stepUpApprovers: role.stepUpApprovers }),
+    };
     const row = await tx.portalRole.upsert({ where: { slug: role.slug }, create: { slug: role.slug, ...fields }, update: fields, select: { id: true } });
     await tx.rolePrincipal.deleteMany({ where: { roleId: row.id } });
     await tx.roleGrant.deleteMany({ where: { roleId: row.id } });
@@ -215,9 +258,44 @@ export async function applyConfigDocument(tx: Tx, raw: unknown, mode: ApplyMode,
     const roleId = wantedRole.get(account.clientId) ?? null;
     if (account.portalRoleId !== roleId) await tx.serviceAccount.update({ where: { id: account.id }, data: { portalRoleId: roleId } });
   }
-  const revocations = await tx.revocation.count();
-  if (mode === "rollback" && revocations > 0) report.kept.push("Ended access (disabled accounts, disconnected clients, replaced secrets) stays ended");
+  await applyDlp(tx, doc);
+  if (mode === "rollback") report.kept.push(...NEVER_ROLLED_BACK);
+  const unrecorded = unrecordedFields(doc);
+  if (unrecorded.length) report.kept.push(`${what[0]!.toUpperCase()}${what.slice(1)} does not say ${unrecorded.join(", ")}: they stay as they are now`);
   return report;
+}
+
+/** Fields a document may leave out (older versions, hand-written imports), in words. */
+function unrecordedFields(doc: ConfigDocument): string[] {
+  const out: string[] = [];
+  if (doc.dlpPatterns === undefined) out.push("the DLP patterns");
+  if (doc.portals.some((p) => p.dlp === undefined)) out.push("portals' DLP settings");
+  if (doc.portals.some((p) => p.dropServerPrefix === undefined)) out.push("whether portals drop prompt prefixes");
+  if (doc.servers.some((s) => s.allowSampling === undefined || s.allowElicitation === undefined)) out.push("servers' sampling and elicitation switches");
+  if (doc.roles.some((r) => r.perCallRiskClasses === undefined || r.stepUpMaxMinutes === undefined || r.stepUpApprovers === undefined)) out.push("roles' step-up approval settings");
+  return out;
+}
+
+/**
+ * DLP lives in one setting (lib/server/dlp-policy.ts): patterns as the document says, each listed
+ * portal's settings as it says, and nothing kept for portals the document no longer has.
+ */
+async function applyDlp(tx: Tx, doc: ConfigDocument): Promise<void> {
+  const before = await readDlpPolicy(tx);
+  const listed = new Set(doc.portals.map((p) => p.slug));
+  const portals: DlpPolicy["portals"] = {};
+  for (const [slug, settings] of Object.entries(before.portals)) if (listed.has(slug)) portals[slug] = settings;
+  for (const portal of doc.portals) {
+    if (portal.dlp === undefined) continue;
+    // The default is no entry, as a portal nobody configured has: the snapshot then says the same.
+    if (isDefaultDlp(portal.dlp)) delete portals[portal.slug];
+    else portals[portal.slug] = portal.dlp;
+  }
+  const patterns = doc.dlpPatterns ?? before.patterns;
+  const after: DlpPolicy = { patterns, portals };
+  if (canonicalJson(after) === canonicalJson(before)) return;
+  const value = after as unknown as Prisma.InputJsonValue;
+  await tx.setting.upsert({ where: { key: DLP_SETTING }, create: { key: DLP_SETTING, value }, update: { value } });
 }
 
 /** Thrown to undo a dry run's transaction while handing its result out. */

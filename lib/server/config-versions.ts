@@ -191,10 +191,19 @@ export async function publishConfigVersion(db: Db, actor: Actor, summary: string
       await pruneRevocations(tx, createdAt);
       const version = (latest?.version ?? 0) + 1;
       const snapshot = await buildSnapshot(tx, version, createdAt);
+      // What a rollback to this version restores (the snapshot holds only what gateways serve).
+      const state = await readConfigState(tx);
       if (latest) {
         const previous = configSnapshot.safeParse(latest.snapshot);
         if (previous.success && snapshotContentHash(previous.data, openOrNull) === snapshotContentHash(snapshot, openOrNull)) {
-          return { version: latest.version, signature: latest.signature, isNew: false };
+          // A change gateways do not see (a role's approvers, a server in no portal) is still a
+          // version: history and rollback must hold it. A version stored before states existed
+          // is not republished for that alone.
+          const stored = await tx.configVersionState.findUnique({ where: { version: latest.version }, select: { document: true } });
+          const storedDocument = (stored?.document as { document?: unknown } | null)?.document;
+          if (storedDocument === undefined || canonicalJson(storedDocument) === canonicalJson(state.document)) {
+            return { version: latest.version, signature: latest.signature, isNew: false };
+          }
         }
       }
       const signature = await signSnapshot(snapshot, key.privateKey, key.kid);
@@ -208,8 +217,6 @@ export async function publishConfigVersion(db: Db, actor: Actor, summary: string
           createdAt,
         },
       });
-      // What a rollback to this version restores (the snapshot holds only what gateways serve).
-      const state = await readConfigState(tx);
       await tx.configVersionState.create({ data: { version, document: state as unknown as Prisma.InputJsonValue } });
       await recordConfigChange(tx, actor, {
         action: "config.publish",

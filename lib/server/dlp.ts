@@ -18,7 +18,8 @@ export async function getDlpSettings(db: Db, actor: Actor): Promise<DlpSettingsV
   return { ...policy, detectors: BUILTIN_DETECTORS.map((id) => ({ id, label: DETECTOR_LABELS[id] })) };
 }
 
-function assertCompiles(patterns: DlpPattern[]) {
+/** Every pattern compiles under RE2 and no id is used twice or by a built-in detector (a 422 naming each). */
+export function assertDlpPatternsCompile(patterns: DlpPattern[]) {
   const errors = patterns.flatMap((p, i) => {
     try {
       compilePattern(p);
@@ -36,7 +37,7 @@ function assertCompiles(patterns: DlpPattern[]) {
 export async function updateDlpSettings(db: Db, actor: Actor, raw: unknown): Promise<DlpSettingsView> {
   authorize(actor, "settings:write");
   const input = updateDlpInput.parse(raw);
-  if (input.patterns) assertCompiles(input.patterns);
+  if (input.patterns) assertDlpPatternsCompile(input.patterns);
   await db.$transaction(async (tx) => {
     const before = await readDlpPolicy(tx);
     const after: DlpPolicy = { patterns: input.patterns ?? before.patterns, portals: { ...before.portals, ...(input.portals ?? {}) } };
@@ -54,7 +55,7 @@ export async function testDlp(db: Db, actor: Actor, raw: unknown): Promise<{ mat
   authorize(actor, "settings:read");
   const input = testDlpInput.parse(raw);
   const patterns = input.patterns ?? (await readDlpPolicy(db)).patterns;
-  assertCompiles(patterns);
+  assertDlpPatternsCompile(patterns);
   const scanner = createScanner({ patterns });
   const matches = scanner.detectors.flatMap((d) => d.find(input.text).map((m) => ({ detector: d.id, text: input.text.slice(m.start, m.end), start: m.start, end: m.end })));
   matches.sort((a, b) => a.start - b.start);

@@ -8,6 +8,8 @@ import { recordConfigChange } from "./audit";
 import { iso } from "./pagination";
 import { describeError, log } from "./log";
 import { env } from "./env";
+import { withSpan, withTraceHeaders } from "./tracing";
+import { SpanKind } from "@opentelemetry/api";
 
 export const heartbeatInput = z.object({
   name: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, "Use letters, digits, . _ -"),
@@ -180,12 +182,25 @@ const PUSH_ATTEMPTS = 6;
 export async function pushConfigToGateways(db: Db, config: { version: number; jws: string }): Promise<void> {
   const token = env().PORTICO_GATEWAY_TOKEN;
   if (!token) return;
-  const gateways = await db.gateway.findMany({ select: { name: true, url: true } });
-  await Promise.all(
-    gateways.map(async (gateway) => {
-      if (await pushTo(gateway, config, token)) await recordAck(db, gateway.name, config.version).catch(() => undefined);
-    }),
-  );
+  await withSpan("config.push", { "portico.config_version": config.version }, async (span) => {
+    const gateways = await db.gateway.findMany({ select: { name: true, url: true } });
+    span?.setAttribute("portico.gateways", gateways.length);
+    await Promise.all(
+      gateways.map(async (gateway) => {
+        const isRunning = await withSpan(
+          "POST /internal/config",
+          { "portico.gateway": gateway.name, "http.request.method": "POST", "server.address": new URL(gateway.url).host },
+          async (push) => {
+            const outcome = await pushTo(gateway, config, token);
+            push?.setAttribute("portico.gateway_runs_version", outcome);
+            return outcome;
+          },
+          SpanKind.CLIENT,
+        );
+        if (isRunning) await recordAck(db, gateway.name, config.version).catch(() => undefined);
+      }),
+    );
+  });
 }
 
 /** True once the gateway runs the version (or a newer one). */
@@ -194,7 +209,8 @@ async function pushTo(gateway: { name: string; url: string }, config: { version:
     try {
       const res = await fetch(new URL("/internal/config", gateway.url), {
         method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        // W3C trace context of the push's span (when tracing is on): the gateway continues the trace.
+        headers: withTraceHeaders({ authorization: `Bearer ${token}`, "content-type": "application/json" }),
         body: JSON.stringify(config),
         signal: AbortSignal.timeout(5_000),
       });
