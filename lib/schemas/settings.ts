@@ -21,6 +21,14 @@ const settingFields = {
   oauthAccessTokenMinutes: z.number().int().min(1).max(60),
   /** Lifetime of a refresh token; each use rotates it and starts a new one. */
   oauthRefreshTokenDays: z.number().int().min(1).max(90),
+  /** Retention per data class (lib/server/audit-retention.ts): MCP arguments and results… */
+  retentionPayloadDays: z.number().int().min(1).max(36_500),
+  /** …MCP request metadata (mcp.* events)… */
+  retentionMcpDays: z.number().int().min(1).max(36_500),
+  /** …sign-in and token events (auth.*)… */
+  retentionAuthDays: z.number().int().min(1).max(36_500),
+  /** …and everything else: config changes, step-up decisions, alerts, the log's own events. */
+  retentionGovernanceDays: z.number().int().min(1).max(36_500),
 };
 
 export const settingsSchema = z.object({
@@ -30,6 +38,11 @@ export const settingsSchema = z.object({
   oauthCimdAllowPrivate: settingFields.oauthCimdAllowPrivate.default(false),
   oauthAccessTokenMinutes: settingFields.oauthAccessTokenMinutes.default(15),
   oauthRefreshTokenDays: settingFields.oauthRefreshTokenDays.default(30),
+  retentionPayloadDays: settingFields.retentionPayloadDays.default(30),
+  retentionMcpDays: settingFields.retentionMcpDays.default(400),
+  retentionAuthDays: settingFields.retentionAuthDays.default(400),
+  // Seven years, the longest SOX retention auditors ask for.
+  retentionGovernanceDays: settingFields.retentionGovernanceDays.default(2557),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

@@ -1,7 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { ChainVerifier, type ChainFailure, type ChainRow } from "@/lib/audit/chain-verify";
-import { verifyCheckpoint } from "@/lib/audit/checkpoint";
+import { ChainVerifier, type ChainFailure, type ChainRow, type PurgedRun } from "@/lib/audit/chain-verify";
+import { verifyCheckpoint, verifyPurge } from "@/lib/audit/checkpoint";
 import type { AuditEventInput } from "@/lib/audit/event";
 import type { AuditEvent } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
@@ -20,6 +20,8 @@ export type VerifyResult = {
   verifiedUpTo: { seq: string; time: string } | null;
   /** Signed checkpoints whose signature and hash matched. */
   checkpoints: number;
+  /** Holes left by retention that signed purge records bridged. */
+  purgesBridged: number;
   failure: ChainFailure | null;
   finishedAt: string;
 };
@@ -34,6 +36,7 @@ export function toChainRow(row: AuditEvent): ChainRow {
     seq: row.seq,
     prevHash: row.prevHash,
     hash: row.hash,
+    hashVersion: row.hashVersion === 1 ? 1 : 2,
   };
 }
 
@@ -59,7 +62,18 @@ export async function verifyAuditChain(db: Db, options: { onProgress?: (p: Verif
       badCheckpoint ??= { seq: c.seq.toString(), time: c.eventTime.toISOString(), problem: "edited", detail: "the signed checkpoint at this seq does not verify against the published key" };
     }
   }
-  const verifier = new ChainVerifier({ checkpoints: heads });
+  // Retention's holes are bridged only by purge records the same key signed.
+  const purges: PurgedRun[] = [];
+  for (const p of await db.auditPurge.findMany({ orderBy: { fromSeq: "asc" } })) {
+    try {
+      const claims = await verifyPurge(p.signature, jwks);
+      if (claims.fromSeq !== p.fromSeq.toString() || claims.toSeq !== p.toSeq.toString() || claims.prevHash !== p.prevHash || claims.lastHash !== p.lastHash) throw new Error("claims differ from the row");
+      purges.push({ fromSeq: p.fromSeq, toSeq: p.toSeq, prevHash: p.prevHash, lastHash: p.lastHash });
+    } catch {
+      badCheckpoint ??= { seq: p.fromSeq.toString(), time: p.createdAt.toISOString(), problem: "edited", detail: "the signed purge record starting at this seq does not verify against the published key" };
+    }
+  }
+  const verifier = new ChainVerifier({ checkpoints: heads, purges });
   let after: bigint | null = null;
   const finish = (): VerifyResult => {
     const failure = verifier.failure ?? badCheckpoint;
@@ -70,6 +84,7 @@ export async function verifyAuditChain(db: Db, options: { onProgress?: (p: Verif
       total,
       verifiedUpTo: last ? { seq: last.seq.toString(), time: last.time.toISOString() } : null,
       checkpoints: heads.filter((h) => last !== null && h.seq <= last.seq).length,
+      purgesBridged: verifier.bridged,
       failure,
       finishedAt: new Date().toISOString(),
     };
