@@ -106,7 +106,7 @@ const stamp = (d: Date) => d.toISOString().replace(/[:.]/g, "-");
  */
 export async function exportResponse(db: Db, actor: Actor, raw: unknown, signal?: AbortSignal): Promise<Response> {
   const now = new Date();
-  const { params, scope, chunks } = streamAuditEvents(db, actor, raw, now);
+  const { params, scope, chunks } = await streamAuditEvents(db, actor, raw, now);
   const isCsv = params.format === "csv";
   const encoder = new TextEncoder();
   const { format: _format, order, ...filters } = params;
