@@ -45,7 +45,16 @@ export function toChainRow(row: AuditEvent): ChainRow {
  * every link and content hash and every signed checkpoint on the way. Stops at the first broken
  * seq. Honours `signal` between chunks.
  */
-export async function verifyAuditChain(db: Db, options: { onProgress?: (p: VerifyProgress) => void; signal?: AbortSignal; chunk?: number } = {}): Promise<VerifyResult> {
+/** Thrown between chunks when `isCancelled` says so. */
+export class VerificationCancelled extends Error {
+  constructor() {
+    super("verification cancelled");
+  }
+}
+
+type VerifyOptions = { onProgress?: (p: VerifyProgress) => void; signal?: AbortSignal; chunk?: number; isCancelled?: () => Promise<boolean> };
+
+export async function verifyAuditChain(db: Db, options: VerifyOptions = {}): Promise<VerifyResult> {
   const chunk = options.chunk ?? CHUNK;
   const total = await db.auditEvent.count();
   const jwks = await publicJwks(db);
@@ -91,6 +100,7 @@ export async function verifyAuditChain(db: Db, options: { onProgress?: (p: Verif
   };
   for (;;) {
     options.signal?.throwIfAborted();
+    if (options.isCancelled && (await options.isCancelled())) throw new VerificationCancelled();
     const rows: AuditEvent[] = await db.auditEvent.findMany({ where: after === null ? {} : { seq: { gt: after } }, orderBy: { seq: "asc" }, take: chunk });
     if (rows.length === 0) break;
     if (verifier.push(rows.map(toChainRow))) break;
@@ -106,7 +116,7 @@ export async function verifyAuditChain(db: Db, options: { onProgress?: (p: Verif
  * `audit.verify` or `audit.verify.failed` (the kind alert rules match on), and a verified chain
  * gets its head signed.
  */
-export async function runAuditVerification(db: Db, actor: Actor, options: { onProgress?: (p: VerifyProgress) => void; signal?: AbortSignal } = {}): Promise<VerifyResult> {
+export async function runAuditVerification(db: Db, actor: Actor, options: VerifyOptions = {}): Promise<VerifyResult> {
   authorize(actor, "audit:verify");
   const result = await verifyAuditChain(db, options);
   await db.$transaction((tx) =>
