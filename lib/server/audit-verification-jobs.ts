@@ -1,5 +1,5 @@
 import "server-only";
-import { z } from "zod";
+import { listVerificationsParams } from "@/lib/schemas/audit-verification";
 import type { ChainFailure } from "@/lib/audit/chain-verify";
 import { AppError, notFound } from "@/lib/errors";
 import type { AuditVerification } from "@/lib/generated/prisma/client";
@@ -33,7 +33,6 @@ export type VerificationJobView = {
 const STALE_MS = 2 * 60_000;
 const PROGRESS_EVERY_MS = 500;
 
-export const listVerificationsParams = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) });
 
 function toView(row: AuditVerification, now = new Date()): VerificationJobView {
   const isStale = row.status === "running" && now.getTime() - row.heartbeatAt.getTime() > STALE_MS;
