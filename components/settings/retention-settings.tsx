@@ -47,7 +47,7 @@ const size = (bytes: number) =>
  */
 export function RetentionCard({ canWrite }: { canWrite: boolean }) {
   const queryClient = useQueryClient();
-  const { data } = useQuery({ queryKey: retentionKey, queryFn: () => api<RetentionStatus>("GET", "/audit-retention"), refetchInterval: 30_000 });
+  const { data } = useQuery({ queryKey: retentionKey, queryFn: () => api<RetentionStatus>("GET", "/audit-retention") });
   const [edits, setEdits] = useState<Record<string, string>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [confirming, setConfirming] = useState(false);
