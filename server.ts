@@ -18,6 +18,8 @@ import { startAlerting } from "@/lib/server/alerts/start";
 import { startPeriodicPublish } from "@/lib/server/config-publisher";
 import { startHourlyCheckpoints } from "@/lib/server/audit-checkpoints";
 import { startDailyVerification } from "@/lib/server/audit-verify";
+import { startDailyPurge } from "@/lib/server/audit-retention";
+import { startSiemDelivery } from "@/lib/server/log-destinations";
 import { getDb } from "@/lib/server/db/instance";
 import { env } from "@/lib/server/env";
 import { describeError, log } from "@/lib/server/log";
@@ -63,6 +65,8 @@ async function main() {
   await startAlerting(db);
   startHourlyCheckpoints(db);
   startDailyVerification(db);
+  startDailyPurge(db);
+  startSiemDelivery(db);
 
   const configuredProxies = process.env.PORTICO_TRUSTED_PROXIES?.trim();
   const isTrustedProxy = trustedProxies(configuredProxies);

@@ -51,7 +51,7 @@ async function verifyDatabase(): Promise<number> {
     });
     process.stderr.write("\n");
     if (result.ok) {
-      out(result.verifiedUpTo ? `verified up to seq ${result.verifiedUpTo.seq} at ${result.verifiedUpTo.time} (${result.checked} events, ${result.checkpoints} signed checkpoints)` : "verified: the log is empty");
+      out(result.verifiedUpTo ? `verified up to seq ${result.verifiedUpTo.seq} at ${result.verifiedUpTo.time} (${result.checked} events, ${result.checkpoints} signed checkpoints${result.purgesBridged ? `, ${result.purgesBridged} retention holes crossed on signed purge records` : ""})` : "verified: the log is empty");
       return 0;
     }
     const f = result.failure!;

@@ -1,31 +1,13 @@
 "use client";
 
 import { useRef, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Download, ShieldCheck, X } from "lucide-react";
 
-import { toQuery } from "@/lib/api/client";
+import { api, toQuery } from "@/lib/api/client";
 import { formatDateTime } from "@/lib/format";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-
-/** Reads a streamed body line by line as it arrives. */
-async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let nl = buffer.indexOf("\n");
-    while (nl >= 0) {
-      yield buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      nl = buffer.indexOf("\n");
-    }
-  }
-  if (buffer) yield buffer;
-}
 
 async function problemOf(res: Response): Promise<string> {
   const body = (await res.json().catch(() => null)) as { title?: string } | null;
@@ -108,76 +90,113 @@ export function AuditExport({ filters }: { filters: Record<string, string | unde
 }
 
 type Failure = { seq: string; time: string; problem: string; detail: string };
-type Result = { ok: boolean; checked: number; total: number; verifiedUpTo: { seq: string; time: string } | null; checkpoints: number; failure: Failure | null };
+type Job = {
+  id: string;
+  status: "running" | "passed" | "failed" | "cancelled" | "error" | "interrupted";
+  startedBy: string;
+  checked: number;
+  total: number;
+  verifiedUpTo: { seq: string; time: string } | null;
+  checkpoints: number;
+  failure: Failure | null;
+  createdAt: string;
+  finishedAt: string | null;
+};
 
-/** Runs a chain verification from the browser: progress bar, cancel, and its result. */
+const jobsKey = ["audit-verifications"] as const;
+
+const jobSummary = (j: Job) =>
+  j.status === "passed"
+    ? `Passed: ${j.checked.toLocaleString("en")} events, to seq ${j.verifiedUpTo?.seq ?? "—"}`
+    : j.status === "failed"
+      ? `Failed at seq ${j.failure?.seq} (${j.failure?.problem})`
+      : j.status === "running"
+        ? `Running: ${j.checked.toLocaleString("en")} of ${j.total.toLocaleString("en")}`
+        : j.status === "cancelled"
+          ? `Cancelled after ${j.checked.toLocaleString("en")} events`
+          : j.status === "interrupted"
+            ? "Interrupted (the control plane stopped)"
+            : "Could not run";
+
+/**
+ * Chain verification as a job: started here, run by the control plane, polled while it runs. The
+ * progress survives a reload (it is read back from the job), cancel works from any tab, and past
+ * runs stay listed.
+ */
 export function AuditVerify() {
-  const [progress, setProgress] = useState<{ checked: number; total: number } | null>(null);
-  const [result, setResult] = useState<Result | null>(null);
+  const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
-  const abort = useRef<AbortController | null>(null);
-
-  async function run() {
-    const controller = new AbortController();
-    abort.current = controller;
-    setError(null);
-    setResult(null);
-    setProgress({ checked: 0, total: 0 });
-    try {
-      const res = await fetch("/api/v1/audit-events/verify", { method: "POST", signal: controller.signal, credentials: "same-origin" });
-      if (!res.ok || !res.body) throw new Error(await problemOf(res));
-      for await (const line of lines(res.body)) {
-        if (!line.trim()) continue;
-        const msg = JSON.parse(line) as { type: string } & Partial<Result> & { message?: string };
-        if (msg.type === "progress") setProgress({ checked: msg.checked ?? 0, total: msg.total ?? 0 });
-        else if (msg.type === "result") setResult(msg as Result);
-        else if (msg.type === "error") setError(msg.message ?? "The verification could not run");
-      }
-    } catch (e) {
-      setError(controller.signal.aborted ? "Verification cancelled." : e instanceof Error ? e.message : "The verification failed to run");
-    } finally {
-      abort.current = null;
-      setProgress(null);
-    }
-  }
-
-  const percent = progress && progress.total ? Math.round((progress.checked / progress.total) * 100) : 0;
+  const { data } = useQuery({
+    queryKey: jobsKey,
+    queryFn: () => api<{ items: Job[] }>("GET", "/audit-verifications?limit=5"),
+    refetchInterval: (query) => (query.state.data?.items[0]?.status === "running" ? 1000 : 15_000),
+  });
+  const start = useMutation({
+    mutationFn: () => api<Job>("POST", "/audit-verifications"),
+    onMutate: () => setError(null),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: jobsKey }),
+    onError: (e) => setError(e.message),
+  });
+  const cancel = useMutation({
+    mutationFn: (id: string) => api<Job>("POST", `/audit-verifications/${id}/cancel`),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: jobsKey }),
+    onError: (e) => setError(e.message),
+  });
+  const jobs = data?.items ?? [];
+  const latest = jobs[0] ?? null;
+  const running = latest?.status === "running" ? latest : null;
+  const percent = running && running.total ? Math.round((running.checked / running.total) * 100) : 0;
 
   return (
     <section aria-label="Chain verification" className="mb-3 grid gap-2">
       <div className="flex flex-wrap items-center gap-2">
-        {progress ? (
+        {running ? (
           <>
             <div className="h-2 w-48 overflow-hidden rounded bg-muted" role="progressbar" aria-label="Verification progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent}>
               <div className="h-full bg-primary transition-[width]" style={{ width: `${percent}%` }} />
             </div>
             <span className="text-xs text-muted-foreground">
-              {progress.checked.toLocaleString("en")} / {progress.total.toLocaleString("en")} events
+              {running.checked.toLocaleString("en")} / {running.total.toLocaleString("en")} events
             </span>
-            <Button variant="outline" size="sm" onClick={() => abort.current?.abort()}>
+            <Button variant="outline" size="sm" disabled={cancel.isPending} onClick={() => cancel.mutate(running.id)}>
               <X aria-hidden />
               Cancel verification
             </Button>
           </>
         ) : (
-          <Button variant="outline" size="sm" onClick={() => void run()}>
+          <Button variant="outline" size="sm" disabled={start.isPending} onClick={() => start.mutate()}>
             <ShieldCheck aria-hidden />
             Verify chain
           </Button>
         )}
       </div>
-      {result?.ok ? (
+      {latest?.status === "passed" ? (
         <Alert variant="success" title="Chain verified">
-          {result.verifiedUpTo
-            ? `Verified up to seq ${result.verifiedUpTo.seq} at ${formatDateTime(result.verifiedUpTo.time)}: ${result.checked.toLocaleString("en")} events, ${result.checkpoints} signed checkpoints matched.`
+          {latest.verifiedUpTo
+            ? `Verified up to seq ${latest.verifiedUpTo.seq} at ${formatDateTime(latest.verifiedUpTo.time)}: ${latest.checked.toLocaleString("en")} events, ${latest.checkpoints} signed checkpoints matched.`
             : "The log is empty."}
         </Alert>
       ) : null}
-      {result && !result.ok && result.failure ? (
-        <Alert variant="destructive" title={`Chain broken at seq ${result.failure.seq}`}>
-          Seq {result.failure.seq} ({formatDateTime(result.failure.time)}): {result.failure.problem}, {result.failure.detail}.
-          {result.verifiedUpTo ? ` Intact up to seq ${result.verifiedUpTo.seq}.` : ""}
+      {latest?.status === "failed" && latest.failure ? (
+        <Alert variant="destructive" title={`Chain broken at seq ${latest.failure.seq}`}>
+          Seq {latest.failure.seq} ({formatDateTime(latest.failure.time)}): {latest.failure.problem}, {latest.failure.detail}.
+          {latest.verifiedUpTo ? ` Intact up to seq ${latest.verifiedUpTo.seq}.` : ""}
         </Alert>
+      ) : null}
+      {latest && (latest.status === "cancelled" || latest.status === "interrupted" || latest.status === "error") ? (
+        <p className="text-sm text-muted-foreground">Last verification: {jobSummary(latest)}.</p>
+      ) : null}
+      {jobs.length > 1 ? (
+        <details className="text-xs text-muted-foreground">
+          <summary className="cursor-pointer">Earlier verifications</summary>
+          <ul aria-label="Earlier verifications" className="mt-1 grid gap-0.5">
+            {jobs.slice(1).map((j) => (
+              <li key={j.id}>
+                {formatDateTime(j.createdAt)} by {j.startedBy}: {jobSummary(j)}
+              </li>
+            ))}
+          </ul>
+        </details>
       ) : null}
       {error ? <p className="text-sm text-destructive">{error}</p> : null}
     </section>

@@ -14,6 +14,8 @@ import { createTokenInput, listTokensParams } from "@/lib/schemas/token";
 import { updateSettingsInput } from "@/lib/schemas/settings";
 import { createOAuthClientInput, listConnectedClientsParams } from "@/lib/schemas/oauth-client";
 import { auditFilterParams, exportAuditParams, listAuditParams } from "@/lib/schemas/audit";
+import { createLogDestinationInput, updateLogDestinationInput } from "@/lib/schemas/log-destination";
+import { listVerificationsParams } from "@/lib/schemas/audit-verification";
 import { listParams } from "@/lib/schemas/common";
 import { acknowledgeAlertInput, createAlertChannelInput, listAlertsParams, resolveAlertInput, snoozeAlertInput, updateAlertChannelInput } from "@/lib/schemas/alert";
 import { updateAlertRuleInput } from "@/lib/alerts/rules";
@@ -173,6 +175,16 @@ export const operations: Operation[] = [
     permission: "audit:verify",
   },
   { method: "get", path: "/audit-events/{id}", summary: "One audit event and the config version in force when it happened", tag: "Audit", permission: "audit:read" },
+  { method: "get", path: "/audit-verifications", summary: "Chain verification jobs, newest first, with their progress and results", tag: "Audit", permission: "audit:verify", query: listVerificationsParams },
+  { method: "post", path: "/audit-verifications", summary: "Start a chain verification job (or get the one running); poll it for progress and result", tag: "Audit", permission: "audit:verify", status: 202 },
+  { method: "get", path: "/audit-verifications/{id}", summary: "One verification job: progress, then verified up to seq N or the first broken seq", tag: "Audit", permission: "audit:verify" },
+  { method: "post", path: "/audit-verifications/{id}/cancel", summary: "Cancel a running verification job (it stops at its next chunk)", tag: "Audit", permission: "audit:verify" },
+  { method: "get", path: "/audit-retention", summary: "Retention per data class: days, space used, what is due, the last purge", tag: "Audit", permission: "settings:read" },
+  { method: "post", path: "/audit-retention/purge", summary: "Run the retention purge now (up to 100,000 rows); it records what it purged as an audit event", tag: "Audit", permission: "settings:write" },
+  { method: "get", path: "/log-destinations", summary: "SIEM destinations with their status: last delivered seq, lag, last error (never their secrets)", tag: "Audit", permission: "settings:read" },
+  { method: "post", path: "/log-destinations", summary: "Stream the audit log to an HTTPS endpoint (JSON Lines, HMAC-signed) or a Splunk HEC", tag: "Audit", permission: "settings:write", body: createLogDestinationInput, status: 201 },
+  { method: "patch", path: "/log-destinations/{id}", summary: "Rename, pause, move or re-key a SIEM destination", tag: "Audit", permission: "settings:write", body: updateLogDestinationInput },
+  { method: "delete", path: "/log-destinations/{id}", summary: "Delete a SIEM destination", tag: "Audit", permission: "settings:write", status: 204 },
   { method: "get", path: "/me", summary: "Who you are and what you may do", tag: "Account", permission: null },
   { method: "get", path: "/me/attention", summary: "What waits for you: counts behind the sidebar's badges", tag: "Account", permission: null },
   {

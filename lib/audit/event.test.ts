@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GENESIS_HASH, canonicalJson, hashAuditEvent, maskSecrets, verifyChain, type AuditEventInput } from "./event";
+import { GENESIS_HASH, canonicalJson, clearPayload, hashAuditEvent, maskSecrets, verifyChain, type AuditEventInput } from "./event";
 
 const base = (n: number): AuditEventInput => ({
   id: `00000000-0000-4000-8000-00000000000${n}`,
@@ -51,5 +51,33 @@ describe("maskSecrets", () => {
       credential: { headerName: "Authorization", value: "••••••" },
       secretEnc: "••••••",
     });
+  });
+});
+
+describe("hash version 2: the hash covers the payload's digest", () => {
+  const withPayload = { ...base(7), data: { sessionId: "s-1", arguments: { month: "2026-05" }, result: { ok: true } } };
+
+  it("hashes a row with its payload cleared exactly as the full row", async () => {
+    const hash = hashAuditEvent;
+    const full = hash(GENESIS_HASH, withPayload);
+    const cleared = clearPayload(withPayload.data);
+    expect(cleared).toEqual({ sessionId: "s-1", payloadDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(hash(GENESIS_HASH, { ...withPayload, data: cleared })).toBe(full);
+  });
+
+  it("still catches an edited payload, an edited digest, and an edited field beside them", async () => {
+    const hash = hashAuditEvent;
+    const full = hash(GENESIS_HASH, withPayload);
+    expect(hash(GENESIS_HASH, { ...withPayload, data: { ...withPayload.data, arguments: { month: "2026-06" } } })).not.toBe(full);
+    const cleared = clearPayload(withPayload.data);
+    expect(hash(GENESIS_HASH, { ...withPayload, data: { ...cleared, payloadDigest: "0".repeat(64) } })).not.toBe(full);
+    expect(hash(GENESIS_HASH, { ...withPayload, data: { ...cleared, sessionId: "s-2" } })).not.toBe(full);
+  });
+
+  it("hashes rows without a payload the same in both versions, and rows with one differently", async () => {
+    const hash = hashAuditEvent;
+    const plain = { ...base(8), data: { before: { a: 1 }, after: { a: 2 } } };
+    expect(hash(GENESIS_HASH, plain, 1)).toBe(hash(GENESIS_HASH, plain, 2));
+    expect(hash(GENESIS_HASH, withPayload, 1)).not.toBe(hash(GENESIS_HASH, withPayload, 2));
   });
 });

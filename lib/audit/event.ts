@@ -103,8 +103,50 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
+/**
+ * The parts of `data` that carry what a caller sent or an upstream answered: what payload
+ * retention clears from rows that stay.
+ */
+export const PAYLOAD_KEYS = ["arguments", "result", "messages", "contents"] as const;
+
+/** What a row keeps of its payload once retention cleared it: the digest its hash covers. */
+export const PAYLOAD_DIGEST_KEY = "payloadDigest";
+
+/** sha256 of the payload fields of `data` (canonical JSON), or null when it carries none. */
+export function payloadDigest(data: Record<string, unknown> | null | undefined): string | null {
+  if (!data) return null;
+  const payload = Object.fromEntries(PAYLOAD_KEYS.filter((k) => data[k] !== undefined).map((k) => [k, data[k]]));
+  if (Object.keys(payload).length === 0) return null;
+  return createHash("sha256").update(canonicalJson(payload)).digest("hex");
+}
+
+/**
+ * `data` as hash version 2 covers it: the payload fields replaced by their digest. A row whose
+ * payload retention cleared keeps only that digest, so it hashes as it did when it was written;
+ * a row that still holds its payload must match the digest too. Rows without payload fields hash
+ * the same in both versions.
+ */
+export function hashedData(data: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
+  if (!data) return null;
+  const digest = payloadDigest(data) ?? (typeof data[PAYLOAD_DIGEST_KEY] === "string" ? (data[PAYLOAD_DIGEST_KEY] as string) : null);
+  const rest = Object.fromEntries(Object.entries(data).filter(([k]) => k !== PAYLOAD_DIGEST_KEY && !(PAYLOAD_KEYS as readonly string[]).includes(k)));
+  return digest === null ? rest : { ...rest, [PAYLOAD_DIGEST_KEY]: digest };
+}
+
+/** `data` with its payload cleared by retention: the payload fields gone, their digest kept. */
+export function clearPayload(data: Record<string, unknown>): Record<string, unknown> {
+  return hashedData(data) ?? {};
+}
+
+/**
+ * How a row's hash covers `data`: 1 (rows written before payload retention existed) covers the
+ * payload itself, so clearing it would break the chain; 2 covers the payload's digest.
+ */
+export type HashVersion = 1 | 2;
+export const CURRENT_HASH_VERSION: HashVersion = 2;
+
 /** Hashes exactly the contract's fields, so a stored row (with seq, prevHash…) hashes as its input did. */
-export function hashAuditEvent(prevHash: string, event: AuditEventInput): string {
+export function hashAuditEvent(prevHash: string, event: AuditEventInput, version: HashVersion = CURRENT_HASH_VERSION): string {
   const normalized = {
     id: event.id,
     time: event.time.toISOString(),
@@ -120,7 +162,7 @@ export function hashAuditEvent(prevHash: string, event: AuditEventInput): string
     server: event.server ?? null,
     tool: event.tool ?? null,
     reasons: event.reasons ?? null,
-    data: event.data ?? null,
+    data: version === 1 ? (event.data ?? null) : hashedData(event.data),
     sourceIp: event.sourceIp ?? null,
     requestId: event.requestId ?? null,
   };

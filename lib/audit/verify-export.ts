@@ -1,7 +1,7 @@
 import type { JSONWebKeySet } from "jose";
 import { z } from "zod";
-import { ChainVerifier, type ChainFailure, type SignedHead } from "./chain-verify";
-import { verifyCheckpoint } from "./checkpoint";
+import { ChainVerifier, type ChainFailure, type PurgedRun, type SignedHead } from "./chain-verify";
+import { verifyCheckpoint, verifyPurge } from "./checkpoint";
 
 /**
  * Offline verification of a JSON Lines export (`npm run audit:verify -- --file`): every event's
@@ -41,9 +41,12 @@ const eventLine = z.object({
   requestId: z.string().nullable(),
   prevHash: z.string(),
   hash: z.string(),
+  // Files exported before hash version 2 carry no version: all their rows were version 1.
+  hashVersion: z.union([z.literal(1), z.literal(2)]).default(1),
 });
 
 const checkpointLine = z.object({ record: z.literal("checkpoint"), seq: z.string(), hash: z.string(), signature: z.string() });
+const purgeLine = z.object({ record: z.literal("purge"), fromSeq: z.string(), toSeq: z.string(), prevHash: z.string(), lastHash: z.string(), signature: z.string() });
 
 export type ExportVerification = {
   ok: boolean;
@@ -67,6 +70,7 @@ export async function verifyExport(open: () => AsyncIterable<string>, keys?: JSO
   // Pass 1: the header and the checkpoints.
   let head: z.infer<typeof header> | null = null;
   const checkpoints: SignedHead[] = [];
+  const purges: PurgedRun[] = [];
   let lineNo = 0;
   for await (const line of open()) {
     lineNo += 1;
@@ -81,6 +85,18 @@ export async function verifyExport(open: () => AsyncIterable<string>, keys?: JSO
       const parsed = header.safeParse(value);
       if (!parsed.success) return invalid("the first line is not a Portico audit export header");
       head = parsed.data;
+      continue;
+    }
+    const purge = purgeLine.safeParse(value);
+    if (purge.success) {
+      try {
+        const claims = await verifyPurge(purge.data.signature, keys ?? (head!.keys as JSONWebKeySet));
+        const p = purge.data;
+        if (claims.fromSeq !== p.fromSeq || claims.toSeq !== p.toSeq || claims.prevHash !== p.prevHash || claims.lastHash !== p.lastHash) throw new Error("claims differ");
+        purges.push({ fromSeq: BigInt(claims.fromSeq), toSeq: BigInt(claims.toSeq), prevHash: claims.prevHash, lastHash: claims.lastHash });
+      } catch {
+        return { ...result, failure: { seq: null, problem: "bad_checkpoint", detail: `the purge record from seq ${purge.data.fromSeq} does not verify against the key` } };
+      }
       continue;
     }
     const cp = checkpointLine.safeParse(value);
@@ -98,7 +114,7 @@ export async function verifyExport(open: () => AsyncIterable<string>, keys?: JSO
   result.isContiguous = head.isContiguous;
 
   // Pass 2: the events, in chunks.
-  const verifier = new ChainVerifier({ linked: head.isContiguous, checkpoints });
+  const verifier = new ChainVerifier({ linked: head.isContiguous, checkpoints, purges });
   const seen = new Set<string>();
   const wanted = new Set(checkpoints.map((c) => c.seq.toString()));
   let batch: Parameters<ChainVerifier["push"]>[0] = [];

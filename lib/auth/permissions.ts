@@ -12,8 +12,10 @@ export const permissions = {
   "users:write": ["admin"],
   /** The audit explorer; what each role sees in it is narrowed by the two below (lib/server/audit-query.ts). */
   "audit:read": ["admin", "approver", "auditor", "viewer"],
-  /** Everyone's events; without it, only the reader's own. */
-  "audit:all:read": ["admin", "approver", "auditor"],
+  /** Everyone's events; without it, only the reader's own (and, with the next, their portals'). */
+  "audit:all:read": ["admin", "auditor"],
+  /** The metadata of events on the portals one approves step-up requests for (lib/server/audit-query.ts). */
+  "audit:portals:read": ["approver"],
   /** MCP arguments and results (after DLP redaction); without it, metadata only. */
   "audit:payloads:read": ["admin", "auditor"],
   /** Run a chain verification (it records its outcome as an audit event). */

@@ -32,6 +32,14 @@ const settingFields = {
     .trim()
     .regex(/^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/[^\0]{1,500})$/, "Use env:NAME or file:/path")
     .nullable(),
+  /** Retention per data class (lib/server/audit-retention.ts): MCP arguments and results… */
+  retentionPayloadDays: z.number().int().min(1).max(36_500),
+  /** …MCP request metadata (mcp.* events)… */
+  retentionMcpDays: z.number().int().min(1).max(36_500),
+  /** …sign-in and token events (auth.*)… */
+  retentionAuthDays: z.number().int().min(1).max(36_500),
+  /** …and everything else: config changes, step-up decisions, alerts, the log's own events. */
+  retentionGovernanceDays: z.number().int().min(1).max(36_500),
 };
 
 export const settingsSchema = z.object({
@@ -43,6 +51,11 @@ export const settingsSchema = z.object({
   oauthRefreshTokenDays: settingFields.oauthRefreshTokenDays.default(30),
   approverWebhookUrl: settingFields.approverWebhookUrl.default(null),
   approverWebhookSecretRef: settingFields.approverWebhookSecretRef.default(null),
+  retentionPayloadDays: settingFields.retentionPayloadDays.default(30),
+  retentionMcpDays: settingFields.retentionMcpDays.default(400),
+  retentionAuthDays: settingFields.retentionAuthDays.default(400),
+  // Seven years, the longest SOX retention auditors ask for.
+  retentionGovernanceDays: settingFields.retentionGovernanceDays.default(2557),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

@@ -96,6 +96,8 @@ const validBodies: Record<string, () => unknown> = {
   "post /policy/simulate": () => ({ against: { kind: "version", version: 1 }, days: 30 }),
   "put /settings/dlp": () => ({ patterns: [{ id: "project", name: "Project code", regex: "PRJ-[0-9]{4}" }], portals: { finops: { actions: { card: "block" }, capture: "metadata" } } }),
   "post /settings/dlp/test": () => ({ text: "PRJ-1234 and 4111 1111 1111 1111" }),
+  "post /log-destinations": () => ({ name: "SIEM", kind: "splunk_hec", url: "https://127.0.0.1:9/services/collector/event", secret: "hec-token-0123456789", startFrom: "beginning" }),
+  "patch /log-destinations/{id}": () => ({ name: "SIEM (EU)", enabled: false, url: "https://127.0.0.1:9/in", secret: "another-hmac-key-0123" }),
 };
 
 const writeOperations = operations.filter((op) => op.method !== "get" && op.body);
@@ -228,6 +230,7 @@ beforeAll(async () => {
   await ensureBuiltInAlertRules(t.db);
   const rule = await t.db.alertRule.findUniqueOrThrow({ where: { key: "failed-auth-account" } });
   const openAlert = (subject: string) => t.db.alert.create({ data: { ruleId: rule.id, subject, severity: "high", title: "Failed sign-ins", firstSeenAt: new Date(), lastSeenAt: new Date() } });
+  const destination = await t.db.logDestination.create({ data: { name: "Existing SIEM", kind: "https", url: "https://127.0.0.1:9/in", secretEnc: "unused" } });
   const channel = await t.db.alertChannel.create({ data: { kind: "webhook", name: "Existing", config: { url: "https://hooks.example.com/x" } } });
   const requester = await stepUp.userRequester(t.db, target.id);
   const file = (riskClass: "write" | "destructive") => stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass, reason: "fuzz", durationMinutes: 15 });
@@ -243,6 +246,7 @@ beforeAll(async () => {
     "service-accounts:id": account.id,
     "users:id": target.id,
     "alert-channels:id": channel.id,
+    "log-destinations:id": destination.id,
     "alert-rules:id": rule.id,
     alertToAcknowledge: (await openAlert("account:a@fuzz.test")).id,
     alertToResolve: (await openAlert("account:b@fuzz.test")).id,

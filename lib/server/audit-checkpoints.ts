@@ -30,6 +30,23 @@ export async function checkpointsBetween(db: Db, from: bigint, to: bigint): Prom
   return rows.map(toView);
 }
 
+export type PurgeView = { fromSeq: string; toSeq: string; prevHash: string; lastHash: string; count: number; signature: string; kid: string; createdAt: string };
+
+/** Signed purge records of holes before `to`, oldest first: what a whole-chain export needs to cross them. */
+export async function purgesUpTo(db: Db, to: bigint): Promise<PurgeView[]> {
+  const rows = await db.auditPurge.findMany({ where: { fromSeq: { lte: to } }, orderBy: { fromSeq: "asc" } });
+  return rows.map((p) => ({
+    fromSeq: p.fromSeq.toString(),
+    toSeq: p.toSeq.toString(),
+    prevHash: p.prevHash,
+    lastHash: p.lastHash,
+    count: p.count,
+    signature: p.signature,
+    kid: p.kid,
+    createdAt: p.createdAt.toISOString(),
+  }));
+}
+
 function toView(row: { seq: bigint; hash: string; eventTime: Date; signature: string; kid: string; createdAt: Date }): CheckpointView {
   return { seq: row.seq.toString(), hash: row.hash, eventTime: row.eventTime.toISOString(), signature: row.signature, kid: row.kid, createdAt: row.createdAt.toISOString() };
 }

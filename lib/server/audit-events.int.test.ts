@@ -55,6 +55,21 @@ beforeAll(async () => {
     call({ ageMinutes: 10, actorId: "u-alice", actorLabel: "alice@example.test", tool: "get_costs", server: "cost-explorer", data: { dlp: [{ detector: "card", field: "arguments", count: 1 }] } }),
     call({ ageMinutes: 5, kind: "config.change", action: "portal.update", outcome: "success", portal: null, server: null, tool: null, actorId: "u-admin" }),
   ]);
+  // Approvers see the portals they approve for: finops through a role any approver decides,
+  // payroll only through a role that names the payroll-managers group.
+  const finops = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
+  const payroll = await t.db.portal.create({ data: { slug: "payroll", name: "Payroll" } });
+  const analyst = await t.db.portalRole.create({ data: { slug: "analyst", name: "Analyst", stepUpRiskClasses: ["financial"] } });
+  const hr = await t.db.portalRole.create({ data: { slug: "hr", name: "HR", stepUpRiskClasses: ["write"], stepUpApprovers: ["payroll-managers"] } });
+  const plain = await t.db.portalRole.create({ data: { slug: "reader", name: "Reader" } });
+  await t.db.roleGrant.createMany({
+    data: [
+      { roleId: analyst.id, portalId: finops.id },
+      { roleId: hr.id, portalId: payroll.id },
+      { roleId: plain.id, portalId: payroll.id },
+    ],
+  });
+  await t.db.user.create({ data: { id: "u-payroll-approver", email: "pam@example.test", name: "Pam", role: "approver", idpGroups: ["payroll-managers"] } });
 });
 afterAll(async () => {
   await t?.close();
@@ -116,12 +131,36 @@ describe("the audit explorer's data access", () => {
     const seen = await list(approver, { kind: "mcp.request" });
     expect(seen.items).toHaveLength(5);
     for (const e of seen.items) {
+      expect(e.portal).toBe("finops");
       expect(e.payloadsHidden).toBe(true);
       expect(e.data).not.toHaveProperty("arguments");
       expect(e.data).not.toHaveProperty("result");
       expect(e.data).toHaveProperty("sessionId");
     }
-    const { chunks } = streamAuditEvents(t.db, approver, { format: "jsonl", kind: "mcp.request" }, NOW);
-    for await (const chunk of chunks) for (const v of chunk.views) expect(v.data).not.toHaveProperty("arguments");
+  });
+
+  it("shows approvers only the portals they approve for, in lists, facets, detail and export", async () => {
+    await ingestAuditEvents(t.db, [call({ ageMinutes: 4, portal: "payroll", server: "hr", tool: "get_salaries" })]);
+    // Not named by the payroll role: its events are not found, not counted, not exported.
+    const payrollEvent = (await list(auditor, { portal: "payroll" })).items[0]!;
+    await expect(getAuditEvent(t.db, approver, payrollEvent.id)).rejects.toThrow(/not found/);
+    expect((await auditFacets(t.db, approver, {}, NOW)).portal).toEqual([{ value: "finops", count: 5 }]);
+    expect((await list(approver, {})).items.map((e) => e.kind)).not.toContain("config.change");
+    // A member of the group the payroll role names sees payroll too, still without payloads.
+    const pam = { ...person("approver", "u-payroll-approver"), email: "pam@example.test" };
+    const pams = await list(pam, { portal: "payroll" });
+    expect(pams.items).toHaveLength(1);
+    expect(pams.items[0]!.data).not.toHaveProperty("arguments");
+    expect((await getAuditEvent(t.db, pam, payrollEvent.id)).event.portal).toBe("payroll");
+    const { chunks } = await streamAuditEvents(t.db, approver, { format: "jsonl", kind: "mcp.request" }, NOW);
+    let exported = 0;
+    for await (const chunk of chunks) {
+      for (const v of chunk.views) {
+        expect(v.data).not.toHaveProperty("arguments");
+        expect(v.portal).toBe("finops");
+        exported += 1;
+      }
+    }
+    expect(exported).toBe(5);
   });
 });

@@ -15,8 +15,15 @@ import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 import { auditConditions, auditScope, stripPayloads, whereSql, type AuditScope } from "./audit-query";
 
+/** Whether a row is in a reader's scope (the detail view reads one row by id, outside the SQL filters). */
+function inScope(row: AuditEvent, scope: AuditScope): boolean {
+  if (scope.ownActorId === null || row.actorId === scope.ownActorId) return true;
+  return row.portal !== null && (scope.portals ?? []).includes(row.portal);
+}
+
 function toView(row: AuditEvent, scope: AuditScope): AuditEventView {
-  const hidesPayloads = !scope.payloads && row.kind === "mcp.request";
+  // Payloads are hidden from readers without the right, except on their own events for viewers.
+  const hidesPayloads = !scope.payloads && row.kind.startsWith("mcp.");
   return {
     id: row.id,
     seq: row.seq.toString(),
@@ -63,7 +70,7 @@ async function rowsBySeq(db: Db, seqs: bigint[], order: "asc" | "desc"): Promise
 export async function listAuditEvents(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Page<AuditEventView>> {
   authorize(actor, "audit:read");
   const params = listAuditParams.parse(raw);
-  const scope = auditScope(actor);
+  const scope = await auditScope(db, actor);
   const seqs = await pageSeqs(db, auditConditions(params, scope, now), params.order, params.cursor ? BigInt(params.cursor) : null, params.limit + 1);
   const rows = await rowsBySeq(db, seqs.slice(0, params.limit), params.order);
   const last = rows.at(-1);
@@ -79,7 +86,7 @@ const FACET_LIMIT = 12;
 export async function auditFacets(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<AuditFacets> {
   authorize(actor, "audit:read");
   const params = auditFilterParams.parse(raw);
-  const scope = auditScope(actor);
+  const scope = await auditScope(db, actor);
   const entries = await Promise.all(
     AUDIT_FACETS.map(async (facet) => {
       const column = Prisma.raw(`"${facet}"`);
@@ -102,9 +109,9 @@ export type AuditEventDetail = {
 /** One event with what the drawer links to; an event outside the reader's scope is not found. */
 export async function getAuditEvent(db: Db, actor: Actor, id: string): Promise<AuditEventDetail> {
   authorize(actor, "audit:read");
-  const scope = auditScope(actor);
+  const scope = await auditScope(db, actor);
   const row = await db.auditEvent.findUnique({ where: { id } });
-  if (!row || (scope.ownActorId !== null && row.actorId !== scope.ownActorId)) throw notFound("Audit event");
+  if (!row || !inScope(row, scope)) throw notFound("Audit event");
   const version = await db.configVersion.findFirst({ where: { createdAt: { lte: row.time } }, orderBy: { version: "desc" }, select: { version: true } });
   return { event: toView(row, scope), configVersion: version?.version ?? null };
 }
@@ -116,10 +123,10 @@ export const EXPORT_CHUNK = 1000;
  * the result. Same scope as the list (a viewer exports their own events, an approver metadata).
  * Authorizes and validates now, so a refusal is an error response, not a broken stream.
  */
-export function streamAuditEvents(db: Db, actor: Actor, raw: unknown, now = new Date()) {
+export async function streamAuditEvents(db: Db, actor: Actor, raw: unknown, now = new Date()) {
   authorize(actor, "audit:read");
   const params = exportAuditParams.parse(raw);
-  const scope = auditScope(actor);
+  const scope = await auditScope(db, actor);
   const conditions = auditConditions(params, scope, now);
   async function* chunks(): AsyncGenerator<{ views: AuditEventView[]; rows: AuditEvent[] }, void, undefined> {
     let after: bigint | null = null;

@@ -5,7 +5,7 @@ import type { AuditEvent } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 import { streamAuditEvents } from "./audit-events";
-import { checkpointsBetween, signChainHead } from "./audit-checkpoints";
+import { checkpointsBetween, purgesUpTo, signChainHead, type CheckpointView, type PurgeView } from "./audit-checkpoints";
 import { runAuditVerification } from "./audit-verify";
 import { describeError, log } from "./log";
 import { publicJwks } from "./signing-keys";
@@ -33,6 +33,9 @@ const CSV_COLUMNS = [
   "data",
   "prevHash",
   "hash",
+  "hashVersion",
+  // "event" for an event; "checkpoint" or "purge" for the signed records appended after the events.
+  "record",
 ] as const;
 
 function csvRow(view: AuditEventView, row: AuditEvent): unknown[] {
@@ -57,14 +60,40 @@ function csvRow(view: AuditEventView, row: AuditEvent): unknown[] {
     view.data == null ? null : JSON.stringify(view.data),
     row.prevHash,
     row.hash,
+    row.hashVersion,
+    "event",
   ];
+}
+
+/**
+ * The signed records a CSV export spans, as rows after the events (the `record` column tells them
+ * apart): a checkpoint carries seq, its event's time, the hash and, in `data`, the JWS and key id;
+ * a purge record its seqs (seq = from, targetId = to), hashes and JWS. An auditor checks the JWS
+ * against /.well-known/jwks.json and the hash against the row with that seq.
+ */
+function csvCheckpointRow(c: CheckpointView): unknown[] {
+  const row: Record<string, unknown> = { seq: c.seq, time: c.eventTime, kind: "audit.checkpoint", hash: c.hash, data: JSON.stringify({ signature: c.signature, kid: c.kid }), record: "checkpoint" };
+  return CSV_COLUMNS.map((col) => row[col] ?? null);
+}
+function csvPurgeRow(p: PurgeView): unknown[] {
+  const row: Record<string, unknown> = {
+    seq: p.fromSeq,
+    time: p.createdAt,
+    kind: "audit.purge_record",
+    targetId: p.toSeq,
+    prevHash: p.prevHash,
+    hash: p.lastHash,
+    data: JSON.stringify({ toSeq: p.toSeq, count: p.count, signature: p.signature, kid: p.kid }),
+    record: "purge",
+  };
+  return CSV_COLUMNS.map((col) => row[col] ?? null);
 }
 
 /** One JSON Lines record of an event: every stored field, with the chain fields to verify it by. */
 function jsonlEvent(view: AuditEventView, row: AuditEvent) {
   const { payloadsHidden: _hidden, ...rest } = view;
   void _hidden;
-  return { record: "event", ...rest, prevHash: row.prevHash, hash: row.hash };
+  return { record: "event", ...rest, prevHash: row.prevHash, hash: row.hash, hashVersion: row.hashVersion };
 }
 
 const stamp = (d: Date) => d.toISOString().replace(/[:.]/g, "-");
@@ -77,15 +106,16 @@ const stamp = (d: Date) => d.toISOString().replace(/[:.]/g, "-");
  */
 export async function exportResponse(db: Db, actor: Actor, raw: unknown, signal?: AbortSignal): Promise<Response> {
   const now = new Date();
-  const { params, scope, chunks } = streamAuditEvents(db, actor, raw, now);
+  const { params, scope, chunks } = await streamAuditEvents(db, actor, raw, now);
   const isCsv = params.format === "csv";
   const encoder = new TextEncoder();
   const { format: _format, order, ...filters } = params;
   void _format;
   const isFiltered = Object.values(filters).some((v) => v !== undefined) || scope.ownActorId !== null;
   let header: string | null = null;
+  // Every export spans at least the head's checkpoint: signed now if it is not yet.
+  await signChainHead(db).catch((error: unknown) => log("warn", "could not sign the audit chain head for an export", describeError(error)));
   if (!isCsv) {
-    await signChainHead(db).catch((error: unknown) => log("warn", "could not sign the audit chain head for an export", describeError(error)));
     header = JSON.stringify({
       record: "header",
       format: EXPORT_FORMAT,
@@ -114,11 +144,16 @@ export async function exportResponse(db: Db, actor: Actor, raw: unknown, signal?
         }
         const next = await chunks.next();
         if (next.done) {
-          if (!isCsv && minSeq !== null && maxSeq !== null) {
-            const checkpoints = await checkpointsBetween(db, minSeq, maxSeq);
-            if (checkpoints.length) controller.enqueue(encoder.encode(checkpoints.map((c) => `${JSON.stringify({ record: "checkpoint", ...c })}\n`).join("")));
-          }
           if (isCsv && isFirst) controller.enqueue(encoder.encode(stringify([], { header: true, columns: [...CSV_COLUMNS] })));
+          if (minSeq !== null && maxSeq !== null) {
+            const checkpoints = await checkpointsBetween(db, minSeq, maxSeq);
+            // The holes retention left up to the last exported row: a whole-chain file crosses them.
+            const purges = await purgesUpTo(db, maxSeq);
+            const text = isCsv
+              ? stringify([...checkpoints.map(csvCheckpointRow), ...purges.map(csvPurgeRow)])
+              : [...checkpoints.map((c) => JSON.stringify({ record: "checkpoint", ...c })), ...purges.map((p) => JSON.stringify({ record: "purge", ...p }))].map((l) => `${l}\n`).join("");
+            if (text) controller.enqueue(encoder.encode(text));
+          }
           controller.close();
           return;
         }

@@ -2,19 +2,44 @@ import "server-only";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { AUDIT_RANGE_MS, type AuditFilterParams } from "@/lib/schemas/audit";
 import { can, type Actor } from "./auth/actor";
+import type { Db } from "./db/client";
 
 /**
  * What one reader may see of the audit log, decided once from their role and applied by every
  * read (list, facets, detail, export): it is part of the query, not a filter in the UI.
- * - `ownActorId`: set for readers without `audit:all:read` (viewers): only events they caused.
+ * - `ownActorId`: set for readers without `audit:all:read` (viewers, approvers): their own events.
+ * - `portals`: set for approvers (`audit:portals:read`): also the events of the portals they
+ *   approve step-up requests for, as `approverPortals` reads them from the roles.
  * - `payloads`: false for readers without `audit:payloads:read` (approvers, viewers of others'…):
  *   arguments and results are removed from `data` before the event leaves the server.
  */
-export type AuditScope = { ownActorId: string | null; payloads: boolean };
+export type AuditScope = { ownActorId: string | null; portals: string[] | null; payloads: boolean };
 
-export function auditScope(actor: Actor): AuditScope {
-  const ownActorId = can(actor, "audit:all:read") ? null : actor.type === "system" ? null : actor.userId;
-  return { ownActorId, payloads: can(actor, "audit:payloads:read") || ownActorId !== null };
+export async function auditScope(db: Db, actor: Actor): Promise<AuditScope> {
+  if (actor.type === "system" || can(actor, "audit:all:read")) return { ownActorId: null, portals: null, payloads: can(actor, "audit:payloads:read") };
+  const portals = can(actor, "audit:portals:read") ? await approverPortals(db, actor.userId, actor.email) : null;
+  // A viewer sees their own events whole; an approver sees other people's without payloads.
+  return { ownActorId: actor.userId, portals, payloads: can(actor, "audit:payloads:read") || portals === null };
+}
+
+/**
+ * The portals whose step-up requests this person may decide: portals granted to a role that has
+ * step-up risk classes and either names no approvers (every approver) or names this person by
+ * email or by one of their IdP groups. The same rule `cannotDecide` in step-up.ts applies.
+ */
+export async function approverPortals(db: Db, userId: string, email: string): Promise<string[]> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { idpGroups: true } });
+  const groups = user?.idpGroups ?? [];
+  const roles = await db.portalRole.findMany({
+    where: { OR: [{ stepUpRiskClasses: { isEmpty: false } }, { perCallRiskClasses: { isEmpty: false } }] },
+    select: { stepUpApprovers: true, grants: { select: { portal: { select: { slug: true } } } } },
+  });
+  const slugs = new Set<string>();
+  for (const role of roles) {
+    const isApprover = role.stepUpApprovers.length === 0 || role.stepUpApprovers.some((a) => a.toLowerCase() === email.toLowerCase() || groups.includes(a));
+    if (isApprover) for (const g of role.grants) slugs.add(g.portal.slug);
+  }
+  return [...slugs].sort();
 }
 
 /** The parts of `data` that carry what a caller sent or an upstream answered. */
@@ -44,7 +69,13 @@ type FilterKey = keyof AuditFilterParams;
 export function auditConditions(params: AuditFilterParams, scope: AuditScope, now: Date, omit?: FilterKey): Prisma.Sql[] {
   const has = (key: FilterKey) => key !== omit && params[key] !== undefined && params[key] !== "";
   const out: Prisma.Sql[] = [];
-  if (scope.ownActorId !== null) out.push(Prisma.sql`"actorId" = ${scope.ownActorId}`);
+  if (scope.ownActorId !== null) {
+    out.push(
+      scope.portals?.length
+        ? Prisma.sql`("actorId" = ${scope.ownActorId} OR "portal" IN (${Prisma.join(scope.portals)}))`
+        : Prisma.sql`"actorId" = ${scope.ownActorId}`,
+    );
+  }
 
   if (params.range && params.range !== "custom") {
     out.push(Prisma.sql`"time" >= ${utc(new Date(now.getTime() - AUDIT_RANGE_MS[params.range]).toISOString())}`);

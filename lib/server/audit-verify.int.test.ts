@@ -121,9 +121,15 @@ describe("audit chain verification", () => {
 
     const csv = await exportText(auditor, { format: "csv", outcome: "deny" });
     const header = csv.split("\n")[0];
-    expect(header).toBe("seq,id,time,kind,actorType,actorId,actorLabel,action,outcome,targetType,targetId,portal,server,tool,reasons,sourceIp,requestId,data,prevHash,hash");
+    expect(header).toBe("seq,id,time,kind,actorType,actorId,actorLabel,action,outcome,targetType,targetId,portal,server,tool,reasons,sourceIp,requestId,data,prevHash,hash,hashVersion,record");
     const records = parse(csv, { columns: true }) as Array<Record<string, string>>;
-    expect(records).toHaveLength(84);
+    // The events, then the signed checkpoints they span, told apart by the record column.
+    expect(records.filter((r) => r.record === "event")).toHaveLength(84);
+    const checkpoints = records.filter((r) => r.record === "checkpoint");
+    expect(checkpoints.length).toBeGreaterThanOrEqual(1);
+    const { verifyCheckpoint } = await import("@/lib/audit/checkpoint");
+    const signed = await verifyCheckpoint(JSON.parse(checkpoints[0]!.data!).signature, keys);
+    expect(signed).toMatchObject({ seq: checkpoints[0]!.seq, hash: checkpoints[0]!.hash });
     expect(JSON.parse(records[0]!.data!).arguments.note).toBe('quote " comma , newline\nend');
   });
 

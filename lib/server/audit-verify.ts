@@ -1,7 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { ChainVerifier, type ChainFailure, type ChainRow } from "@/lib/audit/chain-verify";
-import { verifyCheckpoint } from "@/lib/audit/checkpoint";
+import { ChainVerifier, type ChainFailure, type ChainRow, type PurgedRun } from "@/lib/audit/chain-verify";
+import { verifyCheckpoint, verifyPurge } from "@/lib/audit/checkpoint";
 import type { AuditEventInput } from "@/lib/audit/event";
 import type { AuditEvent } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
@@ -20,6 +20,8 @@ export type VerifyResult = {
   verifiedUpTo: { seq: string; time: string } | null;
   /** Signed checkpoints whose signature and hash matched. */
   checkpoints: number;
+  /** Holes left by retention that signed purge records bridged. */
+  purgesBridged: number;
   failure: ChainFailure | null;
   finishedAt: string;
 };
@@ -34,6 +36,7 @@ export function toChainRow(row: AuditEvent): ChainRow {
     seq: row.seq,
     prevHash: row.prevHash,
     hash: row.hash,
+    hashVersion: row.hashVersion === 1 ? 1 : 2,
   };
 }
 
@@ -42,7 +45,16 @@ export function toChainRow(row: AuditEvent): ChainRow {
  * every link and content hash and every signed checkpoint on the way. Stops at the first broken
  * seq. Honours `signal` between chunks.
  */
-export async function verifyAuditChain(db: Db, options: { onProgress?: (p: VerifyProgress) => void; signal?: AbortSignal; chunk?: number } = {}): Promise<VerifyResult> {
+/** Thrown between chunks when `isCancelled` says so. */
+export class VerificationCancelled extends Error {
+  constructor() {
+    super("verification cancelled");
+  }
+}
+
+type VerifyOptions = { onProgress?: (p: VerifyProgress) => void; signal?: AbortSignal; chunk?: number; isCancelled?: () => Promise<boolean> };
+
+export async function verifyAuditChain(db: Db, options: VerifyOptions = {}): Promise<VerifyResult> {
   const chunk = options.chunk ?? CHUNK;
   const total = await db.auditEvent.count();
   const jwks = await publicJwks(db);
@@ -59,7 +71,18 @@ export async function verifyAuditChain(db: Db, options: { onProgress?: (p: Verif
       badCheckpoint ??= { seq: c.seq.toString(), time: c.eventTime.toISOString(), problem: "edited", detail: "the signed checkpoint at this seq does not verify against the published key" };
     }
   }
-  const verifier = new ChainVerifier({ checkpoints: heads });
+  // Retention's holes are bridged only by purge records the same key signed.
+  const purges: PurgedRun[] = [];
+  for (const p of await db.auditPurge.findMany({ orderBy: { fromSeq: "asc" } })) {
+    try {
+      const claims = await verifyPurge(p.signature, jwks);
+      if (claims.fromSeq !== p.fromSeq.toString() || claims.toSeq !== p.toSeq.toString() || claims.prevHash !== p.prevHash || claims.lastHash !== p.lastHash) throw new Error("claims differ from the row");
+      purges.push({ fromSeq: p.fromSeq, toSeq: p.toSeq, prevHash: p.prevHash, lastHash: p.lastHash });
+    } catch {
+      badCheckpoint ??= { seq: p.fromSeq.toString(), time: p.createdAt.toISOString(), problem: "edited", detail: "the signed purge record starting at this seq does not verify against the published key" };
+    }
+  }
+  const verifier = new ChainVerifier({ checkpoints: heads, purges });
   let after: bigint | null = null;
   const finish = (): VerifyResult => {
     const failure = verifier.failure ?? badCheckpoint;
@@ -70,12 +93,14 @@ export async function verifyAuditChain(db: Db, options: { onProgress?: (p: Verif
       total,
       verifiedUpTo: last ? { seq: last.seq.toString(), time: last.time.toISOString() } : null,
       checkpoints: heads.filter((h) => last !== null && h.seq <= last.seq).length,
+      purgesBridged: verifier.bridged,
       failure,
       finishedAt: new Date().toISOString(),
     };
   };
   for (;;) {
     options.signal?.throwIfAborted();
+    if (options.isCancelled && (await options.isCancelled())) throw new VerificationCancelled();
     const rows: AuditEvent[] = await db.auditEvent.findMany({ where: after === null ? {} : { seq: { gt: after } }, orderBy: { seq: "asc" }, take: chunk });
     if (rows.length === 0) break;
     if (verifier.push(rows.map(toChainRow))) break;
@@ -91,7 +116,7 @@ export async function verifyAuditChain(db: Db, options: { onProgress?: (p: Verif
  * `audit.verify` or `audit.verify.failed` (the kind alert rules match on), and a verified chain
  * gets its head signed.
  */
-export async function runAuditVerification(db: Db, actor: Actor, options: { onProgress?: (p: VerifyProgress) => void; signal?: AbortSignal } = {}): Promise<VerifyResult> {
+export async function runAuditVerification(db: Db, actor: Actor, options: VerifyOptions = {}): Promise<VerifyResult> {
   authorize(actor, "audit:verify");
   const result = await verifyAuditChain(db, options);
   await db.$transaction((tx) =>

@@ -29,6 +29,11 @@ describe("settings", () => {
       oauthCimdAllowPrivate: false,
       oauthAccessTokenMinutes: 5,
       oauthRefreshTokenDays: 7,
+      // The retention defaults of issue 11, untouched.
+      retentionPayloadDays: 30,
+      retentionMcpDays: 400,
+      retentionAuthDays: 400,
+      retentionGovernanceDays: 2557,
     });
   });
 

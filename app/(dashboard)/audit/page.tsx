@@ -21,7 +21,9 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
   const sp = await searchParams;
   const params: AuditListParams = Object.fromEntries([...AUDIT_FILTER_KEYS, "cursor", "order"].map((k) => [k, searchParam(sp[k])]));
   const { page, error } = await loadInitialPage(() => listAuditEvents(db, actor, { ...params, limit: 50 }));
-  const scopeNote = !can(actor, "audit:all:read")
+  const scopeNote = can(actor, "audit:portals:read")
+    ? "You see your own events and the metadata of the portals you approve step-up requests for."
+    : !can(actor, "audit:all:read")
     ? "You see the events you caused."
     : !can(actor, "audit:payloads:read")
       ? "MCP arguments and results are hidden for your role."

@@ -8,6 +8,7 @@ import { Alert } from "@/components/ui/alert";
 import { PageHeader } from "@/components/ui/page-header";
 import { SettingsForm } from "@/components/settings/settings-form";
 import { DlpSettingsCard } from "@/components/settings/dlp-settings";
+import { LogDestinationsCard, RetentionCard } from "@/components/settings/retention-settings";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -32,6 +33,8 @@ export default async function SettingsPage() {
       <PageHeader title="Settings" description={DESCRIPTION} />
       <SettingsForm initialSettings={settings} canWrite={can(actor, "settings:write")} />
       <DlpSettingsCard canWrite={can(actor, "settings:write")} />
+      <RetentionCard canWrite={can(actor, "settings:write")} />
+      <LogDestinationsCard canWrite={can(actor, "settings:write")} />
     </>
   );
 }
