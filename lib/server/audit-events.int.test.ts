@@ -104,6 +104,26 @@ describe("the audit explorer's data access", () => {
       { value: "success", count: 1 },
     ]);
     expect(facets.tool).toEqual([{ value: "set_budget", count: 1 }]);
+    expect(facets.window).toBeNull();
+  });
+
+  it("counts facets over the newest matching events when there are more than the window, and says so", async () => {
+    // Window of 2: the newest two events in 24 h are the config change and alice's call.
+    const facets = await auditFacets(t.db, auditor, { range: "24h" }, NOW, 2);
+    expect(facets.window).toBe(2);
+    expect(facets.kind).toEqual([
+      { value: "config.change", count: 1 },
+      { value: "mcp.request", count: 1 },
+    ]);
+    expect(facets.tool).toEqual([{ value: "get_costs", count: 1 }]);
+    // Picking a tool counts the tool facet without its own filter, and the rest under it.
+    const picked = await auditFacets(t.db, auditor, { range: "24h", tool: "set_budget" }, NOW, 10);
+    expect(picked.window).toBeNull();
+    expect(picked.tool).toEqual([
+      { value: "get_costs", count: 2 },
+      { value: "set_budget", count: 1 },
+    ]);
+    expect(picked.outcome).toEqual([{ value: "deny", count: 1 }]);
   });
 
   it("shows a viewer only their own events, and approvers no payloads", async () => {

@@ -1,6 +1,8 @@
 import "server-only";
 import {
+  AUDIT_FACET_WINDOW,
   AUDIT_FACETS,
+  type AuditFacet,
   auditFilterParams,
   exportAuditParams,
   listAuditParams,
@@ -75,22 +77,50 @@ const FACET_LIMIT = 12;
 /**
  * Counts of the main filters' values under the current filters, each facet without its own
  * filter (so the other values of a picked facet stay visible), the most frequent first.
+ *
+ * Counted over the newest AUDIT_FACET_WINDOW matching events, read in seq order through the same
+ * indexes as a page: with 10M events an exact GROUP BY over everything is seconds of work per
+ * keystroke. Facets whose conditions are the same (those whose own filter is not set) share one
+ * read, grouped by GROUPING SETS. `window` tells the UI when a count stopped at the window.
  */
-export async function auditFacets(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<AuditFacets> {
+export async function auditFacets(db: Db, actor: Actor, raw: unknown, now = new Date(), window = AUDIT_FACET_WINDOW): Promise<AuditFacets> {
   authorize(actor, "audit:read");
   const params = auditFilterParams.parse(raw);
   const scope = auditScope(actor);
-  const entries = await Promise.all(
-    AUDIT_FACETS.map(async (facet) => {
-      const column = Prisma.raw(`"${facet}"`);
-      const conditions = [...auditConditions(params, scope, now, facet), Prisma.sql`${column} IS NOT NULL`];
-      const rows = await db.$queryRaw<Array<{ value: string; count: number | bigint }>>`
-        SELECT ${column} AS "value", count(*) AS "count" FROM "AuditEvent" ${whereSql(conditions)}
-        GROUP BY ${column} ORDER BY count(*) DESC, ${column} LIMIT ${FACET_LIMIT}`;
-      return [facet, rows.map((r) => ({ value: r.value, count: Number(r.count) }))] as const;
-    }),
-  );
-  return Object.fromEntries(entries) as AuditFacets;
+  const isSet = (facet: AuditFacet) => params[facet] !== undefined && params[facet] !== "";
+  const shared = AUDIT_FACETS.filter((f) => !isSet(f));
+  const groups: Array<{ facets: AuditFacet[]; omit?: AuditFacet }> = [
+    ...(shared.length ? [{ facets: shared }] : []),
+    ...AUDIT_FACETS.filter(isSet).map((f) => ({ facets: [f], omit: f })),
+  ];
+  const results = await Promise.all(groups.map((g) => countFacets(db, auditConditions(params, scope, now, g.omit), g.facets, window)));
+  const out = { window: results.some((r) => r.isPartial) ? window : null } as AuditFacets;
+  for (const r of results) Object.assign(out, r.counts);
+  return out;
+}
+
+async function countFacets(db: Db, conditions: Prisma.Sql[], facets: AuditFacet[], window: number) {
+  const columns = Prisma.raw(facets.map((f) => `"${f}"`).join(", "));
+  const sets = Prisma.raw(facets.map((f) => `("${f}")`).join(", "));
+  const grouping = Prisma.raw(facets.length > 1 ? `GROUPING(${facets.map((f) => `"${f}"`).join(", ")})` : "0");
+  const rows = await db.$queryRaw<Array<Record<string, string | null> & { grouping: number; count: bigint | number; total: bigint | number }>>`
+    WITH newest AS (SELECT ${columns} FROM "AuditEvent" ${whereSql(conditions)} ORDER BY "seq" DESC LIMIT ${window})
+    SELECT ${columns}, ${grouping}::int AS "grouping", count(*) AS "count", (SELECT count(*) FROM newest) AS "total"
+    FROM newest GROUP BY GROUPING SETS (${sets})`;
+  const counts = Object.fromEntries(facets.map((f) => [f, [] as Array<{ value: string; count: number }>])) as Record<AuditFacet, Array<{ value: string; count: number }>>;
+  let total = 0;
+  for (const row of rows) {
+    total = Number(row.total);
+    // Each row belongs to the one facet it is grouped by; GROUPING() has a 0 bit for it.
+    const facet = facets.length === 1 ? facets[0]! : facets.find((_, i) => ((row.grouping >> (facets.length - 1 - i)) & 1) === 0)!;
+    const value = row[facet];
+    if (value !== null && value !== undefined) counts[facet].push({ value, count: Number(row.count) });
+  }
+  for (const facet of facets) {
+    counts[facet].sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    counts[facet] = counts[facet].slice(0, FACET_LIMIT);
+  }
+  return { counts, isPartial: total >= window };
 }
 
 export type AuditEventDetail = {
