@@ -25,7 +25,7 @@ export const auditFilterParams = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   kind: text().max(64).optional(),
-  /** Email, client id or label (substring, case-insensitive), or an exact actor id. */
+  /** The start of an email, client id or label (case-insensitive), or an exact actor id. */
   actor: text().max(320).optional(),
   actorType: z.enum(["user", "service_account", "api_token", "system", "anonymous"]).optional(),
   portal: text().max(128).optional(),

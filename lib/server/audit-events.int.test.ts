@@ -78,6 +78,10 @@ describe("the audit explorer's data access", () => {
     expect((await list(auditor, { ip: "10.1.2.3" })).items).toHaveLength(5);
     expect((await list(auditor, { q: "portal.upd" })).items.map((e) => e.kind)).toEqual(["config.change"]);
     await expect(list(auditor, { ip: "not-an-ip" })).rejects.toThrow();
+    // Actor: an exact id, or the start of the label in any case (indexed; a substring is not).
+    expect((await list(auditor, { actor: "u-alice" })).items).toHaveLength(1);
+    expect((await list(auditor, { actor: "ALICE@Example" })).items.map((e) => e.actorId)).toEqual(["u-alice"]);
+    expect((await list(auditor, { actor: "b_b" })).items).toHaveLength(0);
   });
 
   it("pages by keyset in both directions without gaps or repeats", async () => {
