@@ -100,6 +100,29 @@ describe("the audit explorer's data access", () => {
     expect(next.items.map((e) => e.seq)).toEqual([seen[3], seen[2]]);
   });
 
+  it("pages a custom range by event time, both ways, without gaps or repeats", async () => {
+    // An event that reached the store late: an older time than its neighbours in seq order.
+    const late = call({ ageMinutes: 60 * 24 * 3, actorId: "u-late", data: { sessionId: "s-late" } });
+    await ingestAuditEvents(t.db, [late]);
+    const window = { range: "custom", from: new Date(NOW.getTime() - 11 * 86_400_000).toISOString(), to: new Date(NOW.getTime() - 60_000).toISOString() };
+    const walk = async (order: "asc" | "desc") => {
+      const times: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await list(auditor, { ...window, limit: 2, order, ...(cursor ? { cursor } : {}) });
+        times.push(...page.items.map((e) => e.time));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return times;
+    };
+    const newestFirst = await walk("desc");
+    expect(newestFirst).toHaveLength(7);
+    expect(newestFirst).toEqual([...newestFirst].sort().reverse());
+    expect(newestFirst).toContain(late.time.toISOString());
+    expect(await walk("asc")).toEqual([...newestFirst].reverse());
+    await t.db.auditEvent.deleteMany({ where: { id: late.id } });
+  });
+
   it("counts facets under the other filters", async () => {
     const facets = await auditFacets(t.db, auditor, { range: "24h", outcome: "deny" }, NOW);
     expect(facets.outcome).toEqual([
