@@ -74,7 +74,7 @@ export type AuditFacet = (typeof AUDIT_FACETS)[number];
  * is exact.
  */
 export type AuditFacets = Record<AuditFacet, Array<{ value: string; count: number }>> & { window: number | null };
-export const AUDIT_FACET_WINDOW = 100_000;
+export const AUDIT_FACET_WINDOW = 20_000;
 
 export type AuditEventView = {
   id: string;
