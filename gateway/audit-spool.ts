@@ -36,7 +36,7 @@ export type AuditSpoolOptions = {
   dir: string;
   controlPlaneUrl: string;
   token: string;
-  /** Events per POST (the ingest route takes at most 500). */
+  /** Events per POST, 1,000 by default (the ingest route takes at most 2,000). */
   batchSize?: number;
   /** How long events may wait before delivery, and how often the active segment is fdatasync'ed. */
   flushIntervalMs?: number;
@@ -84,7 +84,7 @@ export type AuditSpool = {
 };
 
 const INGEST_PATH = "/api/internal/audit/ingest";
-const MAX_INGEST_EVENTS = 500;
+const MAX_INGEST_EVENTS = 2000;
 const MAX_INGEST_BODY_BYTES = 5 * 1024 * 1024;
 const BODY_OVERHEAD = '{"events":[]}'.length;
 const SEGMENT = /^seg-(\d{12})\.jsonl$/;
@@ -166,7 +166,9 @@ class ActiveSegment {
 
 export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
   const dir = path.resolve(options.dir);
-  const batchSize = Math.min(Math.max(1, options.batchSize ?? 200), MAX_INGEST_EVENTS);
+  // Each POST costs the control plane a transaction, the chain lock and a commit: a backlog goes
+  // out several times faster in batches of 1,000 than of 200 (bench/audit-ingest.ts).
+  const batchSize = Math.min(Math.max(1, options.batchSize ?? 1000), MAX_INGEST_EVENTS);
   const flushIntervalMs = Math.max(1, options.flushIntervalMs ?? 500);
   // 200 ms: each delivery costs a file read, a POST and a commit. At 50 ms, a gateway at a few
   // dozen to hundreds of calls a second spent about an eighth of its CPU on them (bench

@@ -126,6 +126,10 @@ export function AuditFilters({ facets }: { facets: AuditFacets | undefined }) {
           </Button>
         ) : null}
       </div>
+      {facets?.window ? (
+        // Counted over a window at scale (lib/server/audit-events.ts): say so rather than pass them off as totals.
+        <p className="text-xs text-muted-foreground">The counts beside the filters cover the newest {facets.window.toLocaleString()} matching events, not all of them.</p>
+      ) : null}
       <details open={hasMore || undefined}>
         <summary className="flex cursor-pointer items-center gap-1.5 text-sm text-muted-foreground select-none">
           <SlidersHorizontal aria-hidden className="size-4" />

@@ -2,6 +2,7 @@
 
 import { useTransition } from "react";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { searchParamsTrail } from "@/lib/search-params-trail";
 
 /** The opaque cursor of the page being shown; absent on the first page. */
 export const CURSOR_PARAM = "cursor";
@@ -57,11 +58,15 @@ export function useTableSearchParams() {
   const [isPending, startTransition] = useTransition();
 
   const navigate = (mutate: (next: URLSearchParams) => void, { replace = false }: NavigateOptions = {}) => {
-    // The live URL, not this render's snapshot: a debounced call may fire after another navigation.
-    const next = new URLSearchParams(window.location.search);
+    // The live URL, not this render's snapshot (a debounced call may fire after another
+    // navigation), or the newest URL asked for when that has not landed yet: two changes less
+    // than a navigation apart must both stay (lib/search-params-trail.ts).
+    const base = searchParamsTrail.base(`${window.location.pathname}${window.location.search}`);
+    const next = new URLSearchParams(base.includes("?") ? base.slice(base.indexOf("?")) : "");
     mutate(next);
     const query = next.toString();
     const href = query ? `${pathname}?${query}` : pathname;
+    searchParamsTrail.navigated(base, href);
     startTransition(() => {
       if (replace) router.replace(href, { scroll: false });
       else router.push(href, { scroll: false });

@@ -42,6 +42,14 @@ describe("audit hash chain", () => {
   it("hashes independently of key order", () => {
     expect(canonicalJson({ b: 1, a: { d: 2, c: 3 } })).toBe('{"a":{"c":3,"d":2},"b":1}');
   });
+
+  it("writes what stored chains were hashed with: code-unit key order, undefined left out, nulls and dates as JSON", () => {
+    // Chains already stored were hashed with this exact text; a faster canonicalJson must not move a byte.
+    const value = { "é": 1, Z: 2, a: undefined, "10": [1, undefined, { y: null, x: "\u2028\"" }], "9": new Date("2026-01-02T03:04:05.678Z"), "😀": true, _: -0.5 };
+    expect(canonicalJson(value)).toBe('{"10":[1,null,{"x":"\u2028\\"","y":null}],"9":"2026-01-02T03:04:05.678Z","Z":2,"_":-0.5,"é":1,"😀":true}');
+    const event = { id: "00000000-0000-4000-8000-000000000001", time: new Date("2026-12-07T10:00:00Z"), kind: "mcp.request", actorType: "user" as const, action: "tools/call", outcome: "allow" as const, data: { b: [1, { d: 1, c: 2 }], a: "x" } };
+    expect(hashAuditEvent(GENESIS_HASH, event)).toBe("9943d26e024908dd093f108f14ececc027d01abeb175c02d6295423c5b7828b5");
+  });
 });
 
 describe("maskSecrets", () => {

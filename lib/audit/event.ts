@@ -92,15 +92,25 @@ export const auditEventInput = auditEventShape.transform((event) => sanitizeAudi
 
 export const GENESIS_HASH = "0".repeat(64);
 
-/** JSON with object keys sorted at every depth, so the same event always hashes the same. */
+/**
+ * JSON with object keys sorted at every depth, so the same event always hashes the same. Keys sort
+ * by UTF-16 code units (the default sort, the same order as comparing with `<`). It runs once per
+ * stored event at ingest and once per verified event, so it avoids per-key closures and copies.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = "{";
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ",";
+    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
 /**

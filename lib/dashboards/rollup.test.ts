@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf, decisionOf, percentileOf, rollupEvents } from "./rollup";
+import { bucketOf, decisionOf, percentileOf, regrainRollups, rollupEvents } from "./rollup";
 
 const base = {
   id: "00000000-0000-4000-8000-000000000000",
@@ -37,6 +37,19 @@ describe("rollups", () => {
     expect(rows[0]).toMatchObject({ minute: "2026-12-07T10:00:00.000Z", count: 2, bytes: 530, latencySumMs: 302, decision: "allowed" });
     expect(rows[0]!.latencyBuckets[bucketOf(2)]).toBe(1);
     expect(rows[0]!.latencyBuckets[bucketOf(300)]).toBe(1);
+  });
+
+  it("gives the same hourly rows from minute rows as from the events themselves", () => {
+    const events = [
+      { ...base, data: { latencyMs: 3, requestBytes: 100, responseBytes: 400 } },
+      { ...base, time: new Date("2026-12-07T10:20:00Z"), data: { latencyMs: 300, requestBytes: 10 } },
+      { ...base, time: new Date("2026-12-07T10:59:59Z"), outcome: "deny" as const, reasons: ["no"], data: { latencyMs: 1 } },
+      { ...base, time: new Date("2026-12-07T11:00:00Z"), data: { latencyMs: 7, upstreamOutcome: "error" } },
+    ];
+    const byKey = (rows: ReturnType<typeof rollupEvents>) => [...rows].sort((a, b) => `${a.minute}${a.decision}`.localeCompare(`${b.minute}${b.decision}`));
+    const direct = byKey(rollupEvents(events, 3_600_000));
+    expect(direct).toHaveLength(3);
+    expect(byKey(regrainRollups(rollupEvents(events), 3_600_000))).toEqual(direct);
   });
 
   it("estimates percentiles from buckets as their upper bounds", () => {

@@ -25,7 +25,7 @@ export const auditFilterParams = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   kind: text().max(64).optional(),
-  /** Email, client id or label (substring, case-insensitive), or an exact actor id. */
+  /** The start of an email, client id or label (case-insensitive), or an exact actor id. */
   actor: text().max(320).optional(),
   actorType: z.enum(["user", "service_account", "api_token", "system", "anonymous"]).optional(),
   portal: text().max(128).optional(),
@@ -67,7 +67,14 @@ export const exportAuditParams = auditFilterParams.extend({
 
 export const AUDIT_FACETS = ["kind", "outcome", "portal", "tool"] as const;
 export type AuditFacet = (typeof AUDIT_FACETS)[number];
-export type AuditFacets = Record<AuditFacet, Array<{ value: string; count: number }>>;
+/**
+ * Facet counts. At scale they count the newest `AUDIT_FACET_WINDOW` events that match (never a
+ * full scan of millions of rows per keystroke); `window` is that number when a facet's matches
+ * went past it, so the UI says the counts cover only the newest events, and null when every count
+ * is exact.
+ */
+export type AuditFacets = Record<AuditFacet, Array<{ value: string; count: number }>> & { window: number | null };
+export const AUDIT_FACET_WINDOW = 20_000;
 
 export type AuditEventView = {
   id: string;

@@ -93,6 +93,10 @@ describe("the audit explorer's data access", () => {
     expect((await list(auditor, { ip: "10.1.2.3" })).items).toHaveLength(5);
     expect((await list(auditor, { q: "portal.upd" })).items.map((e) => e.kind)).toEqual(["config.change"]);
     await expect(list(auditor, { ip: "not-an-ip" })).rejects.toThrow();
+    // Actor: an exact id, or the start of the label in any case (indexed; a substring is not).
+    expect((await list(auditor, { actor: "u-alice" })).items).toHaveLength(1);
+    expect((await list(auditor, { actor: "ALICE@Example" })).items.map((e) => e.actorId)).toEqual(["u-alice"]);
+    expect((await list(auditor, { actor: "b_b" })).items).toHaveLength(0);
   });
 
   it("pages by keyset in both directions without gaps or repeats", async () => {
@@ -111,6 +115,29 @@ describe("the audit explorer's data access", () => {
     expect(next.items.map((e) => e.seq)).toEqual([seen[3], seen[2]]);
   });
 
+  it("pages a custom range by event time, both ways, without gaps or repeats", async () => {
+    // An event that reached the store late: an older time than its neighbours in seq order.
+    const late = call({ ageMinutes: 60 * 24 * 3, actorId: "u-late", data: { sessionId: "s-late" } });
+    await ingestAuditEvents(t.db, [late]);
+    const window = { range: "custom", from: new Date(NOW.getTime() - 11 * 86_400_000).toISOString(), to: new Date(NOW.getTime() - 60_000).toISOString() };
+    const walk = async (order: "asc" | "desc") => {
+      const times: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await list(auditor, { ...window, limit: 2, order, ...(cursor ? { cursor } : {}) });
+        times.push(...page.items.map((e) => e.time));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return times;
+    };
+    const newestFirst = await walk("desc");
+    expect(newestFirst).toHaveLength(7);
+    expect(newestFirst).toEqual([...newestFirst].sort().reverse());
+    expect(newestFirst).toContain(late.time.toISOString());
+    expect(await walk("asc")).toEqual([...newestFirst].reverse());
+    await t.db.auditEvent.deleteMany({ where: { id: late.id } });
+  });
+
   it("counts facets under the other filters", async () => {
     const facets = await auditFacets(t.db, auditor, { range: "24h", outcome: "deny" }, NOW);
     expect(facets.outcome).toEqual([
@@ -119,6 +146,26 @@ describe("the audit explorer's data access", () => {
       { value: "success", count: 1 },
     ]);
     expect(facets.tool).toEqual([{ value: "set_budget", count: 1 }]);
+    expect(facets.window).toBeNull();
+  });
+
+  it("counts facets over the newest matching events when there are more than the window, and says so", async () => {
+    // Window of 2: the newest two events in 24 h are the config change and alice's call.
+    const facets = await auditFacets(t.db, auditor, { range: "24h" }, NOW, 2);
+    expect(facets.window).toBe(2);
+    expect(facets.kind).toEqual([
+      { value: "config.change", count: 1 },
+      { value: "mcp.request", count: 1 },
+    ]);
+    expect(facets.tool).toEqual([{ value: "get_costs", count: 1 }]);
+    // Picking a tool counts the tool facet without its own filter, and the rest under it.
+    const picked = await auditFacets(t.db, auditor, { range: "24h", tool: "set_budget" }, NOW, 10);
+    expect(picked.window).toBeNull();
+    expect(picked.tool).toEqual([
+      { value: "get_costs", count: 2 },
+      { value: "set_budget", count: 1 },
+    ]);
+    expect(picked.outcome).toEqual([{ value: "deny", count: 1 }]);
   });
 
   it("shows a viewer only their own events, and approvers no payloads", async () => {

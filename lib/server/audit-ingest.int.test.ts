@@ -269,13 +269,17 @@ describe(`POST /api/internal/audit/ingest over HTTP (${label})`, () => {
     }
   });
 
-  it("answers 422 naming the invalid event, and for more than 500 events", async () => {
+  it("answers 422 naming the invalid event, and for more than 2,000 events; takes the spool's batch of 1,000", async () => {
     const invalid = await post(JSON.stringify({ events: [event(1), { ...event(2), id: "not-a-uuid" }] }));
     expect(invalid.status).toBe(422);
     expect(await invalid.json()).toMatchObject({ title: "Audit event 1 is not valid", errors: [{ field: "events.1.id" }] });
 
-    const tooMany = await post(JSON.stringify({ events: Array.from({ length: 501 }, (_, i) => event(i)) }));
+    const tooMany = await post(JSON.stringify({ events: Array.from({ length: 2001 }, (_, i) => event(i)) }));
     expect(tooMany.status).toBe(422);
+
+    const spoolBatch = await post(JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => event(10_000 + i)) }));
+    expect(spoolBatch.status).toBe(200);
+    expect(await spoolBatch.json()).toMatchObject({ accepted: 1000, duplicates: 0 });
   });
 
   it("takes bodies up to 5 MiB and refuses larger ones, declared or streamed", async () => {

@@ -5,8 +5,9 @@ import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
 import { observeAuditEvents } from "./alerts/engine";
-import { rollupEvents } from "@/lib/dashboards/rollup";
-import { addTrafficRollups } from "./traffic-rollups";
+import { regrainRollups, rollupEvents } from "@/lib/dashboards/rollup";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { trafficRollupUpsert } from "./traffic-rollups";
 import { publishConfig } from "./config-publisher";
 import { recordGrantUse } from "./step-up";
 
@@ -30,15 +31,18 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
   const result = await db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
-      // Read under the lock: a concurrent ingest of the same ids has committed or not started.
+      // Read under the lock, in a statement of its own (its snapshot is taken after the lock is
+      // held): a concurrent ingest of the same ids has committed or not started. The ids already
+      // stored and the chain's tail come back in one round trip.
       const ids = [...unique.keys()];
-      const existing = await tx.$queryRaw<Array<{ id: string }>>`SELECT "id" FROM "AuditEvent" WHERE "id" = ANY(${textArray(ids)}::text[])`;
-      for (const { id } of existing) unique.delete(id);
+      const [head] = await tx.$queryRaw<Array<{ tail: string | null; existing: string[] | null }>>`
+        SELECT (SELECT "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1) AS "tail",
+          ARRAY(SELECT "id" FROM "AuditEvent" WHERE "id" = ANY(${textArray(ids)}::text[])) AS "existing"`;
+      for (const id of head?.existing ?? []) unique.delete(id);
       const fresh = [...unique.values()];
       if (fresh.length === 0) return { accepted: 0, duplicates: parsed.length, fresh };
 
-      const tail = await tx.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { hash: true } });
-      let prev = tail?.hash ?? GENESIS_HASH;
+      let prev = head?.tail ?? GENESIS_HASH;
       const cols = {
         id: [] as string[],
         time: [] as string[],
@@ -84,12 +88,19 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
         cols.hash.push(hash);
         prev = hash;
       }
-      // One statement for the whole batch (createMany is several times slower). seq comes from the
-      // column's sequence, drawn row by row in ORDER BY ord, so seq order is chain order. Times are
-      // UTC instants, stored as UTC wall clock in timestamp(3) like Prisma stores them. Each column
+      // One statement for the whole batch and its rollups (createMany is several times slower, and
+      // each statement is a round trip inside the transaction). seq comes from the column's
+      // sequence, drawn row by row in ORDER BY ord, so seq order is chain order. Times are UTC
+      // instants, stored as UTC wall clock in timestamp(3) like Prisma stores them. Each column
       // travels as one array literal: Prisma passes JS arrays element by element, which cost more
-      // than the insert itself.
+      // than the insert itself. The rollups are data-modifying CTEs of the same statement: they
+      // count exactly the rows this transaction stores.
+      const minutes = rollupEvents(fresh);
+      const rollups = [trafficRollupUpsert(minutes, "TrafficRollup"), trafficRollupUpsert(regrainRollups(minutes, 3_600_000), "TrafficRollupHour")].flatMap((sql, i) =>
+        sql ? [Prisma.sql`, ${Prisma.raw(`rollup_${i}`)} AS (${sql})`] : [],
+      );
       await tx.$executeRaw`
+        WITH inserted AS (
         INSERT INTO "AuditEvent" ("id", "time", "kind", "actorType", "actorId", "actorLabel", "action", "outcome",
           "targetType", "targetId", "portal", "server", "tool", "reasons", "data", "sourceIp", "requestId", "prevHash", "hash")
         SELECT u.c_id, (u.c_time::timestamptz AT TIME ZONE 'UTC'), u.c_kind, u.c_actor_type, u.c_actor_id, u.c_actor_label,
@@ -104,12 +115,13 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
         ) WITH ORDINALITY AS u(c_id, c_time, c_kind, c_actor_type, c_actor_id, c_actor_label, c_action, c_outcome,
           c_target_type, c_target_id, c_portal, c_server, c_tool, c_reasons, c_data, c_source_ip, c_request_id,
           c_prev_hash, c_hash, ord)
-        ORDER BY u.ord`;
-      await addTrafficRollups(tx, rollupEvents(fresh));
+        ORDER BY u.ord
+        RETURNING 1)
+        ${rollups.length > 0 ? Prisma.join(rollups, "") : Prisma.empty}
+        SELECT count(*) FROM inserted`;
       // Calls made under a step-up grant (only fresh events, so a re-sent batch counts nothing twice).
       const uses = fresh.flatMap((e) => (e.kind === "mcp.request" && e.outcome === "allow" && typeof e.data?.grantId === "string" ? [{ grantId: e.data.grantId, time: e.time }] : []));
       if (uses.length > 0) isGrantUsedUp = await recordGrantUse(tx, uses);
-      await addTrafficRollups(tx, rollupEvents(fresh, 3_600_000), "TrafficRollupHour");
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.

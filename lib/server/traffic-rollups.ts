@@ -13,10 +13,21 @@ const textArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\
  * existing ones summed (latency buckets element by element). Runs inside the ingest transaction,
  * so rollups count exactly the events stored, and a re-sent batch (all duplicates) adds nothing.
  */
-export async function addTrafficRollups(tx: Tx, rows: RollupRow[], table: "TrafficRollup" | "TrafficRollupHour" = "TrafficRollup"): Promise<void> {
-  if (rows.length === 0) return;
+export async function addTrafficRollups(tx: Tx, rows: RollupRow[], table: RollupTable = "TrafficRollup"): Promise<void> {
+  const upsert = trafficRollupUpsert(rows, table);
+  if (upsert) await tx.$executeRaw(upsert);
+}
+
+export type RollupTable = "TrafficRollup" | "TrafficRollupHour";
+
+/**
+ * The upsert of `addTrafficRollups` as a statement of its own, null when there is nothing to add:
+ * ingest runs it as a data-modifying CTE of its event insert, so the whole batch is one round trip.
+ */
+export function trafficRollupUpsert(rows: RollupRow[], table: RollupTable): Prisma.Sql | null {
+  if (rows.length === 0) return null;
   const target = Prisma.raw(`"${table}"`);
-  await tx.$executeRaw`
+  return Prisma.sql`
     INSERT INTO ${target} ("id", "minute", "portal", "server", "tool", "actor", "decision", "count", "bytes", "latencySumMs", "latencyBuckets", "upstreamErrors")
     SELECT u.id, (u.minute::timestamptz AT TIME ZONE 'UTC'), u.portal, u.server, u.tool, u.actor, u.decision, u.count::int, u.bytes::bigint,
       u.latency::double precision, u.buckets::int[], u.errors::int
