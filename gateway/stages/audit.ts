@@ -60,6 +60,7 @@ export function createAudit(deps: { emit: EmitAuditEvent; metrics: GatewayMetric
           protocolVersion: caller.protocolVersion,
           exposedName: call.exposedName,
           ...(call.elevation?.grantId && call.outcome === "allow" ? { grantId: call.elevation.grantId } : {}),
+          ...(call.roles ? { roles: call.roles } : {}),
           ...(call.traceId ? { traceId: call.traceId } : {}),
           ...(response?.httpStatus !== undefined ? { httpStatus: response.httpStatus } : {}),
           latencyMs: round3(latencyMs),
