@@ -310,7 +310,7 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       return {
         subject: `grant:${grantId}|${event.server}/${event.tool}`,
         title: `${who} used a step-up grant asked for ${asked.server ?? ""}${asked.server ? "/" : ""}${asked.tool} to call ${event.server}/${event.tool}`,
-        auditFilter: { kind: "mcp.request", q: grantId },
+        auditFilter: { kind: "mcp.request", grant: grantId },
         detail: { grantId, asked, used: { server: event.server, tool: event.tool } },
       };
     }

@@ -7,6 +7,7 @@ const { createTestDatabase } = await import("./db/test-database");
 const { ingestAuditEvents } = await import("./audit-ingest");
 const { getDashboards, getCostAttribution, costAttributionCsv } = await import("./dashboards");
 const { systemActor } = await import("./auth/actor");
+const stepUp = await import("./step-up");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestDb;
@@ -73,6 +74,43 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     const day = await getDashboards(t.db, admin, { range: "24h" }, now);
     expect(day.totals).toEqual(d.totals);
     expect(day.servers.find((s) => s.server === "cost-explorer")).toMatchObject({ calls: 20, p95: 10 });
+  });
+
+  it("charts step-up: requests by outcome, approval rate, time to decision, grants active now; empty when there were none", async () => {
+    const before = await getDashboards(t.db, admin, { range: "24h" }, now);
+    expect(before.stepUp).toEqual({ requests: [], total: 0, approvalRate: null, decisionSeconds: { p50: null, p95: null }, activeGrants: [] });
+    const portal = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
+    await t.db.portalRole.create({
+      data: { slug: "analyst", name: "Analyst", stepUpRiskClasses: ["write"], stepUpMaxMinutes: 60, principals: { create: [{ kind: "user", value: "bob@example.com" }] }, grants: { create: [{ portalId: portal.id, riskClasses: ["read"] }] } },
+    });
+    const bob = await t.db.user.create({ data: { email: "bob@example.com", name: "Bob", role: "viewer" } });
+    const boss = await t.db.user.create({ data: { email: "boss@example.com", name: "Boss", role: "approver" } });
+    const approver = { type: "user" as const, userId: boss.id, email: boss.email, name: boss.name, role: "approver" as const, mfa: true };
+    const requester = await stepUp.userRequester(t.db, bob.id);
+    // Filed 5 h, 3 h and 1 h ago; decided after 2, 10 and (still running) 4 minutes.
+    const plan = [
+      { ago: 300, after: 2, decide: "approve" },
+      { ago: 180, after: 10, decide: "deny" },
+      { ago: 60, after: 4, decide: "approve" },
+      { ago: 20, after: 0, decide: "none" },
+    ] as const;
+    for (const p of plan) {
+      const filedAt = new Date(now.getTime() - p.ago * 60_000);
+      const r = await stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass: "write", reason: "tagging", durationMinutes: 60 }, filedAt);
+      const at = new Date(filedAt.getTime() + p.after * 60_000);
+      if (p.decide === "approve") await stepUp.approveStepUpRequest(t.db, approver, r.id, {}, at);
+      if (p.decide === "deny") await stepUp.denyStepUpRequest(t.db, approver, r.id, { note: "not this week" }, at);
+    }
+    const d = (await getDashboards(t.db, admin, { range: "24h" }, now)).stepUp;
+    expect(d.total).toBe(4);
+    expect(d.requests.reduce((n, p) => n + p.approved, 0)).toBe(2);
+    expect(d.requests.reduce((n, p) => n + p.denied + p.pending, 0)).toBe(2);
+    expect(d.approvalRate).toBeCloseTo(2 / 3);
+    expect(d.decisionSeconds.p50).toBe(240);
+    // Only the grant approved an hour ago for 60 minutes is still running at `now`… by 4 minutes.
+    expect(d.activeGrants).toEqual([{ riskClass: "write", count: 1 }]);
+    expect((await getDashboards(t.db, admin, { range: "1h" }, now)).stepUp.total).toBe(2);
+    expect((await getDashboards(t.db, admin, { range: "24h", portal: "other" }, now)).stepUp.total).toBe(0);
   });
 
   it("attributes cost to teams by IdP group and exports it as CSV", async () => {

@@ -29,6 +29,20 @@ export type Dashboards = {
   denialsByRule: { reason: string; count: number }[];
   servers: { server: string; calls: number; errorRate: number; p50: number | null; p95: number | null }[];
   alertsBySeverity: ({ time: string } & Record<"low" | "medium" | "high" | "critical", number>)[];
+  stepUp: StepUpCharts;
+};
+
+export const stepUpStatuses = ["approved", "denied", "expired", "withdrawn", "pending"] as const;
+export type StepUpCharts = {
+  /** Requests filed per bucket, by where they stand now. */
+  requests: ({ time: string } & Record<(typeof stepUpStatuses)[number], number>)[];
+  total: number;
+  /** Approved among those decided (approved or denied) in range; null when none was decided. */
+  approvalRate: number | null;
+  /** Seconds from filing to decision, for requests decided in range. */
+  decisionSeconds: { p50: number | null; p95: number | null };
+  /** Grants active now, by risk class (not bound to the range: what is elevated at this moment). */
+  activeGrants: { riskClass: string; count: number }[];
 };
 
 const num = (v: unknown) => Number(v ?? 0);
@@ -47,7 +61,7 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   const seconds = step / 1000;
   const rollups = rollupTable(step);
 
-  const [series, tools, callers, denials, latency, alerts, portals] = await Promise.all([
+  const [series, tools, callers, denials, latency, alerts, portals, stepUp] = await Promise.all([
     db.$queryRaw<Array<{ bucket: Date; decision: Decision; calls: bigint }>>`
       SELECT to_timestamp(floor(extract(epoch from "minute") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "decision", sum("count") AS calls
       FROM ${rollups} WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
@@ -75,6 +89,7 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
       SELECT to_timestamp(floor(extract(epoch from "firstSeenAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "severity", count(*) AS n
       FROM "Alert" WHERE "firstSeenAt" >= ${from} GROUP BY 1, 2 ORDER BY 1`,
     db.portal.findMany({ select: { slug: true }, orderBy: { slug: "asc" } }),
+    getStepUpCharts(db, from, seconds, portalFilter, now),
   ]);
 
   // Every bucket of the range, so the chart's time axis has no holes where nothing happened.
@@ -122,6 +137,48 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
       .map(([server, s]) => ({ server, calls: s.calls, errorRate: s.calls ? s.errors / s.calls : 0, p50: percentileOf(s.buckets, 0.5), p95: percentileOf(s.buckets, 0.95) }))
       .sort((a, b) => b.calls - a.calls),
     alertsBySeverity: [...severityPoints.values()].sort((a, b) => a.time.localeCompare(b.time)),
+    stepUp,
+  };
+}
+
+/**
+ * Step-up over the range, from the step-up tables themselves: requests are made by people, a few
+ * hundred a day at most, so the table is small next to the audit events and needs no rollup.
+ */
+async function getStepUpCharts(db: Db, from: Date, seconds: number, portal: string | null, now: Date): Promise<StepUpCharts> {
+  const [series, decided, grants] = await Promise.all([
+    db.$queryRaw<Array<{ bucket: Date; status: string; n: bigint }>>`
+      SELECT to_timestamp(floor(extract(epoch from r."createdAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, r."status", count(*) AS n
+      FROM "StepUpRequest" r JOIN "Portal" p ON p."id" = r."portalId"
+      WHERE r."createdAt" >= ${from} AND (${portal}::text IS NULL OR p."slug" = ${portal})
+      GROUP BY 1, 2 ORDER BY 1`,
+    db.$queryRaw<Array<{ approved: bigint; denied: bigint; p50: number | null; p95: number | null }>>`
+      SELECT count(*) FILTER (WHERE r."status" = 'approved') AS approved, count(*) FILTER (WHERE r."status" = 'denied') AS denied,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch from r."decidedAt" - r."createdAt")) AS p50,
+        percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch from r."decidedAt" - r."createdAt")) AS p95
+      FROM "StepUpRequest" r JOIN "Portal" p ON p."id" = r."portalId"
+      WHERE r."decidedAt" >= ${from} AND r."status" IN ('approved', 'denied') AND (${portal}::text IS NULL OR p."slug" = ${portal})`,
+    db.elevatedGrant.groupBy({ by: ["riskClass"], where: { status: "active", endsAt: { gt: now }, ...(portal ? { portalSlug: portal } : {}) }, _count: { _all: true } }),
+  ]);
+  const points = new Map<number, StepUpCharts["requests"][number]>();
+  let total = 0;
+  for (const row of series) {
+    const t = new Date(row.bucket).getTime();
+    const point = points.get(t) ?? { time: new Date(t).toISOString(), approved: 0, denied: 0, expired: 0, withdrawn: 0, pending: 0 };
+    if (row.status in point) point[row.status as "approved"] += num(row.n);
+    total += num(row.n);
+    points.set(t, point);
+  }
+  const d = decided[0];
+  const approved = num(d?.approved);
+  const decidedCount = approved + num(d?.denied);
+  const round = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(Number(v)));
+  return {
+    requests: [...points.values()].sort((a, b) => a.time.localeCompare(b.time)),
+    total,
+    approvalRate: decidedCount ? approved / decidedCount : null,
+    decisionSeconds: { p50: round(d?.p50), p95: round(d?.p95) },
+    activeGrants: grants.map((g) => ({ riskClass: g.riskClass, count: g._count._all })).sort((a, b) => b.count - a.count),
   };
 }
 
