@@ -25,7 +25,8 @@ const auditHref = (params: Record<string, string | undefined>) => `/audit${toQue
 
 function timeLabel(iso: string, range: string): string {
   const d = new Date(iso);
-  return range === "7d" || range === "30d"
+  if (range === "30d") return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  return range === "7d"
     ? d.toLocaleDateString(undefined, { month: "short", day: "numeric", hour: "2-digit" })
     : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }

@@ -110,6 +110,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
       const uses = fresh.flatMap((e) => (e.kind === "mcp.request" && e.outcome === "allow" && typeof e.data?.grantId === "string" ? [{ grantId: e.data.grantId, time: e.time }] : []));
       if (uses.length > 0) isGrantUsedUp = await recordGrantUse(tx, uses);
       await addTrafficRollups(tx, rollupEvents(fresh, 3_600_000), "TrafficRollupHour");
+      await addTrafficRollups(tx, rollupEvents(fresh, 86_400_000), "TrafficRollupDay");
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.

@@ -57,6 +57,8 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     expect(rows.every((r) => r.latencyBuckets.length === 12)).toBe(true);
     const hours = await t.db.trafficRollupHour.findMany();
     expect(hours.reduce((n, r) => n + r.count, 0)).toBe(22);
+    const days = await t.db.trafficRollupDay.findMany();
+    expect(days.reduce((n, r) => n + r.count, 0)).toBe(22);
   });
 
   it("shapes the overview's charts from the rollups", async () => {
@@ -74,6 +76,14 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     const day = await getDashboards(t.db, admin, { range: "24h" }, now);
     expect(day.totals).toEqual(d.totals);
     expect(day.servers.find((s) => s.server === "cost-explorer")).toMatchObject({ calls: 20, p95: 10 });
+    // A month reads whole days (and the hours and minutes before the first one): the same calls, one point per day.
+    for (const range of ["6h", "7d", "30d"] as const) {
+      const longer = await getDashboards(t.db, admin, { range }, now);
+      expect(longer.totals, range).toEqual(d.totals);
+      expect(longer.topTools[0], range).toEqual(d.topTools[0]);
+      expect(longer.servers.find((s) => s.server === "cost-explorer"), range).toMatchObject({ calls: 20, p50: 10, p95: 10 });
+    }
+    expect((await getDashboards(t.db, admin, { range: "30d" }, now)).calls.length).toBeLessThanOrEqual(32);
   });
 
   it("charts step-up: requests by outcome, approval rate, time to decision, grants active now; empty when there were none", async () => {

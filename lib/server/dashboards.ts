@@ -7,12 +7,43 @@ import { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 
-export const trafficRanges = { "1h": 60_000, "6h": 5 * 60_000, "24h": 3_600_000, "7d": 2 * 3_600_000, "30d": 12 * 3_600_000 } as const;
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
 
-/** Ranges charted by the hour read the hourly rollups: 60 times fewer rows than per minute. */
-const rollupTable = (stepMs: number) => Prisma.raw(stepMs >= 3_600_000 ? `"TrafficRollupHour"` : `"TrafficRollup"`);
+/**
+ * Per range: the chart's step, and the rollup its series reads (the coarsest one as fine as the
+ * step). The other charts read whole days, hours and minutes of the range from the day, hour and
+ * minute rollups (`coveringRollups`), so a 30-day range reads about 30 days' rows, not 43,200
+ * minutes' or 720 hours'.
+ */
+export const trafficRanges = { "1h": MINUTE, "6h": 5 * MINUTE, "24h": HOUR, "7d": 2 * HOUR, "30d": DAY } as const;
 export type TrafficRange = keyof typeof trafficRanges;
-const RANGE_MS: Record<TrafficRange, number> = { "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 };
+const RANGE_MS: Record<TrafficRange, number> = { "1h": HOUR, "6h": 6 * HOUR, "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY };
+
+const seriesTable = (stepMs: number) => Prisma.raw(stepMs >= DAY ? `"TrafficRollupDay"` : stepMs >= HOUR ? `"TrafficRollupHour"` : `"TrafficRollup"`);
+
+const ceilTo = (d: Date, grain: number) => new Date(Math.ceil(d.getTime() / grain) * grain);
+const ROLLUP_COLUMNS = Prisma.raw(`"minute", "portal", "server", "tool", "actor", "decision", "count", "bytes", "latencySumMs", "latencyBuckets", "upstreamErrors"`);
+
+/**
+ * The rollup rows that cover [from, now] exactly, each stretch at its coarsest grain: whole days
+ * from the daily rollups, the hours before the first whole day from the hourly ones, the minutes
+ * before the first whole hour from the per-minute ones. Every event is in all three, so the sums
+ * are those of the per-minute rows; filters outside are pushed into each part by the planner.
+ */
+function coveringRollups(from: Date): Prisma.Sql {
+  const hourStart = ceilTo(from, HOUR);
+  const dayStart = ceilTo(from, DAY);
+  return Prisma.sql`(
+    SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollupDay" WHERE "minute" >= ${dayStart}
+    UNION ALL SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollupHour" WHERE "minute" >= ${hourStart} AND "minute" < ${dayStart}
+    UNION ALL SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollup" WHERE "minute" >= ${from} AND "minute" < ${hourStart}
+  )`;
+}
+
+/** Element-wise sums of the latency buckets: one pass over the rows, where unnest would multiply them by twelve. */
+const bucketSums = Prisma.raw(Array.from({ length: BUCKET_COUNT }, (_, i) => `sum(r."latencyBuckets"[${i + 1}]) AS b${i}`).join(", "));
 
 export const dashboardParams = dashboardQuery.omit({ format: true });
 
@@ -59,20 +90,20 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / step) * step);
   const portalFilter = portal ?? null;
   const seconds = step / 1000;
-  const rollups = rollupTable(step);
+  const rollups = coveringRollups(from);
 
   const [series, tools, callers, denials, latency, alerts, portals, stepUp] = await Promise.all([
     db.$queryRaw<Array<{ bucket: Date; decision: Decision; calls: bigint }>>`
       SELECT to_timestamp(floor(extract(epoch from "minute") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "decision", sum("count") AS calls
-      FROM ${rollups} WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      FROM ${seriesTable(step)} WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2 ORDER BY 1`,
     db.$queryRaw<Array<{ server: string; tool: string; calls: bigint }>>`
-      SELECT "server", "tool", sum("count") AS calls FROM ${rollups}
-      WHERE "minute" >= ${from} AND "tool" <> '' AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      SELECT "server", "tool", sum("count") AS calls FROM ${rollups} r
+      WHERE "tool" <> '' AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8`,
     db.$queryRaw<Array<{ actor: string; calls: bigint }>>`
-      SELECT "actor", sum("count") AS calls FROM ${rollups}
-      WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      SELECT "actor", sum("count") AS calls FROM ${rollups} r
+      WHERE (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
     db.$queryRaw<Array<{ reason: string | null; count: bigint }>>`
       SELECT left(d."reasons"->>0, 120) AS reason, count(*) AS count FROM (
@@ -80,11 +111,11 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
           AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
         ORDER BY "time" DESC LIMIT 5000) d
       GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
-    db.$queryRaw<Array<{ server: string; i: bigint; n: bigint; calls: bigint; errors: bigint }>>`
-      SELECT r."server", x.i, sum(x.n) AS n, sum(r."count") FILTER (WHERE x.i = 1) AS calls, sum(r."upstreamErrors") FILTER (WHERE x.i = 1) AS errors
-      FROM ${rollups} r, unnest(r."latencyBuckets") WITH ORDINALITY AS x(n, i)
-      WHERE r."minute" >= ${from} AND r."server" <> '' AND r."decision" IN ('allowed', 'error') AND (${portalFilter}::text IS NULL OR r."portal" = ${portalFilter})
-      GROUP BY 1, 2`,
+    db.$queryRaw<Array<{ server: string; calls: bigint; errors: bigint } & Record<string, bigint | null>>>`
+      SELECT r."server", sum(r."count") AS calls, sum(r."upstreamErrors") AS errors, ${bucketSums}
+      FROM ${rollups} r
+      WHERE r."server" <> '' AND r."decision" IN ('allowed', 'error') AND (${portalFilter}::text IS NULL OR r."portal" = ${portalFilter})
+      GROUP BY 1`,
     db.$queryRaw<Array<{ bucket: Date; severity: string; n: bigint }>>`
       SELECT to_timestamp(floor(extract(epoch from "firstSeenAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "severity", count(*) AS n
       FROM "Alert" WHERE "firstSeenAt" >= ${from} GROUP BY 1, 2 ORDER BY 1`,
@@ -106,15 +137,7 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   }
 
   const byServer = new Map<string, { buckets: number[]; calls: number; errors: number }>();
-  for (const row of latency) {
-    const s = byServer.get(row.server) ?? { buckets: new Array<number>(BUCKET_COUNT).fill(0), calls: 0, errors: 0 };
-    s.buckets[Number(row.i) - 1] = num(row.n);
-    if (Number(row.i) === 1) {
-      s.calls = num(row.calls);
-      s.errors = num(row.errors);
-    }
-    byServer.set(row.server, s);
-  }
+  for (const row of latency) byServer.set(row.server, { buckets: Array.from({ length: BUCKET_COUNT }, (_, i) => num(row[`b${i}`])), calls: num(row.calls), errors: num(row.errors) });
 
   const severityPoints = new Map<number, Dashboards["alertsBySeverity"][number]>();
   for (const row of alerts) {
@@ -192,15 +215,13 @@ export type CostRow = { team: string; tool: string; calls: number; bytes: number
 export async function getCostAttribution(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<CostRow[]> {
   authorize(actor, "dashboards:read");
   const { range, portal } = dashboardParams.parse(raw);
-  const isHourly = RANGE_MS[range] >= 86_400_000;
-  const grain = isHourly ? 3_600_000 : 60_000;
-  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / grain) * grain);
-  const rollups = rollupTable(grain);
+  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / MINUTE) * MINUTE);
+  const rollups = coveringRollups(from);
   const portalFilter = portal ?? null;
   const [rows, users] = await Promise.all([
     db.$queryRaw<Array<{ actor: string; server: string; tool: string; calls: bigint; bytes: bigint; latency: number }>>`
       SELECT "actor", "server", "tool", sum("count") AS calls, sum("bytes") AS bytes, sum("latencySumMs") AS latency
-      FROM ${rollups} WHERE "minute" >= ${from} AND "tool" <> '' AND "decision" IN ('allowed', 'error')
+      FROM ${rollups} r WHERE "tool" <> '' AND "decision" IN ('allowed', 'error')
         AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2, 3`,
     db.user.findMany({ select: { email: true, idpGroups: true } }),

@@ -13,7 +13,7 @@ const textArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\
  * existing ones summed (latency buckets element by element). Runs inside the ingest transaction,
  * so rollups count exactly the events stored, and a re-sent batch (all duplicates) adds nothing.
  */
-export async function addTrafficRollups(tx: Tx, rows: RollupRow[], table: "TrafficRollup" | "TrafficRollupHour" = "TrafficRollup"): Promise<void> {
+export async function addTrafficRollups(tx: Tx, rows: RollupRow[], table: "TrafficRollup" | "TrafficRollupHour" | "TrafficRollupDay" = "TrafficRollup"): Promise<void> {
   if (rows.length === 0) return;
   const target = Prisma.raw(`"${table}"`);
   await tx.$executeRaw`
