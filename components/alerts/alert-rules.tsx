@@ -5,20 +5,19 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Trash2 } from "lucide-react";
 import { toast } from "sonner";
 
-import { ApiError, api } from "@/lib/api/client";
+import { api } from "@/lib/api/client";
 import { alertRuleKeys } from "@/lib/api/query-keys";
 import type { AlertRuleView } from "@/lib/schemas/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Dialog } from "@/components/ui/dialog";
 import { FormField } from "@/components/ui/form-field";
-import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
 import { Switch } from "@/components/ui/switch";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
-import { DETECTOR_DEFAULTS, DETECTOR_LABELS, detectors, severities, type Detector } from "@/lib/alerts/rules";
+import { DETECTOR_DEFAULTS, DETECTOR_LABELS, detectors, type Detector } from "@/lib/alerts/rules";
 import { SEVERITY_BADGE } from "./alerts-inbox";
+import { FormDialog, SeveritySelect, TextField, errorFor, useFormMutation } from "./form-parts";
 
 const PARAM_LABELS: Record<string, string> = {
   threshold: "Threshold (events)",
@@ -160,84 +159,52 @@ const bodyOf = (draft: RuleDraft, typed: Record<string, unknown>) => ({
   scope: Object.fromEntries(Object.entries(draft.scope).filter(([, v]) => v.trim()).map(([k, v]) => [k, v.trim()])),
 });
 
-const errorFor = (errors: Record<string, string>, field: string) => errors[field] ?? Object.entries(errors).find(([f]) => f.startsWith(`${field}.`))?.[1];
-
 /** Parameters, severity, scope and throttle: the fields a new rule and an edited one share. */
 function RuleFields({ draft, onChange, errors }: { draft: RuleDraft; onChange: (draft: RuleDraft) => void; errors: Record<string, string> }) {
   return (
     <>
-      {Object.keys(draft.params).map((key) => (
-        <FormField key={key} label={PARAM_LABELS[key] ?? key} htmlFor={`param-${key}`} error={errorFor(errors, `params.${key}`)}>
-          {key === "by" ? (
+      {Object.keys(draft.params).map((key) =>
+        key === "by" ? (
+          <FormField key={key} label={PARAM_LABELS[key] ?? key} htmlFor={`param-${key}`} error={errorFor(errors, `params.${key}`)}>
             <Select id={`param-${key}`} value={draft.params[key]} onChange={(e) => onChange({ ...draft, params: { ...draft.params, [key]: e.target.value } })} options={[{ value: "account", label: "account" }, { value: "ip", label: "source address" }]} />
-          ) : (
-            <Input id={`param-${key}`} value={draft.params[key] ?? ""} onChange={(e) => onChange({ ...draft, params: { ...draft.params, [key]: e.target.value } })} />
-          )}
-        </FormField>
-      ))}
-      <FormField label="Severity" htmlFor="rule-severity" error={errors.severity}>
-        <Select id="rule-severity" value={draft.severity} onChange={(e) => onChange({ ...draft, severity: e.target.value })} options={severities.map((v) => ({ value: v, label: v }))} />
-      </FormField>
+          </FormField>
+        ) : (
+          <TextField key={key} id={`param-${key}`} label={PARAM_LABELS[key] ?? key} value={draft.params[key] ?? ""} onChange={(v) => onChange({ ...draft, params: { ...draft.params, [key]: v } })} error={errorFor(errors, `params.${key}`)} />
+        ),
+      )}
+      <SeveritySelect id="rule-severity" label="Severity" value={draft.severity} onChange={(severity) => onChange({ ...draft, severity })} error={errors.severity} />
       {SCOPE_FIELDS.map(({ key, label }) => (
-        <FormField key={key} label={label} htmlFor={`rule-scope-${key}`} error={errorFor(errors, `scope.${key}`) ?? (key === "portal" ? errors.scope : undefined)} description={key === "portal" ? "Empty scope fields: everything." : undefined}>
-          <Input id={`rule-scope-${key}`} value={draft.scope[key]} onChange={(e) => onChange({ ...draft, scope: { ...draft.scope, [key]: e.target.value } })} />
-        </FormField>
+        <TextField
+          key={key}
+          id={`rule-scope-${key}`}
+          label={label}
+          value={draft.scope[key]}
+          onChange={(v) => onChange({ ...draft, scope: { ...draft.scope, [key]: v } })}
+          error={errorFor(errors, `scope.${key}`) ?? (key === "portal" ? errors.scope : undefined)}
+          description={key === "portal" ? "Empty scope fields: everything." : undefined}
+        />
       ))}
-      <FormField label="Notify again at most every (minutes)" htmlFor="rule-throttle" error={errors.throttleMinutes}>
-        <Input id="rule-throttle" inputMode="numeric" value={draft.throttle} onChange={(e) => onChange({ ...draft, throttle: e.target.value })} />
-      </FormField>
+      <TextField id="rule-throttle" label="Notify again at most every (minutes)" inputMode="numeric" value={draft.throttle} onChange={(throttle) => onChange({ ...draft, throttle })} error={errors.throttleMinutes} />
     </>
   );
 }
 
-function useRuleMutation<T>(fn: () => Promise<T>, done: string, onClose: () => void) {
+function useRuleSave<T>(fn: () => Promise<T>, done: string, onClose: () => void) {
   const queryClient = useQueryClient();
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const mutation = useMutation({
-    mutationFn: fn,
-    onSuccess: () => {
-      toast.success(done);
-      void queryClient.invalidateQueries({ queryKey: alertRuleKeys.all });
-      onClose();
-    },
-    onError: (error) => {
-      if (error instanceof ApiError) setErrors(error.fieldMap());
-      toast.error(error.message);
-    },
+  return useFormMutation(fn, () => {
+    toast.success(done);
+    void queryClient.invalidateQueries({ queryKey: alertRuleKeys.all });
+    onClose();
   });
-  return { mutation, errors };
-}
-
-function RuleDialog({ title, description, onClose, onSave, isPending, children }: { title: string; description?: string; onClose: () => void; onSave: () => void; isPending: boolean; children: React.ReactNode }) {
-  return (
-    <Dialog
-      open
-      onOpenChange={(open) => (open ? undefined : onClose())}
-      title={title}
-      description={description}
-      footer={
-        <>
-          <Button variant="outline" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button disabled={isPending} onClick={onSave}>
-            Save
-          </Button>
-        </>
-      }
-    >
-      <div className="grid gap-3">{children}</div>
-    </Dialog>
-  );
 }
 
 function EditRuleDialog({ rule, onClose }: { rule: AlertRuleView; onClose: () => void }) {
   const [draft, setDraft] = useState(() => draftOf(rule.params, rule.severity, rule.throttleMinutes, rule.scope));
-  const { mutation: save, errors } = useRuleMutation(() => api<AlertRuleView>("PATCH", `/alert-rules/${encodeURIComponent(rule.id)}`, bodyOf(draft, rule.params)), "Rule saved", onClose);
+  const { mutation: save, errors } = useRuleSave(() => api<AlertRuleView>("PATCH", `/alert-rules/${encodeURIComponent(rule.id)}`, bodyOf(draft, rule.params)), "Rule saved", onClose);
   return (
-    <RuleDialog title={`Edit ${rule.name}`} description={rule.description} onClose={onClose} onSave={() => save.mutate()} isPending={save.isPending}>
+    <FormDialog title={`Edit ${rule.name}`} description={rule.description} onClose={onClose} onSubmit={() => save.mutate()} isPending={save.isPending}>
       <RuleFields draft={draft} onChange={setDraft} errors={errors} />
-    </RuleDialog>
+    </FormDialog>
   );
 }
 
@@ -246,13 +213,13 @@ function NewRuleDialog({ onClose }: { onClose: () => void }) {
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [draft, setDraft] = useState(() => draftOf(DETECTOR_DEFAULTS.risky_tool, "medium", 15, {}));
-  const { mutation: create, errors } = useRuleMutation(
+  const { mutation: create, errors } = useRuleSave(
     () => api<AlertRuleView>("POST", "/alert-rules", { detector, name, description: description || undefined, ...bodyOf(draft, DETECTOR_DEFAULTS[detector]) }),
     "Rule created",
     onClose,
   );
   return (
-    <RuleDialog title="New alert rule" description="A rule of one of the kinds the engine evaluates, with its own settings and scope." onClose={onClose} onSave={() => create.mutate()} isPending={create.isPending}>
+    <FormDialog title="New alert rule" description="A rule of one of the kinds the engine evaluates, with its own settings and scope." onClose={onClose} onSubmit={() => create.mutate()} isPending={create.isPending}>
       <FormField label="Kind" htmlFor="rule-detector" error={errors.detector}>
         <Select
           id="rule-detector"
@@ -265,13 +232,9 @@ function NewRuleDialog({ onClose }: { onClose: () => void }) {
           options={detectors.map((d) => ({ value: d, label: DETECTOR_LABELS[d] }))}
         />
       </FormField>
-      <FormField label="Name" htmlFor="rule-name" error={errors.name}>
-        <Input id="rule-name" value={name} onChange={(e) => setName(e.target.value)} />
-      </FormField>
-      <FormField label="Description" htmlFor="rule-description" error={errors.description}>
-        <Input id="rule-description" value={description} onChange={(e) => setDescription(e.target.value)} />
-      </FormField>
+      <TextField id="rule-name" label="Name" value={name} onChange={setName} error={errors.name} />
+      <TextField id="rule-description" label="Description" value={description} onChange={setDescription} error={errors.description} />
       <RuleFields draft={draft} onChange={setDraft} errors={errors} />
-    </RuleDialog>
+    </FormDialog>
   );
 }
