@@ -157,7 +157,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
             <Card>
               <CardHeader>
                 <CardTitle>Denials by rule</CardTitle>
-                <CardDescription>Reasons of the newest denials in range</CardDescription>
+                <CardDescription>First reason of each refused call in range</CardDescription>
                 <ChartLink href={auditHref({ kind: "mcp.request", outcome: "deny", ...portalFilter })} label="Audit log" />
               </CardHeader>
               <CardContent>

@@ -5,8 +5,8 @@ import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
 import { observeAuditEvents } from "./alerts/engine";
-import { rollupEvents } from "@/lib/dashboards/rollup";
-import { addTrafficRollups } from "./traffic-rollups";
+import { rollupDenials, rollupEvents } from "@/lib/dashboards/rollup";
+import { addDenialRollups, addTrafficRollups } from "./traffic-rollups";
 import { publishConfig } from "./config-publisher";
 import { recordGrantUse } from "./step-up";
 
@@ -111,6 +111,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
       if (uses.length > 0) isGrantUsedUp = await recordGrantUse(tx, uses);
       await addTrafficRollups(tx, rollupEvents(fresh, 3_600_000), "TrafficRollupHour");
       await addTrafficRollups(tx, rollupEvents(fresh, 86_400_000), "TrafficRollupDay");
+      await addDenialRollups(tx, rollupDenials(fresh));
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.

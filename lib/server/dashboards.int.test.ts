@@ -59,6 +59,11 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     expect(hours.reduce((n, r) => n + r.count, 0)).toBe(22);
     const days = await t.db.trafficRollupDay.findMany();
     expect(days.reduce((n, r) => n + r.count, 0)).toBe(22);
+    const denials = await t.db.denialRollup.findMany({ orderBy: { reason: "asc" } });
+    expect(denials.map((d) => [d.reason, d.count])).toEqual([
+      ["role Analyst does not allow budgets_*", 1],
+      ["step-up required", 1],
+    ]);
   });
 
   it("shapes the overview's charts from the rollups", async () => {
