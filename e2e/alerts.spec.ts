@@ -91,6 +91,9 @@ test("six wrong passwords and a write call raise alerts; the admin acknowledges 
   await expect(traffic.getByRole("list", { name: "Top tools" })).toContainText("tagging/tag_resource");
   await expect(traffic.getByRole("list", { name: "Top callers" })).toContainText(CLIENT_ID);
   await expect(traffic.getByTestId("alerts-chart")).toBeVisible();
+  // The seeded step-up request is on the step-up chart.
+  await expect(traffic.getByTestId("stepup-chart")).toBeVisible();
+  await expect(traffic.getByLabel("Step-up figures")).toContainText("Approval rate");
   const csv = await page.request.get("/api/v1/dashboards/cost-attribution?range=1h&format=csv");
   expect(csv.headers()["content-type"]).toContain("text/csv");
 
@@ -117,4 +120,26 @@ test("a bad threshold is refused next to its field and nothing is saved", async 
   await expect(dialog.getByText("At least 1")).toBeVisible();
   const rules = (await (await page.request.get("/api/v1/alert-rules")).json()) as { key: string; params: { threshold?: number } }[];
   expect(rules.find((r) => r.key === "failed-auth-ip")?.params.threshold).toBe(5);
+});
+
+test("an admin creates a rule scoped to a role, is told beside the field what is wrong, and deletes it", async ({ page }) => {
+  await signIn(page, "admin");
+  await page.goto("/alerts?tab=rules");
+  await page.getByRole("tab", { name: "Rules" }).click();
+  await page.getByRole("button", { name: "New rule" }).click();
+  const dialog = page.getByRole("dialog", { name: "New alert rule" });
+  await dialog.getByLabel("Kind").selectOption("lookback");
+  await dialog.getByLabel("Name", { exact: true }).fill("Analysts looking back over 90 days");
+  await dialog.getByLabel("Days", { exact: true }).fill("0");
+  await dialog.getByLabel("Only for role (slug)").fill("analyst");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(dialog.getByText("At least 1 day")).toBeVisible();
+  await dialog.getByLabel("Days", { exact: true }).fill("90");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Rule created")).toBeVisible();
+  const rules = (await (await page.request.get("/api/v1/alert-rules")).json()) as { name: string; params: { days?: number }; scope: { role?: string } }[];
+  expect(rules.find((r) => r.name === "Analysts looking back over 90 days")).toMatchObject({ params: { days: 90 }, scope: { role: "analyst" } });
+  await page.getByRole("button", { name: "Delete Analysts looking back over 90 days" }).click();
+  await page.getByRole("dialog", { name: /Delete Analysts/ }).getByRole("button", { name: "Delete" }).click();
+  await expect(page.getByRole("button", { name: "Delete Analysts looking back over 90 days" })).toHaveCount(0);
 });

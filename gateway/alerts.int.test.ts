@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,12 +18,20 @@ import { GATEWAY_TOKEN, startHarness, type Harness } from "./testing/harness";
 // gateway to the alert in the inbox is measured.
 
 process.env.PORTICO_GATEWAY_TOKEN = GATEWAY_TOKEN;
+process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
+process.env.AUTH_SECRET ??= randomBytes(32).toString("base64url");
 
 const { createTestDatabase } = await import("@/lib/server/db/test-database");
 const { ingestAuditEvents } = await import("@/lib/server/audit-ingest");
 const { startAlerting } = await import("@/lib/server/alerts/start");
 const { runAlertChecks } = await import("@/lib/server/alerts/checks");
 const { toAppError } = await import("@/lib/server/errors");
+const stepUp = await import("@/lib/server/step-up");
+const { createAlertRule } = await import("@/lib/server/alerts/alerts");
+const { systemActor } = await import("@/lib/server/auth/actor");
+const { runAuditVerification } = await import("@/lib/server/audit-verify");
+const { getActiveSigningKey, rotateSigningKey } = await import("@/lib/server/signing-keys");
+const { updateServer } = await import("@/lib/server/servers");
 
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
 
@@ -44,6 +53,9 @@ async function settle() {
   await spool.flush();
   await alerting.engine.idle();
 }
+
+const DAY_MS = 86_400_000;
+const admin = systemActor("test admin");
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -146,16 +158,147 @@ describe(`alerts from gateway traffic (${label})`, () => {
     expect((await alertsOf("audit-dead-letters"))[0]).toMatchObject({ status: "resolved", resolvedBy: "auto" });
   });
 
+  it("a step-up grant asked for one tool and used for another raises one misuse alert; the tool asked for raises none; a rule scoped to the role fires, one scoped to another role does not", async () => {
+    // The control plane's side, through its own functions: the analyst (a service account) asks
+    // for destructive access to tagging/remove_tag, a manager approves.
+    const portal = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
+    await t.db.portalRole.create({
+      data: {
+        slug: "analyst",
+        name: "Analyst",
+        stepUpRiskClasses: ["destructive"],
+        stepUpMaxMinutes: 60,
+        principals: { create: [{ kind: "service_account", value: "sa-analyst" }] },
+        grants: { create: [{ portalId: portal.id, riskClasses: ["read"] }] },
+      },
+    });
+    const manager = await t.db.user.create({ data: { email: "manager@example.com", name: "Manager", role: "approver" } });
+    const requester = { kind: "service_account" as const, clientId: "sa-analyst", name: "sa-analyst" };
+    const request = await stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass: "destructive", server: "tagging", tool: "remove_tag", reason: "drop a stale tag", durationMinutes: 30 });
+    await stepUp.approveStepUpRequest(t.db, { type: "user", userId: manager.id, email: manager.email, name: manager.name, role: "approver", mfa: true }, request.id, {});
+    const scoped = await createAlertRule(t.db, admin, { detector: "risky_tool", name: "Destructive calls by analysts", severity: "high", params: { riskClasses: ["destructive"] }, scope: { role: "analyst" } });
+    const elsewhere = await createAlertRule(t.db, admin, { detector: "risky_tool", name: "Destructive calls by engineers", severity: "high", params: { riskClasses: ["destructive"] }, scope: { role: "engineer" } });
+
+    // The gateway receives the active grant on a signed snapshot, as the publisher sends it; the role lists destructive under step-up.
+    const snapshot = h.snapshot(40);
+    snapshot.roles[0]!.stepUpRiskClasses = ["write", "destructive"];
+    const withGrant = { ...snapshot, elevatedGrants: await stepUp.activeGrantsForSnapshot(t.db) };
+    h.cp.latest = { version: 40, jws: await h.sign(withGrant) };
+    await h.gateway.store.accept(h.cp.latest);
+    await h.waitForConfig(40);
+    try {
+      const client = await h.connect(await h.mintToken());
+      // The demo upstream answers "no such resource" (a tool error): what counts is that the gateway allowed the calls under the grant.
+      await client.callTool({ name: "tagging_remove_tag", arguments: { resource_id: "i-1", key: "stale" } });
+      await settle();
+      expect(await alertsOf("stepup-grant-misuse")).toHaveLength(0);
+      for (let i = 0; i < 2; i++) await client.callTool({ name: "budgets_delete_budget", arguments: { budget_id: `b-misuse-${i}` } });
+      await client.close();
+      await settle();
+      const calls = await t.db.auditEvent.findMany({ where: { kind: "mcp.request", tool: { in: ["remove_tag", "delete_budget"] }, reasons: { array_contains: [`under elevated grant ${(await t.db.elevatedGrant.findFirstOrThrow()).id}`] } } });
+      expect(calls.map((c) => `${c.tool} ${c.outcome}`).sort()).toEqual(["delete_budget allow", "delete_budget allow", "remove_tag allow"]);
+      const alerts = await alertsOf("stepup-grant-misuse");
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ count: 2, severity: "high", status: "open" });
+      expect(alerts[0]!.title).toBe("sa-analyst used a step-up grant asked for tagging/remove_tag to call budgets/delete_budget");
+      const scopedAlerts = await t.db.alert.findMany({ where: { ruleId: scoped.id } });
+      expect(scopedAlerts.map((a) => a.subject).sort()).toEqual(["tool:finops/budgets/delete_budget|sa-analyst", "tool:finops/tagging/remove_tag|sa-analyst"]);
+      expect(await t.db.alert.count({ where: { ruleId: elsewhere.id } })).toBe(0);
+    } finally {
+      h.cp.latest = { version: 41, jws: await h.sign(h.snapshot(41)) };
+      await h.gateway.store.accept(h.cp.latest);
+      await h.waitForConfig(41);
+    }
+  });
+
+  it("five step-up requests from one person within an hour raise one alert; a sixth adds to it", async () => {
+    const alice = await t.db.user.create({ data: { email: "alice@example.com", name: "Alice", role: "viewer", idpGroups: ["analysts"] } });
+    await t.db.rolePrincipal.create({ data: { role: { connect: { slug: "analyst" } }, kind: "group", value: "analysts" } });
+    const requester = await stepUp.userRequester(t.db, alice.id);
+    // Spread over 50 minutes: under the filing rate limit (5 in 10 min), over the rule's 5 in 60.
+    const start = Date.now() - 55 * 60_000;
+    for (let i = 0; i < 6; i++) {
+      const at = new Date(start + i * 10 * 60_000);
+      const filed = await stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass: "destructive", reason: `attempt ${i}`, durationMinutes: 15 }, at);
+      await stepUp.withdrawStepUpRequest(t.db, requester, filed.id, new Date(at.getTime() + 1000));
+      await alerting.engine.idle();
+      expect(await alertsOf("stepup-flood"), `after request ${i + 1}`).toHaveLength(i < 4 ? 0 : 1);
+    }
+    const [alert] = await alertsOf("stepup-flood");
+    expect(alert).toMatchObject({ subject: "requester:alice@example.com", count: 6, status: "open" });
+  });
+
+  it("a failed audit chain verification raises one critical alert; a second failure adds to it", async () => {
+    const auditor = systemActor("test auditor");
+    await settle();
+    expect(await alertsOf("audit-verify-failed")).toHaveLength(0);
+    const victim = await t.db.auditEvent.findFirstOrThrow({ where: { kind: "mcp.request", outcome: "deny" }, orderBy: { seq: "asc" } });
+    await t.db.$executeRaw`UPDATE "AuditEvent" SET "outcome" = 'allow', "reasons" = NULL WHERE "seq" = ${victim.seq}`;
+    try {
+      for (let i = 0; i < 2; i++) expect((await runAuditVerification(t.db, auditor)).ok).toBe(false);
+      await alerting.engine.idle();
+      const alerts = await alertsOf("audit-verify-failed");
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ severity: "critical", count: 2, subject: "audit-chain" });
+      expect(alerts[0]!.title).toContain(`at seq ${victim.seq}`);
+    } finally {
+      await t.db.$executeRaw`UPDATE "AuditEvent" SET "outcome" = ${victim.outcome}, "reasons" = ${JSON.stringify(victim.reasons)}::jsonb WHERE "seq" = ${victim.seq}`;
+    }
+    // Repaired, the chain verifies again, and a passing verification raises nothing.
+    expect((await runAuditVerification(t.db, auditor)).ok).toBe(true);
+    await alerting.engine.idle();
+    expect(await alertsOf("audit-verify-failed")).toEqual([expect.objectContaining({ count: 2 })]);
+  });
+
+  it("an upstream credential older than 90 days raises one alert, cleared by rotating it", async () => {
+    const server = await t.db.server.create({ data: { slug: "billing-api", name: "Billing API", url: "https://billing.example/mcp", credentialKind: "reference", headerName: "authorization", secretRef: "env:BILLING_TOKEN" } });
+    await t.db.server.create({ data: { slug: "open-data", name: "Open data", url: "https://open.example/mcp" } });
+    const later = new Date(Date.now() + 91 * DAY_MS);
+    await runAlertChecks(t.db, new Date(Date.now() + 89 * DAY_MS));
+    expect(await alertsOf("upstream-credential-age")).toHaveLength(0);
+    await runAlertChecks(t.db, later);
+    await runAlertChecks(t.db, later);
+    const alerts = await alertsOf("upstream-credential-age");
+    // Only the server with a static credential, once however often the schedule looks.
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ subject: "server-credential:billing-api", status: "open" });
+    // Saving the same reference again is not a rotation; a new value is.
+    await updateServer(t.db, admin, server.id, { credential: { kind: "reference", headerName: "authorization", ref: "env:BILLING_TOKEN" } });
+    await runAlertChecks(t.db, later);
+    expect((await alertsOf("upstream-credential-age"))[0]?.status).toBe("open");
+    await updateServer(t.db, admin, server.id, { credential: { kind: "header", headerName: "authorization", value: "Bearer rotated-0123456789" } });
+    await runAlertChecks(t.db, new Date(Date.now() + 30 * DAY_MS));
+    expect((await alertsOf("upstream-credential-age"))[0]).toMatchObject({ status: "resolved", resolvedBy: "auto" });
+  });
+
+  it("a signing key older than 90 days raises one alert, cleared by rotating the key", async () => {
+    // The verification above signed the chain head, so a key exists (and earlier checks "in 91 days" may have seen it).
+    const key = await getActiveSigningKey(t.db);
+    const open = async () => (await alertsOf("signing-key-age")).filter((a) => a.status !== "resolved");
+    const later = new Date(Date.now() + 91 * DAY_MS);
+    await runAlertChecks(t.db);
+    expect(await open()).toHaveLength(0);
+    await runAlertChecks(t.db, later);
+    await runAlertChecks(t.db, later);
+    expect(await open()).toEqual([expect.objectContaining({ subject: `signing-key:${key.kid}`, status: "open" })]);
+    const [raised] = await open();
+    await rotateSigningKey(t.db, admin);
+    await runAlertChecks(t.db);
+    expect(await open()).toHaveLength(0);
+    expect(await t.db.alert.findUniqueOrThrow({ where: { id: raised!.id } })).toMatchObject({ status: "resolved", resolvedBy: "auto" });
+  });
+
   it("measures the time from the event at the gateway to the alert in the inbox", async () => {
     const client = await h.connect(await h.mintToken());
     const samples: number[] = [];
+    const base = (await t.db.alert.findFirst({ where: { subject: "tool:finops/budgets/delete_budget|sa-analyst", rule: { key: "risky-tool-financial-destructive" } }, select: { count: true } }))?.count ?? 0;
     for (let i = 0; i < 20; i++) {
       await client.callTool({ name: "budgets_delete_budget", arguments: { budget_id: `b-${i}` } });
       const requestId = [...emittedAt.keys()].at(-1)!;
       const emitted = emittedAt.get(requestId)!;
       for (;;) {
-        const alert = await t.db.alert.findFirst({ where: { subject: "tool:finops/budgets/delete_budget|sa-analyst" }, select: { count: true } });
-        if (alert && alert.count >= i + 1) break;
+        const alert = await t.db.alert.findFirst({ where: { subject: "tool:finops/budgets/delete_budget|sa-analyst", rule: { key: "risky-tool-financial-destructive" } }, select: { count: true } });
+        if (alert && alert.count >= base + i + 1) break;
         await new Promise((r) => setTimeout(r, 5));
       }
       samples.push(performance.now() - emitted);

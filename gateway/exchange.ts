@@ -80,6 +80,8 @@ export type Call = {
   exposedName?: string;
   outcome: "allow" | "deny";
   reasons: string[];
+  /** Set by decide: the portal roles behind the decision. */
+  roles?: string[];
   upstreamOutcome?: string;
   upstreamMs?: number;
   arguments?: unknown;

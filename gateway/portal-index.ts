@@ -43,10 +43,14 @@ export type PortalView = {
   isPromptPrefixDropped: boolean;
 };
 
-export type Decision =
+export type Decision = (
   | { effect: "allow"; reasons: string[] }
   | { effect: "deny"; reasons: string[]; rule: string }
-  | { effect: "step_up"; reasons: string[]; requiredScope: string };
+  | { effect: "step_up"; reasons: string[]; requiredScope: string }
+) & {
+  /** The portal roles that decided (lib/policy's): named on the audit event, for alert rules scoped by role. */
+  matchedRoles?: string[];
+};
 
 export type CallContext = { now: Date; sourceIp: string | null; arguments?: Record<string, unknown> };
 

@@ -6,6 +6,7 @@ import type { Db } from "@/lib/server/db/client";
 import { ingestAuditEvents } from "@/lib/server/audit-ingest";
 import { AlertEngine } from "@/lib/server/alerts/engine";
 import { ensureBuiltInAlertRules } from "@/lib/server/alerts/start";
+import { approveStepUpRequest, denyStepUpRequest, fileStepUpRequest, userRequester, withdrawStepUpRequest } from "@/lib/server/step-up";
 
 type Caller = { actorType: "user" | "service_account"; actorId: string; actorLabel: string; ip: string; weight: number; tools: Array<[string, string]> };
 
@@ -111,5 +112,47 @@ export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ event
   const engine = new AlertEngine(db, { isReplayingStore: false });
   await engine.start();
   await engine.observe(events, true);
+  await seedStepUpHistory(db, now).catch((error: unknown) => {
+    // Demo data only: a demo without step-up history still starts.
+    console.error(`demo step-up history not seeded: ${error instanceof Error ? error.message : String(error)}`);
+  });
   return { events: events.length, alerts: await db.alert.count() };
+}
+
+/**
+ * A day of step-up decisions for the overview's step-up chart, through the same functions the
+ * Approvals page calls: the analyst asks for write access, the manager approves most requests
+ * within minutes, denies one, one is withdrawn; the newest approval is still an active grant.
+ */
+async function seedStepUpHistory(db: Db, now: Date): Promise<void> {
+  const [analyst, manager] = await Promise.all([
+    db.user.findUnique({ where: { email: "analyst@portico.local" } }),
+    db.user.findUnique({ where: { email: "manager@portico.local" } }),
+  ]);
+  if (!analyst || !manager) return;
+  const requester = await userRequester(db, analyst.id);
+  const approver = { type: "user" as const, userId: manager.id, email: manager.email, name: manager.name, role: manager.role, mfa: true };
+  const plan: Array<{ hoursAgo: number; minutesToDecide: number; outcome: "approve" | "deny" | "withdraw" }> = [
+    { hoursAgo: 22, minutesToDecide: 4, outcome: "approve" },
+    { hoursAgo: 19, minutesToDecide: 11, outcome: "approve" },
+    { hoursAgo: 16, minutesToDecide: 2, outcome: "deny" },
+    { hoursAgo: 12, minutesToDecide: 25, outcome: "approve" },
+    { hoursAgo: 9, minutesToDecide: 6, outcome: "withdraw" },
+    { hoursAgo: 6, minutesToDecide: 3, outcome: "approve" },
+    { hoursAgo: 3, minutesToDecide: 8, outcome: "approve" },
+    { hoursAgo: 0.3, minutesToDecide: 5, outcome: "approve" },
+  ];
+  for (const [i, step] of plan.entries()) {
+    const filedAt = new Date(now.getTime() - step.hoursAgo * 3_600_000);
+    const decidedAt = new Date(filedAt.getTime() + step.minutesToDecide * 60_000);
+    const request = await fileStepUpRequest(
+      db,
+      requester,
+      { portal: "finops", riskClass: "write", server: "tagging", tool: "tag_resource", reason: `Tag batch ${i + 1} of the untagged instances for the cost-centre report`, durationMinutes: 30 },
+      filedAt,
+    );
+    if (step.outcome === "approve") await approveStepUpRequest(db, approver, request.id, { note: "OK for the report" }, decidedAt);
+    else if (step.outcome === "deny") await denyStepUpRequest(db, approver, request.id, { note: "Wait for the tagging policy review" }, decidedAt);
+    else await withdrawStepUpRequest(db, requester, request.id, decidedAt);
+  }
 }

@@ -5,20 +5,19 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Send, Trash2 } from "lucide-react";
 import { toast } from "sonner";
 
-import { ApiError, api } from "@/lib/api/client";
+import { api } from "@/lib/api/client";
 import { alertChannelKeys } from "@/lib/api/query-keys";
 import type { AlertChannelView } from "@/lib/schemas/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
-import { Dialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/empty-state";
 import { FormField } from "@/components/ui/form-field";
-import { Input } from "@/components/ui/input";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { Select } from "@/components/ui/select";
 import { Switch } from "@/components/ui/switch";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { FormDialog, SeveritySelect, TextField, errorFor, useFormMutation } from "./form-parts";
 
 const KIND_LABEL: Record<AlertChannelView["kind"], string> = { webhook: "Webhook (signed JSON)", slack: "Slack-compatible", email: "E-mail (SMTP)" };
 
@@ -124,10 +123,9 @@ export function AlertChannels({ initial, canEdit }: { initial: AlertChannelView[
 function AddChannelDialog({ onClose, onAdded }: { onClose: () => void; onAdded: () => void }) {
   const [kind, setKind] = useState<AlertChannelView["kind"]>("webhook");
   const [f, setF] = useState({ name: "", url: "", secret: "", minSeverity: "high", host: "", port: "587", startTls: true, username: "", passwordRef: "", from: "", to: "" });
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const set = (key: keyof typeof f) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setF({ ...f, [key]: e.target.value });
-  const add = useMutation({
-    mutationFn: () => {
+  const set = (key: keyof typeof f) => (value: string) => setF({ ...f, [key]: value });
+  const { mutation: add, errors } = useFormMutation(
+    () => {
       const base = { kind, name: f.name, minSeverity: f.minSeverity };
       const body =
         kind === "email"
@@ -135,79 +133,54 @@ function AddChannelDialog({ onClose, onAdded }: { onClose: () => void; onAdded: 
           : { ...base, url: f.url, ...(kind === "webhook" && f.secret ? { secret: f.secret } : {}) };
       return api<AlertChannelView>("POST", "/alert-channels", body);
     },
-    onSuccess: (channel) => {
+    (channel) => {
       toast.success(`${channel.name} added`);
       onAdded();
       onClose();
     },
-    onError: (error) => {
-      if (error instanceof ApiError) setErrors(error.fieldMap());
-      toast.error(error.message);
-    },
-  });
+  );
   return (
-    <Dialog
-      open
-      onOpenChange={(open) => (open ? undefined : onClose())}
-      title="Add an alert channel"
-      footer={
+    <FormDialog title="Add an alert channel" submitLabel="Add" onClose={onClose} onSubmit={() => add.mutate()} isPending={add.isPending}>
+      <FormField label="Kind" htmlFor="channel-kind">
+        <Select id="channel-kind" value={kind} onChange={(e) => setKind(e.target.value as AlertChannelView["kind"])} options={Object.entries(KIND_LABEL).map(([value, label]) => ({ value, label }))} />
+      </FormField>
+      <TextField id="channel-name" label="Name" value={f.name} onChange={set("name")} error={errors.name} required />
+      {kind === "email" ? (
         <>
-          <Button variant="outline" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button disabled={add.isPending} onClick={() => add.mutate()}>
-            Add
-          </Button>
+          <TextField id="channel-host" label="SMTP host" value={f.host} onChange={set("host")} error={errors.host} required />
+          <TextField id="channel-port" label="Port" inputMode="numeric" value={f.port} onChange={set("port")} error={errors.port} required />
+          <label className="flex items-center gap-2 text-sm">
+            <Switch checked={f.startTls} onCheckedChange={(startTls) => setF({ ...f, startTls })} aria-label="Require STARTTLS" /> Require STARTTLS
+          </label>
+          <TextField id="channel-username" label="Username" value={f.username} onChange={set("username")} error={errors.username} />
+          <TextField
+            id="channel-password-ref"
+            label="Password reference"
+            value={f.passwordRef}
+            onChange={set("passwordRef")}
+            error={errors.passwordRef}
+            description="env:NAME or file:/path, read when sending; the password itself is never stored."
+          />
+          <TextField id="channel-from" label="From" value={f.from} onChange={set("from")} error={errors.from} required />
+          <TextField id="channel-to" label="To (comma-separated)" value={f.to} onChange={set("to")} error={errorFor(errors, "to")} required />
         </>
-      }
-    >
-      <div className="grid gap-3">
-        <FormField label="Kind" htmlFor="channel-kind">
-          <Select id="channel-kind" value={kind} onChange={(e) => setKind(e.target.value as AlertChannelView["kind"])} options={Object.entries(KIND_LABEL).map(([value, label]) => ({ value, label }))} />
-        </FormField>
-        <FormField label="Name" htmlFor="channel-name" error={errors.name} required>
-          <Input id="channel-name" value={f.name} onChange={set("name")} />
-        </FormField>
-        {kind === "email" ? (
-          <>
-            <FormField label="SMTP host" htmlFor="channel-host" error={errors.host} required>
-              <Input id="channel-host" value={f.host} onChange={set("host")} />
-            </FormField>
-            <FormField label="Port" htmlFor="channel-port" error={errors.port} required>
-              <Input id="channel-port" inputMode="numeric" value={f.port} onChange={set("port")} />
-            </FormField>
-            <label className="flex items-center gap-2 text-sm">
-              <Switch checked={f.startTls} onCheckedChange={(startTls) => setF({ ...f, startTls })} aria-label="Require STARTTLS" /> Require STARTTLS
-            </label>
-            <FormField label="Username" htmlFor="channel-username" error={errors.username}>
-              <Input id="channel-username" value={f.username} onChange={set("username")} />
-            </FormField>
-            <FormField label="Password reference" htmlFor="channel-password-ref" error={errors.passwordRef} description="env:NAME or file:/path, read when sending; the password itself is never stored.">
-              <Input id="channel-password-ref" value={f.passwordRef} onChange={set("passwordRef")} />
-            </FormField>
-            <FormField label="From" htmlFor="channel-from" error={errors.from} required>
-              <Input id="channel-from" value={f.from} onChange={set("from")} />
-            </FormField>
-            <FormField label="To (comma-separated)" htmlFor="channel-to" error={errors.to ?? Object.entries(errors).find(([k]) => k.startsWith("to."))?.[1]} required>
-              <Input id="channel-to" value={f.to} onChange={set("to")} />
-            </FormField>
-          </>
-        ) : (
-          <>
-            <FormField label={kind === "slack" ? "Incoming webhook URL" : "URL"} htmlFor="channel-url" error={errors.url} required>
-              <Input id="channel-url" value={f.url} onChange={set("url")} placeholder="https://" />
-            </FormField>
-            {kind === "webhook" ? (
-              <FormField label="Signing secret" htmlFor="channel-secret" error={errors.secret} description="Optional, 16+ characters: each body is signed with HMAC-SHA256 in the X-Portico-Signature header (t=<unix time>,v1=<hex of HMAC over “t.body”>).">
-                <Input id="channel-secret" type="password" value={f.secret} onChange={set("secret")} />
-              </FormField>
-            ) : null}
-          </>
-        )}
-        <FormField label="Send alerts from severity" htmlFor="channel-severity">
-          <Select id="channel-severity" value={f.minSeverity} onChange={set("minSeverity")} options={["low", "medium", "high", "critical"].map((v) => ({ value: v, label: v }))} />
-        </FormField>
-      </div>
-    </Dialog>
+      ) : (
+        <>
+          <TextField id="channel-url" label={kind === "slack" ? "Incoming webhook URL" : "URL"} value={f.url} onChange={set("url")} error={errors.url} placeholder="https://" required />
+          {kind === "webhook" ? (
+            <TextField
+              id="channel-secret"
+              label="Signing secret"
+              type="password"
+              value={f.secret}
+              onChange={set("secret")}
+              error={errors.secret}
+              description="Optional, 16+ characters: each body is signed with HMAC-SHA256 in the X-Portico-Signature header (t=<unix time>,v1=<hex of HMAC over “t.body”>)."
+            />
+          ) : null}
+        </>
+      )}
+      <SeveritySelect id="channel-severity" label="Send alerts from severity" value={f.minSeverity} onChange={set("minSeverity")} />
+    </FormDialog>
   );
 }

@@ -2,20 +2,22 @@
 
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Trash2 } from "lucide-react";
 import { toast } from "sonner";
 
-import { ApiError, api } from "@/lib/api/client";
+import { api } from "@/lib/api/client";
 import { alertRuleKeys } from "@/lib/api/query-keys";
 import type { AlertRuleView } from "@/lib/schemas/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Dialog } from "@/components/ui/dialog";
 import { FormField } from "@/components/ui/form-field";
-import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
 import { Switch } from "@/components/ui/switch";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
+import { DETECTOR_DEFAULTS, DETECTOR_LABELS, detectors, type Detector } from "@/lib/alerts/rules";
 import { SEVERITY_BADGE } from "./alerts-inbox";
+import { FormDialog, SeveritySelect, TextField, errorFor, useFormMutation } from "./form-parts";
 
 const PARAM_LABELS: Record<string, string> = {
   threshold: "Threshold (events)",
@@ -38,6 +40,8 @@ export function describeParams(params: Record<string, unknown>): string {
 export function AlertRules({ initial, canEdit }: { initial: AlertRuleView[]; canEdit: boolean }) {
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState<AlertRuleView | null>(null);
+  const [isCreating, setIsCreating] = useState(false);
+  const [deleting, setDeleting] = useState<AlertRuleView | null>(null);
   const rules = useQuery({ queryKey: alertRuleKeys.all, queryFn: () => api<AlertRuleView[]>("GET", "/alert-rules"), initialData: initial });
   const toggle = useMutation({
     mutationFn: ({ id, enabled }: { id: string; enabled: boolean }) => api<AlertRuleView>("PATCH", `/alert-rules/${encodeURIComponent(id)}`, { enabled }),
@@ -49,7 +53,12 @@ export function AlertRules({ initial, canEdit }: { initial: AlertRuleView[]; can
   });
 
   return (
-    <>
+    <div className="space-y-3">
+      {canEdit ? (
+        <div className="flex justify-end">
+          <Button onClick={() => setIsCreating(true)}>New rule</Button>
+        </div>
+      ) : null}
       <Table aria-label="Alert rules">
         <TableHeader>
           <TableRow>
@@ -80,10 +89,17 @@ export function AlertRules({ initial, canEdit }: { initial: AlertRuleView[]; can
               </TableCell>
               <TableCell>{r.openAlerts}</TableCell>
               {canEdit ? (
-                <TableCell className="text-right">
-                  <Button size="sm" variant="outline" onClick={() => setEditing(r)} aria-label={`Edit ${r.name}`}>
-                    Edit
-                  </Button>
+                <TableCell>
+                  <div className="flex justify-end gap-1">
+                    <Button size="sm" variant="outline" onClick={() => setEditing(r)} aria-label={`Edit ${r.name}`}>
+                      Edit
+                    </Button>
+                    {r.isBuiltIn ? null : (
+                      <Button size="sm" variant="ghost" onClick={() => setDeleting(r)} aria-label={`Delete ${r.name}`}>
+                        <Trash2 aria-hidden />
+                      </Button>
+                    )}
+                  </div>
                 </TableCell>
               ) : null}
             </TableRow>
@@ -91,7 +107,19 @@ export function AlertRules({ initial, canEdit }: { initial: AlertRuleView[]; can
         </TableBody>
       </Table>
       {editing ? <EditRuleDialog key={editing.id} rule={editing} onClose={() => setEditing(null)} /> : null}
-    </>
+      {isCreating ? <NewRuleDialog onClose={() => setIsCreating(false)} /> : null}
+      <ConfirmDialog
+        open={deleting !== null}
+        onOpenChange={(open) => (open ? undefined : setDeleting(null))}
+        title={`Delete ${deleting?.name ?? "rule"}?`}
+        description="It stops evaluating now. Its resolved alerts go with it; the audit log keeps what happened."
+        confirmLabel="Delete"
+        onConfirm={async () => {
+          await api("DELETE", `/alert-rules/${encodeURIComponent(deleting!.id)}`);
+          void queryClient.invalidateQueries({ queryKey: alertRuleKeys.all });
+        }}
+      />
+    </div>
   );
 }
 
@@ -105,64 +133,108 @@ function fromInput(original: unknown, text: string): unknown {
   return text.trim();
 }
 
-function EditRuleDialog({ rule, onClose }: { rule: AlertRuleView; onClose: () => void }) {
-  const queryClient = useQueryClient();
-  const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(Object.entries(rule.params).map(([k, v]) => [k, toInput(v)])));
-  const [severity, setSeverity] = useState<string>(rule.severity);
-  const [throttle, setThrottle] = useState(String(rule.throttleMinutes));
-  const [portal, setPortal] = useState(rule.scope.portal ?? "");
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const save = useMutation({
-    mutationFn: () =>
-      api<AlertRuleView>("PATCH", `/alert-rules/${encodeURIComponent(rule.id)}`, {
-        severity,
-        throttleMinutes: Number(throttle),
-        params: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, fromInput(rule.params[k], v)])),
-        scope: portal.trim() ? { ...rule.scope, portal: portal.trim() } : Object.fromEntries(Object.entries(rule.scope).filter(([k]) => k !== "portal")),
-      }),
-    onSuccess: () => {
-      toast.success("Rule saved");
-      void queryClient.invalidateQueries({ queryKey: alertRuleKeys.all });
-      onClose();
-    },
-    onError: (error) => {
-      if (error instanceof ApiError) setErrors(error.fieldMap());
-      toast.error(error.message);
-    },
-  });
+const SCOPE_FIELDS = [
+  { key: "portal", label: "Only for portal (slug)" },
+  { key: "server", label: "Only for server (slug)" },
+  { key: "tool", label: "Only for tool (upstream name)" },
+  { key: "role", label: "Only for role (slug)" },
+  { key: "actor", label: "Only for actor (email, client id or user id)" },
+] as const;
+type ScopeKey = (typeof SCOPE_FIELDS)[number]["key"];
+
+type RuleDraft = { params: Record<string, string>; severity: string; throttle: string; scope: Record<ScopeKey, string> };
+
+const draftOf = (params: Record<string, unknown>, severity: string, throttle: number, scope: Record<string, string>): RuleDraft => ({
+  params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, toInput(v)])),
+  severity,
+  throttle: String(throttle),
+  scope: Object.fromEntries(SCOPE_FIELDS.map(({ key }) => [key, scope[key] ?? ""])) as Record<ScopeKey, string>,
+});
+
+/** The request body's shared part: parameters typed like the detector's defaults, scope without empty fields. */
+const bodyOf = (draft: RuleDraft, typed: Record<string, unknown>) => ({
+  severity: draft.severity,
+  throttleMinutes: Number(draft.throttle),
+  params: Object.fromEntries(Object.entries(draft.params).map(([k, v]) => [k, fromInput(typed[k], v)])),
+  scope: Object.fromEntries(Object.entries(draft.scope).filter(([, v]) => v.trim()).map(([k, v]) => [k, v.trim()])),
+});
+
+/** Parameters, severity, scope and throttle: the fields a new rule and an edited one share. */
+function RuleFields({ draft, onChange, errors }: { draft: RuleDraft; onChange: (draft: RuleDraft) => void; errors: Record<string, string> }) {
   return (
-    <Dialog
-      open
-      onOpenChange={(open) => (open ? undefined : onClose())}
-      title={`Edit ${rule.name}`}
-      description={rule.description}
-      footer={
-        <>
-          <Button variant="outline" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button disabled={save.isPending} onClick={() => save.mutate()}>
-            Save
-          </Button>
-        </>
-      }
-    >
-      <div className="grid gap-3">
-        {Object.keys(rule.params).map((key) => (
-          <FormField key={key} label={PARAM_LABELS[key] ?? key} htmlFor={`param-${key}`} error={errors[`params.${key}`] ?? Object.entries(errors).find(([f]) => f.startsWith(`params.${key}.`))?.[1]}>
-            <Input id={`param-${key}`} value={values[key] ?? ""} onChange={(e) => setValues({ ...values, [key]: e.target.value })} />
+    <>
+      {Object.keys(draft.params).map((key) =>
+        key === "by" ? (
+          <FormField key={key} label={PARAM_LABELS[key] ?? key} htmlFor={`param-${key}`} error={errorFor(errors, `params.${key}`)}>
+            <Select id={`param-${key}`} value={draft.params[key]} onChange={(e) => onChange({ ...draft, params: { ...draft.params, [key]: e.target.value } })} options={[{ value: "account", label: "account" }, { value: "ip", label: "source address" }]} />
           </FormField>
-        ))}
-        <FormField label="Severity" htmlFor="rule-severity" error={errors.severity}>
-          <Select id="rule-severity" value={severity} onChange={(e) => setSeverity(e.target.value)} options={["low", "medium", "high", "critical"].map((v) => ({ value: v, label: v }))} />
-        </FormField>
-        <FormField label="Only for portal (slug)" htmlFor="rule-portal" error={errors["scope.portal"]} description="Empty: every portal.">
-          <Input id="rule-portal" value={portal} onChange={(e) => setPortal(e.target.value)} />
-        </FormField>
-        <FormField label="Notify again at most every (minutes)" htmlFor="rule-throttle" error={errors.throttleMinutes}>
-          <Input id="rule-throttle" inputMode="numeric" value={throttle} onChange={(e) => setThrottle(e.target.value)} />
-        </FormField>
-      </div>
-    </Dialog>
+        ) : (
+          <TextField key={key} id={`param-${key}`} label={PARAM_LABELS[key] ?? key} value={draft.params[key] ?? ""} onChange={(v) => onChange({ ...draft, params: { ...draft.params, [key]: v } })} error={errorFor(errors, `params.${key}`)} />
+        ),
+      )}
+      <SeveritySelect id="rule-severity" label="Severity" value={draft.severity} onChange={(severity) => onChange({ ...draft, severity })} error={errors.severity} />
+      {SCOPE_FIELDS.map(({ key, label }) => (
+        <TextField
+          key={key}
+          id={`rule-scope-${key}`}
+          label={label}
+          value={draft.scope[key]}
+          onChange={(v) => onChange({ ...draft, scope: { ...draft.scope, [key]: v } })}
+          error={errorFor(errors, `scope.${key}`) ?? (key === "portal" ? errors.scope : undefined)}
+          description={key === "portal" ? "Empty scope fields: everything." : undefined}
+        />
+      ))}
+      <TextField id="rule-throttle" label="Notify again at most every (minutes)" inputMode="numeric" value={draft.throttle} onChange={(throttle) => onChange({ ...draft, throttle })} error={errors.throttleMinutes} />
+    </>
+  );
+}
+
+function useRuleSave<T>(fn: () => Promise<T>, done: string, onClose: () => void) {
+  const queryClient = useQueryClient();
+  return useFormMutation(fn, () => {
+    toast.success(done);
+    void queryClient.invalidateQueries({ queryKey: alertRuleKeys.all });
+    onClose();
+  });
+}
+
+function EditRuleDialog({ rule, onClose }: { rule: AlertRuleView; onClose: () => void }) {
+  const [draft, setDraft] = useState(() => draftOf(rule.params, rule.severity, rule.throttleMinutes, rule.scope));
+  const { mutation: save, errors } = useRuleSave(() => api<AlertRuleView>("PATCH", `/alert-rules/${encodeURIComponent(rule.id)}`, bodyOf(draft, rule.params)), "Rule saved", onClose);
+  return (
+    <FormDialog title={`Edit ${rule.name}`} description={rule.description} onClose={onClose} onSubmit={() => save.mutate()} isPending={save.isPending}>
+      <RuleFields draft={draft} onChange={setDraft} errors={errors} />
+    </FormDialog>
+  );
+}
+
+function NewRuleDialog({ onClose }: { onClose: () => void }) {
+  const [detector, setDetector] = useState<Detector>("risky_tool");
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [draft, setDraft] = useState(() => draftOf(DETECTOR_DEFAULTS.risky_tool, "medium", 15, {}));
+  const { mutation: create, errors } = useRuleSave(
+    () => api<AlertRuleView>("POST", "/alert-rules", { detector, name, description: description || undefined, ...bodyOf(draft, DETECTOR_DEFAULTS[detector]) }),
+    "Rule created",
+    onClose,
+  );
+  return (
+    <FormDialog title="New alert rule" description="A rule of one of the kinds the engine evaluates, with its own settings and scope." onClose={onClose} onSubmit={() => create.mutate()} isPending={create.isPending}>
+      <FormField label="Kind" htmlFor="rule-detector" error={errors.detector}>
+        <Select
+          id="rule-detector"
+          value={detector}
+          onChange={(e) => {
+            const next = e.target.value as Detector;
+            setDetector(next);
+            setDraft({ ...draft, params: draftOf(DETECTOR_DEFAULTS[next], draft.severity, 15, {}).params });
+          }}
+          options={detectors.map((d) => ({ value: d, label: DETECTOR_LABELS[d] }))}
+        />
+      </FormField>
+      <TextField id="rule-name" label="Name" value={name} onChange={setName} error={errors.name} />
+      <TextField id="rule-description" label="Description" value={description} onChange={setDescription} error={errors.description} />
+      <RuleFields draft={draft} onChange={setDraft} errors={errors} />
+    </FormDialog>
   );
 }

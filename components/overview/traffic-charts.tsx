@@ -25,7 +25,8 @@ const auditHref = (params: Record<string, string | undefined>) => `/audit${toQue
 
 function timeLabel(iso: string, range: string): string {
   const d = new Date(iso);
-  return range === "7d" || range === "30d"
+  if (range === "30d") return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  return range === "7d"
     ? d.toLocaleDateString(undefined, { month: "short", day: "numeric", hour: "2-digit" })
     : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
@@ -156,7 +157,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
             <Card>
               <CardHeader>
                 <CardTitle>Denials by rule</CardTitle>
-                <CardDescription>Reasons of the newest denials in range</CardDescription>
+                <CardDescription>First reason of each refused call in range</CardDescription>
                 <ChartLink href={auditHref({ kind: "mcp.request", outcome: "deny", ...portalFilter })} label="Audit log" />
               </CardHeader>
               <CardContent>
@@ -242,6 +243,8 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
         </Card>
       ) : null}
 
+      {data ? <StepUpCard stepUp={data.stepUp} range={range} portalFilter={portalFilter} /> : null}
+
       <Card>
         <CardHeader>
           <CardTitle>Cost attribution</CardTitle>
@@ -283,6 +286,72 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
         </CardContent>
       </Card>
     </section>
+  );
+}
+
+const STEPUP_COLORS = { approved: "var(--success)", denied: "var(--destructive)", expired: "var(--chart-5)", withdrawn: "var(--chart-4)", pending: "var(--warning)" } as const;
+
+function formatDuration(seconds: number | null): string {
+  if (seconds === null) return "—";
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** Step-up requests over the range, how often and how fast they are decided, and what is elevated now. */
+function StepUpCard({ stepUp, range, portalFilter }: { stepUp: Dashboards["stepUp"]; range: string; portalFilter: Record<string, string> }) {
+  const activeTotal = stepUp.activeGrants.reduce((a, g) => a + g.count, 0);
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Step-up</CardTitle>
+        <CardDescription>Requests for elevated access, their decisions, and the grants active now</CardDescription>
+        <ChartLink href={auditHref({ kind: "stepup.requested", ...portalFilter })} label="Open in audit log" />
+      </CardHeader>
+      <CardContent className="space-y-4">
+        <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4" aria-label="Step-up figures">
+          <Figure label="Requests" value={stepUp.total.toLocaleString()} href={auditHref({ kind: "stepup.requested", ...portalFilter })} />
+          <Figure label="Approval rate" value={stepUp.approvalRate === null ? "—" : `${Math.round(stepUp.approvalRate * 100)}%`} href={auditHref({ kind: "stepup.approved", ...portalFilter })} />
+          <Figure label="Time to decision (p50 / p95)" value={`${formatDuration(stepUp.decisionSeconds.p50)} / ${formatDuration(stepUp.decisionSeconds.p95)}`} href={auditHref({ q: "stepup.", ...portalFilter })} />
+          <Figure
+            label="Active grants"
+            value={activeTotal === 0 ? "0" : `${activeTotal} (${stepUp.activeGrants.map((g) => `${g.count} ${g.riskClass}`).join(", ")})`}
+            href="/approvals"
+          />
+        </dl>
+        {stepUp.total === 0 ? (
+          <Empty what="No step-up requests in this range. When someone asks for elevated access, their requests appear here by outcome, with how fast approvers decide." />
+        ) : (
+          <div className="h-48" data-testid="stepup-chart">
+            <ResponsiveContainer width="100%" height="100%">
+              <BarChart data={stepUp.requests}>
+                <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} fontSize={12} />
+                <YAxis allowDecimals={false} width={32} fontSize={12} />
+                <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                <Legend />
+                {(Object.keys(STEPUP_COLORS) as (keyof typeof STEPUP_COLORS)[]).map((k) => (
+                  <Bar key={k} dataKey={k} name={k} stackId="stepup" fill={STEPUP_COLORS[k]} isAnimationActive={false} />
+                ))}
+              </BarChart>
+            </ResponsiveContainer>
+          </div>
+        )}
+      </CardContent>
+    </Card>
+  );
+}
+
+function Figure({ label, value, href }: { label: string; value: string; href: string }) {
+  return (
+    <div>
+      <dt className="text-xs text-muted-foreground">{label}</dt>
+      <dd className="font-medium tabular-nums">
+        <Link href={href} className="hover:underline">
+          {value}
+        </Link>
+      </dd>
+    </div>
   );
 }
 

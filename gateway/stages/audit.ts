@@ -45,6 +45,7 @@ type Pending = {
   upstreamMs: number | undefined;
   grantId: string | null | undefined;
   traceId: Call["traceId"];
+  roles: Call["roles"];
 };
 
 // Every audit stage with events pending, written at process exit (an uncaught exception) if their turn never came.
@@ -102,6 +103,7 @@ export function createAudit(deps: AuditDeps) {
       upstreamOutcome: p.upstreamOutcome,
     };
     if (p.grantId) data.grantId = p.grantId;
+    if (p.roles) data.roles = p.roles;
     if (p.traceId) data.traceId = p.traceId;
     if (response?.httpStatus !== undefined) data.httpStatus = response.httpStatus;
     if (p.dlp?.length) data.dlp = p.dlp;
@@ -178,6 +180,7 @@ export function createAudit(deps: AuditDeps) {
       upstreamMs: call.upstreamMs,
       grantId: call.outcome === "allow" ? call.elevation?.grantId : undefined,
       traceId: call.traceId,
+      roles: call.roles,
     };
     if (!deps.defer) return flushOne(p);
     pending.push(p);

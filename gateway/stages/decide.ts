@@ -39,6 +39,7 @@ export function createDecide(options: { gatewayUrl: string; controlPlaneUrl?: st
       arguments: call.arguments as Record<string, unknown> | undefined,
     });
     call.reasons.push(...decision.reasons);
+    if (decision.matchedRoles?.length) call.roles = decision.matchedRoles;
     if (decision.effect === "allow") return undefined;
     call.upstreamOutcome = "not_called";
     if (decision.effect === "deny") {

@@ -22,6 +22,7 @@ const event = (extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
 const ctx: MatchContext = {
   riskOf: (server, tool) => (({ "budgets/create_budget": "financial", "tagging/tag_resource": "write" }) as Record<string, string>)[`${server}/${tool}`],
   addressHistory: (actor, ip) => (actor === "u1" ? (ip === "10.0.0.5" ? "known" : "new-address") : "new-actor"),
+  grantOf: (id) => (({ g1: { server: "tagging", tool: "tag_resource" }, g2: { server: null, tool: null } }) as Record<string, { server: string | null; tool: string | null }>)[id],
 };
 const rule = (detector: Detector, params: Record<string, unknown>, scope = {}): RuleView => ({ id: "r", detector, severity: "high", params, scope, name: detector });
 
@@ -44,6 +45,17 @@ describe("matchEvent", () => {
     ["a look-back of a month", rule("lookback", { days: 365 }), { data: { arguments: { start: "2026-11-07" } } }, null],
     ["a DLP match", rule("dlp", {}), { data: { dlp: [{ detector: "iban" }] } }, "dlp:alice@example.com|create_budget"],
     ["no DLP field", rule("dlp", {}), {}, null],
+    ["a role the gateway named", rule("risky_tool", { riskClasses: ["financial"] }, { role: "analyst" }), { data: { roles: ["analyst"] } }, "tool:finops/budgets/create_budget|alice@example.com"],
+    ["another role", rule("risky_tool", { riskClasses: ["financial"] }, { role: "analyst" }), { data: { roles: ["engineer"] } }, null],
+    ["no role on the event", rule("risky_tool", { riskClasses: ["financial"] }, { role: "analyst" }), {}, null],
+    ["a grant used for another tool", rule("stepup_grant_misuse", {}), { data: { grantId: "g1" } }, "grant:g1|budgets/create_budget"],
+    ["a grant used for its tool", rule("stepup_grant_misuse", {}), { server: "tagging", tool: "tag_resource", data: { grantId: "g1" } }, null],
+    ["a risk-class grant names no tool", rule("stepup_grant_misuse", {}), { data: { grantId: "g2" } }, null],
+    ["a grant the engine does not know", rule("stepup_grant_misuse", {}), { data: { grantId: "g9" } }, null],
+    ["a step-up request", rule("stepup_flood", {}), { kind: "stepup.requested", action: "stepup.request", outcome: "success" }, "requester:alice@example.com"],
+    ["a step-up request under a role", rule("stepup_flood", {}, { role: "analyst" }), { kind: "stepup.requested", data: { roleSlug: "analyst" } }, "requester:alice@example.com"],
+    ["a failed verification", rule("audit_verify_failed", {}), { kind: "audit.verify.failed", outcome: "failure", targetId: "42" }, "audit-chain"],
+    ["a passing verification", rule("audit_verify_failed", {}), { kind: "audit.verify", outcome: "success" }, null],
   ])("%s", (_, r, extra, subject) => {
     expect(matchEvent(r, event(extra), ctx)?.subject ?? null).toBe(subject);
   });

@@ -49,15 +49,67 @@ export const detectorParams = {
   dead_letters: z.object({}).strict(),
   upstream_failing: z.object({}).strict(),
   credentials_expiring: z.object({ days: z.number().int().min(1).max(365) }).strict(),
+  /** A step-up grant that named a tool, used to call another one (a window grant covers its whole risk class). */
+  stepup_grant_misuse: z.object({}).strict(),
+  /** Step-up requests filed by one person: many in a short time is fishing for access. */
+  stepup_flood: z.object({ threshold, windowMinutes: minutes(10_080) }).strict(),
+  /** Upstream static credentials (sealed header values, secret references) set longer ago than `days`. */
+  credential_age: z.object({ days: z.number().int().min(1, "At least 1 day").max(3650) }).strict(),
+  /** The control plane's config-signing key (Ed25519) in use for longer than `days`. */
+  signing_key_age: z.object({ days: z.number().int().min(1, "At least 1 day").max(3650) }).strict(),
+  /** An audit chain verification (scheduled or on demand) that found the log altered. */
+  audit_verify_failed: z.object({}).strict(),
 } as const;
 
 export type Detector = keyof typeof detectorParams;
 export const detectors = Object.keys(detectorParams) as Detector[];
 
 /** Detectors evaluated per event as it is ingested; the others run on the schedule. */
-export const eventDetectors = new Set<Detector>(["failed_auth", "mcp_refused", "risky_tool", "unexpected_network", "lookback", "dlp"]);
+export const eventDetectors = new Set<Detector>(["failed_auth", "mcp_refused", "risky_tool", "unexpected_network", "lookback", "dlp", "stepup_grant_misuse", "stepup_flood", "audit_verify_failed"]);
 /** Rate rules: they resolve themselves after a window without a new occurrence. */
-export const rateDetectors = new Set<Detector>(["failed_auth", "mcp_refused"]);
+export const rateDetectors = new Set<Detector>(["failed_auth", "mcp_refused", "stepup_flood"]);
+
+/** What each detector is, for the form that creates a rule. */
+export const DETECTOR_LABELS: Record<Detector, string> = {
+  failed_auth: "Failed sign-ins or token requests (rate)",
+  mcp_refused: "MCP requests refused 401/403 (rate)",
+  risky_tool: "Calls of write, destructive or financial tools",
+  unexpected_network: "Access from an unexpected network",
+  lookback: "Cost query look-back over N days",
+  dlp: "DLP detector match",
+  stepup_waiting: "Step-up request waiting",
+  gateway_silent: "Gateway silent",
+  gateway_behind: "Gateway behind on config",
+  dead_letters: "Audit events dead-lettered",
+  upstream_failing: "Upstream server failing",
+  credentials_expiring: "Service-account secrets and API tokens expiring",
+  stepup_grant_misuse: "Step-up grant used for another tool",
+  stepup_flood: "Many step-up requests from one person (rate)",
+  credential_age: "Upstream static credentials older than N days",
+  signing_key_age: "Config signing key due for rotation",
+  audit_verify_failed: "Audit chain verification failed",
+};
+
+/** Parameters a new rule of each detector starts from (the built-in defaults). */
+export const DETECTOR_DEFAULTS: Record<Detector, Record<string, unknown>> = {
+  failed_auth: { threshold: 5, windowMinutes: 10, by: "account" },
+  mcp_refused: { threshold: 5, windowMinutes: 10 },
+  risky_tool: { riskClasses: ["write"] },
+  unexpected_network: { cidrs: [], newIpDays: 30 },
+  lookback: { days: 365 },
+  dlp: {},
+  stepup_waiting: { minutes: 15 },
+  gateway_silent: { minutes: 5 },
+  gateway_behind: { minutes: 1 },
+  dead_letters: {},
+  upstream_failing: {},
+  credentials_expiring: { days: 14 },
+  stepup_grant_misuse: {},
+  stepup_flood: { threshold: 5, windowMinutes: 60 },
+  credential_age: { days: 90 },
+  signing_key_age: { days: 90 },
+  audit_verify_failed: {},
+};
 
 export const alertScope = z
   .object({
@@ -65,6 +117,8 @@ export const alertScope = z
     server: text().trim().min(1).max(128).optional(),
     tool: text().trim().min(1).max(256).optional(),
     actor: text().trim().min(1).max(320).optional(),
+    /** A portal role's slug: MCP calls that role decided, step-up requests filed under it. */
+    role: text().trim().min(1).max(64).optional(),
   })
   .strict();
 export type AlertScope = z.infer<typeof alertScope>;
@@ -79,6 +133,21 @@ export const updateAlertRuleInput = z
   })
   .strict();
 export type UpdateAlertRuleInput = z.infer<typeof updateAlertRuleInput>;
+
+/** A custom rule: one of the detectors the engine knows, with its parameters (checked per detector). */
+export const createAlertRuleInput = z
+  .object({
+    detector: z.enum(Object.keys(detectorParams) as [Detector, ...Detector[]], "Pick one of the rule kinds the engine knows"),
+    name: text().trim().min(1, "Name the rule").max(120, "At most 120 characters"),
+    description: text().trim().max(500, "At most 500 characters").optional(),
+    enabled: z.boolean().optional(),
+    severity: z.enum(severities),
+    params: z.record(z.string(), z.unknown()),
+    scope: alertScope.optional(),
+    throttleMinutes: z.number().int().min(0).max(1440).optional(),
+  })
+  .strict();
+export type CreateAlertRuleInput = z.infer<typeof createAlertRuleInput>;
 
 export type RuleParams<D extends Detector> = z.infer<(typeof detectorParams)[D]>;
 
@@ -99,6 +168,11 @@ export const BUILT_IN_RULES: BuiltInRule[] = [
   { key: "audit-dead-letters", detector: "dead_letters", name: "Audit events dead-lettered", description: "A gateway set audit events aside because the control plane refused them.", severity: "critical", enabled: true, params: {} },
   { key: "upstream-failing", detector: "upstream_failing", name: "Upstream server failing", description: "An upstream MCP server in error.", severity: "high", enabled: true, params: {} },
   { key: "credentials-expiring", detector: "credentials_expiring", name: "Credentials expiring", description: "Service-account secrets and API tokens expiring soon.", severity: "medium", enabled: true, params: { days: 14 } },
+  { key: "stepup-grant-misuse", detector: "stepup_grant_misuse", name: "Step-up grant used for another tool", description: "Elevated access asked for one tool, used to call a different one.", severity: "high", enabled: true, params: {} },
+  { key: "stepup-flood", detector: "stepup_flood", name: "Many step-up requests from one person", description: "One person filing step-up request after request.", severity: "medium", enabled: true, params: { threshold: 5, windowMinutes: 60 } },
+  { key: "upstream-credential-age", detector: "credential_age", name: "Upstream credential older than 90 days", description: "A static upstream credential not rotated for 90 days.", severity: "medium", enabled: true, params: { days: 90 } },
+  { key: "signing-key-age", detector: "signing_key_age", name: "Signing key due for rotation", description: "The config signing key has signed for more than 90 days.", severity: "medium", enabled: true, params: { days: 90 } },
+  { key: "audit-verify-failed", detector: "audit_verify_failed", name: "Audit chain verification failed", description: "A verification found the audit log altered or broken.", severity: "critical", enabled: true, params: {} },
 ];
 
 /** Parses a detector's parameters; throws a ZodError naming the fields. */
@@ -116,6 +190,8 @@ export type MatchContext = {
   riskOf: (server: string, tool: string) => string | undefined;
   /** Whether this actor has been seen before, and from this address, within the rule's days. */
   addressHistory: (actor: string, ip: string) => "new-actor" | "known" | "new-address";
+  /** The server and tool a step-up grant was asked for (null: the whole risk class), when known. */
+  grantOf?: (grantId: string) => { server: string | null; tool: string | null } | undefined;
 };
 
 function inScope(scope: AlertScope, event: AuditEventInput): boolean {
@@ -123,7 +199,15 @@ function inScope(scope: AlertScope, event: AuditEventInput): boolean {
   if (scope.server && event.server !== scope.server) return false;
   if (scope.tool && event.tool !== scope.tool) return false;
   if (scope.actor && event.actorId !== scope.actor && event.actorLabel !== scope.actor) return false;
+  if (scope.role && !rolesOf(event).includes(scope.role)) return false;
   return true;
+}
+
+/** The portal roles behind an event: those that decided an MCP call, the one a step-up request was filed under. */
+function rolesOf(event: AuditEventInput): string[] {
+  const data = (event.data ?? {}) as Record<string, unknown>;
+  const roles = Array.isArray(data.roles) ? data.roles.filter((r): r is string => typeof r === "string") : [];
+  return typeof data.roleSlug === "string" ? [...roles, data.roleSlug] : roles;
 }
 
 const isFailedAuth = (e: AuditEventInput) => (e.kind === "auth.sign_in" || e.kind === "auth.token") && e.outcome === "failure";
@@ -213,6 +297,37 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       if (!dlp || (Array.isArray(dlp) && dlp.length === 0)) return null;
       const who = event.actorLabel ?? event.actorId ?? "anonymous";
       return { subject: `dlp:${who}|${event.tool ?? event.kind}`, title: `DLP match in a request by ${who}`, auditFilter: { q: event.requestId ?? who }, detail: { dlp } };
+    }
+    case "stepup_grant_misuse": {
+      if (event.kind !== "mcp.request" || event.action !== "tools/call" || event.outcome !== "allow") return null;
+      const grantId = str(data.grantId);
+      if (!grantId || !event.server || !event.tool) return null;
+      const asked = ctx.grantOf?.(grantId);
+      // A grant for a whole risk class names no tool: every tool of the class is what was asked for.
+      if (!asked?.tool) return null;
+      if (asked.tool === event.tool && (asked.server === null || asked.server === event.server)) return null;
+      const who = event.actorLabel ?? event.actorId ?? "anonymous";
+      return {
+        subject: `grant:${grantId}|${event.server}/${event.tool}`,
+        title: `${who} used a step-up grant asked for ${asked.server ?? ""}${asked.server ? "/" : ""}${asked.tool} to call ${event.server}/${event.tool}`,
+        auditFilter: { kind: "mcp.request", grant: grantId },
+        detail: { grantId, asked, used: { server: event.server, tool: event.tool } },
+      };
+    }
+    case "stepup_flood": {
+      if (event.kind !== "stepup.requested") return null;
+      const who = event.actorLabel ?? event.actorId;
+      if (!who) return null;
+      return { subject: `requester:${who}`, title: `Many step-up requests from ${who}`, auditFilter: { kind: "stepup.requested", q: who } };
+    }
+    case "audit_verify_failed": {
+      if (event.kind !== "audit.verify.failed") return null;
+      return {
+        subject: "audit-chain",
+        title: `Audit chain verification failed${event.targetId ? ` at seq ${event.targetId}` : ""}${event.reasons?.[0] ? `: ${event.reasons[0]}` : ""}`,
+        auditFilter: { kind: "audit.verify.failed" },
+        detail: { failure: data.failure ?? null },
+      };
     }
     default:
       return null;

@@ -18,7 +18,7 @@ import { createLogDestinationInput, updateLogDestinationInput } from "@/lib/sche
 import { listVerificationsParams } from "@/lib/schemas/audit-verification";
 import { listParams } from "@/lib/schemas/common";
 import { acknowledgeAlertInput, createAlertChannelInput, listAlertsParams, resolveAlertInput, snoozeAlertInput, updateAlertChannelInput } from "@/lib/schemas/alert";
-import { updateAlertRuleInput } from "@/lib/alerts/rules";
+import { createAlertRuleInput, updateAlertRuleInput } from "@/lib/alerts/rules";
 import { dashboardQuery } from "@/lib/schemas/dashboard";
 import { testDlpInput, updateDlpInput } from "@/lib/dlp/settings-input";
 import type { Permission } from "@/lib/auth/permissions";
@@ -142,7 +142,9 @@ export const operations: Operation[] = [
   { method: "post", path: "/alerts/{id}/acknowledge", summary: "Acknowledge an open alert, with an optional note", tag: "Alerts", permission: "alerts:ack", body: acknowledgeAlertInput },
   { method: "post", path: "/alerts/{id}/resolve", summary: "Resolve an alert", tag: "Alerts", permission: "alerts:ack", body: resolveAlertInput },
   { method: "get", path: "/alert-rules", summary: "List alert rules with their thresholds and open alerts", tag: "Alerts", permission: "alerts:read" },
+  { method: "post", path: "/alert-rules", summary: "Create a rule of a kind the engine knows, with its parameters and scope (portal, server, tool, role, actor)", tag: "Alerts", permission: "alerts:write", body: createAlertRuleInput, status: 201 },
   { method: "patch", path: "/alert-rules/{id}", summary: "Toggle an alert rule or change its thresholds, scope, severity or throttle", tag: "Alerts", permission: "alerts:write", body: updateAlertRuleInput },
+  { method: "delete", path: "/alert-rules/{id}", summary: "Delete a custom rule (built-in ones are turned off instead; a rule with open alerts is refused)", tag: "Alerts", permission: "alerts:write", status: 204 },
   { method: "get", path: "/alert-channels", summary: "List alert delivery channels (never their secrets)", tag: "Alerts", permission: "alerts:read" },
   { method: "post", path: "/alert-channels", summary: "Add a webhook, Slack-compatible or SMTP e-mail channel", tag: "Alerts", permission: "alerts:write", body: createAlertChannelInput, status: 201 },
   { method: "patch", path: "/alert-channels/{id}", summary: "Rename, toggle or change the minimum severity of a channel", tag: "Alerts", permission: "alerts:write", body: updateAlertChannelInput },

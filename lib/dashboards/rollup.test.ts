@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf, decisionOf, percentileOf, regrainRollups, rollupEvents } from "./rollup";
+import { bucketOf, decisionOf, percentileOf, regrainRollups, rollupDenials, rollupEvents } from "./rollup";
 
 const base = {
   id: "00000000-0000-4000-8000-000000000000",
@@ -59,5 +59,26 @@ describe("rollups", () => {
     expect(percentileOf(buckets, 0.5)).toBe(5);
     expect(percentileOf(buckets, 0.95)).toBe(500);
     expect(percentileOf(new Array<number>(12).fill(0), 0.5)).toBeNull();
+  });
+});
+
+describe("denial rollups", () => {
+  it("counts refused calls per hour, portal and first reason, cut to 120 characters; allowed calls and other kinds count nothing", () => {
+    const long = "x".repeat(130);
+    const rows = rollupDenials([
+      { ...base, outcome: "deny", reasons: ["step-up required", "second reason"] },
+      { ...base, outcome: "deny", reasons: ["step-up required"], time: new Date("2026-12-07T10:59:59Z") },
+      { ...base, outcome: "deny", reasons: ["step-up required"], time: new Date("2026-12-07T11:00:00Z") },
+      { ...base, outcome: "deny", reasons: [long], portal: null },
+      { ...base, outcome: "deny", reasons: null },
+      { ...base },
+      { ...base, kind: "auth.sign_in", outcome: "deny", reasons: ["nope"] },
+    ]);
+    expect(rows).toEqual([
+      { hour: "2026-12-07T10:00:00.000Z", portal: "finops", reason: "step-up required", count: 2 },
+      { hour: "2026-12-07T11:00:00.000Z", portal: "finops", reason: "step-up required", count: 1 },
+      { hour: "2026-12-07T10:00:00.000Z", portal: "", reason: "x".repeat(120), count: 1 },
+      { hour: "2026-12-07T10:00:00.000Z", portal: "finops", reason: "(no reason recorded)", count: 1 },
+    ]);
   });
 });

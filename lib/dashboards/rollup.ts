@@ -118,3 +118,24 @@ export function regrainRollups(rows: RollupRow[], grainMs: number): RollupRow[] 
   }
   return [...out.values()];
 }
+
+export type DenialRow = { hour: string; portal: string; reason: string; count: number };
+
+/** The first reason of a refused call as the denial chart shows it: at most 120 characters. */
+export const denialReason = (reasons: readonly string[] | null | undefined) => Array.from(reasons?.[0] ?? "(no reason recorded)").slice(0, 120).join("");
+
+/** Refused MCP calls per hour, portal and first reason, for the "denials by rule" chart. */
+export function rollupDenials(events: AuditEventInput[]): DenialRow[] {
+  const rows = new Map<string, DenialRow>();
+  for (const event of events) {
+    if (event.kind !== "mcp.request" || event.outcome !== "deny") continue;
+    const hour = new Date(Math.floor(new Date(event.time).getTime() / 3_600_000) * 3_600_000).toISOString();
+    const portal = event.portal ?? "";
+    const reason = denialReason(event.reasons);
+    const key = `${hour}|${portal}|${reason}`;
+    const row = rows.get(key);
+    if (row) row.count++;
+    else rows.set(key, { hour, portal, reason, count: 1 });
+  }
+  return [...rows.values()];
+}

@@ -94,6 +94,8 @@ export type AlertRuleView = {
   scope: Record<string, string>;
   throttleMinutes: number;
   openAlerts: number;
+  /** Seeded rules can be turned off but not deleted. */
+  isBuiltIn: boolean;
 };
 
 export type AlertChannelView = {

@@ -64,6 +64,7 @@ const validBodies: Record<string, () => unknown> = {
   "patch /settings": () => ({ oauthAccessTokenMinutes: 10, oauthCimdDomains: ["claude.ai"] }),
   "post /alert-channels": () => ({ kind: "webhook", name: "Ops hook", url: "https://93.184.216.34/portico", secret: "0123456789abcdef-secret", minSeverity: "high" }),
   "patch /alert-channels/{id}": () => ({ name: "Ops hook", enabled: true, minSeverity: "medium" }),
+  "post /alert-rules": () => ({ detector: "lookback", name: "Look-back over 90 days", severity: "medium", params: { days: 90 }, scope: { portal: "finops", role: "analyst" }, throttleMinutes: 30 }),
   "patch /alert-rules/{id}": () => ({ enabled: true, severity: "high", params: { threshold: 5, windowMinutes: 10, by: "account" }, throttleMinutes: 15 }),
   // One open alert each: a resolved one cannot be snoozed (409).
   "post /alerts/{id}/acknowledge": () => ((ids["alerts:id"] = ids.alertToAcknowledge!), { note: "looking into it" }),

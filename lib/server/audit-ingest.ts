@@ -5,9 +5,9 @@ import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
 import { observeAuditEvents } from "./alerts/engine";
-import { regrainRollups, rollupEvents } from "@/lib/dashboards/rollup";
+import { regrainRollups, rollupDenials, rollupEvents } from "@/lib/dashboards/rollup";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { trafficRollupUpsert } from "./traffic-rollups";
+import { addDenialRollups, trafficRollupUpsert } from "./traffic-rollups";
 import { publishConfig } from "./config-publisher";
 import { recordGrantUse } from "./step-up";
 
@@ -96,7 +96,11 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
       // than the insert itself. The rollups are data-modifying CTEs of the same statement: they
       // count exactly the rows this transaction stores.
       const minutes = rollupEvents(fresh);
-      const rollups = [trafficRollupUpsert(minutes, "TrafficRollup"), trafficRollupUpsert(regrainRollups(minutes, 3_600_000), "TrafficRollupHour")].flatMap((sql, i) =>
+      const rollups = [
+        trafficRollupUpsert(minutes, "TrafficRollup"),
+        trafficRollupUpsert(regrainRollups(minutes, 3_600_000), "TrafficRollupHour"),
+        trafficRollupUpsert(regrainRollups(minutes, 86_400_000), "TrafficRollupDay"),
+      ].flatMap((sql, i) =>
         sql ? [Prisma.sql`, ${Prisma.raw(`rollup_${i}`)} AS (${sql})`] : [],
       );
       await tx.$executeRaw`
@@ -122,6 +126,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
       // Calls made under a step-up grant (only fresh events, so a re-sent batch counts nothing twice).
       const uses = fresh.flatMap((e) => (e.kind === "mcp.request" && e.outcome === "allow" && typeof e.data?.grantId === "string" ? [{ grantId: e.data.grantId, time: e.time }] : []));
       if (uses.length > 0) isGrantUsedUp = await recordGrantUse(tx, uses);
+      await addDenialRollups(tx, rollupDenials(fresh));
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.

@@ -7,6 +7,7 @@ const { createTestDatabase } = await import("./db/test-database");
 const { ingestAuditEvents } = await import("./audit-ingest");
 const { getDashboards, getCostAttribution, costAttributionCsv } = await import("./dashboards");
 const { systemActor } = await import("./auth/actor");
+const stepUp = await import("./step-up");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestDb;
@@ -56,6 +57,13 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     expect(rows.every((r) => r.latencyBuckets.length === 12)).toBe(true);
     const hours = await t.db.trafficRollupHour.findMany();
     expect(hours.reduce((n, r) => n + r.count, 0)).toBe(22);
+    const days = await t.db.trafficRollupDay.findMany();
+    expect(days.reduce((n, r) => n + r.count, 0)).toBe(22);
+    const denials = await t.db.denialRollup.findMany({ orderBy: { reason: "asc" } });
+    expect(denials.map((d) => [d.reason, d.count])).toEqual([
+      ["role Analyst does not allow budgets_*", 1],
+      ["step-up required", 1],
+    ]);
   });
 
   it("shapes the overview's charts from the rollups", async () => {
@@ -73,6 +81,51 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     const day = await getDashboards(t.db, admin, { range: "24h" }, now);
     expect(day.totals).toEqual(d.totals);
     expect(day.servers.find((s) => s.server === "cost-explorer")).toMatchObject({ calls: 20, p95: 10 });
+    // A month reads whole days (and the hours and minutes before the first one): the same calls, one point per day.
+    for (const range of ["6h", "7d", "30d"] as const) {
+      const longer = await getDashboards(t.db, admin, { range }, now);
+      expect(longer.totals, range).toEqual(d.totals);
+      expect(longer.topTools[0], range).toEqual(d.topTools[0]);
+      expect(longer.servers.find((s) => s.server === "cost-explorer"), range).toMatchObject({ calls: 20, p50: 10, p95: 10 });
+    }
+    expect((await getDashboards(t.db, admin, { range: "30d" }, now)).calls.length).toBeLessThanOrEqual(32);
+  });
+
+  it("charts step-up: requests by outcome, approval rate, time to decision, grants active now; empty when there were none", async () => {
+    const before = await getDashboards(t.db, admin, { range: "24h" }, now);
+    expect(before.stepUp).toEqual({ requests: [], total: 0, approvalRate: null, decisionSeconds: { p50: null, p95: null }, activeGrants: [] });
+    const portal = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
+    await t.db.portalRole.create({
+      data: { slug: "analyst", name: "Analyst", stepUpRiskClasses: ["write"], stepUpMaxMinutes: 60, principals: { create: [{ kind: "user", value: "bob@example.com" }] }, grants: { create: [{ portalId: portal.id, riskClasses: ["read"] }] } },
+    });
+    const bob = await t.db.user.create({ data: { email: "bob@example.com", name: "Bob", role: "viewer" } });
+    const boss = await t.db.user.create({ data: { email: "boss@example.com", name: "Boss", role: "approver" } });
+    const approver = { type: "user" as const, userId: boss.id, email: boss.email, name: boss.name, role: "approver" as const, mfa: true };
+    const requester = await stepUp.userRequester(t.db, bob.id);
+    // Filed 5 h, 3 h and 1 h ago; decided after 2, 10 and (still running) 4 minutes.
+    const plan = [
+      { ago: 300, after: 2, decide: "approve" },
+      { ago: 180, after: 10, decide: "deny" },
+      { ago: 60, after: 4, decide: "approve" },
+      { ago: 20, after: 0, decide: "none" },
+    ] as const;
+    for (const p of plan) {
+      const filedAt = new Date(now.getTime() - p.ago * 60_000);
+      const r = await stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass: "write", reason: "tagging", durationMinutes: 60 }, filedAt);
+      const at = new Date(filedAt.getTime() + p.after * 60_000);
+      if (p.decide === "approve") await stepUp.approveStepUpRequest(t.db, approver, r.id, {}, at);
+      if (p.decide === "deny") await stepUp.denyStepUpRequest(t.db, approver, r.id, { note: "not this week" }, at);
+    }
+    const d = (await getDashboards(t.db, admin, { range: "24h" }, now)).stepUp;
+    expect(d.total).toBe(4);
+    expect(d.requests.reduce((n, p) => n + p.approved, 0)).toBe(2);
+    expect(d.requests.reduce((n, p) => n + p.denied + p.pending, 0)).toBe(2);
+    expect(d.approvalRate).toBeCloseTo(2 / 3);
+    expect(d.decisionSeconds.p50).toBe(240);
+    // Only the grant approved an hour ago for 60 minutes is still running at `now`… by 4 minutes.
+    expect(d.activeGrants).toEqual([{ riskClass: "write", count: 1 }]);
+    expect((await getDashboards(t.db, admin, { range: "1h" }, now)).stepUp.total).toBe(2);
+    expect((await getDashboards(t.db, admin, { range: "24h", portal: "other" }, now)).stepUp.total).toBe(0);
   });
 
   it("attributes cost to teams by IdP group and exports it as CSV", async () => {

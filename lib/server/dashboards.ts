@@ -7,12 +7,43 @@ import { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 
-export const trafficRanges = { "1h": 60_000, "6h": 5 * 60_000, "24h": 3_600_000, "7d": 2 * 3_600_000, "30d": 12 * 3_600_000 } as const;
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
 
-/** Ranges charted by the hour read the hourly rollups: 60 times fewer rows than per minute. */
-const rollupTable = (stepMs: number) => Prisma.raw(stepMs >= 3_600_000 ? `"TrafficRollupHour"` : `"TrafficRollup"`);
+/**
+ * Per range: the chart's step, and the rollup its series reads (the coarsest one as fine as the
+ * step). The other charts read whole days, hours and minutes of the range from the day, hour and
+ * minute rollups (`coveringRollups`), so a 30-day range reads about 30 days' rows, not 43,200
+ * minutes' or 720 hours'.
+ */
+export const trafficRanges = { "1h": MINUTE, "6h": 5 * MINUTE, "24h": HOUR, "7d": 2 * HOUR, "30d": DAY } as const;
 export type TrafficRange = keyof typeof trafficRanges;
-const RANGE_MS: Record<TrafficRange, number> = { "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 };
+const RANGE_MS: Record<TrafficRange, number> = { "1h": HOUR, "6h": 6 * HOUR, "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY };
+
+const seriesTable = (stepMs: number) => Prisma.raw(stepMs >= DAY ? `"TrafficRollupDay"` : stepMs >= HOUR ? `"TrafficRollupHour"` : `"TrafficRollup"`);
+
+const ceilTo = (d: Date, grain: number) => new Date(Math.ceil(d.getTime() / grain) * grain);
+const ROLLUP_COLUMNS = Prisma.raw(`"minute", "portal", "server", "tool", "actor", "decision", "count", "bytes", "latencySumMs", "latencyBuckets", "upstreamErrors"`);
+
+/**
+ * The rollup rows that cover [from, now] exactly, each stretch at its coarsest grain: whole days
+ * from the daily rollups, the hours before the first whole day from the hourly ones, the minutes
+ * before the first whole hour from the per-minute ones. Every event is in all three, so the sums
+ * are those of the per-minute rows; filters outside are pushed into each part by the planner.
+ */
+function coveringRollups(from: Date): Prisma.Sql {
+  const hourStart = ceilTo(from, HOUR);
+  const dayStart = ceilTo(from, DAY);
+  return Prisma.sql`(
+    SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollupDay" WHERE "minute" >= ${dayStart}
+    UNION ALL SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollupHour" WHERE "minute" >= ${hourStart} AND "minute" < ${dayStart}
+    UNION ALL SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollup" WHERE "minute" >= ${from} AND "minute" < ${hourStart}
+  )`;
+}
+
+/** Element-wise sums of the latency buckets: one pass over the rows, where unnest would multiply them by twelve. */
+const bucketSums = Prisma.raw(Array.from({ length: BUCKET_COUNT }, (_, i) => `sum(r."latencyBuckets"[${i + 1}]) AS b${i}`).join(", "));
 
 export const dashboardParams = dashboardQuery.omit({ format: true });
 
@@ -29,14 +60,28 @@ export type Dashboards = {
   denialsByRule: { reason: string; count: number }[];
   servers: { server: string; calls: number; errorRate: number; p50: number | null; p95: number | null }[];
   alertsBySeverity: ({ time: string } & Record<"low" | "medium" | "high" | "critical", number>)[];
+  stepUp: StepUpCharts;
+};
+
+export const stepUpStatuses = ["approved", "denied", "expired", "withdrawn", "pending"] as const;
+export type StepUpCharts = {
+  /** Requests filed per bucket, by where they stand now. */
+  requests: ({ time: string } & Record<(typeof stepUpStatuses)[number], number>)[];
+  total: number;
+  /** Approved among those decided (approved or denied) in range; null when none was decided. */
+  approvalRate: number | null;
+  /** Seconds from filing to decision, for requests decided in range. */
+  decisionSeconds: { p50: number | null; p95: number | null };
+  /** Grants active now, by risk class (not bound to the range: what is elevated at this moment). */
+  activeGrants: { riskClass: string; count: number }[];
 };
 
 const num = (v: unknown) => Number(v ?? 0);
 
 /**
- * The overview's charts, all from the per-minute rollups (lib/dashboards/rollup.ts) except the
- * denial reasons (the newest 5,000 denials in range) and alerts (the alert table): no query scans
- * the audit events of the range.
+ * The overview's charts, from the rollups kept at ingest (lib/dashboards/rollup.ts: traffic per
+ * minute, hour and day, refused calls per hour and reason), the alert table and the step-up
+ * tables: no query reads the audit events, so the overview costs the same at 10M events as at 10k.
  */
 export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Dashboards> {
   authorize(actor, "dashboards:read");
@@ -45,36 +90,35 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / step) * step);
   const portalFilter = portal ?? null;
   const seconds = step / 1000;
-  const rollups = rollupTable(step);
+  const rollups = coveringRollups(from);
 
-  const [series, tools, callers, denials, latency, alerts, portals] = await Promise.all([
+  const [series, tools, callers, denials, latency, alerts, portals, stepUp] = await Promise.all([
     db.$queryRaw<Array<{ bucket: Date; decision: Decision; calls: bigint }>>`
       SELECT to_timestamp(floor(extract(epoch from "minute") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "decision", sum("count") AS calls
-      FROM ${rollups} WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      FROM ${seriesTable(step)} WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2 ORDER BY 1`,
     db.$queryRaw<Array<{ server: string; tool: string; calls: bigint }>>`
-      SELECT "server", "tool", sum("count") AS calls FROM ${rollups}
-      WHERE "minute" >= ${from} AND "tool" <> '' AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      SELECT "server", "tool", sum("count") AS calls FROM ${rollups} r
+      WHERE "tool" <> '' AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8`,
     db.$queryRaw<Array<{ actor: string; calls: bigint }>>`
-      SELECT "actor", sum("count") AS calls FROM ${rollups}
-      WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      SELECT "actor", sum("count") AS calls FROM ${rollups} r
+      WHERE (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
-    db.$queryRaw<Array<{ reason: string | null; count: bigint }>>`
-      SELECT left(d."reasons"->>0, 120) AS reason, count(*) AS count FROM (
-        SELECT "reasons" FROM "AuditEvent" WHERE "kind" = 'mcp.request' AND "outcome" = 'deny' AND "time" >= ${from}
-          AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
-        ORDER BY "time" DESC LIMIT 5000) d
+    db.$queryRaw<Array<{ reason: string; count: bigint }>>`
+      SELECT "reason", sum("count") AS count FROM "DenialRollup"
+      WHERE "hour" >= ${new Date(Math.floor(from.getTime() / HOUR) * HOUR)} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
-    db.$queryRaw<Array<{ server: string; i: bigint; n: bigint; calls: bigint; errors: bigint }>>`
-      SELECT r."server", x.i, sum(x.n) AS n, sum(r."count") FILTER (WHERE x.i = 1) AS calls, sum(r."upstreamErrors") FILTER (WHERE x.i = 1) AS errors
-      FROM ${rollups} r, unnest(r."latencyBuckets") WITH ORDINALITY AS x(n, i)
-      WHERE r."minute" >= ${from} AND r."server" <> '' AND r."decision" IN ('allowed', 'error') AND (${portalFilter}::text IS NULL OR r."portal" = ${portalFilter})
-      GROUP BY 1, 2`,
+    db.$queryRaw<Array<{ server: string; calls: bigint; errors: bigint } & Record<string, bigint | null>>>`
+      SELECT r."server", sum(r."count") AS calls, sum(r."upstreamErrors") AS errors, ${bucketSums}
+      FROM ${rollups} r
+      WHERE r."server" <> '' AND r."decision" IN ('allowed', 'error') AND (${portalFilter}::text IS NULL OR r."portal" = ${portalFilter})
+      GROUP BY 1`,
     db.$queryRaw<Array<{ bucket: Date; severity: string; n: bigint }>>`
       SELECT to_timestamp(floor(extract(epoch from "firstSeenAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "severity", count(*) AS n
       FROM "Alert" WHERE "firstSeenAt" >= ${from} GROUP BY 1, 2 ORDER BY 1`,
     db.portal.findMany({ select: { slug: true }, orderBy: { slug: "asc" } }),
+    getStepUpCharts(db, from, seconds, portalFilter, now),
   ]);
 
   // Every bucket of the range, so the chart's time axis has no holes where nothing happened.
@@ -91,15 +135,7 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   }
 
   const byServer = new Map<string, { buckets: number[]; calls: number; errors: number }>();
-  for (const row of latency) {
-    const s = byServer.get(row.server) ?? { buckets: new Array<number>(BUCKET_COUNT).fill(0), calls: 0, errors: 0 };
-    s.buckets[Number(row.i) - 1] = num(row.n);
-    if (Number(row.i) === 1) {
-      s.calls = num(row.calls);
-      s.errors = num(row.errors);
-    }
-    byServer.set(row.server, s);
-  }
+  for (const row of latency) byServer.set(row.server, { buckets: Array.from({ length: BUCKET_COUNT }, (_, i) => num(row[`b${i}`])), calls: num(row.calls), errors: num(row.errors) });
 
   const severityPoints = new Map<number, Dashboards["alertsBySeverity"][number]>();
   for (const row of alerts) {
@@ -117,11 +153,53 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
     totals,
     topTools: tools.map((r) => ({ server: r.server, tool: r.tool, calls: num(r.calls) })),
     topCallers: callers.map((r) => ({ actor: r.actor, calls: num(r.calls) })),
-    denialsByRule: denials.map((r) => ({ reason: r.reason ?? "(no reason recorded)", count: num(r.count) })),
+    denialsByRule: denials.map((r) => ({ reason: r.reason, count: num(r.count) })),
     servers: [...byServer.entries()]
       .map(([server, s]) => ({ server, calls: s.calls, errorRate: s.calls ? s.errors / s.calls : 0, p50: percentileOf(s.buckets, 0.5), p95: percentileOf(s.buckets, 0.95) }))
       .sort((a, b) => b.calls - a.calls),
     alertsBySeverity: [...severityPoints.values()].sort((a, b) => a.time.localeCompare(b.time)),
+    stepUp,
+  };
+}
+
+/**
+ * Step-up over the range, from the step-up tables themselves: requests are made by people, a few
+ * hundred a day at most, so the table is small next to the audit events and needs no rollup.
+ */
+async function getStepUpCharts(db: Db, from: Date, seconds: number, portal: string | null, now: Date): Promise<StepUpCharts> {
+  const [series, decided, grants] = await Promise.all([
+    db.$queryRaw<Array<{ bucket: Date; status: string; n: bigint }>>`
+      SELECT to_timestamp(floor(extract(epoch from r."createdAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, r."status", count(*) AS n
+      FROM "StepUpRequest" r JOIN "Portal" p ON p."id" = r."portalId"
+      WHERE r."createdAt" >= ${from} AND (${portal}::text IS NULL OR p."slug" = ${portal})
+      GROUP BY 1, 2 ORDER BY 1`,
+    db.$queryRaw<Array<{ approved: bigint; denied: bigint; p50: number | null; p95: number | null }>>`
+      SELECT count(*) FILTER (WHERE r."status" = 'approved') AS approved, count(*) FILTER (WHERE r."status" = 'denied') AS denied,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch from r."decidedAt" - r."createdAt")) AS p50,
+        percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch from r."decidedAt" - r."createdAt")) AS p95
+      FROM "StepUpRequest" r JOIN "Portal" p ON p."id" = r."portalId"
+      WHERE r."decidedAt" >= ${from} AND r."status" IN ('approved', 'denied') AND (${portal}::text IS NULL OR p."slug" = ${portal})`,
+    db.elevatedGrant.groupBy({ by: ["riskClass"], where: { status: "active", endsAt: { gt: now }, ...(portal ? { portalSlug: portal } : {}) }, _count: { _all: true } }),
+  ]);
+  const points = new Map<number, StepUpCharts["requests"][number]>();
+  let total = 0;
+  for (const row of series) {
+    const t = new Date(row.bucket).getTime();
+    const point = points.get(t) ?? { time: new Date(t).toISOString(), approved: 0, denied: 0, expired: 0, withdrawn: 0, pending: 0 };
+    if (row.status in point) point[row.status as "approved"] += num(row.n);
+    total += num(row.n);
+    points.set(t, point);
+  }
+  const d = decided[0];
+  const approved = num(d?.approved);
+  const decidedCount = approved + num(d?.denied);
+  const round = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(Number(v)));
+  return {
+    requests: [...points.values()].sort((a, b) => a.time.localeCompare(b.time)),
+    total,
+    approvalRate: decidedCount ? approved / decidedCount : null,
+    decisionSeconds: { p50: round(d?.p50), p95: round(d?.p95) },
+    activeGrants: grants.map((g) => ({ riskClass: g.riskClass, count: g._count._all })).sort((a, b) => b.count - a.count),
   };
 }
 
@@ -135,15 +213,13 @@ export type CostRow = { team: string; tool: string; calls: number; bytes: number
 export async function getCostAttribution(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<CostRow[]> {
   authorize(actor, "dashboards:read");
   const { range, portal } = dashboardParams.parse(raw);
-  const isHourly = RANGE_MS[range] >= 86_400_000;
-  const grain = isHourly ? 3_600_000 : 60_000;
-  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / grain) * grain);
-  const rollups = rollupTable(grain);
+  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / MINUTE) * MINUTE);
+  const rollups = coveringRollups(from);
   const portalFilter = portal ?? null;
   const [rows, users] = await Promise.all([
     db.$queryRaw<Array<{ actor: string; server: string; tool: string; calls: bigint; bytes: bigint; latency: number }>>`
       SELECT "actor", "server", "tool", sum("count") AS calls, sum("bytes") AS bytes, sum("latencySumMs") AS latency
-      FROM ${rollups} WHERE "minute" >= ${from} AND "tool" <> '' AND "decision" IN ('allowed', 'error')
+      FROM ${rollups} r WHERE "tool" <> '' AND "decision" IN ('allowed', 'error')
         AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2, 3`,
     db.user.findMany({ select: { email: true, idpGroups: true } }),

@@ -58,6 +58,11 @@ function credentialColumns(credential: CredentialInput) {
   }
 }
 
+function isSameReference(before: { credentialKind: string; headerName: string | null; secretRef: string | null }, credential: CredentialInput): boolean {
+  if (credential.kind === "none") return before.credentialKind === "none";
+  return credential.kind === "reference" && before.credentialKind === "reference" && before.secretRef === credential.ref && before.headerName === credential.headerName;
+}
+
 export async function listServers(db: Db, actor: Actor, raw: unknown): Promise<Page<ServerView>> {
   authorize(actor, "registry:read");
   const params = listServersParams.parse(raw);
@@ -131,6 +136,8 @@ export async function updateServer(db: Db, actor: Actor, id: string, raw: unknow
         allowSampling: input.allowSampling,
         allowElicitation: input.allowElicitation,
         ...(input.credential ? credentialColumns(input.credential) : {}),
+        // Saving a credential is rotating it, except the same reference saved again (the secret behind it is unchanged to us).
+        ...(input.credential && !isSameReference(before, input.credential) ? { credentialSetAt: new Date() } : {}),
         ...(connectionChanged && before.status === "ready" ? { status: "stale" as const } : {}),
       },
       include: withTools,

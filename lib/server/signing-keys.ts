@@ -82,6 +82,11 @@ export async function getActiveSigningKey(db: Db): Promise<ActiveSigningKey> {
   return toActive(created.at(-1)!);
 }
 
+/** Each signing key's id and creation time, oldest first (the last one signs): for the rotation alert. */
+export async function listSigningKeyAges(db: Db): Promise<Array<{ kid: string; createdAt: Date }>> {
+  return (await readKeys(db)).map((k) => ({ kid: k.kid, createdAt: new Date(k.createdAt) }));
+}
+
 /** Every signing key's public half, newest first, for gateways to verify snapshots offline. */
 export async function publicJwks(db: Db): Promise<JSONWebKeySet> {
   const keys = await readKeys(db);

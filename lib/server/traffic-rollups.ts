@@ -1,7 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 
-import type { RollupRow } from "@/lib/dashboards/rollup";
+import type { DenialRow, RollupRow } from "@/lib/dashboards/rollup";
 import { Prisma } from "@/lib/generated/prisma/client";
 
 type Tx = Prisma.TransactionClient;
@@ -18,7 +18,7 @@ export async function addTrafficRollups(tx: Tx, rows: RollupRow[], table: Rollup
   if (upsert) await tx.$executeRaw(upsert);
 }
 
-export type RollupTable = "TrafficRollup" | "TrafficRollupHour";
+export type RollupTable = "TrafficRollup" | "TrafficRollupHour" | "TrafficRollupDay";
 
 /**
  * The upsert of `addTrafficRollups` as a statement of its own, null when there is nothing to add:
@@ -47,4 +47,17 @@ export function trafficRollupUpsert(rows: RollupRow[], table: RollupTable): Pris
         SELECT array_agg(COALESCE(x.a, 0) + COALESCE(x.b, 0) ORDER BY x.i)
         FROM unnest(${target}."latencyBuckets", EXCLUDED."latencyBuckets") WITH ORDINALITY AS x(a, b, i)
       )`;
+}
+
+/** Adds a batch's refused calls to the hourly denial counts, in the ingest transaction like the traffic rollups. */
+export async function addDenialRollups(tx: Tx, rows: DenialRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO "DenialRollup" ("id", "hour", "portal", "reason", "count")
+    SELECT u.id, (u.hour::timestamptz AT TIME ZONE 'UTC'), u.portal, u.reason, u.count::int
+    FROM unnest(
+      ${textArray(rows.map(() => randomUUID()))}::text[], ${textArray(rows.map((r) => r.hour))}::text[], ${textArray(rows.map((r) => r.portal))}::text[],
+      ${textArray(rows.map((r) => r.reason))}::text[], ${textArray(rows.map((r) => String(r.count)))}::text[]
+    ) AS u(id, hour, portal, reason, count)
+    ON CONFLICT ("hour", "portal", "reason") DO UPDATE SET "count" = "DenialRollup"."count" + EXCLUDED."count"`;
 }

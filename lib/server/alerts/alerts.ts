@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import nodemailer from "nodemailer";
 
 import { AppError, notFound } from "@/lib/errors";
-import { detectorParams, severityRank, updateAlertRuleInput, type Detector, type Severity } from "@/lib/alerts/rules";
+import { BUILT_IN_RULES, createAlertRuleInput, detectorParams, severityRank, updateAlertRuleInput, type Detector, type Severity } from "@/lib/alerts/rules";
 import {
   acknowledgeAlertInput,
   createAlertChannelInput,
@@ -206,8 +206,69 @@ export async function listAlertRules(db: Db, actor: Actor): Promise<AlertRuleVie
       scope: r.scope as Record<string, string>,
       throttleMinutes: r.throttleMinutes,
       openAlerts: openBy.get(r.id) ?? 0,
+      isBuiltIn: BUILT_IN_KEYS.has(r.key),
     }))
     .sort((a, b) => severityRank[b.severity] - severityRank[a.severity] || a.name.localeCompare(b.name));
+}
+
+const BUILT_IN_KEYS = new Set(BUILT_IN_RULES.map((r) => r.key));
+
+/** A detector's parameters checked by its own schema: a 422 naming `params.<field>`, or the parsed values. */
+function checkedParams(detector: Detector, params: Record<string, unknown>): Record<string, unknown> {
+  const parsed = detectorParams[detector].safeParse(params);
+  if (!parsed.success) {
+    throw new AppError("validation_failed", "The rule's settings are not valid", parsed.error.issues.map((i) => ({ field: ["params", ...i.path].join("."), message: i.message })));
+  }
+  return parsed.data as Record<string, unknown>;
+}
+
+/**
+ * A new rule of one of the kinds the engine knows, with its own parameters and scope (a second
+ * look-back rule for one portal at 90 days, a write-tool rule for one role). Validated like an
+ * edit: nothing is saved when a field is wrong.
+ */
+export async function createAlertRule(db: Db, actor: Actor, raw: unknown): Promise<AlertRuleView> {
+  authorize(actor, "alerts:write");
+  const input = createAlertRuleInput.parse(raw);
+  const params = checkedParams(input.detector, input.params);
+  const id = await db.$transaction(async (tx) => {
+    const row = await tx.alertRule.create({
+      data: {
+        key: `custom-${randomUUID()}`,
+        detector: input.detector,
+        name: input.name,
+        description: input.description ?? "",
+        severity: input.severity,
+        enabled: input.enabled ?? true,
+        params: params as Prisma.InputJsonValue,
+        scope: input.scope ?? {},
+        throttleMinutes: input.throttleMinutes ?? 15,
+      },
+    });
+    await recordConfigChange(tx, actor, { action: "alert_rule.create", targetType: "alert_rule", targetId: row.key, after: row });
+    return row.id;
+  });
+  runningAlertEngine()?.invalidateRules();
+  return (await listAlertRules(db, actor)).find((r) => r.id === id)!;
+}
+
+/**
+ * Deletes a rule an admin created. Built-in rules are turned off, never deleted (they would come
+ * back on the next start). A rule with open alerts is refused: resolve them first, so no alert
+ * disappears from the inbox unseen. Its resolved alerts go with it; the audit log keeps their story.
+ */
+export async function deleteAlertRule(db: Db, actor: Actor, id: string): Promise<void> {
+  authorize(actor, "alerts:write");
+  await db.$transaction(async (tx) => {
+    const rule = await tx.alertRule.findUnique({ where: { id } });
+    if (!rule) throw notFound("Alert rule");
+    if (BUILT_IN_KEYS.has(rule.key)) throw new AppError("conflict", "Built-in rules cannot be deleted: turn it off instead");
+    const open = await tx.alert.count({ where: { ruleId: id, openKey: { not: null } } });
+    if (open > 0) throw new AppError("conflict", `This rule has ${open} open alert${open === 1 ? "" : "s"}: resolve ${open === 1 ? "it" : "them"} first`);
+    await tx.alertRule.delete({ where: { id } });
+    await recordConfigChange(tx, actor, { action: "alert_rule.delete", targetType: "alert_rule", targetId: rule.key, before: rule });
+  });
+  runningAlertEngine()?.invalidateRules();
 }
 
 /**
@@ -220,14 +281,7 @@ export async function updateAlertRule(db: Db, actor: Actor, id: string, raw: unk
   const input = updateAlertRuleInput.parse(raw);
   const rule = await db.alertRule.findUnique({ where: { id } });
   if (!rule) throw notFound("Alert rule");
-  let params: Record<string, unknown> | undefined;
-  if (input.params) {
-    const parsed = detectorParams[rule.detector as Detector].safeParse({ ...(rule.params as Record<string, unknown>), ...input.params });
-    if (!parsed.success) {
-      throw new AppError("validation_failed", "The rule's settings are not valid", parsed.error.issues.map((i) => ({ field: ["params", ...i.path].join("."), message: i.message })));
-    }
-    params = parsed.data as Record<string, unknown>;
-  }
+  const params = input.params ? checkedParams(rule.detector as Detector, { ...(rule.params as Record<string, unknown>), ...input.params }) : undefined;
   await db.$transaction(async (tx) => {
     const after = await tx.alertRule.update({
       where: { id },

@@ -5,6 +5,7 @@ import type { Db } from "../db/client";
 import { describeError, log } from "../log";
 import { raiseAlert } from "./engine";
 import { resolveAlertAutomatically } from "./alerts";
+import { listSigningKeyAges } from "../signing-keys";
 
 const DAY_MS = 86_400_000;
 
@@ -68,6 +69,29 @@ async function currentMatches(db: Db, rule: StateRule, now: Date): Promise<Match
               AND d."kind" NOT IN ('stepup.requested', 'stepup.request') AND d."action" NOT IN ('stepup.requested', 'stepup.request'))
         LIMIT 500`;
       return rows.map((r) => ({ subject: `stepup:${r.targetId}`, title: `Step-up request by ${r.actorLabel ?? "someone"} waiting since ${new Date(r.time).toISOString().slice(11, 16)} UTC`, auditFilter: { q: r.targetId } }));
+    }
+    case "credential_age": {
+      const before = new Date(now.getTime() - (p.days as number) * DAY_MS);
+      const rows = await db.server.findMany({ where: { credentialKind: { in: ["header", "reference"] }, credentialSetAt: { lt: before } }, select: { slug: true, name: true, credentialSetAt: true } });
+      return rows.map((s) => ({
+        subject: `server-credential:${s.slug}`,
+        title: `The credential of upstream server ${s.name} was set ${Math.floor((now.getTime() - s.credentialSetAt.getTime()) / DAY_MS)} days ago`,
+        auditFilter: { kind: "config.change", q: s.slug },
+        detail: { setAt: s.credentialSetAt.toISOString() },
+      }));
+    }
+    case "signing_key_age": {
+      // The newest key signs; older ones stay published only so old snapshots verify.
+      const active = (await listSigningKeyAges(db)).at(-1);
+      if (!active || now.getTime() - active.createdAt.getTime() <= (p.days as number) * DAY_MS) return [];
+      return [
+        {
+          subject: `signing-key:${active.kid}`,
+          title: `The config signing key ${active.kid.slice(0, 12)}… has signed for ${Math.floor((now.getTime() - active.createdAt.getTime()) / DAY_MS)} days: rotate it`,
+          auditFilter: { q: "config.signing_key" },
+          detail: { kid: active.kid, createdAt: active.createdAt.toISOString() },
+        },
+      ];
     }
     default:
       return [];

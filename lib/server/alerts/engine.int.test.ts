@@ -12,7 +12,7 @@ const { verifyLocalSignIn } = await import("../auth/local-sign-in");
 const { hashPassword } = await import("../auth/passwords");
 const { startAlerting } = await import("./start");
 const { runAlertChecks } = await import("./checks");
-const { acknowledgeAlert, resolveAlert, updateAlertRule, listAlerts } = await import("./alerts");
+const { acknowledgeAlert, resolveAlert, updateAlertRule, listAlerts, createAlertRule, deleteAlertRule, listAlertRules } = await import("./alerts");
 const { systemActor } = await import("../auth/actor");
 const { toAppError } = await import("../errors");
 
@@ -148,6 +148,39 @@ describe(`alert engine (${label})`, () => {
     const scopeError = toAppError(await updateAlertRule(t.db, admin, network.id, { scope: { team: "x" } }).catch((e: unknown) => e));
     expect(scopeError?.status).toBe(422);
     expect((await t.db.alertRule.findUniqueOrThrow({ where: { id: rule.id } })).params).toEqual(rule.params);
+  });
+
+  it("creates a custom rule of a known kind, scoped by role; refuses bad input beside the field; deletes custom rules only", async () => {
+    const refused = async (body: Record<string, unknown>) => toAppError(await createAlertRule(t.db, admin, body).catch((e: unknown) => e));
+    const base = { detector: "lookback", name: "Look-back over 90 days for analysts", severity: "high", params: { days: 90 }, scope: { portal: "finops", role: "analyst" } };
+    expect((await refused({ ...base, detector: "telepathy" }))?.fieldErrors[0]?.field).toBe("detector");
+    expect((await refused({ ...base, params: { days: 0 } }))?.fieldErrors).toEqual([{ field: "params.days", message: "At least 1 day" }]);
+    expect((await refused({ ...base, params: { threshold: 3 } }))?.fieldErrors[0]?.field).toMatch(/^params/);
+    expect((await refused({ ...base, scope: { role: "" } }))?.fieldErrors[0]?.field).toBe("scope.role");
+    expect((await refused({ ...base, name: " " }))?.fieldErrors[0]?.field).toBe("name");
+    const before = await t.db.alertRule.count();
+    const rule = await createAlertRule(t.db, admin, base);
+    expect(await t.db.alertRule.count()).toBe(before + 1);
+    expect(rule).toMatchObject({ detector: "lookback", params: { days: 90 }, scope: { portal: "finops", role: "analyst" }, isBuiltIn: false, enabled: true });
+
+    // Scope by role: the gateway names the roles that decided a call; only the analyst's call counts.
+    const days = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+    const lookback = (roles: string[], who: string) =>
+      mcpEvent({ actorId: who, actorLabel: who, tool: "get_daily_costs", server: "cost-explorer", data: { httpStatus: 200, roles, arguments: { start: days(120), end: days(100) } } });
+    await ingestAuditEvents(t.db, [lookback(["engineer"], "eve@example.com"), lookback(["analyst"], "ann@example.com")]);
+    await alerting.engine.idle();
+    const raised = await t.db.alert.findMany({ where: { ruleId: rule.id } });
+    expect(raised.map((a) => a.subject)).toEqual(["lookback:ann@example.com|cost-explorer/get_daily_costs"]);
+
+    // A rule with an open alert is kept until it is resolved; a built-in rule is never deleted.
+    expect(toAppError(await deleteAlertRule(t.db, admin, rule.id).catch((e: unknown) => e))?.status).toBe(409);
+    await resolveAlert(t.db, admin, raised[0]!.id, {});
+    await deleteAlertRule(t.db, admin, rule.id);
+    expect((await listAlertRules(t.db, admin)).some((r) => r.id === rule.id)).toBe(false);
+    const builtIn = await t.db.alertRule.findUniqueOrThrow({ where: { key: "lookback-over-a-year" } });
+    expect(toAppError(await deleteAlertRule(t.db, admin, builtIn.id).catch((e: unknown) => e))?.status).toBe(409);
+    const changes = await t.db.auditEvent.findMany({ where: { action: { in: ["alert_rule.create", "alert_rule.delete"] } }, orderBy: { seq: "asc" } });
+    expect(changes.map((c) => c.action)).toEqual(["alert_rule.create", "alert_rule.delete"]);
   });
 
   it("state rules raise while the condition holds and resolve themselves when it clears", async () => {

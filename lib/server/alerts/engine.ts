@@ -54,6 +54,8 @@ export class AlertEngine {
   private readonly firing = new Set<string>();
   /** actorId → address → last seen (ms), for the new-address rule. */
   private readonly addresses = new Map<string, Map<string, number>>();
+  /** grantId → the server and tool its request named, for the grant-misuse rule (grants never change what they were asked for). */
+  private readonly grants = new Map<string, { server: string | null; tool: string | null }>();
   private queue: Promise<void> = Promise.resolve();
   private started: Promise<void> | null = null;
 
@@ -156,7 +158,10 @@ export class AlertEngine {
     const longest = Math.max(0, ...rules.filter((r) => rateDetectors.has(r.detector)).map((r) => r.params.windowMinutes as number));
     if (longest > 0) {
       const rows = await this.db.auditEvent.findMany({
-        where: { time: { gte: new Date(now - longest * 60_000) }, kind: { in: ["auth.sign_in", "auth.token", "mcp.request"] }, outcome: { in: ["failure", "deny"] } },
+        where: {
+          time: { gte: new Date(now - longest * 60_000) },
+          OR: [{ kind: { in: ["auth.sign_in", "auth.token", "mcp.request"] }, outcome: { in: ["failure", "deny"] } }, { kind: "stepup.requested" }],
+        },
         orderBy: { seq: "asc" },
         take: 100_000,
       });
@@ -174,8 +179,22 @@ export class AlertEngine {
     seen.set(ip, Math.max(seen.get(ip) ?? 0, time));
   }
 
+  /** Reads the grants the batch's elevated calls name and this engine has not seen yet: only elevated calls touch the database. */
+  private async loadGrants(events: AuditEventInput[]): Promise<void> {
+    const wanted = new Set<string>();
+    for (const e of events) {
+      const id = (e.data as Record<string, unknown> | null | undefined)?.grantId;
+      if (typeof id === "string" && !this.grants.has(id)) wanted.add(id);
+    }
+    if (wanted.size === 0) return;
+    const rows = await this.db.elevatedGrant.findMany({ where: { id: { in: [...wanted] } }, select: { id: true, serverSlug: true, toolName: true } });
+    if (this.grants.size + rows.length > MAX_WINDOWS) this.grants.clear();
+    for (const r of rows) this.grants.set(r.id, { server: r.serverSlug, tool: r.toolName });
+  }
+
   private async evaluate(events: AuditEventInput[]): Promise<void> {
     const rules = (await this.loadRules()).filter((r) => eventDetectors.has(r.detector));
+    if (rules.some((r) => r.detector === "stepup_grant_misuse")) await this.loadGrants(events);
     const raises = new Map<string, Raise>();
     for (const event of events) {
       for (const raise of this.evaluateOne(event, rules, false)) {
@@ -207,6 +226,7 @@ export class AlertEngine {
         const last = seen.get(ip);
         return last !== undefined && time.getTime() - last <= days * DAY_MS ? ("known" as const) : ("new-address" as const);
       },
+      grantOf: (grantId: string) => this.grants.get(grantId),
     };
     for (const rule of rules) {
       if (isReplay && !rateDetectors.has(rule.detector)) continue;
