@@ -86,7 +86,8 @@ export function createCatalog(deps: CatalogDeps) {
     call.server = spec.slug;
     call.target = `prompt:${owner.upstreamName}`;
     try {
-      const result = await deps.upstreams.getPrompt(spec, owner.upstreamName, params.arguments, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      const modern = await call.channel?.forwardModern?.(spec, "prompts/get", { name: owner.upstreamName, ...(params.arguments !== undefined ? { arguments: params.arguments } : {}) }, signal);
+      const result = modern ?? (await deps.upstreams.getPrompt(spec, owner.upstreamName, params.arguments, { signal, timeoutMs: deps.upstreamTimeoutMs }));
       call.upstreamOutcome = "success";
       return { result };
     } catch (error) {
@@ -142,7 +143,8 @@ export function createCatalog(deps: CatalogDeps) {
     if (!spec) return resourceUnavailable(call);
     call.server = spec.slug;
     try {
-      const result = await deps.upstreams.readResource(spec, uri, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      const modern = await call.channel?.forwardModern?.(spec, "resources/read", { uri }, signal);
+      const result = modern ?? (await deps.upstreams.readResource(spec, uri, { signal, timeoutMs: deps.upstreamTimeoutMs }));
       call.upstreamOutcome = "success";
       return { result };
     } catch (error) {

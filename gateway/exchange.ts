@@ -101,6 +101,11 @@ export type Call = {
 export type CallChannel = {
   notify: ServerNotify;
   relay(spec: UpstreamSpec): ServerRequestRelay | undefined;
+  /**
+   * For 2026-07-28 callers: the call as one 2026-07-28 request to an upstream that speaks it
+   * (modern-upstream.ts), its result as sent (input_required too); null when the upstream does not.
+   */
+  forwardModern?(spec: UpstreamSpec, method: string, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown> | null>;
 };
 
 export function newCall(caller: Caller, ctx: RequestContext, id: string | number, method: string, params: unknown): Call {

@@ -878,6 +878,8 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
         void run(spec, (client, o) => client.unsubscribeResource({ uri }, o), { timeoutMs: CONNECT_TIMEOUT_MS }).catch(() => undefined);
       };
     },
+    /** The credential headers for this upstream (2026-07-28 requests go without the SDK client: modern-upstream.ts). */
+    headersFor: (spec: UpstreamSpec) => credentialHeaders(spec),
     /** Closes the connections leased to a session (it ended). */
     releaseRelay(key: string) {
       const all = leasesBySession.get(key);

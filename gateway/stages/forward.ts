@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 
-import type { Progress } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
 
 import type { Answer } from "../answer";
 
@@ -39,7 +39,9 @@ export function createForward(deps: ForwardDeps) {
       progressToken === undefined || !notify ? undefined : (progress: Progress) => notify("notifications/progress", { progressToken, ...progress });
     const started = performance.now();
     try {
-      const result = await deps.upstreams.callTool(spec, tool.upstreamName, call.arguments as Record<string, unknown> | undefined, {
+      const args = call.arguments as Record<string, unknown> | undefined;
+      const modern = await call.channel?.forwardModern?.(spec, "tools/call", { name: tool.upstreamName, ...(args !== undefined ? { arguments: args } : {}) }, signal);
+      const result = (modern as CallToolResult | null | undefined) ?? await deps.upstreams.callTool(spec, tool.upstreamName, args, {
         signal,
         timeoutMs: deps.upstreamTimeoutMs,
         onprogress,
