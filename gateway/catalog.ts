@@ -200,7 +200,8 @@ export function createCatalog(deps: CatalogDeps) {
     if (!spec) return { ending: deny(call, "completion target not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Nothing by that reference in this portal.")) };
     call.server = spec.slug;
     try {
-      const result = await deps.upstreams.complete(spec, { ...params, ref }, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      const modern = await call.channel?.forwardModern?.(spec, "completion/complete", { ...params, ref }, signal);
+      const result = modern ?? (await deps.upstreams.complete(spec, { ...params, ref }, { signal, timeoutMs: deps.upstreamTimeoutMs }));
       call.upstreamOutcome = "success";
       return { result };
     } catch (error) {

@@ -7,13 +7,13 @@ import { acceptsEventStream, createCallStream } from "./call-stream";
 import type { Notify } from "./stages/forward";
 import type { InputRequired } from "./input-required";
 import { canBeAsked, upstreamCapabilities } from "./relay";
-import type { ModernUpstreams } from "./modern-upstream";
+import { UpstreamRpcError, type ModernUpstreams } from "./modern-upstream";
 import type { NonceLog, RequestStateSeal, SealedState } from "./request-state";
 import { UpstreamError, type UpstreamSpec } from "./upstreams";
-import { GATEWAY_SERVER_INFO, newCall, newCaller, type Call, type RequestContext } from "./exchange";
-import { isRequest, type JsonRpcMessage } from "./http-util";
+import { GATEWAY_SERVER_INFO, newCall, newCaller, rpcEnding, type Call, type RequestContext } from "./exchange";
+import { isRequest, sendJsonRpcError, type JsonRpcMessage } from "./http-util";
 import type { Listeners } from "./listeners";
-import { checkModernMessage, checkStandardHeaders, discoverResult, META_CLIENT_CAPABILITIES, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
+import { MODERN_METHODS, checkModernMessage, checkStandardHeaders, discoverResult, META_CLIENT_CAPABILITIES, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
 import type { TokenIdentity } from "./auth";
 import type { GatewayState, PortalView } from "./portal-index";
 import type { Response } from "./stages/audit";
@@ -45,6 +45,30 @@ export const REQUEST_STATE_TTL_MS = 5 * 60_000;
 
 const META_LOG_LEVEL = "io.modelcontextprotocol/logLevel";
 
+/**
+ * Upstream errors a 2026-07-28 client must get as they are, with a message of the gateway's (never
+ * the upstream's text): its own missing capability (HTTP 400 and what is required), and parameters
+ * or state the upstream refused.
+ */
+const PASSED_THROUGH: Record<number, { status: number; message: string }> = {
+  [-32021]: { status: 400, message: "Missing required client capability" },
+  [ErrorCode.InvalidParams]: { status: 200, message: "Invalid params: the server refused the request's parameters or state." },
+};
+
+const CAPABILITY_NAMES = new Set(["sampling", "elicitation", "roots", "experimental", "extensions", "tasks"]);
+
+function answerPassedThrough(res: ServerResponse, stream: ReturnType<typeof createCallStream>, id: string | number, error: UpstreamRpcError): Response {
+  const { status, message } = PASSED_THROUGH[error.code]!;
+  const required = (error.data as { requiredCapabilities?: unknown } | null | undefined)?.requiredCapabilities;
+  const data =
+    error.code === -32021 && required && typeof required === "object" && !Array.isArray(required)
+      ? { requiredCapabilities: Object.fromEntries(Object.keys(required).filter((k) => CAPABILITY_NAMES.has(k)).map((k) => [k, {}])) }
+      : undefined;
+  if (res.headersSent) return stream.end(id, { ending: rpcEnding(error.code, message, data) }, (r) => r);
+  const bytes = sendJsonRpcError(res, status, error.code, message, { id, data });
+  return { error: { code: error.code, message }, bytes, httpStatus: status };
+}
+
 /** What a state is good for: the method and the tool, prompt or resource it names. */
 const targetOf = (method: string, params: Record<string, unknown> | undefined) => `${method}:${String(method === "resources/read" ? params?.uri : params?.name)}`;
 
@@ -65,6 +89,7 @@ export function createStateless(deps: StatelessDeps) {
     const headerRefusal = checkStandardHeaders(input.headers, message);
     if (headerRefusal) return refuse(headerRefusal.status, headerRefusal.code, headerRefusal.message, [headerRefusal.reason]);
     if (REMOVED_METHODS.has(message.method ?? "")) return refuse(404, ErrorCode.MethodNotFound, `Method not found: ${message.method} is not part of protocol version ${check.version}.`, ["method removed in this protocol version"]);
+    if (isRequest(message) && !MODERN_METHODS.has(message.method ?? "")) return refuse(404, ErrorCode.MethodNotFound, `Method not found: ${String(message.method).slice(0, 100)}.`, ["unknown method"]);
     // Notifications have nothing to answer in a stateless exchange.
     if (!isRequest(message)) return void res.writeHead(202).end();
 
@@ -114,9 +139,12 @@ export function createStateless(deps: StatelessDeps) {
 
     // What an upstream that speaks 2026-07-28 asked, to seal into the state the client carries.
     let asked: { server: string; state: string | undefined } | null = null;
-    const forwardModern = mrtr
+    // An upstream's protocol error the client must see as such (not as a failed tool).
+    let passThrough: UpstreamRpcError | null = null;
+    const upstreamModern = deps.modern;
+    const forwardModern = upstreamModern
       ? async (spec: UpstreamSpec, method: string, sent: Record<string, unknown>, signal: AbortSignal) => {
-          if (!(await mrtr.upstreams.speaksModern(spec))) {
+          if (!(await upstreamModern.upstreams.speaksModern(spec))) {
             if (retry?.k === "m") throw new UpstreamError("rejected", spec.slug, `Server "${spec.slug}" no longer answers as it did when it asked; start the request again.`);
             return null;
           }
@@ -126,14 +154,19 @@ export function createStateless(deps: StatelessDeps) {
             ...(params?.inputResponses !== undefined ? { inputResponses: params.inputResponses } : {}),
           };
           const logLevel = (params?._meta as Record<string, unknown> | undefined)?.[META_LOG_LEVEL];
-          const result = await mrtr.upstreams.call(spec, method, { ...sent, ...round }, {
-            signal,
-            timeoutMs: mrtr.timeoutMs,
-            capabilities: upstreamCapabilities(capabilities, spec),
-            notify,
-            progressToken: call.progressToken,
-            meta: logLevel !== undefined ? { [META_LOG_LEVEL]: logLevel } : undefined,
-          });
+          const result = await upstreamModern.upstreams
+            .call(spec, method, { ...sent, ...round }, {
+              signal,
+              timeoutMs: upstreamModern.timeoutMs,
+              capabilities: upstreamCapabilities(capabilities, spec),
+              notify,
+              progressToken: call.progressToken,
+              meta: logLevel !== undefined ? { [META_LOG_LEVEL]: logLevel } : undefined,
+            })
+            .catch((error: unknown) => {
+              if (error instanceof UpstreamRpcError && PASSED_THROUGH[error.code]) passThrough = error;
+              throw error;
+            });
           if (result.resultType === "input_required") asked = { server: spec.slug, state: typeof result.requestState === "string" ? result.requestState : undefined };
           return result;
         }
@@ -179,6 +212,7 @@ export function createStateless(deps: StatelessDeps) {
         ? { result: discoverResult(`Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`) }
         : await deps.run(call, controller.signal, notify);
     if (controller.signal.aborted) return deps.finish(call, null);
+    if (passThrough) return deps.finish(call, answerPassedThrough(res, stream, message.id, passThrough));
     deps.finish(call, stream.end(message.id, answer, (result) => shape(result, false)));
   };
 }
