@@ -87,7 +87,7 @@ type Pending = {
 
 export type RelayDeps = {
   emit: EmitAuditEvent;
-  upstreams: Pick<UpstreamPool, "releaseRelay">;
+  upstreams: Pick<UpstreamPool, "releaseRelay" | "sendRootsListChanged">;
   gatewayName?: string;
   /** How long a client has to answer (a person may be filling a form). */
   timeoutMs?: number;
@@ -106,6 +106,8 @@ export type RelayRequest = {
 
 export function createRelay(deps: RelayDeps) {
   const pending = new Map<string, Pending>();
+  /** Per session, the servers that asked its client for roots: they hear when the roots change. */
+  const rootsAskedBy = new Map<string, Set<string>>();
   const timeoutMs = deps.timeoutMs ?? 10 * 60_000;
 
   function audit(input: RelayRequest, outcome: "success" | "failure" | "deny", detail: Record<string, unknown>, reason: string | null, startedAt: number) {
@@ -161,6 +163,11 @@ export function createRelay(deps: RelayDeps) {
     if (missing) {
       audit(input, "deny", { result: "refused" }, missing, startedAt);
       return Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found"));
+    }
+    if (method === "roots/list" && input.server && session.id) {
+      let askers = rootsAskedBy.get(session.id);
+      if (!askers) rootsAskedBy.set(session.id, (askers = new Set()));
+      askers.add(input.server.slug);
     }
     const id = `portico-${randomUUID()}`;
     return new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -236,13 +243,20 @@ export function createRelay(deps: RelayDeps) {
     return callId === null ? make(null, null) : make(callId, make(null, null));
   }
 
+  /** notifications/roots/list_changed from the client: passed to the upstreams that asked it for roots. */
+  function rootsChanged(session: RelaySession) {
+    const askers = rootsAskedBy.get(session.id);
+    if (askers?.size) deps.upstreams.sendRootsListChanged(session.id, askers);
+  }
+
   /** The session ended: what it was asked is withdrawn, its upstream connections closed. */
   function dropSession(session: RelaySession) {
+    rootsAskedBy.delete(session.id);
     for (const entry of [...pending.values()]) if (entry.session === session) entry.reject(new McpError(ErrorCode.ConnectionClosed, "The client's session ended"));
     if (session.id) deps.upstreams.releaseRelay(session.id);
   }
 
-  return { request, accept, forUpstream, dropSession, pendingCount: () => pending.size };
+  return { request, accept, forUpstream, rootsChanged, dropSession, pendingCount: () => pending.size };
 }
 
 export type Relay = ReturnType<typeof createRelay>;

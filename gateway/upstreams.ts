@@ -123,7 +123,7 @@ type Connection = {
 };
 
 /** An upstream connection leased to one session (see ServerRequestRelay). */
-type Lease = { client: Client; key: string; session: string; current: ServerRequestRelay };
+type Lease = { client: Client; key: string; session: string; server: string; current: ServerRequestRelay };
 
 const MAX_IDLE_LEASES = 4;
 
@@ -750,7 +750,7 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
   async function connectLeased(spec: UpstreamSpec, relay: ServerRequestRelay): Promise<Lease> {
     const headers = await credentialHeaders(spec);
     const client = new Client(CLIENT_INFO, { capabilities: relay.capabilities });
-    const lease: Lease = { client, key: leaseKey(spec, relay), session: relay.key, current: relay };
+    const lease: Lease = { client, key: leaseKey(spec, relay), session: relay.key, server: spec.slug, current: relay };
     // Every request the upstream sends goes to the relay, which answers or refuses it (and audits).
     client.fallbackRequestHandler = (request, extra) => lease.current.request(request.method, request.params as Record<string, unknown> | undefined, extra.signal) as never;
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => lease.current.notify(n.method, n.params));
@@ -885,6 +885,12 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
       const all = leasesBySession.get(key);
       leasesBySession.delete(key);
       for (const lease of all ?? []) void lease.client.close().catch(() => undefined);
+    },
+    /** The client's roots changed: tell the given upstreams, on the connections leased to its session. */
+    sendRootsListChanged(key: string, servers: ReadonlySet<string>) {
+      for (const lease of leasesBySession.get(key) ?? []) {
+        if (servers.has(lease.server)) void lease.client.sendRootsListChanged().catch(() => undefined);
+      }
     },
     /** A session's logging/setLevel, passed to the upstreams it holds connections to. */
     setRelayLogLevel(key: string, level: LoggingLevel) {
