@@ -5,6 +5,7 @@ import { ErrorCode, McpError, type ClientCapabilities } from "@modelcontextproto
 import type { Answer } from "./answer";
 import type { CallChannel } from "./exchange";
 import { missingCapability, upstreamCapabilities } from "./relay";
+import { inspectRelayed, type PortalDlpView } from "./relay-dlp";
 import type { RequestStateSeal, SealedState } from "./request-state";
 import type { ServerRequestRelay, UpstreamPool } from "./upstreams";
 
@@ -88,6 +89,8 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
     tool: string;
     capabilities: ClientCapabilities | null;
     sink: Sink;
+    /** The portal's DLP: what the upstream asks goes through its detectors before the client sees it. */
+    dlp?: PortalDlpView;
     /** Upstreams that speak 2026-07-28 answer input_required themselves: the call goes to them as it is. */
     forwardModern?: CallChannel["forwardModern"];
     run(signal: AbortSignal, channel: CallChannel, notify: Sink): Promise<Answer>;
@@ -128,6 +131,8 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
             const rule = method === "sampling/createMessage" ? "sampling" : method === "elicitation/create" ? "elicitation" : null;
             if (rule && spec.serverRequests?.[rule] === false) return Promise.reject(new McpError(ErrorCode.MethodNotFound, `Method not found: ${rule} is turned off for this server in Portico.`));
             if (missingCapability(input.capabilities, method, params)) return Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found"));
+            const inspected = inspectRelayed(input.dlp, params, "inputRequests");
+            if (inspected.refusal) return Promise.reject(new McpError(ErrorCode.InvalidRequest, inspected.refusal));
             return new Promise((answer, fail) => push(exchange, { kind: "ask", ask: { key: `input-${++asked}`, method, params, answer, fail } }));
           },
         };

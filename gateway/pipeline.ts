@@ -144,7 +144,7 @@ export function createPipeline(options: PipelineOptions) {
     : { run: runStages, finish: finishAudit };
 
   const listeners = createListeners({ visibleTools, maxListeners: options.maxSessions });
-  const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName });
+  const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName, dlpOf: (slug) => options.getState()?.portals.get(slug)?.dlp });
   const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
   if (!options.requestStateKey) log("warn", "no credential key (PORTICO_GATEWAY_CREDENTIAL_KEY or PORTICO_SECRET_KEY): input_required state is sealed with a key of this process, so retries must reach this gateway");
   const seal = createRequestStateSeal(options.requestStateKey ?? randomBytes(32));

@@ -8,6 +8,7 @@ import { sanitizeAuditEvent } from "@/lib/audit/event";
 import type { EmitAuditEvent } from "./audit";
 import type { Caller } from "./exchange";
 import { describeError, log } from "./log";
+import { inspectRelayed, type PortalDlpView, type RelayedInspection } from "./relay-dlp";
 import type { ServerRequestRelay, UpstreamPool, UpstreamSpec } from "./upstreams";
 
 /**
@@ -91,6 +92,8 @@ export type RelayDeps = {
   gatewayName?: string;
   /** How long a client has to answer (a person may be filling a form). */
   timeoutMs?: number;
+  /** The portal's DLP (relay-dlp.ts): what is relayed goes through its detectors both ways. */
+  dlpOf?: (portalSlug: string) => PortalDlpView | undefined;
 };
 
 export type RelayRequest = {
@@ -169,6 +172,20 @@ export function createRelay(deps: RelayDeps) {
       if (!askers) rootsAskedBy.set(session.id, (askers = new Set()));
       askers.add(input.server.slug);
     }
+    const dlp = deps.dlpOf?.(session.portalSlug);
+    const asked = inspectRelayed(dlp, params, "request");
+    const seen = (extra: RelayedInspection | null) => {
+      const findings = [...asked.findings, ...(extra?.findings ?? [])];
+      return {
+        ...(findings.length && dlp?.capture !== "off" ? { dlp: findings } : {}),
+        ...(asked.forAudit !== undefined ? { request: asked.forAudit } : {}),
+        ...(extra?.forAudit !== undefined ? { answer: extra.forAudit } : {}),
+      };
+    };
+    if (asked.refusal) {
+      audit(input, "deny", { result: "blocked", ...seen(null) }, `blocked by DLP: ${asked.blockedBy} in the server's request`, startedAt);
+      return Promise.reject(new McpError(ErrorCode.InvalidRequest, asked.refusal));
+    }
     const id = `portico-${randomUUID()}`;
     return new Promise<Record<string, unknown>>((resolve, reject) => {
       const timers: { timer?: NodeJS.Timeout } = {};
@@ -190,13 +207,18 @@ export function createRelay(deps: RelayDeps) {
         session,
         resolve(result) {
           settle();
+          const answered = inspectRelayed(dlp, result, "answer");
+          if (answered.refusal) {
+            audit(input, "deny", { result: "blocked", ...seen(answered) }, `blocked by DLP: ${answered.blockedBy} in the client's answer`, startedAt);
+            return reject(new McpError(ErrorCode.InvalidRequest, answered.refusal));
+          }
           const action = method === "elicitation/create" ? (result as { action?: unknown }).action : undefined;
-          audit(input, "success", { result: "answered", ...(typeof action === "string" ? { action } : {}) }, null, startedAt);
+          audit(input, "success", { result: "answered", ...(typeof action === "string" ? { action } : {}), ...seen(answered) }, null, startedAt);
           resolve(result);
         },
         reject(error) {
           settle();
-          audit(input, "failure", { result: "client error", errorCode: error.code }, error.message, startedAt);
+          audit(input, "failure", { result: "client error", errorCode: error.code, ...seen(null) }, error.message, startedAt);
           reject(error);
         },
       });

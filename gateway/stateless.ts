@@ -7,10 +7,11 @@ import { acceptsEventStream, createCallStream } from "./call-stream";
 import type { Notify } from "./stages/forward";
 import type { InputRequired } from "./input-required";
 import { canBeAsked, upstreamCapabilities } from "./relay";
+import { inspectRelayed } from "./relay-dlp";
 import { UpstreamRpcError, type ModernUpstreams } from "./modern-upstream";
 import type { NonceLog, RequestStateSeal, SealedState } from "./request-state";
 import { UpstreamError, type UpstreamSpec } from "./upstreams";
-import { GATEWAY_SERVER_INFO, newCall, newCaller, rpcEnding, type Call, type RequestContext } from "./exchange";
+import { GATEWAY_SERVER_INFO, deny, newCall, newCaller, rpcEnding, toolEnding, type Call, type RequestContext } from "./exchange";
 import { isRequest, sendJsonRpcError, type JsonRpcMessage } from "./http-util";
 import type { Listeners } from "./listeners";
 import { MODERN_METHODS, checkModernMessage, checkStandardHeaders, discoverResult, META_CLIENT_CAPABILITIES, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
@@ -188,12 +189,17 @@ export function createStateless(deps: StatelessDeps) {
       let outcome;
       if (retry?.k === "x") {
         call.exposedName = String(params?.name ?? "");
+        // The answers go through the portal's DLP before the upstream call held here gets them.
+        const answers = inspectRelayed(portal.dlp, params?.inputResponses, "inputResponses");
+        if (answers.findings.length) (call.dlp ??= []).push(...answers.findings);
+        if (answers.refusal) return deps.finish(call, stream.end(message.id, { ending: deny(call, `blocked by DLP: ${answers.blockedBy} in the input responses`, toolEnding(answers.refusal)) }, (r) => r));
         outcome = await deps.inputRequired.resume({ subject: who.subject, tool: who.tool, state: retry, inputResponses: params?.inputResponses, sink: notify });
       } else {
         outcome = await deps.inputRequired.start({
           ...who,
           capabilities,
           sink: notify,
+          dlp: portal.dlp,
           forwardModern,
           run: (signal, channel, sink) => {
             call.channel = channel;
