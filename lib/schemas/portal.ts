@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { description, listParams, name, slug, text } from "./common";
+import type { PrefixClash } from "@/lib/config/prefix-clashes";
 
 export const createPortalInput = z.object({
   slug,
@@ -66,6 +67,8 @@ export type PortalView = {
   dropServerPrefix: boolean;
   url: string;
   servers: { serverId: string; slug: string; name: string; status: string; enabled: boolean }[];
+  /** Where dropping the server prefix would clash (lib/config/prefix-clashes.ts), among the enabled servers. */
+  prefixClashes: PrefixClash[];
   createdAt: string;
   updatedAt: string;
 };
