@@ -47,7 +47,12 @@ export type UpstreamSpec = {
   credential: UpstreamCredential;
   /** The admin's switches for requests this server may send to clients; absent means allowed. */
   serverRequests?: { sampling: boolean; elicitation: boolean };
+  /** The portal's prompt and resource settings for this server (catalog.ts); absent means none. */
+  catalog?: CatalogSettings;
 };
+
+export type CatalogSetting = { enabled: boolean; alias?: string; description?: string };
+export type CatalogSettings = { prompts: Map<string, CatalogSetting>; resources: Map<string, CatalogSetting>; stamp: string };
 
 /**
  * As the snapshot carries it: `header` values travel sealed and are opened only here, in memory;
