@@ -40,7 +40,9 @@ export function createForward(deps: ForwardDeps) {
     const started = performance.now();
     try {
       const args = call.arguments as Record<string, unknown> | undefined;
-      const modern = await call.channel?.forwardModern?.(spec, "tools/call", { name: tool.upstreamName, ...(args !== undefined ? { arguments: args } : {}) }, signal);
+      // Only 2026-07-28 callers have it; the legacy hot path pays no extra await.
+      const forwardModern = call.channel?.forwardModern;
+      const modern = forwardModern ? await forwardModern(spec, "tools/call", { name: tool.upstreamName, ...(args !== undefined ? { arguments: args } : {}) }, signal) : null;
       const result = (modern as CallToolResult | null | undefined) ?? await deps.upstreams.callTool(spec, tool.upstreamName, args, {
         signal,
         timeoutMs: deps.upstreamTimeoutMs,
