@@ -149,7 +149,11 @@ export function createCatalog(deps: CatalogDeps) {
     return slug ? servers.get(slug) : undefined;
   }
 
-  const resourceUnavailable = (call: Call) => ({ ending: deny(call, "resource not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Resource not available in this portal.")) });
+  // The URI goes back in `data`, as SEP-2164 asks of a resource that is not found.
+  const resourceUnavailable = (call: Call) => {
+    const uri = (call.params as { uri?: unknown } | undefined)?.uri;
+    return { ending: deny(call, "resource not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Resource not available in this portal.", typeof uri === "string" ? { uri: uri.slice(0, 2048) } : undefined)) };
+  };
 
   async function readResource(call: Call, signal: AbortSignal): Promise<Answer> {
     const { uri } = call.params as ReadResourceRequest["params"];
