@@ -28,6 +28,8 @@ const expected: Record<string, Persona[]> = {
   "PUT /portals/{id}/servers": ["admin"],
   "GET /portals/{id}/tools": ALL,
   "PATCH /portals/{id}/tools/{toolId}": ["admin"],
+  "GET /portals/{id}/catalog": ALL,
+  "PATCH /portals/{id}/catalog": ["admin"],
   "GET /roles": ALL,
   "POST /roles": ["admin"],
   "GET /roles/{id}": ALL,

@@ -51,10 +51,21 @@ export function createCatalog(deps: CatalogDeps) {
    * the prefix, the upstream's own name unless two servers offer one by that name.
    */
   async function promptNames(call: Call) {
-    const lists = await fanOut(call, (spec) => deps.upstreams.listPrompts(spec));
+    const servers = call.portal!.servers;
+    const lists = (await fanOut(call, (spec) => deps.upstreams.listPrompts(spec))).map(
+      // A prompt the portal turned off is not offered at all.
+      ([slug, items]) => [slug, items.filter((p) => servers.get(slug)?.catalog?.prompts.get(p.name)?.enabled !== false)] as const,
+    );
     const counts = new Map<string, number>();
     if (call.portal!.isPromptPrefixDropped) for (const [, items] of lists) for (const p of items) counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
-    return lists.flatMap(([slug, items]) => items.map((prompt) => ({ slug, prompt, exposed: counts.get(prompt.name) === 1 ? prompt.name : `${slug}_${prompt.name}` })));
+    return lists.flatMap(([slug, items]) =>
+      items.map((prompt) => {
+        const setting = servers.get(slug)?.catalog?.prompts.get(prompt.name);
+        // An alias is the admin's name for it, whatever the prefix setting (the registry refuses clashing aliases).
+        const exposed = setting?.alias ?? (counts.get(prompt.name) === 1 ? prompt.name : `${slug}_${prompt.name}`);
+        return { slug, prompt: setting?.description !== undefined ? { ...prompt, description: setting.description } : prompt, exposed };
+      }),
+    );
   }
 
   async function listPrompts(call: Call): Promise<Answer> {
@@ -65,7 +76,8 @@ export function createCatalog(deps: CatalogDeps) {
 
   /** The server and upstream name behind a prompt name a client used. */
   async function promptOwner(call: Call, name: string): Promise<{ spec: UpstreamSpec; upstreamName: string } | undefined> {
-    if (call.portal!.isPromptPrefixDropped) {
+    // Names that settings change (aliases, prompts turned off) are resolved against the list as shown.
+    if (call.portal!.isPromptPrefixDropped || [...call.portal!.servers.values()].some((s) => s.catalog?.prompts.size)) {
       const found = (await promptNames(call)).find((p) => p.exposed === name);
       const spec = found ? visibleServers(call).get(found.slug) : undefined;
       return spec && found ? { spec, upstreamName: found.prompt.name } : undefined;
@@ -86,7 +98,8 @@ export function createCatalog(deps: CatalogDeps) {
     call.server = spec.slug;
     call.target = `prompt:${owner.upstreamName}`;
     try {
-      const result = await deps.upstreams.getPrompt(spec, owner.upstreamName, params.arguments, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      const modern = await call.channel?.forwardModern?.(spec, "prompts/get", { name: owner.upstreamName, ...(params.arguments !== undefined ? { arguments: params.arguments } : {}) }, signal);
+      const result = modern ?? (await deps.upstreams.getPrompt(spec, owner.upstreamName, params.arguments, { signal, timeoutMs: deps.upstreamTimeoutMs }));
       call.upstreamOutcome = "success";
       return { result };
     } catch (error) {
@@ -99,11 +112,14 @@ export function createCatalog(deps: CatalogDeps) {
     const routes = new Map<string, string>();
     const resources = [];
     for (const [slug, items] of lists) {
+      const settings = call.portal!.servers.get(slug)?.catalog?.resources;
       for (const resource of items) {
         // URIs stay as the upstream gave them; the first server (by slug) to claim one wins.
         if (routes.has(resource.uri)) continue;
+        const setting = settings?.get(resource.uri);
+        if (setting?.enabled === false) continue;
         routes.set(resource.uri, slug);
-        resources.push(resource);
+        resources.push(setting ? { ...resource, ...(setting.alias !== undefined ? { name: setting.alias } : {}), ...(setting.description !== undefined ? { description: setting.description } : {}) } : resource);
       }
     }
     call.caller.resourceRoutes = routes;
@@ -133,16 +149,21 @@ export function createCatalog(deps: CatalogDeps) {
     return slug ? servers.get(slug) : undefined;
   }
 
-  const resourceUnavailable = (call: Call) => ({ ending: deny(call, "resource not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Resource not available in this portal.")) });
+  // The URI goes back in `data`, as SEP-2164 asks of a resource that is not found.
+  const resourceUnavailable = (call: Call) => {
+    const uri = (call.params as { uri?: unknown } | undefined)?.uri;
+    return { ending: deny(call, "resource not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Resource not available in this portal.", typeof uri === "string" ? { uri: uri.slice(0, 2048) } : undefined)) };
+  };
 
   async function readResource(call: Call, signal: AbortSignal): Promise<Answer> {
     const { uri } = call.params as ReadResourceRequest["params"];
     call.arguments = { uri };
     const spec = await ownerOf(call, uri);
-    if (!spec) return resourceUnavailable(call);
+    if (!spec || spec.catalog?.resources.get(uri)?.enabled === false) return resourceUnavailable(call);
     call.server = spec.slug;
     try {
-      const result = await deps.upstreams.readResource(spec, uri, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      const modern = await call.channel?.forwardModern?.(spec, "resources/read", { uri }, signal);
+      const result = modern ?? (await deps.upstreams.readResource(spec, uri, { signal, timeoutMs: deps.upstreamTimeoutMs }));
       call.upstreamOutcome = "success";
       return { result };
     } catch (error) {
@@ -198,7 +219,8 @@ export function createCatalog(deps: CatalogDeps) {
     if (!spec) return { ending: deny(call, "completion target not available in this portal", rpcEnding(ErrorCode.InvalidParams, "Nothing by that reference in this portal.")) };
     call.server = spec.slug;
     try {
-      const result = await deps.upstreams.complete(spec, { ...params, ref }, { signal, timeoutMs: deps.upstreamTimeoutMs });
+      const modern = await call.channel?.forwardModern?.(spec, "completion/complete", { ...params, ref }, signal);
+      const result = modern ?? (await deps.upstreams.complete(spec, { ...params, ref }, { signal, timeoutMs: deps.upstreamTimeoutMs }));
       call.upstreamOutcome = "success";
       return { result };
     } catch (error) {

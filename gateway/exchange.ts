@@ -108,6 +108,11 @@ export type Call = {
 export type CallChannel = {
   notify: ServerNotify;
   relay(spec: UpstreamSpec): ServerRequestRelay | undefined;
+  /**
+   * For 2026-07-28 callers: the call as one 2026-07-28 request to an upstream that speaks it
+   * (modern-upstream.ts), its result as sent (input_required too); null when the upstream does not.
+   */
+  forwardModern?(spec: UpstreamSpec, method: string, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown> | null>;
   /** The gateway's own requests to the client (the step-up URL elicitation), where the client can be asked at all. */
   ask?: GatewayAsk;
 };

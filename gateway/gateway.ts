@@ -15,6 +15,7 @@ import { createPipeline, type Pipeline } from "./pipeline";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { GatewayState } from "./portal-index";
 import { DEFAULT_MAX_BODY_BYTES } from "./http-util";
+import { deriveRequestStateKey } from "./request-state";
 import { createGatewayHttpServer, configureHttpServer, listen } from "./server";
 import { createUpstreamPool, type OpenSealed, type UpstreamPool } from "./upstreams";
 import type { GatewayTracing } from "./tracing";
@@ -158,6 +159,7 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     detachedIdleMs: env.detachedIdleMs,
     maxSessions: env.maxSessions,
     tracing: deps.tracing,
+    requestStateKey: key ? deriveRequestStateKey(key) : undefined,
   });
 
   store.onChange((next) => {

@@ -1,10 +1,12 @@
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 
 import { ErrorCode, McpError, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
 import type { Answer } from "./answer";
 import type { CallChannel } from "./exchange";
 import { missingCapability, upstreamCapabilities } from "./relay";
+import { inspectRelayed, type PortalDlpView } from "./relay-dlp";
+import type { RequestStateSeal, SealedState } from "./request-state";
 import type { ServerRequestRelay, UpstreamPool } from "./upstreams";
 
 /**
@@ -13,9 +15,12 @@ import type { ServerRequestRelay, UpstreamPool } from "./upstreams";
  * the client's request is answered with an `input_required` result naming what is asked and a
  * `requestState`; the client retries with its `inputResponses` and that state, and the same
  * upstream call, still waiting on this gateway, gets the answers and goes on. The state is sealed
- * with an HMAC key of this process and is good for one round of one exchange, for the principal
- * that started it, for a few minutes: a tampered, replayed, foreign or stale state is refused.
- * (The upstream call lives in this gateway's memory, so the retry must reach the same gateway.)
+ * with the fleet's request-state key (request-state.ts) and is good for one round of one exchange,
+ * for the principal that started it, for a few minutes: a tampered, replayed, foreign or stale
+ * state is refused. The upstream call lives in this gateway's memory, so the retry must reach
+ * this gateway: another gateway of the fleet can open the state and says which gateway holds the
+ * call. (An upstream that speaks 2026-07-28 answers input_required itself and needs none of this:
+ * modern-upstream.ts.)
  */
 
 type Ask = { key: string; method: string; params: Record<string, unknown> | undefined; answer(result: Record<string, unknown>): void; fail(error: McpError): void };
@@ -25,6 +30,7 @@ type Event = { kind: "ask"; ask: Ask } | { kind: "done"; answer: Answer };
 type Exchange = {
   id: string;
   subject: string;
+  portal: string;
   tool: string;
   round: number;
   asks: Ask[];
@@ -42,29 +48,11 @@ export type InputRequiredOutcome = { answer: Answer; isInputRequired: boolean } 
 
 const EXCHANGE_TTL_MS = 5 * 60_000;
 
-export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "releaseRelay">; key?: Buffer }) {
-  const key = deps.key ?? randomBytes(32);
+export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "releaseRelay">; seal: RequestStateSeal; gatewayName: string }) {
   const exchanges = new Map<string, Exchange>();
 
-  const mac = (payload: string) => createHmac("sha256", key).update(payload).digest("base64url");
-
   function seal(exchange: Exchange): string {
-    const payload = Buffer.from(JSON.stringify({ x: exchange.id, r: exchange.round, s: exchange.subject, t: exchange.tool, e: Date.now() + EXCHANGE_TTL_MS })).toString("base64url");
-    return `${payload}.${mac(payload)}`;
-  }
-
-  function unseal(state: unknown): { x: string; r: number; s: string; t: string; e: number } | null {
-    if (typeof state !== "string" || state.length > 2048) return null;
-    const [payload, tag] = state.split(".");
-    if (!payload || !tag) return null;
-    const expected = Buffer.from(mac(payload));
-    const given = Buffer.from(tag);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    try {
-      return JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { x: string; r: number; s: string; t: string; e: number };
-    } catch {
-      return null;
-    }
+    return deps.seal.seal({ k: "x", g: deps.gatewayName, x: exchange.id, r: exchange.round, s: exchange.subject, p: exchange.portal, t: exchange.tool, e: Date.now() + EXCHANGE_TTL_MS });
   }
 
   function push(exchange: Exchange, event: Event) {
@@ -97,9 +85,14 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
   /** A first request: runs the call with a channel whose upstream questions become input_required. */
   function start(input: {
     subject: string;
+    portal: string;
     tool: string;
     capabilities: ClientCapabilities | null;
     sink: Sink;
+    /** The portal's DLP: what the upstream asks goes through its detectors before the client sees it. */
+    dlp?: PortalDlpView;
+    /** Upstreams that speak 2026-07-28 answer input_required themselves: the call goes to them as it is. */
+    forwardModern?: CallChannel["forwardModern"];
     run(signal: AbortSignal, channel: CallChannel, notify: Sink): Promise<Answer>;
   }): Promise<InputRequiredOutcome> {
     const id = randomUUID();
@@ -107,6 +100,7 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
     const exchange: Exchange = {
       id,
       subject: input.subject,
+      portal: input.portal,
       tool: input.tool,
       round: 0,
       asks: [],
@@ -132,6 +126,7 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
       },
       // Between rounds no request of the client's is waiting: what comes then is dropped.
       notify: (method, params) => exchange.sink(method, params ?? {}),
+      forwardModern: input.forwardModern,
       relay: (spec): ServerRequestRelay => {
         const relay: ServerRequestRelay = {
           key: `mrtr-${id}`,
@@ -143,6 +138,8 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
             const rule = method === "sampling/createMessage" ? "sampling" : method === "elicitation/create" ? "elicitation" : null;
             if (rule && spec.serverRequests?.[rule] === false) return Promise.reject(new McpError(ErrorCode.MethodNotFound, `Method not found: ${rule} is turned off for this server in Portico.`));
             if (missingCapability(input.capabilities, method, params)) return Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found"));
+            const inspected = inspectRelayed(input.dlp, params, "inputRequests");
+            if (inspected.refusal) return Promise.reject(new McpError(ErrorCode.InvalidRequest, inspected.refusal));
             return askClient(method, params);
           },
         };
@@ -156,11 +153,13 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
     return next(exchange);
   }
 
-  /** A retry: the state must be this gateway's, unaltered, for this round, principal and tool. */
-  function resume(input: { subject: string; tool: string; requestState: unknown; inputResponses: unknown; sink: Sink }): Promise<InputRequiredOutcome> | InputRequiredOutcome {
-    const state = unseal(input.requestState);
-    const exchange = state ? exchanges.get(state.x) : undefined;
-    if (!state || !exchange) return { refusal: "requestState is not valid (altered, or not from this gateway, or its call has ended)" };
+  /** A retry with a state already opened (request-state.ts): it must be for a call held here, this round, principal and tool. */
+  function resume(input: { subject: string; tool: string; state: SealedState; inputResponses: unknown; sink: Sink }): Promise<InputRequiredOutcome> | InputRequiredOutcome {
+    const { state } = input;
+    if (state.k !== "x" || !state.x) return { refusal: "requestState is not valid" };
+    if (state.g !== deps.gatewayName) return { refusal: `requestState belongs to a call held open on gateway "${state.g}"; the retry must reach that gateway` };
+    const exchange = exchanges.get(state.x);
+    if (!exchange) return { refusal: "requestState is not valid (its call has ended)" };
     if (state.s !== input.subject || state.t !== input.tool) return { refusal: "requestState belongs to another caller or tool" };
     if (state.r !== exchange.round) return { refusal: "requestState was already used (replayed)" };
     if (state.e < Date.now()) return { refusal: "requestState has expired" };

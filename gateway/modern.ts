@@ -31,6 +31,20 @@ export const HEADER_MISMATCH = -32020;
  */
 export const REMOVED_METHODS = new Set(["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]);
 
+/** What a portal answers in 2026-07-28; any other method is 404, as the revision requires. */
+export const MODERN_METHODS = new Set([
+  "server/discover",
+  "subscriptions/listen",
+  "tools/list",
+  "tools/call",
+  "prompts/list",
+  "prompts/get",
+  "resources/list",
+  "resources/templates/list",
+  "resources/read",
+  "completion/complete",
+]);
+
 /** Results a client may cache; the gateway's depend on the caller and on live config, so: never. */
 const CACHEABLE_METHODS = new Set(["server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"]);
 
@@ -117,7 +131,8 @@ export function modernResult(method: string, result: Record<string, unknown>, se
 /** `server/discover`: what a stateless client learns before (or instead of) anything else. */
 export function discoverResult(instructions: string) {
   return {
-    supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
+    // Every version it speaks, as its -32022 error lists them: legacy ones through initialize.
+    supportedVersions: [...MODERN_PROTOCOL_VERSIONS, ...LEGACY_PROTOCOL_VERSIONS],
     // listChanged: delivered on subscriptions/listen streams.
     capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
     instructions,

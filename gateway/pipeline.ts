@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
@@ -16,6 +17,8 @@ import type { GatewayMetrics } from "./metrics";
 import { isModernPost } from "./modern";
 import type { GatewayState } from "./portal-index";
 import { createInputRequired } from "./input-required";
+import { createModernUpstreams } from "./modern-upstream";
+import { createNonceLog, createRequestStateSeal } from "./request-state";
 import { createRelay } from "./relay";
 import { BATCHING_VERSIONS, createSessions, type Session } from "./sessions";
 import { createAdmit } from "./stages/admit";
@@ -71,6 +74,8 @@ export type PipelineOptions = {
   detachedIdleMs?: number;
   maxSessions?: number;
   sessionIdPrefix?: string;
+  /** Seals input_required state so that any gateway of the fleet can open it (request-state.ts); absent: a key of this process. */
+  requestStateKey?: Buffer;
   /** OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set (gateway/tracing.ts); otherwise absent. */
   tracing?: GatewayTracing | null;
 };
@@ -147,9 +152,13 @@ export function createPipeline(options: PipelineOptions) {
     : { run: runStages, finish: finishAudit };
 
   const listeners = createListeners({ visibleTools, maxListeners: options.maxSessions });
-  const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName });
+  const relay = createRelay({ emit: options.emit, upstreams: options.upstreams, gatewayName: options.gatewayName, dlpOf: (slug) => options.getState()?.portals.get(slug)?.dlp });
   const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, detachedIdleMs: options.detachedIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
-  const stateless = createStateless({ run, finish, listeners, inputRequired: createInputRequired({ upstreams: options.upstreams }) });
+  if (!options.requestStateKey) log("warn", "no credential key (PORTICO_GATEWAY_CREDENTIAL_KEY or PORTICO_SECRET_KEY): input_required state is sealed with a key of this process, so retries must reach this gateway");
+  const seal = createRequestStateSeal(options.requestStateKey ?? randomBytes(32));
+  const modern = { upstreams: createModernUpstreams({ headersFor: options.upstreams.headersFor }), seal, nonces: createNonceLog(), timeoutMs: options.upstreamTimeoutMs ?? 30_000 };
+  const inputRequired = createInputRequired({ upstreams: options.upstreams, seal, gatewayName: options.gatewayName });
+  const stateless = createStateless({ run, finish, listeners, inputRequired, modern });
 
   /** One HTTP request on `/mcp/<slug>`: admit → authenticate → parse → its era's framing. */
   async function handle(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, slug: string, ctx: RequestContext): Promise<void> {

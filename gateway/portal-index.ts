@@ -168,7 +168,7 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
       unavailableTools,
       servers,
       dlp: portalScan(p.dlp, config.dlpPatterns ?? []),
-      serversFingerprint: fingerprint([[p.dropServerPrefix === true], ...[...servers.values()].map((s) => [s.slug, s.url, s.transport])]),
+      serversFingerprint: fingerprint([[p.dropServerPrefix === true], ...[...servers.values()].map((s) => [s.slug, s.url, s.transport, s.catalog?.stamp ?? ""])]),
       isPromptPrefixDropped: p.dropServerPrefix === true,
     });
   }

@@ -108,6 +108,28 @@ describe("requests from the upstream, relayed to the client that made the call",
     expect(textOf(result)).toBe("Roots: file:///work/finops");
   });
 
+  it("passes notifications/roots/list_changed on to the servers that asked for roots, and only to them", async () => {
+    const roots = { roots: { listChanged: true } };
+    const answerRoots = (c: Client) => c.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: "file:///work/finops", name: "finops" }] }));
+    const before = upstream.rootsListChanged();
+    // This session holds a connection to the server, which never asked it for roots.
+    const other = await connect({ ...roots, sampling: {} }, (c) => {
+      answerRoots(c);
+      c.setRequestHandler(CreateMessageRequestSchema, async () => ({ role: "assistant", content: { type: "text", text: "ok" }, model: "m", stopReason: "endTurn" }));
+    });
+    await other.callTool({ name: "conf_test_sampling", arguments: { prompt: "hi" } });
+    await other.sendRootsListChanged();
+
+    const client = await connect(roots, answerRoots);
+    await client.callTool({ name: "conf_test_roots", arguments: {} });
+    await client.sendRootsListChanged();
+    for (let i = 0; i < 200 && upstream.rootsListChanged() === before; i++) await new Promise((r) => setTimeout(r, 25));
+    // The asked session's notice arrived; the other session's, sent first, never did.
+    expect(upstream.rootsListChanged()).toBe(before + 1);
+    await client.close();
+    await other.close();
+  });
+
   it("relays a decline back as a decline, and a client's error as an error", async () => {
     let n = 0;
     const client = await connect({ elicitation: {} }, (c) =>

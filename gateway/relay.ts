@@ -8,6 +8,7 @@ import { sanitizeAuditEvent } from "@/lib/audit/event";
 import type { EmitAuditEvent } from "./audit";
 import type { Caller } from "./exchange";
 import { describeError, log } from "./log";
+import { inspectRelayed, type PortalDlpView, type RelayedInspection } from "./relay-dlp";
 import type { ServerRequestRelay, UpstreamPool, UpstreamSpec } from "./upstreams";
 
 /**
@@ -87,10 +88,12 @@ type Pending = {
 
 export type RelayDeps = {
   emit: EmitAuditEvent;
-  upstreams: Pick<UpstreamPool, "releaseRelay">;
+  upstreams: Pick<UpstreamPool, "releaseRelay" | "sendRootsListChanged">;
   gatewayName?: string;
   /** How long a client has to answer (a person may be filling a form). */
   timeoutMs?: number;
+  /** The portal's DLP (relay-dlp.ts): what is relayed goes through its detectors both ways. */
+  dlpOf?: (portalSlug: string) => PortalDlpView | undefined;
 };
 
 export type RelayRequest = {
@@ -106,6 +109,8 @@ export type RelayRequest = {
 
 export function createRelay(deps: RelayDeps) {
   const pending = new Map<string, Pending>();
+  /** Per session, the servers that asked its client for roots: they hear when the roots change. */
+  const rootsAskedBy = new Map<string, Set<string>>();
   const timeoutMs = deps.timeoutMs ?? 10 * 60_000;
 
   function audit(input: RelayRequest, outcome: "success" | "failure" | "deny", detail: Record<string, unknown>, reason: string | null, startedAt: number) {
@@ -162,6 +167,25 @@ export function createRelay(deps: RelayDeps) {
       audit(input, "deny", { result: "refused" }, missing, startedAt);
       return Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found"));
     }
+    if (method === "roots/list" && input.server && session.id) {
+      let askers = rootsAskedBy.get(session.id);
+      if (!askers) rootsAskedBy.set(session.id, (askers = new Set()));
+      askers.add(input.server.slug);
+    }
+    const dlp = deps.dlpOf?.(session.portalSlug);
+    const asked = inspectRelayed(dlp, params, "request");
+    const seen = (extra: RelayedInspection | null) => {
+      const findings = [...asked.findings, ...(extra?.findings ?? [])];
+      return {
+        ...(findings.length && dlp?.capture !== "off" ? { dlp: findings } : {}),
+        ...(asked.forAudit !== undefined ? { request: asked.forAudit } : {}),
+        ...(extra?.forAudit !== undefined ? { answer: extra.forAudit } : {}),
+      };
+    };
+    if (asked.refusal) {
+      audit(input, "deny", { result: "blocked", ...seen(null) }, `blocked by DLP: ${asked.blockedBy} in the server's request`, startedAt);
+      return Promise.reject(new McpError(ErrorCode.InvalidRequest, asked.refusal));
+    }
     const id = `portico-${randomUUID()}`;
     return new Promise<Record<string, unknown>>((resolve, reject) => {
       const timers: { timer?: NodeJS.Timeout } = {};
@@ -183,13 +207,18 @@ export function createRelay(deps: RelayDeps) {
         session,
         resolve(result) {
           settle();
+          const answered = inspectRelayed(dlp, result, "answer");
+          if (answered.refusal) {
+            audit(input, "deny", { result: "blocked", ...seen(answered) }, `blocked by DLP: ${answered.blockedBy} in the client's answer`, startedAt);
+            return reject(new McpError(ErrorCode.InvalidRequest, answered.refusal));
+          }
           const action = method === "elicitation/create" ? (result as { action?: unknown }).action : undefined;
-          audit(input, "success", { result: "answered", ...(typeof action === "string" ? { action } : {}) }, null, startedAt);
+          audit(input, "success", { result: "answered", ...(typeof action === "string" ? { action } : {}), ...seen(answered) }, null, startedAt);
           resolve(result);
         },
         reject(error) {
           settle();
-          audit(input, "failure", { result: "client error", errorCode: error.code }, error.message, startedAt);
+          audit(input, "failure", { result: "client error", errorCode: error.code, ...seen(null) }, error.message, startedAt);
           reject(error);
         },
       });
@@ -236,13 +265,20 @@ export function createRelay(deps: RelayDeps) {
     return callId === null ? make(null, null) : make(callId, make(null, null));
   }
 
+  /** notifications/roots/list_changed from the client: passed to the upstreams that asked it for roots. */
+  function rootsChanged(session: RelaySession) {
+    const askers = rootsAskedBy.get(session.id);
+    if (askers?.size) deps.upstreams.sendRootsListChanged(session.id, askers);
+  }
+
   /** The session ended: what it was asked is withdrawn, its upstream connections closed. */
   function dropSession(session: RelaySession) {
+    rootsAskedBy.delete(session.id);
     for (const entry of [...pending.values()]) if (entry.session === session) entry.reject(new McpError(ErrorCode.ConnectionClosed, "The client's session ended"));
     if (session.id) deps.upstreams.releaseRelay(session.id);
   }
 
-  return { request, accept, forUpstream, dropSession, pendingCount: () => pending.size };
+  return { request, accept, forUpstream, rootsChanged, dropSession, pendingCount: () => pending.size };
 }
 
 export type Relay = ReturnType<typeof createRelay>;

@@ -241,6 +241,8 @@ export function createSessions(deps: SessionDeps) {
         session.calls.set(m.id, newCall(session, ctx, m.id, m.method, m.params));
       } else if (m.method === "notifications/cancelled") {
         cancel(session, (m.params as { requestId?: string | number } | undefined)?.requestId);
+      } else if (m.method === "notifications/roots/list_changed") {
+        deps.relay?.rootsChanged(session);
       }
       receive(message, extra);
     };

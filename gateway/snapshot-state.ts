@@ -1,8 +1,9 @@
-import type { ConfigSnapshot } from "@/lib/config/snapshot";
+import type { ConfigSnapshot, SnapshotCatalogSetting } from "@/lib/config/snapshot";
 import { verifySnapshot } from "@/lib/config/signing";
 
 import type { SnapshotKeyResolver } from "./config-store";
 import type { NormalizedConfig } from "./portal-index";
+import type { CatalogSettings } from "./upstreams";
 
 /** Signature (EdDSA, typ, kid) and schema, by the control plane's own verifier. */
 export function verifySignedConfig(jws: string, getKey: SnapshotKeyResolver): Promise<ConfigSnapshot> {
@@ -23,7 +24,14 @@ export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
       slug: portal.slug,
       dlp: portal.dlp,
       ...(portal.dropServerPrefix ? { dropServerPrefix: true } : {}),
-      servers: portal.servers.map((s) => ({ slug: s.slug, url: s.url, transport: s.transport, credential: s.credential, ...(s.serverRequests ? { serverRequests: s.serverRequests } : {}) })),
+      servers: portal.servers.map((s) => ({
+        slug: s.slug,
+        url: s.url,
+        transport: s.transport,
+        credential: s.credential,
+        ...(s.serverRequests ? { serverRequests: s.serverRequests } : {}),
+        ...(s.prompts?.length || s.resources?.length ? { catalog: catalogSettings(s.prompts ?? [], s.resources ?? []) } : {}),
+      })),
       tools: portal.servers.flatMap((s) =>
         s.tools.map((t) => ({
           serverSlug: s.slug,
@@ -42,4 +50,9 @@ export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
       ),
     })),
   };
+}
+
+function catalogSettings(prompts: SnapshotCatalogSetting[], resources: SnapshotCatalogSetting[]): CatalogSettings {
+  const index = (items: SnapshotCatalogSetting[]) => new Map(items.map(({ key, ...setting }) => [key, setting]));
+  return { prompts: index(prompts), resources: index(resources), stamp: JSON.stringify([prompts, resources]) };
 }

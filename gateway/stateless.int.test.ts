@@ -172,7 +172,7 @@ describe("stateless requests on the wire", () => {
     expect(res.headers.get("mcp-session-id")).toBeNull();
     expect(res.json?.result).toMatchObject({
       resultType: "complete",
-      supportedVersions: [V],
+      supportedVersions: expect.arrayContaining([V, "2025-11-25"]),
       capabilities: { tools: {} },
       _meta: { "io.modelcontextprotocol/serverInfo": { name: "portico-gateway" } },
     });

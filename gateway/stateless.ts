@@ -6,11 +6,15 @@ import type { Answer } from "./answer";
 import { acceptsEventStream, createCallStream } from "./call-stream";
 import type { Notify } from "./stages/forward";
 import type { InputRequired } from "./input-required";
-import { canBeAsked } from "./relay";
-import { GATEWAY_SERVER_INFO, newCall, newCaller, type Call, type RequestContext } from "./exchange";
-import { isRequest, type JsonRpcMessage } from "./http-util";
+import { canBeAsked, upstreamCapabilities } from "./relay";
+import { inspectRelayed } from "./relay-dlp";
+import { UpstreamRpcError, type ModernUpstreams } from "./modern-upstream";
+import type { NonceLog, RequestStateSeal, SealedState } from "./request-state";
+import { UpstreamError, type UpstreamSpec } from "./upstreams";
+import { GATEWAY_SERVER_INFO, deny, newCall, newCaller, rpcEnding, toolEnding, type Call, type RequestContext } from "./exchange";
+import { isRequest, sendJsonRpcError, type JsonRpcMessage } from "./http-util";
 import type { Listeners } from "./listeners";
-import { checkModernMessage, checkStandardHeaders, discoverResult, META_CLIENT_CAPABILITIES, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
+import { MODERN_METHODS, checkModernMessage, checkStandardHeaders, discoverResult, META_CLIENT_CAPABILITIES, modernResult, MODERN_PROTOCOL_VERSIONS, REMOVED_METHODS, type StandardHeaders } from "./modern";
 import type { TokenIdentity } from "./auth";
 import type { GatewayState, PortalView } from "./portal-index";
 import type { Response } from "./stages/audit";
@@ -30,7 +34,44 @@ export type StatelessDeps = {
   listeners: Listeners;
   /** Upstream questions as input_required results (input-required.ts); without it, they are refused. */
   inputRequired?: InputRequired;
+  /** Multi round-trip requests: upstreams that speak 2026-07-28, and the fleet-sealed state (request-state.ts). */
+  modern?: { upstreams: ModernUpstreams; seal: RequestStateSeal; nonces: NonceLog; timeoutMs: number };
 };
+
+/** Requests that may answer input_required (SEP-2322). */
+const MULTI_ROUND_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
+
+/** How long a client has to come back with its answers. */
+export const REQUEST_STATE_TTL_MS = 5 * 60_000;
+
+const META_LOG_LEVEL = "io.modelcontextprotocol/logLevel";
+
+/**
+ * Upstream errors a 2026-07-28 client must get as they are, with a message of the gateway's (never
+ * the upstream's text): its own missing capability (HTTP 400 and what is required), and parameters
+ * or state the upstream refused.
+ */
+const PASSED_THROUGH: Record<number, { status: number; message: string }> = {
+  [-32021]: { status: 400, message: "Missing required client capability" },
+  [ErrorCode.InvalidParams]: { status: 200, message: "Invalid params: the server refused the request's parameters or state." },
+};
+
+const CAPABILITY_NAMES = new Set(["sampling", "elicitation", "roots", "experimental", "extensions", "tasks"]);
+
+function answerPassedThrough(res: ServerResponse, stream: ReturnType<typeof createCallStream>, id: string | number, error: UpstreamRpcError): Response {
+  const { status, message } = PASSED_THROUGH[error.code]!;
+  const required = (error.data as { requiredCapabilities?: unknown } | null | undefined)?.requiredCapabilities;
+  const data =
+    error.code === -32021 && required && typeof required === "object" && !Array.isArray(required)
+      ? { requiredCapabilities: Object.fromEntries(Object.keys(required).filter((k) => CAPABILITY_NAMES.has(k)).map((k) => [k, {}])) }
+      : undefined;
+  if (res.headersSent) return stream.end(id, { ending: rpcEnding(error.code, message, data) }, (r) => r);
+  const bytes = sendJsonRpcError(res, status, error.code, message, { id, data });
+  return { error: { code: error.code, message }, bytes, httpStatus: status };
+}
+
+/** What a state is good for: the method and the tool, prompt or resource it names. */
+const targetOf = (method: string, params: Record<string, unknown> | undefined) => `${method}:${String(method === "resources/read" ? params?.uri : params?.name)}`;
 
 export function createStateless(deps: StatelessDeps) {
   return async function handleStateless(
@@ -49,6 +90,7 @@ export function createStateless(deps: StatelessDeps) {
     const headerRefusal = checkStandardHeaders(input.headers, message);
     if (headerRefusal) return refuse(headerRefusal.status, headerRefusal.code, headerRefusal.message, [headerRefusal.reason]);
     if (REMOVED_METHODS.has(message.method ?? "")) return refuse(404, ErrorCode.MethodNotFound, `Method not found: ${message.method} is not part of protocol version ${check.version}.`, ["method removed in this protocol version"]);
+    if (isRequest(message) && !MODERN_METHODS.has(message.method ?? "")) return refuse(404, ErrorCode.MethodNotFound, `Method not found: ${String(message.method).slice(0, 100)}.`, ["unknown method"]);
     // Notifications have nothing to answer in a stateless exchange.
     if (!isRequest(message)) return void res.writeHead(202).end();
 
@@ -75,18 +117,90 @@ export function createStateless(deps: StatelessDeps) {
 
     const params = call.params;
     const capabilities = ((params?._meta as Record<string, unknown> | undefined)?.[META_CLIENT_CAPABILITIES] ?? null) as ClientCapabilities | null;
-    if (deps.inputRequired && message.method === "tools/call" && (params?.requestState !== undefined || canBeAsked(capabilities))) {
-      const who = { subject: `${identity.kind}:${identity.subject}`, tool: String(params?.name ?? "") };
+    const mrtr = deps.modern && MULTI_ROUND_METHODS.has(message.method) ? deps.modern : null;
+    const who = { subject: `${identity.kind}:${identity.subject}`, portal: portal.slug, tool: targetOf(message.method, params) };
+
+    // A retry carries a state sealed by a gateway of this fleet: opened here whichever gateway sealed it.
+    let retry: SealedState | null = null;
+    if (mrtr && params?.requestState !== undefined) {
+      call.reasons.push("input_required retry");
+      const opened = mrtr.seal.open(params.requestState);
+      const problem = !opened
+        ? "requestState is not valid (altered, or not issued by this portal's gateways)"
+        : opened.e < Date.now()
+          ? "requestState has expired"
+          : opened.s !== who.subject || opened.p !== who.portal || opened.t !== who.tool
+            ? "requestState belongs to another caller or request"
+            : opened.k === "m" && !mrtr.nonces.use(opened.n, opened.e)
+              ? "requestState was already used (replayed)"
+              : null;
+      if (problem) return refuse(400, ErrorCode.InvalidParams, `Invalid params: ${problem}.`, [problem]);
+      retry = opened;
+    }
+
+    // What an upstream that speaks 2026-07-28 asked, to seal into the state the client carries.
+    let asked: { server: string; state: string | undefined } | null = null;
+    // An upstream's protocol error the client must see as such (not as a failed tool).
+    let passThrough: UpstreamRpcError | null = null;
+    const upstreamModern = deps.modern;
+    const forwardModern = upstreamModern
+      ? async (spec: UpstreamSpec, method: string, sent: Record<string, unknown>, signal: AbortSignal) => {
+          if (!(await upstreamModern.upstreams.speaksModern(spec))) {
+            if (retry?.k === "m") throw new UpstreamError("rejected", spec.slug, `Server "${spec.slug}" no longer answers as it did when it asked; start the request again.`);
+            return null;
+          }
+          if (retry?.k === "m" && retry.v !== spec.slug) throw new UpstreamError("rejected", spec.slug, "requestState was issued for another server; start the request again.");
+          const round = {
+            ...(retry?.k === "m" && retry.u !== undefined ? { requestState: retry.u } : {}),
+            ...(params?.inputResponses !== undefined ? { inputResponses: params.inputResponses } : {}),
+          };
+          const logLevel = (params?._meta as Record<string, unknown> | undefined)?.[META_LOG_LEVEL];
+          const result = await upstreamModern.upstreams
+            .call(spec, method, { ...sent, ...round }, {
+              signal,
+              timeoutMs: upstreamModern.timeoutMs,
+              capabilities: upstreamCapabilities(capabilities, spec),
+              notify,
+              progressToken: call.progressToken,
+              meta: logLevel !== undefined ? { [META_LOG_LEVEL]: logLevel } : undefined,
+            })
+            .catch((error: unknown) => {
+              if (error instanceof UpstreamRpcError && PASSED_THROUGH[error.code]) passThrough = error;
+              throw error;
+            });
+          if (result.resultType === "input_required") asked = { server: spec.slug, state: typeof result.requestState === "string" ? result.requestState : undefined };
+          return result;
+        }
+      : undefined;
+
+    /** The answer as the client gets it: an upstream's input_required keeps its type, with a state any gateway can open. */
+    const shape = (result: Record<string, unknown>, isInputRequired: boolean) => {
+      const shaped = modernResult(message.method, result, GATEWAY_SERVER_INFO);
+      if (asked && result.resultType === "input_required") {
+        // The upstream's own state travels inside the gateway's, never bare.
+        return { ...shaped, resultType: "input_required", requestState: mrtr!.seal.seal({ k: "m", s: who.subject, p: who.portal, t: who.tool, v: asked.server, u: asked.state, e: Date.now() + REQUEST_STATE_TTL_MS }) };
+      }
+      return { ...shaped, resultType: isInputRequired ? "input_required" : "complete" };
+    };
+
+    // A caller that can be asked, on an upstream that asks the 2025 way (a request during the call):
+    // the call is held open here between rounds (input-required.ts).
+    if (deps.inputRequired && mrtr && message.method === "tools/call" && (retry?.k === "x" || (!retry && canBeAsked(capabilities)))) {
       let outcome;
-      if (params?.requestState !== undefined) {
-        call.exposedName = who.tool;
-        call.reasons.push("input_required retry");
-        outcome = await deps.inputRequired.resume({ ...who, requestState: params.requestState, inputResponses: params.inputResponses, sink: notify });
+      if (retry?.k === "x") {
+        call.exposedName = String(params?.name ?? "");
+        // The answers go through the portal's DLP before the upstream call held here gets them.
+        const answers = inspectRelayed(portal.dlp, params?.inputResponses, "inputResponses");
+        if (answers.findings.length) (call.dlp ??= []).push(...answers.findings);
+        if (answers.refusal) return deps.finish(call, stream.end(message.id, { ending: deny(call, `blocked by DLP: ${answers.blockedBy} in the input responses`, toolEnding(answers.refusal)) }, (r) => r));
+        outcome = await deps.inputRequired.resume({ subject: who.subject, tool: who.tool, state: retry, inputResponses: params?.inputResponses, sink: notify });
       } else {
         outcome = await deps.inputRequired.start({
           ...who,
           capabilities,
           sink: notify,
+          dlp: portal.dlp,
+          forwardModern,
           run: (signal, channel, sink) => {
             call.channel = channel;
             return deps.run(call, signal, sink);
@@ -95,16 +209,16 @@ export function createStateless(deps: StatelessDeps) {
       }
       if ("refusal" in outcome) return refuse(400, ErrorCode.InvalidParams, `Invalid params: ${outcome.refusal}.`, [outcome.refusal]);
       if (res.destroyed) return deps.finish(call, null);
-      const resultType = outcome.isInputRequired ? "input_required" : "complete";
-      return deps.finish(call, stream.end(message.id, outcome.answer, (result) => ({ ...modernResult(message.method, result, GATEWAY_SERVER_INFO), resultType })));
+      return deps.finish(call, stream.end(message.id, outcome.answer, (result) => shape(result, outcome.isInputRequired)));
     }
 
-    call.channel = { notify: (method, params) => notify(method, params ?? {}), relay: () => undefined };
+    call.channel = { notify: (method, params) => notify(method, params ?? {}), relay: () => undefined, forwardModern };
     const answer: Answer =
       message.method === "server/discover"
         ? { result: discoverResult(`Portico portal "${portal.slug}": tools from several MCP servers, named <server>_<tool>.`) }
         : await deps.run(call, controller.signal, notify);
     if (controller.signal.aborted) return deps.finish(call, null);
-    deps.finish(call, stream.end(message.id, answer, (result) => modernResult(message.method, result, GATEWAY_SERVER_INFO)));
+    if (passThrough) return deps.finish(call, answerPassedThrough(res, stream, message.id, passThrough));
+    deps.finish(call, stream.end(message.id, answer, (result) => shape(result, false)));
   };
 }

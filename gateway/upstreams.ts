@@ -47,7 +47,12 @@ export type UpstreamSpec = {
   credential: UpstreamCredential;
   /** The admin's switches for requests this server may send to clients; absent means allowed. */
   serverRequests?: { sampling: boolean; elicitation: boolean };
+  /** The portal's prompt and resource settings for this server (catalog.ts); absent means none. */
+  catalog?: CatalogSettings;
 };
+
+export type CatalogSetting = { enabled: boolean; alias?: string; description?: string };
+export type CatalogSettings = { prompts: Map<string, CatalogSetting>; resources: Map<string, CatalogSetting>; stamp: string };
 
 /**
  * As the snapshot carries it: `header` values travel sealed and are opened only here, in memory;
@@ -123,7 +128,7 @@ type Connection = {
 };
 
 /** An upstream connection leased to one session (see ServerRequestRelay). */
-type Lease = { client: Client; key: string; session: string; current: ServerRequestRelay };
+type Lease = { client: Client; key: string; session: string; server: string; current: ServerRequestRelay };
 
 const MAX_IDLE_LEASES = 4;
 
@@ -764,7 +769,7 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
   async function connectLeased(spec: UpstreamSpec, relay: ServerRequestRelay): Promise<Lease> {
     const headers = await credentialHeaders(spec);
     const client = new Client(CLIENT_INFO, { capabilities: relay.capabilities });
-    const lease: Lease = { client, key: leaseKey(spec, relay), session: relay.key, current: relay };
+    const lease: Lease = { client, key: leaseKey(spec, relay), session: relay.key, server: spec.slug, current: relay };
     // Every request the upstream sends goes to the relay, which answers or refuses it (and audits).
     client.fallbackRequestHandler = (request, extra) => lease.current.request(request.method, request.params as Record<string, unknown> | undefined, extra.signal) as never;
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => lease.current.notify(n.method, n.params));
@@ -892,11 +897,19 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
         void run(spec, (client, o) => client.unsubscribeResource({ uri }, o), { timeoutMs: CONNECT_TIMEOUT_MS }).catch(() => undefined);
       };
     },
+    /** The credential headers for this upstream (2026-07-28 requests go without the SDK client: modern-upstream.ts). */
+    headersFor: (spec: UpstreamSpec) => credentialHeaders(spec),
     /** Closes the connections leased to a session (it ended). */
     releaseRelay(key: string) {
       const all = leasesBySession.get(key);
       leasesBySession.delete(key);
       for (const lease of all ?? []) void lease.client.close().catch(() => undefined);
+    },
+    /** The client's roots changed: tell the given upstreams, on the connections leased to its session. */
+    sendRootsListChanged(key: string, servers: ReadonlySet<string>) {
+      for (const lease of leasesBySession.get(key) ?? []) {
+        if (servers.has(lease.server)) void lease.client.sendRootsListChanged().catch(() => undefined);
+      }
     },
     /** A session's logging/setLevel, passed to the upstreams it holds connections to. */
     setRelayLogLevel(key: string, level: LoggingLevel) {

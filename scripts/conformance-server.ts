@@ -1,6 +1,7 @@
 /**
- * Runs the MCP conformance suite's server scenarios against Portico's own test upstream
- * (gateway/testing/conformance-upstream.ts) twice: directly, and through a portal in front of it
+ * Runs the MCP conformance suite's server scenarios against Portico's own test upstreams
+ * (gateway/testing/conformance-upstream.ts on SDK 1.x for 2025-11-25, conformance-upstream-v2.ts on
+ * SDK 2.x for 2026-07-28) twice: directly, and through a portal in front of it
  * (its tools under their own names, a service account allowed everything, and a small proxy that
  * adds the bearer token the suite does not send). For 2025-11-25 and for `--requirements
  * 2026-07-28`. Prints one table per revision: scenario | direct | portal.
@@ -20,6 +21,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { startConformanceUpstream } from "../gateway/testing/conformance-upstream";
+import { startConformanceUpstreamV2 } from "../gateway/testing/conformance-upstream-v2";
 import { PORTAL, startHarness } from "../gateway/testing/harness";
 
 const SUITE = "@modelcontextprotocol/conformance@0.2.0-alpha.11";
@@ -83,39 +85,51 @@ function printTable(title: string, direct: Map<string, Outcome>, portal: Map<str
   console.log(`direct ${passing(direct)}/${direct.size} · portal ${passing(portal)}/${portal.size}${lost.length ? ` · passes direct, fails through the portal: ${lost.join(", ")}` : ""}`);
 }
 
+/** A portal that looks like its one server `slug`: tools under their own names, everything allowed, a token added. */
+async function portalInFrontOf(upstreamUrl: string) {
+  const h = await startHarness({ extraServers: [{ slug: "conf", url: upstreamUrl }] });
+  const snapshot = h.snapshot(2);
+  const portal = snapshot.portals[0]!;
+  portal.dropServerPrefix = true;
+  portal.servers = portal.servers.filter((s) => s.slug === "conf").map((s) => ({ ...s, tools: s.tools.map((t) => ({ ...t, exposedName: t.name })) }));
+  snapshot.roles = snapshot.roles.map((r) => ({ ...r, grants: [{ portalSlug: PORTAL, serverSlug: null, toolName: null, riskClasses: ["read", "write", "destructive", "financial"] }], stepUpRiskClasses: [] }));
+  h.cp.latest = { version: 2, jws: await h.sign(snapshot) };
+  await h.gateway.store.accept(h.cp.latest);
+  await h.waitForConfig(2);
+  const proxy = await startTokenProxy(new URL(h.portalUrl()), await h.mintToken({}, { expiresIn: "2h" }));
+  return {
+    url: proxy.url,
+    async close() {
+      await proxy.close();
+      await h.close();
+    },
+  };
+}
+
 async function main() {
   const skipped = ensureSuite();
   if (skipped) {
     console.log(`conformance:server skipped: ${skipped}`);
     return;
   }
-  const upstream = await startConformanceUpstream();
-  const h = await startHarness({ extraServers: [{ slug: "conf", url: upstream.url }] });
-  let proxy: Awaited<ReturnType<typeof startTokenProxy>> | undefined;
-  try {
-    // A portal that looks like its one server: tools under their own names, everything allowed.
-    const snapshot = h.snapshot(2);
-    const portal = snapshot.portals[0]!;
-    portal.dropServerPrefix = true;
-    portal.servers = portal.servers.filter((s) => s.slug === "conf").map((s) => ({ ...s, tools: s.tools.map((t) => ({ ...t, exposedName: t.name })) }));
-    snapshot.roles = snapshot.roles.map((r) => ({ ...r, grants: [{ portalSlug: PORTAL, serverSlug: null, toolName: null, riskClasses: ["read", "write", "destructive", "financial"] }], stepUpRiskClasses: [] }));
-    h.cp.latest = { version: 2, jws: await h.sign(snapshot) };
-    await h.gateway.store.accept(h.cp.latest);
-    await h.waitForConfig(2);
-    proxy = await startTokenProxy(new URL(h.portalUrl()), await h.mintToken({}, { expiresIn: "2h" }));
-
-    for (const [title, args] of [
-      ["2025-11-25 (--spec-version 2025-11-25)", ["--spec-version", "2025-11-25"]],
-      ["2026-07-28 (--requirements 2026-07-28)", ["--requirements", "2026-07-28"]],
-    ] as const) {
+  // 2025-11-25 against the SDK 1.x upstream (sessions, server-to-client requests on the stream);
+  // 2026-07-28 against the SDK 2.x one (no session, input_required results).
+  for (const [title, args, start] of [
+    ["2025-11-25 (--spec-version 2025-11-25), SDK 1.x upstream", ["--spec-version", "2025-11-25"], startConformanceUpstream],
+    ["2026-07-28 (--requirements 2026-07-28), SDK 2.x upstream", ["--requirements", "2026-07-28"], startConformanceUpstreamV2],
+  ] as const) {
+    // CONFORMANCE_REVISION=2026-07-28 runs one revision only (while working on it).
+    if (process.env.CONFORMANCE_REVISION && !title.startsWith(process.env.CONFORMANCE_REVISION)) continue;
+    const upstream = await start();
+    const portal = await portalInFrontOf(upstream.url);
+    try {
       const direct = await runSuite(upstream.url, [...args]);
-      const throughPortal = await runSuite(proxy.url, [...args]);
+      const throughPortal = await runSuite(portal.url, [...args]);
       printTable(title, direct, throughPortal);
+    } finally {
+      await portal.close();
+      await upstream.close();
     }
-  } finally {
-    await proxy?.close();
-    await h.close();
-    await upstream.close();
   }
 }
 

@@ -21,6 +21,7 @@ import { PortalFormDialog } from "@/components/portals/portal-form-dialog";
 import { usePortal, usePortalTools } from "@/components/portals/portal-queries";
 import { PortalServersCard } from "@/components/portals/portal-servers-card";
 import { PortalToolsCard } from "@/components/portals/portal-tools-card";
+import { PortalCatalogCard } from "@/components/portals/portal-catalog-card";
 import { PortalUrl } from "@/components/portals/portal-url";
 
 type PortalDetailProps = {
@@ -114,6 +115,8 @@ export function PortalDetail({ initialPortal, initialTools, canWrite, urlPrefix 
         onRetry={() => void toolsQuery.refetch()}
         canWrite={canWrite}
       />
+
+      <PortalCatalogCard portalId={portal.id} canWrite={canWrite} />
 
       {canWrite ? (
         <>

@@ -230,6 +230,7 @@ function PortalForm({
               ? "On: clients see each prompt by its server's name for it; where two servers offer a prompt by the same name, both keep the <server>_ prefix."
               : "Off: every prompt is named <server>_<prompt>. Turn on so a one-server portal looks like its server."}
           </p>
+          <PrefixClashList clashes={portal?.prefixClashes} />
         </div>
         <Switch
           id={`${formId}-prefix`}
@@ -253,5 +254,24 @@ function PortalForm({
 
       <FormActions submitLabel={mode === "create" ? "Create portal" : "Save"} isPending={mutation.isPending} onCancel={() => onOpenChange(false)} />
     </form>
+  );
+}
+
+/** Where dropping the prefix would clash, from what the registry last synced of the portal's servers. */
+function PrefixClashList({ clashes }: { clashes: PortalView["prefixClashes"] | undefined }) {
+  if (!clashes) return <p className="text-[0.8125rem] text-muted-foreground">Clashes are shown once the portal has servers.</p>;
+  if (clashes.length === 0) return <p className="text-[0.8125rem] text-muted-foreground">No prompt name or resource URI is offered by two of this portal&apos;s servers: nothing would clash.</p>;
+  return (
+    <div className="grid gap-1 text-[0.8125rem]" data-testid="prefix-clashes">
+      <p className="font-medium text-amber-700 dark:text-amber-400">Would clash without the prefix:</p>
+      <ul className="list-disc pl-5 text-muted-foreground">
+        {clashes.map((c) => (
+          <li key={`${c.kind}:${c.name}`}>
+            {c.kind === "prompt" ? "Prompt" : "Resource"} <code className="font-mono">{c.name}</code> from {c.servers.join(" and ")}
+            {c.kind === "prompt" ? ": both keep the <server>_ prefix." : ": its URI is answered by " + c.servers[0] + "."}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 
-import type { Progress } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
 
 import type { Answer } from "../answer";
 
@@ -39,7 +39,11 @@ export function createForward(deps: ForwardDeps) {
       progressToken === undefined || !notify ? undefined : (progress: Progress) => notify("notifications/progress", { progressToken, ...progress });
     const started = performance.now();
     try {
-      const result = await deps.upstreams.callTool(spec, tool.upstreamName, call.arguments as Record<string, unknown> | undefined, {
+      const args = call.arguments as Record<string, unknown> | undefined;
+      // Only 2026-07-28 callers have it; the legacy hot path pays no extra await.
+      const forwardModern = call.channel?.forwardModern;
+      const modern = forwardModern ? await forwardModern(spec, "tools/call", { name: tool.upstreamName, ...(args !== undefined ? { arguments: args } : {}) }, signal) : null;
+      const result = (modern as CallToolResult | null | undefined) ?? await deps.upstreams.callTool(spec, tool.upstreamName, args, {
         signal,
         timeoutMs: deps.upstreamTimeoutMs,
         onprogress,

@@ -51,4 +51,18 @@ describe("inspect request (DLP)", () => {
     expect(ending).toBeUndefined();
     expect(call.dlp).toBeUndefined();
   });
+
+  it.each([
+    ["a prompt's arguments", callOf("prompts/get", { name: "a_prompt", arguments: { note: CARD } }), "the arguments"],
+    ["a 2026-07-28 client's answers to what the server asked", callOf("tools/call", { name: "a_read", arguments: {}, inputResponses: { ask: { action: "accept", content: { card: CARD } } } }), "the answers to the server's questions"],
+  ])("blocks %s on a portal set to block, naming the detector", (_, call, where) => {
+    const state = stateWith({ actions: { card: "block" } });
+    expect(createResolve({ getState: () => state, hasDrifted: () => false })(call)).toBeUndefined();
+    const ending = createInspectRequest()(call);
+    const said = ending && "text" in ending ? ending.text : ending && "message" in ending ? ending.message : "";
+    expect(said).toContain(`${where} contain a payment card number (detector "card")`);
+    expect(JSON.stringify(ending)).not.toContain("4111");
+    expect(ending?.kind).toBe(call.method === "tools/call" ? "tool_error" : "rpc_error");
+    expect(call.upstreamOutcome).toBe("not_called");
+  });
 });

@@ -60,4 +60,17 @@ describe("inspect response (DLP)", () => {
     expect(off.arguments).toBeUndefined();
     expect(off.dlp).toBeUndefined();
   });
+
+  it("blocks a resource's contents and an input_required result's questions, as it blocks a tool's result", () => {
+    const call = callIn({ actions: { aws_access_key: "block" } });
+    const read = { ...call, method: "resources/read" };
+    const contents = { contents: [{ uri: "test://x", text: `id ${KEY}` }] };
+    const blocked = inspectResponse.inspect(read, { result: contents });
+    expect(blocked).toMatchObject({ ending: { kind: "rpc_error", message: expect.stringContaining("the resource contains") } });
+    expect(JSON.stringify(blocked)).not.toContain(KEY);
+
+    const asking = { resultType: "input_required", inputRequests: { q: { method: "elicitation/create", params: { message: `Confirm ${KEY}?` } } } };
+    call.result = asking;
+    expect(inspectResponse.inspect(call, { result: asking })).toMatchObject({ ending: { kind: "tool_error" } });
+  });
 });

@@ -9,6 +9,7 @@ import {
   CreateMessageResultSchema,
   ElicitResultSchema,
   ListRootsResultSchema,
+  RootsListChangedNotificationSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
   type ServerNotification,
@@ -28,6 +29,8 @@ export type ConformanceUpstream = {
   url: string;
   /** Tells every session subscribed to `uri` that it changed. */
   touch(uri: string): Promise<void>;
+  /** How many notifications/roots/list_changed reached the server. */
+  rootsListChanged(): number;
   /** Subscriptions as the server holds them, by session. */
   subscriptions(): string[];
   close(): Promise<void>;
@@ -42,7 +45,7 @@ const text = (value: string) => ({ content: [{ type: "text" as const, text: valu
 
 type Session = { server: McpServer; transport: StreamableHTTPServerTransport; subscribed: Set<string> };
 
-function buildServer(session: Pick<Session, "subscribed">): McpServer {
+function buildServer(session: Pick<Session, "subscribed">, counters: { roots: number }): McpServer {
   const server = new McpServer(
     { name: "portico-conformance-upstream", version: "1.0.0" },
     { capabilities: { logging: {}, completions: {}, resources: { subscribe: true, listChanged: true } } },
@@ -223,6 +226,9 @@ function buildServer(session: Pick<Session, "subscribed">): McpServer {
     async (uri, { id }) => ({ contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }) }] }),
   );
 
+  server.server.setNotificationHandler(RootsListChangedNotificationSchema, () => {
+    counters.roots += 1;
+  });
   server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
     session.subscribed.add(request.params.uri);
     return {};
@@ -236,6 +242,7 @@ function buildServer(session: Pick<Session, "subscribed">): McpServer {
 
 export async function startConformanceUpstream(options: { port?: number } = {}): Promise<ConformanceUpstream> {
   const sessions = new Map<string, Session>();
+  const counters = { roots: 0 };
   let port = 0;
   const http = createServer(async (req, res) => {
     try {
@@ -255,7 +262,7 @@ export async function startConformanceUpstream(options: { port?: number } = {}):
         transport.onclose = () => {
           if (transport.sessionId) sessions.delete(transport.sessionId);
         };
-        const server = buildServer({ subscribed });
+        const server = buildServer({ subscribed }, counters);
         await server.connect(transport);
         session = { server, transport, subscribed };
       }
@@ -271,6 +278,7 @@ export async function startConformanceUpstream(options: { port?: number } = {}):
     async touch(uri) {
       for (const s of sessions.values()) if (s.subscribed.has(uri)) await s.server.server.sendResourceUpdated({ uri });
     },
+    rootsListChanged: () => counters.roots,
     subscriptions: () => [...sessions.values()].flatMap((s) => [...s.subscribed]),
     async close() {
       await Promise.all([...sessions.values()].map((s) => s.server.close().catch(() => undefined)));

@@ -185,8 +185,8 @@ export async function startHarness(options: HarnessOptions = {}) {
     }
     return g;
   }
-  const start = () =>
-    startGateway(env, {
+  const start = (overrides: Partial<GatewayEnv> = {}) =>
+    startGateway({ ...env, ...overrides }, {
       verifySnapshot: verifySignedConfig,
       versionOf: snapshotVersion,
       buildState: (s, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(s), gatewayUrl, createPolicyAdapter(s), previous),
@@ -200,6 +200,7 @@ export async function startHarness(options: HarnessOptions = {}) {
       tracing: options.tracing,
     });
   let gateway: Gateway<ConfigSnapshot> = await waitForConfig(await start());
+  const peers: { gateway: Gateway<ConfigSnapshot>; dataDir: string }[] = [];
   const portalUrl = () => `${gateway.publicUrl}/mcp/${PORTAL}`;
 
   async function mintToken(claims: Record<string, unknown> = {}, options: { expiresIn?: string | number; audience?: string; issuer?: string; subject?: string } = {}) {
@@ -235,11 +236,25 @@ export async function startHarness(options: HarnessOptions = {}) {
     sign,
     mintToken,
     connect,
+    /**
+     * Another gateway of the same fleet: the same control plane and credential key, its own name,
+     * port and data directory. Tokens for it need its own audience (`peer.portalUrl`).
+     */
+    async startPeer(name = `test-gateway-${peers.length + 2}`) {
+      const peerDir = await mkdtemp(path.join(os.tmpdir(), "portico-gw-peer-"));
+      const peer = await waitForConfig(await start({ gatewayName: name, dataDir: peerDir }), gateway.state()?.version ?? 1);
+      peers.push({ gateway: peer, dataDir: peerDir });
+      return { gateway: peer, portalUrl: `${peer.publicUrl}/mcp/${PORTAL}` };
+    },
     async restartGateway() {
       await gateway.close();
       gateway = await start();
     },
     async close() {
+      for (const peer of peers) {
+        await peer.gateway.close();
+        await rm(peer.dataDir, { recursive: true, force: true });
+      }
       await gateway.close();
       await cp.close();
       await demo.close();

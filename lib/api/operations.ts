@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { createServerInput, listServersParams, updateServerInput } from "@/lib/schemas/server";
 import { listToolsParams, updateToolInput } from "@/lib/schemas/tool";
-import { createPortalInput, setPortalServersInput, updatePortalInput, updatePortalToolInput } from "@/lib/schemas/portal";
+import { createPortalInput, setPortalServersInput, updatePortalInput, updatePortalToolInput, updatePortalCatalogInput } from "@/lib/schemas/portal";
 import { createRoleInput, listRolesParams, updateRoleInput } from "@/lib/schemas/role";
 import {
   createServiceAccountInput,
@@ -68,6 +68,8 @@ export const operations: Operation[] = [
   { method: "put", path: "/portals/{id}/servers", summary: "Set the portal's servers and their toggles", tag: "Portals", permission: "registry:write", body: setPortalServersInput },
   { method: "get", path: "/portals/{id}/tools", summary: "List the portal's tools with toggles, aliases and overrides", tag: "Portals", permission: "registry:read" },
   { method: "patch", path: "/portals/{id}/tools/{toolId}", summary: "Toggle, alias or describe a tool in a portal", tag: "Portals", permission: "registry:write", body: updatePortalToolInput },
+  { method: "get", path: "/portals/{id}/catalog", summary: "List the portal's prompts and resources with toggles, aliases and overrides", tag: "Portals", permission: "registry:read" },
+  { method: "patch", path: "/portals/{id}/catalog", summary: "Toggle, alias or describe a prompt or resource in a portal", tag: "Portals", permission: "registry:write", body: updatePortalCatalogInput },
   { method: "get", path: "/roles", summary: "List portal roles", tag: "Roles", permission: "registry:read", query: listRolesParams },
   { method: "post", path: "/roles", summary: "Create a portal role", tag: "Roles", permission: "registry:write", body: createRoleInput, status: 201 },
   { method: "get", path: "/roles/{id}", summary: "Get a portal role", tag: "Roles", permission: "registry:read" },

@@ -50,6 +50,21 @@ export const snapshotTool = z.object({
 });
 export type SnapshotTool = z.infer<typeof snapshotTool>;
 
+/**
+ * A portal's setting for one prompt or resource of a server (as tools have theirs): off, shown
+ * under another name, or with another description. For a prompt, `alias` is the name clients call
+ * it by; for a resource, whose URI is its identity, the name shown in lists. Items without a
+ * setting are offered as the server offers them.
+ */
+export const snapshotCatalogSetting = z.object({
+  /** The prompt's upstream name, or the resource's URI. */
+  key: z.string().min(1).max(2048),
+  enabled: z.boolean(),
+  alias: z.string().min(1).max(128).optional(),
+  description: z.string().max(4000).optional(),
+});
+export type SnapshotCatalogSetting = z.infer<typeof snapshotCatalogSetting>;
+
 export const snapshotServer = z.object({
   slug: z.string().min(1).max(64),
   name: z.string(),
@@ -59,6 +74,9 @@ export const snapshotServer = z.object({
   tools: z.array(snapshotTool),
   /** The admin's switches for what this server may ask clients; absent (older control planes) means allowed. */
   serverRequests: z.object({ sampling: z.boolean(), elicitation: z.boolean() }).optional(),
+  /** The portal's prompt and resource settings for this server; absent means none. */
+  prompts: z.array(snapshotCatalogSetting).optional(),
+  resources: z.array(snapshotCatalogSetting).optional(),
 });
 export type SnapshotServer = z.infer<typeof snapshotServer>;
 

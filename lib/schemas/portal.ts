@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { description, listParams, name, slug, text } from "./common";
+import type { PrefixClash } from "@/lib/config/prefix-clashes";
 
 export const createPortalInput = z.object({
   slug,
@@ -39,6 +40,34 @@ export const updatePortalToolInput = z
   .refine((v) => Object.keys(v).length > 0, "Nothing to update");
 export type UpdatePortalToolInput = z.input<typeof updatePortalToolInput>;
 
+/** A portal's setting for one prompt (alias: the name clients call it by) or resource (alias: the name shown; its URI stays). */
+export const updatePortalCatalogInput = z
+  .object({
+    serverId: text().min(1).max(64),
+    kind: z.enum(["prompt", "resource"]),
+    key: text().min(1).max(2048),
+    enabled: z.boolean().optional(),
+    alias: text().trim().min(1).max(128).nullable().optional(),
+    descriptionOverride: text().trim().max(2000).nullable().optional(),
+  })
+  .refine((v) => v.enabled !== undefined || v.alias !== undefined || v.descriptionOverride !== undefined, "Nothing to update")
+  .refine((v) => v.kind !== "prompt" || !v.alias || exposedToolName.safeParse(v.alias).success, { message: "A prompt alias uses letters, digits, _ . and - (at most 64)", path: ["alias"] });
+export type UpdatePortalCatalogInput = z.input<typeof updatePortalCatalogInput>;
+
+export type PortalCatalogItemView = {
+  serverId: string;
+  serverSlug: string;
+  kind: "prompt" | "resource";
+  /** The prompt's upstream name or the resource's URI. */
+  key: string;
+  /** As clients see it: a prompt's name, a resource's shown name. */
+  shownName: string;
+  description: string;
+  enabled: boolean;
+  alias: string | null;
+  descriptionOverride: string | null;
+};
+
 export const listPortalsParams = listParams;
 
 export type PortalToolView = {
@@ -66,6 +95,8 @@ export type PortalView = {
   dropServerPrefix: boolean;
   url: string;
   servers: { serverId: string; slug: string; name: string; status: string; enabled: boolean }[];
+  /** Where dropping the server prefix would clash (lib/config/prefix-clashes.ts), among the enabled servers. */
+  prefixClashes: PrefixClash[];
   createdAt: string;
   updatedAt: string;
 };

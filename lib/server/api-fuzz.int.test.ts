@@ -46,6 +46,7 @@ const validBodies: Record<string, () => unknown> = {
   "patch /portals/{id}": () => ({ name: "FinOps", description: "d", allowlistMode: false }),
   "put /portals/{id}/servers": () => ({ servers: [{ serverId: ids.server, enabled: true }] }),
   "patch /portals/{id}/tools/{toolId}": () => ({ enabled: true, alias: "top", descriptionOverride: "x" }),
+  "patch /portals/{id}/catalog": () => ({ serverId: ids.server, kind: "prompt", key: "summary", enabled: true, alias: "costs_summary", descriptionOverride: "x" }),
   "post /roles": () => ({
     slug: "fuzzed",
     name: "R",
@@ -217,6 +218,8 @@ beforeAll(async () => {
   const tool = await t.db.tool.create({ data: { serverId: server.id, name: "top", inputSchema: { type: "object" }, definitionHash: "h" } });
   const system = systemActor("fuzz");
   const portal = await portals.createPortal(t.db, system, { slug: "finops", name: "FinOps", serverIds: [server.id] });
+  // A synced prompt, for the portal catalog's settings to name.
+  await t.db.server.update({ where: { id: server.id }, data: { prompts: [{ name: "summary", description: "Sums up" }] } });
   const role = await roles.createRole(t.db, system, { slug: "analyst", name: "Analyst" });
   const account = await serviceAccounts.createServiceAccount(t.db, system, { name: "Nightly" });
   await t.db.portalRole.create({

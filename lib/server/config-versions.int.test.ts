@@ -11,6 +11,7 @@ const servers = await import("./servers");
 const portals = await import("./portals");
 const roles = await import("./roles");
 const configVersions = await import("./config-versions");
+const portalCatalog = await import("./portal-catalog");
 const signingKeys = await import("./signing-keys");
 const { toAppError } = await import("./errors");
 const { verifySnapshot, SnapshotVerificationError } = await import("@/lib/config/signing");
@@ -223,6 +224,31 @@ describe(`config versions (${process.env.TEST_DATABASE_URL ? "postgres" : "pglit
     expect((await verified(off.signature)).portals[0]!.servers[0]!.serverRequests).toEqual({ sampling: false, elicitation: true });
     const change = await t.db.auditEvent.findFirstOrThrow({ where: { action: "server.update", targetId: ids.server }, orderBy: { seq: "desc" } });
     expect(change.data).toMatchObject({ before: { allowSampling: true }, after: { allowSampling: false } });
+  });
+
+  it("lists a portal's prompts and resources, keeps their aliases, toggles and overrides, refuses a clashing alias, and carries them to the gateways", async () => {
+    await t.db.server.update({
+      where: { id: ids.server },
+      data: { prompts: [{ name: "summary", description: "Sums up" }, { name: "forecast" }], resources: [{ uri: "finops://accounts", name: "accounts" }] },
+    });
+    const before = await portalCatalog.listPortalCatalog(t.db, viewer, ids.portal);
+    expect(before.map((i) => [i.kind, i.key, i.shownName, i.enabled])).toEqual([
+      ["prompt", "summary", expect.stringMatching(/_summary$/), true],
+      ["prompt", "forecast", expect.stringMatching(/_forecast$/), true],
+      ["resource", "finops://accounts", "accounts", true],
+    ]);
+    const renamed = await portalCatalog.updatePortalCatalogItem(t.db, admin, ids.portal, { serverId: ids.server, kind: "prompt", key: "summary", alias: "bill_summary", descriptionOverride: "The bill, summed up" });
+    expect(renamed).toMatchObject({ shownName: "bill_summary", description: "The bill, summed up" });
+    expect(await errorOf(portalCatalog.updatePortalCatalogItem(t.db, admin, ids.portal, { serverId: ids.server, kind: "prompt", key: "forecast", alias: "bill_summary" }))).toMatchObject({ code: "conflict" });
+    expect(await errorOf(portalCatalog.updatePortalCatalogItem(t.db, viewer, ids.portal, { serverId: ids.server, kind: "prompt", key: "forecast", enabled: false }))).toMatchObject({ code: "forbidden" });
+    await portalCatalog.updatePortalCatalogItem(t.db, admin, ids.portal, { serverId: ids.server, kind: "resource", key: "finops://accounts", enabled: false });
+
+    const published = await configVersions.publishConfigVersion(t.db, admin, "prompt and resource settings");
+    const server = (await verified(published.signature)).portals[0]!.servers[0]!;
+    expect(server.prompts).toEqual([{ key: "summary", enabled: true, alias: "bill_summary", description: "The bill, summed up" }]);
+    expect(server.resources).toEqual([{ key: "finops://accounts", enabled: false }]);
+    const change = await t.db.auditEvent.findFirstOrThrow({ where: { action: "portal.prompt", targetId: ids.portal }, orderBy: { seq: "desc" } });
+    expect(change.data).toMatchObject({ after: { alias: "bill_summary" } });
   });
 
   it("carries a portal's choice to drop the server prefix of prompt names", async () => {

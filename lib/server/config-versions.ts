@@ -5,7 +5,7 @@ import { canonicalJson } from "@/lib/audit/event";
 import { isToolOffered } from "@/lib/config/portal-tools";
 import { deriveGatewayCredentialKey, openSealedCredential, sealCredential } from "@/lib/config/sealed-credential";
 import { signSnapshot, verifySnapshot } from "@/lib/config/signing";
-import { configSnapshot, snapshotContentHash, type ConfigSnapshot, type SnapshotCredential, type SnapshotServer, type SnapshotTool } from "@/lib/config/snapshot";
+import { configSnapshot, snapshotContentHash, type ConfigSnapshot, type SnapshotCatalogSetting, type SnapshotCredential, type SnapshotServer, type SnapshotTool } from "@/lib/config/snapshot";
 import { exposedToolName } from "@/lib/config/tool-definition";
 import { roleConditions } from "@/lib/policy/conditions";
 import { listParams, type Page } from "@/lib/schemas/common";
@@ -78,6 +78,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
           server: {
             include: {
               tools: { where: { state: "active" }, include: { portalTools: true } },
+              catalogSettings: { orderBy: [{ kind: "asc" }, { key: "asc" }] },
             },
           },
         },
@@ -133,7 +134,8 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
           });
           // Only when an admin turned something off: snapshots of servers that allow both stay as they were.
           const serverRequests = server.allowSampling && server.allowElicitation ? {} : { serverRequests: { sampling: server.allowSampling, elicitation: server.allowElicitation } };
-          return { slug: server.slug, name: server.name, url: server.url, transport: server.transport, credential, tools: tools.sort(byKey((t) => t.exposedName)), ...serverRequests };
+          const catalog = catalogSettingsOf(server.catalogSettings.filter((c) => c.portalId === portal.id));
+          return { slug: server.slug, name: server.name, url: server.url, transport: server.transport, credential, tools: tools.sort(byKey((t) => t.exposedName)), ...serverRequests, ...catalog };
         })
         .sort(byKey((s) => s.slug)),
     })),
@@ -307,4 +309,17 @@ export async function getConfigVersion(db: Db, actor: Actor, version: number): P
     isVerified: verificationError === null,
     verificationError,
   };
+}
+
+/** A portal's prompt and resource settings for one server, as the snapshot carries them; nothing when it has none. */
+function catalogSettingsOf(rows: { kind: string; key: string; enabled: boolean; alias: string | null; descriptionOverride: string | null }[]) {
+  const toSetting = (r: (typeof rows)[number]): SnapshotCatalogSetting => ({
+    key: r.key,
+    enabled: r.enabled,
+    ...(r.alias ? { alias: r.alias } : {}),
+    ...(r.descriptionOverride ? { description: r.descriptionOverride } : {}),
+  });
+  const prompts = rows.filter((r) => r.kind === "prompt").map(toSetting);
+  const resources = rows.filter((r) => r.kind === "resource").map(toSetting);
+  return { ...(prompts.length ? { prompts } : {}), ...(resources.length ? { resources } : {}) };
 }

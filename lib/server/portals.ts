@@ -13,6 +13,7 @@ import { AppError, notFound } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { exposedToolName } from "@/lib/config/tool-definition";
 import { isToolSwitchedOn } from "@/lib/config/portal-tools";
+import { prefixClashes } from "@/lib/config/prefix-clashes";
 import type { Db } from "./db/client";
 import { env } from "./env";
 import { authorize, type Actor } from "./auth/actor";
@@ -22,7 +23,7 @@ import { pageArgs, toPage } from "./pagination";
 type Tx = Prisma.TransactionClient;
 
 const include = {
-  servers: { include: { server: { select: { slug: true, name: true, status: true } } }, orderBy: { createdAt: "asc" } },
+  servers: { include: { server: { select: { slug: true, name: true, status: true, prompts: true, resources: true } } }, orderBy: { createdAt: "asc" } },
 } as const satisfies Prisma.PortalInclude;
 
 type PortalRow = Prisma.PortalGetPayload<{ include: typeof include }>;
@@ -41,6 +42,7 @@ function toView(row: PortalRow): PortalView {
     dropServerPrefix: row.dropServerPrefix,
     url: portalUrl(row.slug),
     servers: row.servers.map((s) => ({ serverId: s.serverId, slug: s.server.slug, name: s.server.name, status: s.server.status, enabled: s.enabled })),
+    prefixClashes: prefixClashes(row.servers.filter((s) => s.enabled).map((s) => s.server)),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

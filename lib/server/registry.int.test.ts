@@ -141,6 +141,23 @@ describe("portals", () => {
     expect(later.id).toBeTruthy();
   });
 
+  it("says where dropping the server prefix would clash, from the servers' synced prompts and resources", async () => {
+    const mk = async (slug: string, prompts: { name: string }[], resources: { uri: string }[]) => {
+      const s = await servers.createServer(t.db, admin, { slug, name: slug, url: "http://127.0.0.1:9/mcp" });
+      await t.db.server.update({ where: { id: s.id }, data: { prompts, resources } });
+      return s.id;
+    };
+    const a = await mk("clash-a", [{ name: "summary" }, { name: "only-a" }], [{ uri: "finops://accounts" }]);
+    const b = await mk("clash-b", [{ name: "summary" }], [{ uri: "finops://accounts" }, { uri: "finops://b" }]);
+    const portal = await portals.createPortal(t.db, admin, { slug: "clash-portal", name: "Clash", serverIds: [a, b] });
+    expect(portal.prefixClashes).toEqual([
+      { kind: "prompt", name: "summary", servers: ["clash-a", "clash-b"] },
+      { kind: "resource", name: "finops://accounts", servers: ["clash-a", "clash-b"] },
+    ]);
+    const alone = await portals.createPortal(t.db, admin, { slug: "clash-alone", name: "Alone", serverIds: [a] });
+    expect(alone.prefixClashes).toEqual([]);
+  });
+
   it("refuses unknown servers and keeps nothing", async () => {
     const err = await errorOf(portals.createPortal(t.db, admin, { slug: "bad-portal", name: "Bad", serverIds: ["missing"] }));
     expect(err).toMatchObject({ code: "validation_failed" });
