@@ -29,6 +29,8 @@ describe("settings", () => {
       oauthCimdAllowPrivate: false,
       oauthAccessTokenMinutes: 5,
       oauthRefreshTokenDays: 7,
+      approverWebhookUrl: null,
+      approverWebhookSecretRef: null,
     });
   });
 
