@@ -118,6 +118,10 @@ test("an analyst is challenged, files a request, the manager approves it live, r
     await expect(card).toBeVisible({ timeout: 10_000 });
     await expect(card).toContainText("sam");
     await expect(card).toContainText("30 minutes");
+    // The tab counts what Bob may decide, and the sidebar badge says the same number.
+    const tabCount = ((await bob.getByRole("tab", { name: /Pending requests/ }).textContent()) ?? "").match(/\d+/)?.[0];
+    expect(tabCount).toBeTruthy();
+    await expect(bob.getByRole("navigation", { name: "Main" }).getByRole("link", { name: /Approvals/ }).getByLabel(`${tabCount} waiting`)).toBeVisible();
     // The README's pictures of both sides, from the running product.
     await page.setViewportSize({ width: 1000, height: 820 });
     await page.screenshot({ path: "docs/screenshots/step-up-waiting.png" });

@@ -76,6 +76,13 @@ export function Approvals({
     if (focusId) document.getElementById(`request-${focusId}`)?.scrollIntoView({ block: "center" });
   }, [focusId]);
 
+  // The sidebar badge polls more slowly than this page: when the queue this person may decide
+  // changes here, the badge is asked again, so the two never show different counts for long.
+  const decidable = pending.length;
+  useEffect(() => {
+    void queryClient.invalidateQueries({ queryKey: attentionKeys.all });
+  }, [decidable, queryClient]);
+
   return (
     <>
       <Tabs value={tab} onValueChange={setTab}>

@@ -5,6 +5,7 @@ import { Clock, ShieldAlert } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { Frame } from "@/components/oauth/consent-card";
+import { SignInAgain } from "@/components/step-up/sign-in-again";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -15,7 +16,7 @@ import { Spinner } from "@/components/ui/spinner";
 import { Textarea } from "@/components/ui/textarea";
 import type { StepUpRequestView } from "@/lib/schemas/step-up";
 
-type PageState = { kind: "needs_mfa"; hasTotp: boolean } | { kind: "form"; durations: number[]; roleName: string };
+type PageState = { kind: "needs_mfa"; hasTotp: boolean; isSso?: boolean } | { kind: "form"; durations: number[]; roleName: string };
 
 export type StepUpInteractionProps = {
   uid: string;
@@ -201,9 +202,16 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
           Continue
         </Button>
       </form>
+    ) : props.initial.isSso ? (
+      <Alert variant="warning" title="Sign in again first" data-testid="step-up-sign-in-again">
+        <p>Elevated access needs a second factor from the last few minutes. Sign in at your company&apos;s identity provider again; you come back here to finish.</p>
+        <div className="mt-3">
+          <SignInAgain />
+        </div>
+      </Alert>
     ) : (
-      <Alert variant="warning" title="Sign in again first">
-        Elevated access needs a recent second factor. Sign out of Portico, sign in again with your company account, then start again from your MCP client.
+      <Alert variant="warning" title="Set up a second factor first">
+        Elevated access needs a second factor from the last few minutes, and your account has none. Set up an authenticator app in your account, then start again from your MCP client.
       </Alert>
     );
   } else {

@@ -34,6 +34,8 @@ describe("settings", () => {
       retentionMcpDays: 400,
       retentionAuthDays: 400,
       retentionGovernanceDays: 2557,
+      approverWebhookUrl: null,
+      approverWebhookSecretRef: null,
     });
   });
 

@@ -9,6 +9,7 @@ const { stepUpLinkState } = await import("./step-up-link");
 const stepUp = await import("./step-up");
 const { parseStepUpLink } = await import("@/lib/schemas/step-up-link");
 const { mfaFreshness, freshMfaCookie } = await import("./oauth/step-up");
+const { mfaProvenAt } = await import("./auth/mfa-time");
 
 /**
  * The request page behind a gateway's tool-error link: what it shows a signed-in person, from a
@@ -119,5 +120,16 @@ describe("a second factor older than the window, on the request page and its API
   it("tells an SSO user whose IdP sign-in is old to sign in again, and asks nothing of someone with no second factor", async () => {
     expect(await mfaFreshness(t.db, aliceId, { sessionMfaAt: minutesAgo(30), cookie: undefined }, NOW.getTime())).toEqual({ kind: "stale", hasTotp: false });
     expect(await mfaFreshness(t.db, olgaId, { sessionMfaAt: null, cookie: undefined }, NOW.getTime())).toEqual({ kind: "none" });
+  });
+});
+
+describe("an SSO sign-in's proof of the second factor", () => {
+  it("counts from the IdP's auth_time, so an IdP that did not ask again cannot make an old factor fresh", () => {
+    const now = NOW.getTime();
+    expect(mfaProvenAt(now / 1000 - 2, now)).toBe(now - 2000);
+    expect(mfaProvenAt(now / 1000 - 3600, now)).toBe(now - 3_600_000);
+    expect(mfaProvenAt(null, now)).toBe(now);
+    // A clock ahead at the IdP does not lend freshness beyond now.
+    expect(mfaProvenAt(now / 1000 + 600, now)).toBe(now);
   });
 });

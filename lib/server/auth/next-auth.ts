@@ -7,6 +7,7 @@ import { verifyLocalSignIn, type SignInFailure } from "./local-sign-in";
 import { groupsFromClaim, provisionSsoUser } from "./sso";
 import { clientIp } from "./request-context";
 import { log } from "../log";
+import { mfaProvenAt } from "./mfa-time";
 
 class LocalSignInError extends CredentialsSignin {
   constructor(reason: SignInFailure) {
@@ -23,6 +24,8 @@ declare module "next-auth" {
   }
   interface User {
     mfa?: boolean;
+    /** The IdP's `auth_time` (epoch seconds) when it sent one: when the person really signed in there. */
+    authTime?: number | null;
   }
 }
 
@@ -61,6 +64,7 @@ function config(): NextAuthConfig {
           email: typeof profile.email === "string" ? profile.email : null,
           name: typeof profile.name === "string" ? profile.name : null,
           mfa: amr.some((m: unknown) => typeof m === "string" && MFA_AMR.has(m)),
+          authTime: typeof profile.auth_time === "number" ? profile.auth_time : null,
         };
       },
     });
@@ -107,7 +111,7 @@ function config(): NextAuthConfig {
         if (user) {
           token.sub = user.id;
           token.mfa = Boolean(user.mfa);
-          token.mfaAt = user.mfa ? Date.now() : null;
+          token.mfaAt = user.mfa ? mfaProvenAt(user.authTime, Date.now()) : null;
         }
         return token;
       },

@@ -77,7 +77,7 @@ function cookieMfaAt(value: string | undefined, userId: string): number | null {
 
 export type StepUpPageState =
   | { kind: "refused"; message: string }
-  | { kind: "needs_mfa"; hasTotp: boolean }
+  | { kind: "needs_mfa"; hasTotp: boolean; isSso: boolean }
   | { kind: "form"; durations: number[]; roleName: string; isPerCall: boolean };
 
 /** What the page shows first, from the person's roles and how fresh their second factor is. */
@@ -92,8 +92,8 @@ export async function stepUpPageState(db: Db, userId: string, request: LoadedReq
   }
   const windowMs = mfaWindowMinutes() * 60_000;
   const lastMfa = Math.max(mfa.sessionMfaAt ?? 0, cookieMfaAt(mfa.cookie, userId) ?? 0);
-  const user = await db.user.findUnique({ where: { id: userId }, select: { totpEnabled: true } });
-  if (now - lastMfa > windowMs) return { kind: "needs_mfa", hasTotp: !!user?.totpEnabled };
+  const user = await db.user.findUnique({ where: { id: userId }, select: { totpEnabled: true, idpSubject: true } });
+  if (now - lastMfa > windowMs) return { kind: "needs_mfa", hasTotp: !!user?.totpEnabled, isSso: !!user?.idpSubject };
   return { kind: "form", durations: allowedDurations(role.stepUpMaxMinutes), roleName: role.name, isPerCall: false };
 }
 

@@ -3,6 +3,7 @@ import { Alert } from "@/components/ui/alert";
 import { PageHeader } from "@/components/ui/page-header";
 import { cookies } from "next/headers";
 import { StepUpRequestForm } from "@/components/step-up/step-up-request-form";
+import { SignInAgain } from "@/components/step-up/sign-in-again";
 import { StepUpTotpPrompt } from "@/components/step-up/step-up-totp-prompt";
 import { auth } from "@/lib/server/auth/next-auth";
 import { mfaFreshness, mfaWindowMinutes, STEP_UP_MFA_COOKIE } from "@/lib/server/oauth/step-up";
@@ -55,7 +56,10 @@ export default async function NewStepUpRequestPage({ searchParams }: { searchPar
           <StepUpTotpPrompt windowMinutes={mfaWindowMinutes()} />
         ) : (
           <Alert variant="warning" title="Sign in again first" data-testid="step-up-sign-in-again">
-            Elevated access needs a second factor from the last {mfaWindowMinutes()} minutes. Sign out of Portico, sign in again with your company account, then open this link again.
+            <p>Elevated access needs a second factor from the last {mfaWindowMinutes()} minutes. Sign in at your company&apos;s identity provider again; you come back to this page.</p>
+            <div className="mt-3">
+              <SignInAgain />
+            </div>
           </Alert>
         )}
       </>
