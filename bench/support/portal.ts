@@ -142,7 +142,6 @@ export async function startBenchGateway(options: { controlPlaneUrl: string; data
       versionOf: snapshotVersion,
       buildState: (s, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(s), gatewayUrl, createPolicyAdapter(s), previous),
       emit: spool.emit,
-      emitBatch: spool.emitBatch,
       spoolDepth: spool.depth,
       defaultMetrics: true,
       urlFromBoundPort: true,
