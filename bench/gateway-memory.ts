@@ -7,7 +7,7 @@
  * ≤ 150 MB, and back within 10 % of the start once the clients are gone (after a forced GC).
  *
  *   npm run bench:gateway-memory -- [--clients 1000] [--modern-share 0.5] [--duration 60]
- *                                   [--interval 5] [--settle 10] [--runtime tsx|bundle] [--check]
+ *                                   [--interval 5] [--settle 10] [--runtime tsx|bundle] [--node-flags "<v8 flags>"] [--check]
  *
  * `--runtime bundle` (the default) runs the gateway as `npm start` and the README's production
  * commands do: bundled by esbuild into one JavaScript file (scripts/lib/gateway-bundle.ts) under
@@ -32,6 +32,8 @@ import { fileURLToPath } from "node:url";
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+import { GATEWAY_NODE_FLAGS } from "../scripts/lib/gateway-bundle";
 
 import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
 import { createBenchKeys, discoverTools, mintTokens, signBenchSnapshot, startBenchGateway, startCountingControlPlane } from "./support/portal";
@@ -187,7 +189,7 @@ async function runLoad() {
 // ---------------------------------------------------------------------------------------------
 // main: upstream, control plane, the sampler and the report.
 
-type Options = { clients: number; modernShare: number; durationS: number; intervalS: number; settleS: number; runtime: "tsx" | "bundle"; check: boolean };
+type Options = { clients: number; modernShare: number; durationS: number; intervalS: number; settleS: number; runtime: "tsx" | "bundle"; nodeFlags: string[]; check: boolean };
 
 function parseOptions(argv: string[]): Options {
   const get = (name: string) => {
@@ -206,6 +208,8 @@ function parseOptions(argv: string[]): Options {
     intervalS: num("interval", 5, (v) => v > 0),
     settleS: num("settle", 10, (v) => v >= 0),
     runtime: get("runtime") === "tsx" ? "tsx" : "bundle",
+    // The V8 flags production launches the gateway with (scripts/lib/gateway-bundle.ts); `--node-flags ""` for none.
+    nodeFlags: get("node-flags") !== undefined ? get("node-flags")!.split(/\s+/).filter(Boolean) : GATEWAY_NODE_FLAGS,
     check: argv.includes("--check"),
   };
 }
@@ -236,7 +240,9 @@ async function runMain(options: Options) {
   const upstream = { url: catalog.servers[0]!.url, close: catalog.close };
   const { cp, counts } = await startCountingControlPlane();
   const gateway =
-    options.runtime === "bundle" ? spawnPeer(await bundleSelf(), "gateway", { execArgv: ["--expose-gc"], isBuilt: true }) : spawnPeer(SCRIPT, "gateway", { execArgv: ["--expose-gc"] });
+    options.runtime === "bundle"
+      ? spawnPeer(await bundleSelf(), "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags], isBuilt: true })
+      : spawnPeer(SCRIPT, "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags] });
   const load = spawnPeer(SCRIPT, "load");
   const cleanup = async () => {
     await gateway.call("close").catch(() => undefined);
@@ -322,7 +328,7 @@ async function runMain(options: Options) {
 
     console.log(
       `\ngateway memory: ${options.clients} clients, ${options.durationS} s, a tools/call every ~${options.intervalS} s each, ` +
-        `gateway under ${options.runtime === "tsx" ? "node --import tsx" : "plain node (esbuild bundle)"}, node ${process.version}, ${os.cpus().length} cores`,
+        `gateway under ${options.runtime === "tsx" ? "node --import tsx" : "plain node (esbuild bundle)"}${options.nodeFlags.length ? ` ${options.nodeFlags.join(" ")}` : ", no V8 flags"}, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
     );
     printTable(
       [

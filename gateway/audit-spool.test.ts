@@ -282,21 +282,3 @@ describe("audit spool", () => {
     expect(again.depth()).toBe(1);
   });
 });
-
-describe("emitBatch", () => {
-  it("spools a batch with one write, delivered in order like events emitted one by one", async () => {
-    const { posted, fetchImpl } = controlPlane();
-    const spool = createAuditSpool({ dir: tempDir(), controlPlaneUrl: "http://cp", token: "t", fetchImpl, gatherMs: 0 });
-    spools.push(spool);
-    const write = vi.spyOn(fs, "writeSync");
-    const events = [event(1), event(2), event(3)];
-    spool.emitBatch(events);
-    expect(write).toHaveBeenCalledTimes(1);
-    write.mockRestore();
-    spool.emit(event(4));
-    expect(spool.depth()).toBe(4);
-    await spool.flush();
-    expect(posted.flatMap((p) => p.ids).slice(0, 3)).toEqual(events.map((e) => e.id));
-    expect(spool.depth()).toBe(0);
-  });
-});

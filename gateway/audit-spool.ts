@@ -61,8 +61,6 @@ export type DeadLetterStatus = { count: number; lastReason: string | null; lastA
 export type AuditSpool = {
   /** Writes the event to the spool; never throws and never waits on the network. */
   emit(event: AuditEventInput): void;
-  /** Writes these events to the spool in order with one write(2), as `emit` would one by one. */
-  emitBatch(events: AuditEventInput[]): void;
   /** Events set aside in the dead-letter file, and why the last ones were refused. */
   deadLetters(): DeadLetterStatus;
   /**
@@ -324,33 +322,14 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
     append(buf);
   }
 
-  function emitBatch(events: AuditEventInput[]): void {
-    if (events.length === 1) return emit(events[0]!);
-    if (closed) {
-      for (const event of events) emit(event);
-      return;
-    }
-    let text = "";
-    let count = 0;
-    for (const event of events) {
-      try {
-        text += `${JSON.stringify(event)}\n`;
-        count++;
-      } catch (error) {
-        log("error", "audit event is not serializable; it is not recorded", { id: event.id, ...describeError(error) });
-      }
-    }
-    if (count > 0) append(Buffer.from(text, "utf8"), count);
-  }
-
-  function append(buf: Buffer, count = 1): void {
+  function append(buf: Buffer): void {
     if (unwritten.length >= MAX_UNWRITTEN) {
       // The disk has refused writes for a long while; holding more would take the gateway down.
-      lost += count;
-      if (lost === count || lost % 1_000 < count) log("error", "audit spool cannot write and its memory buffer is full; events are being lost", { lost });
+      lost++;
+      if (lost === 1 || lost % 1_000 === 0) log("error", "audit spool cannot write and its memory buffer is full; events are being lost", { lost });
       return;
     }
-    spooled += count;
+    spooled++;
     // Order on disk is emit order: while older lines wait in memory, newer ones queue behind them.
     if (unwritten.length > 0) {
       unwritten.push(buf);
@@ -620,7 +599,6 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
 
   return {
     emit,
-    emitBatch,
     deadLetters: () => ({ ...deadLetterStatus }),
     replayDeadLetters,
     depth: () => spooled - settled,

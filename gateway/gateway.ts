@@ -27,8 +27,6 @@ export type GatewayDeps<S> = {
   /** Indexes a verified snapshot for the request path. */
   buildState: (snapshot: S, gatewayUrl: string, previous: GatewayState | null) => GatewayState;
   emit: EmitAuditEvent;
-  /** The spool's batched emit: the calls of one event-loop turn written with one write(2). */
-  emitBatch?: (events: Parameters<EmitAuditEvent>[0][]) => void;
   openSealed?: OpenSealed;
   spoolDepth?: () => number;
   /** The audit spool's dead letters, reported with each heartbeat (the Gateways page shows them). */
@@ -146,7 +144,6 @@ export async function startGateway<S>(baseEnv: GatewayEnv, deps: GatewayDeps<S>)
     upstreams,
     verifier,
     emit: deps.emit,
-    emitBatch: deps.emitBatch,
     gatewayName: env.gatewayName,
     metrics,
     gatewayUrl: env.gatewayUrl,

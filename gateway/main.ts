@@ -35,7 +35,6 @@ async function main() {
     versionOf: snapshotVersion,
     buildState: (snapshot, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(snapshot), gatewayUrl, createPolicyAdapter(snapshot), previous),
     emit: spool.emit,
-    emitBatch: spool.emitBatch,
     spoolDepth: spool.depth,
     deadLetters: spool.deadLetters,
     replayDeadLetters: spool.replayDeadLetters,

@@ -58,8 +58,6 @@ export type PipelineOptions = {
   upstreams: UpstreamPool;
   verifier: TokenVerifier;
   emit: EmitAuditEvent;
-  /** Writes a batch of audit events at once (the spool's emitBatch); without it, `emit` per event. */
-  emitBatch?: (events: Parameters<EmitAuditEvent>[0][]) => void;
   /** Named in every audit event, so a fleet's events say which replica served them. */
   gatewayName: string;
   metrics: GatewayMetrics;
@@ -96,8 +94,7 @@ export function createPipeline(options: PipelineOptions) {
   const forward = createForward({ upstreams: options.upstreams, visibleTools, catalog, metrics, upstreamTimeoutMs: options.upstreamTimeoutMs });
   const inspectRequest = createInspectRequest();
   const inspectResponse = createInspectResponse();
-  // Events are built and written after the response, for all calls of one event-loop turn at once (stages/audit.ts).
-  const audit = createAudit({ emit: options.emit, emitBatch: options.emitBatch, metrics, gatewayName: options.gatewayName, defer: true });
+  const audit = createAudit({ emit: options.emit, metrics, gatewayName: options.gatewayName });
 
   /** resolve → decide → forward for one JSON-RPC request. Never throws: a failure is an answer. */
   async function runStages(call: Call, signal: AbortSignal, notify?: Notify): Promise<Answer> {
@@ -317,7 +314,6 @@ export function createPipeline(options: PipelineOptions) {
     async close() {
       listeners.endAll();
       await sessions.closeAll();
-      audit.close();
     },
   };
 }

@@ -117,6 +117,10 @@ export async function startBenchGateway(options: { controlPlaneUrl: string; data
   const { buildGatewayState } = await import("@/gateway/portal-index");
   const { normalizeSnapshot, snapshotVersion, verifySignedConfig } = await import("@/gateway/snapshot-state");
 
+  const { readGatewayEnv } = await import("@/gateway/env");
+  const { sessionIdleMs, detachedIdleMs, maxSessions, upstreamMaxSockets } = readGatewayEnv(process.env);
+  const sessionSettings = { sessionIdleMs, detachedIdleMs, maxSessions, upstreamMaxSockets };
+
   const spool = createAuditSpool({ dir: path.join(options.dataDir, "audit-spool"), controlPlaneUrl: options.controlPlaneUrl, token: GATEWAY_TOKEN });
   const gateway = await startGateway(
     {
@@ -130,13 +134,14 @@ export async function startBenchGateway(options: { controlPlaneUrl: string; data
       dataDir: options.dataDir,
       allowedOrigins: [],
       upstreamTimeoutMs: 30_000,
+      // Session timeouts, cap and upstream sockets as production reads them (defaults, or PORTICO_GATEWAY_* set for the run).
+      ...sessionSettings,
     },
     {
       verifySnapshot: verifySignedConfig,
       versionOf: snapshotVersion,
       buildState: (s, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(s), gatewayUrl, createPolicyAdapter(s), previous),
       emit: spool.emit,
-      emitBatch: spool.emitBatch,
       spoolDepth: spool.depth,
       defaultMetrics: true,
       urlFromBoundPort: true,

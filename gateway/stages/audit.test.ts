@@ -65,31 +65,3 @@ describe("audit", () => {
     expect(events[0]).toMatchObject({ actorType: "anonymous", outcome: "deny", reasons: ["token expired"], data: { httpStatus: 401, upstreamOutcome: "not_called" } });
   });
 });
-
-describe("audit on the pipeline (deferred)", () => {
-  it("writes the events of one turn of the event loop together, after it, as they were when each call ended", async () => {
-    const batches: AuditEventInput[][] = [];
-    const audit = createAudit({ emit: () => expect.fail("one event at a time"), emitBatch: (events) => batches.push(events), metrics: createMetrics(), defer: true });
-    const first = callOf("tools/call", { name: "a_read" });
-    first.reasons.push("role analyst allows read");
-    audit.finish(first, null);
-    // A cancelled call's forward may still finish after its event was due: the event keeps what was true.
-    first.reasons.push("late");
-    first.result = { content: [] };
-    audit.finish(callOf("tools/list"), { bytes: 10 });
-    expect(batches).toEqual([]);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(batches.map((b) => b.map((e) => e.action))).toEqual([["tools/call", "tools/list"]]);
-    expect(batches[0]![0]).toMatchObject({ reasons: ["role analyst allows read"], data: { upstreamOutcome: "cancelled" } });
-    expect(batches[0]![0]!.data).not.toHaveProperty("result");
-  });
-
-  it("writes what is pending at once when the pipeline closes", () => {
-    const events: AuditEventInput[] = [];
-    const audit = createAudit({ emit: (e) => events.push(e), metrics: createMetrics(), defer: true });
-    audit.finish(callOf("tools/list"), { bytes: 10 });
-    expect(events).toHaveLength(0);
-    audit.close();
-    expect(events).toHaveLength(1);
-  });
-});

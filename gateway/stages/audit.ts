@@ -11,25 +11,19 @@ import { methodLabel, type GatewayMetrics } from "../metrics";
  * request already holds, handed to the spool (disk first, then the control plane) once its
  * response is known. It always runs, whichever stage ended the request; it runs once per call.
  *
- * Off the response path: `finish` runs once the response is written, and only counts the call
- * and notes what the event needs; building, sanitizing and serializing the events and writing
- * them to the spool happen for all the calls answered in one turn of the event loop together
- * (setImmediate), with one write(2) when the spool takes batches. So the spool holds a call's
- * event within the same turn of the event loop in which its response was written, as before
- * (then it was within the same tick): a SIGKILL landing in between loses it, as it could lose one
- * between the response and the write before. `flush` (the pipeline's close) and process exit
- * (an uncaught exception) write what is pending synchronously.
+ * It runs once the response is written, in the same tick (so a call acknowledged to its client
+ * is on the spool unless the process dies in between), and walks each payload once: capped and
+ * escaped together (`auditPayload`), the rest of the event sanitized without them. Deferring the
+ * build and write to a batch after the event loop's turn was tried and dropped: it saved no
+ * measurable CPU, and it widened the window in which a SIGKILL loses an acknowledged call's event.
  */
 
 export type Response = { error?: { code: number; message: string }; bytes: number; httpStatus?: number };
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
-/**
- * What a call's event needs, read when the call is finished: a cancelled call's forward may still
- * set its result or outcome afterwards, and the event must say what was true when it ended.
- */
-type Pending = {
+/** What a call's event is built from, read as the call ends. */
+type Ended = {
   call: Call;
   response: Response | null;
   latencyMs: number;
@@ -48,34 +42,15 @@ type Pending = {
   roles: Call["roles"];
 };
 
-// Every audit stage with events pending, written at process exit (an uncaught exception) if their turn never came.
-const live = new Set<() => void>();
-let exitHooked = false;
-function onExit(flush: () => void) {
-  if (!exitHooked) {
-    exitHooked = true;
-    process.once("exit", () => {
-      for (const f of live) f();
-    });
-  }
-  live.add(flush);
-}
-
 export type AuditDeps = {
   emit: EmitAuditEvent;
-  /** Writes many events at once (the spool: one write(2)); without it, `emit` is called per event. */
-  emitBatch?: (events: ReturnType<typeof mcpRequestEvent>[]) => void;
   metrics: GatewayMetrics;
   gatewayName?: string;
-  /** Build and write events after the turn of the event loop that finished them (the pipeline); else at once. */
-  defer?: boolean;
 };
 
 export function createAudit(deps: AuditDeps) {
   const { metrics } = deps;
   const gateway = deps.gatewayName ? { gateway: deps.gatewayName } : {};
-  let pending: Pending[] = [];
-  let scheduled = false;
 
   function emit(build: () => ReturnType<typeof mcpRequestEvent>, requestId: string) {
     try {
@@ -85,7 +60,7 @@ export function createAudit(deps: AuditDeps) {
     }
   }
 
-  function eventOf(p: Pending) {
+  function eventOf(p: Ended) {
     const { caller, ctx } = p.call;
     const { response } = p;
     const args = auditPayload(p.arguments);
@@ -124,35 +99,6 @@ export function createAudit(deps: AuditDeps) {
     });
   }
 
-  function flushOne(p: Pending) {
-    emit(() => eventOf(p), p.call.ctx.requestId);
-  }
-
-  /** Builds and writes every pending event; synchronous, so it also serves at close and exit. */
-  function flush(): void {
-    scheduled = false;
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    if (!deps.emitBatch) {
-      for (const p of batch) flushOne(p);
-      return;
-    }
-    const events: ReturnType<typeof mcpRequestEvent>[] = [];
-    for (const p of batch) {
-      try {
-        events.push(eventOf(p));
-      } catch (error) {
-        log("error", "audit emit failed", { requestId: p.call.ctx.requestId, ...describeError(error) });
-      }
-    }
-    try {
-      deps.emitBatch(events);
-    } catch (error) {
-      log("error", "audit emit failed", { events: events.length, ...describeError(error) });
-    }
-  }
-
   /** A call's event; `response` null when it never got one (cancelled, session closed). */
   function finish(call: Call, response: Response | null): void {
     if (call.finalized) return;
@@ -164,7 +110,7 @@ export function createAudit(deps: AuditDeps) {
     const method = methodLabel(call.method);
     metrics.countRequest(caller.portalSlug, method, call.outcome === "deny" ? "deny" : response?.error ? "error" : "allow");
     metrics.observeLatency(caller.portalSlug, method, latencyMs / 1000);
-    const p: Pending = {
+    const p: Ended = {
       call,
       response,
       latencyMs,
@@ -172,22 +118,17 @@ export function createAudit(deps: AuditDeps) {
       server: call.server,
       target: call.target,
       outcome: call.outcome,
-      reasons: deps.defer ? call.reasons.slice() : call.reasons,
+      reasons: call.reasons,
       exposedName: call.exposedName,
       arguments: call.arguments,
       result: call.result,
-      dlp: deps.defer && call.dlp ? call.dlp.slice() : call.dlp,
+      dlp: call.dlp,
       upstreamMs: call.upstreamMs,
       grantId: call.outcome === "allow" ? call.elevation?.grantId : undefined,
       traceId: call.traceId,
       roles: call.roles,
     };
-    if (!deps.defer) return flushOne(p);
-    pending.push(p);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    emit(() => eventOf(p), ctx.requestId);
   }
 
   /** A request refused before it became a call (token, size, shape, session): denials are what auditors look for. */
@@ -227,17 +168,7 @@ export function createAudit(deps: AuditDeps) {
     );
   }
 
-  if (deps.defer) onExit(flush);
-  return {
-    finish,
-    refusal,
-    flush,
-    /** Writes what is pending and lets go of the exit hook (the pipeline closed). */
-    close() {
-      flush();
-      live.delete(flush);
-    },
-  };
+  return { finish, refusal };
 }
 
 export type Audit = ReturnType<typeof createAudit>;

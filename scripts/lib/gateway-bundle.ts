@@ -12,6 +12,15 @@ import path from "node:path";
  */
 export const GATEWAY_BUNDLE = "dist/gateway.mjs";
 
+/**
+ * V8 flags the gateway runs with wherever it is launched (npm start, the e2e server, the memory
+ * bench): none today. `--max-semi-space-size=4` (a smaller young generation) was measured for
+ * issue 15's 150 MB peak bar and did not earn its place: on a loaded machine, where calls stayed
+ * in flight for seconds, it promoted them to the old generation and peak RSS rose (196 → 288 MB,
+ * bench/gateway-memory.ts, load average 16 to 22). Try others with `--node-flags "<flags>"`.
+ */
+export const GATEWAY_NODE_FLAGS: string[] = [];
+
 /** `outfile` must lie inside `root`, so that the bundle finds its packages in root/node_modules. */
 export async function buildGateway(root: string, outfile = path.join(root, GATEWAY_BUNDLE)): Promise<string> {
   const { build } = await import("esbuild");

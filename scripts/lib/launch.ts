@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 
-import { GATEWAY_BUNDLE } from "./gateway-bundle";
+import { GATEWAY_BUNDLE, GATEWAY_NODE_FLAGS } from "./gateway-bundle";
 
 /**
  * The two long-running processes of a Portico install, as `npm start` and the end-to-end tests
@@ -52,7 +52,7 @@ export function spawnGateway(root: string, env: NodeJS.ProcessEnv, launch: Gatew
   // The gateway holds no control-plane secret and no database access.
   const rest = { ...env };
   for (const name of ["PORTICO_SECRET_KEY", "AUTH_SECRET", "DATABASE_URL", "OIDC_CLIENT_SECRET"]) delete rest[name];
-  return spawn(process.execPath, [launch.bundle ?? path.join(root, GATEWAY_BUNDLE)], {
+  return spawn(process.execPath, [...GATEWAY_NODE_FLAGS, launch.bundle ?? path.join(root, GATEWAY_BUNDLE)], {
     cwd: root,
     env: {
       ...rest,
