@@ -1,6 +1,6 @@
 import "server-only";
 import { systemActor } from "./auth/actor";
-import { publishConfigVersion, type PublishResult } from "./config-versions";
+import { publishConfigVersion, type PublishOptions, type PublishResult } from "./config-versions";
 import type { Db } from "./db/client";
 import { pushConfigToGateways } from "./gateways";
 import { describeError, log } from "./log";
@@ -24,7 +24,7 @@ let queue: Promise<unknown> = Promise.resolve();
  * pushed to every gateway in the background. A failure is logged and does not fail the change:
  * the next change, or a gateway's pull, catches up.
  */
-export function publishConfig(db: Db, summary: string, options: { createdById?: string | null } = {}): Promise<PublishResult | null> {
+export function publishConfig(db: Db, summary: string, options: PublishOptions = {}): Promise<PublishResult | null> {
   const run = queue.then(async (): Promise<PublishResult | null> => {
     try {
       return await withSpan("config.publish", {}, async (span) => {
@@ -68,7 +68,7 @@ export function startPeriodicPublish(db: Db, everyMs = REPUBLISH_EVERY_MS): () =
   const timer = setInterval(() => {
     if (isRunning) return;
     isRunning = true;
-    void publishConfig(db, "periodic republish (expired revocations dropped)").finally(() => (isRunning = false));
+    void publishConfig(db, "periodic republish (expired revocations dropped)", { compareDocument: false }).finally(() => (isRunning = false));
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

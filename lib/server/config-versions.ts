@@ -178,7 +178,17 @@ export type PublishResult = { version: number; signature: string; isNew: boolean
  * the latest version (then that one is returned with `isNew: false`). Call it after a change's
  * transaction has committed, never inside one: it takes its own transaction and locks.
  */
-export async function publishConfigVersion(db: Db, actor: Actor, summary: string, options: { createdById?: string | null } = {}): Promise<PublishResult> {
+export type PublishOptions = {
+  createdById?: string | null;
+  /**
+   * False: a snapshot equal to the latest's makes no version, without reading the stored
+   * document to compare (the periodic republish, which runs often and looks for expired
+   * revocations only; a saved change publishes with the comparison).
+   */
+  compareDocument?: boolean;
+};
+
+export async function publishConfigVersion(db: Db, actor: Actor, summary: string, options: PublishOptions = {}): Promise<PublishResult> {
   authorize(actor, "registry:write");
   const text = z.string().trim().max(500).parse(summary);
   // Read (and on first use, created) outside the publish transaction, which it cannot nest in.
@@ -193,21 +203,23 @@ export async function publishConfigVersion(db: Db, actor: Actor, summary: string
       await pruneRevocations(tx, createdAt);
       const version = (latest?.version ?? 0) + 1;
       const snapshot = await buildSnapshot(tx, version, createdAt);
-      // What a rollback to this version restores (the snapshot holds only what gateways serve).
-      const state = await readConfigState(tx);
+      let state: Awaited<ReturnType<typeof readConfigState>> | null = null;
       if (latest) {
         const previous = configSnapshot.safeParse(latest.snapshot);
         if (previous.success && snapshotContentHash(previous.data, openOrNull) === snapshotContentHash(snapshot, openOrNull)) {
+          if (options.compareDocument === false) return { version: latest.version, signature: latest.signature, isNew: false };
           // A change gateways do not see (a role's approvers, a server in no portal) is still a
           // version: history and rollback must hold it. A version stored before states existed
           // is not republished for that alone.
           const stored = await tx.configVersionState.findUnique({ where: { version: latest.version }, select: { document: true } });
           const storedDocument = (stored?.document as { document?: unknown } | null)?.document;
-          if (storedDocument === undefined || canonicalJson(storedDocument) === canonicalJson(state.document)) {
-            return { version: latest.version, signature: latest.signature, isNew: false };
-          }
+          if (storedDocument === undefined) return { version: latest.version, signature: latest.signature, isNew: false };
+          state = await readConfigState(tx);
+          if (canonicalJson(storedDocument) === canonicalJson(state.document)) return { version: latest.version, signature: latest.signature, isNew: false };
         }
       }
+      // What a rollback to this version restores (the snapshot holds only what gateways serve).
+      state ??= await readConfigState(tx);
       const signature = await signSnapshot(snapshot, key.privateKey, key.kid);
       await tx.configVersion.create({
         data: {
