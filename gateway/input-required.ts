@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 
 import { ErrorCode, McpError, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
 import type { Answer } from "./answer";
 import type { CallChannel } from "./exchange";
-import { missingCapability, upstreamCapabilities } from "./relay";
-import { inspectRelayed, type PortalDlpView } from "./relay-dlp";
+import { answerDetail, missingCapability, upstreamCapabilities, type ServerRequestRecord } from "./relay";
+import { inspectRelayed, type PortalDlpView, type RelayedInspection } from "./relay-dlp";
 import type { RequestStateSeal, SealedState } from "./request-state";
 import type { ServerRequestRelay, UpstreamPool } from "./upstreams";
 
@@ -43,6 +44,39 @@ type Exchange = {
 };
 
 type Sink = (method: string, params: Record<string, unknown>) => void;
+
+/** What the audit of one question needs from the era's caller: the rest of the record (`mcp.server_request`). */
+export type ServerRequestReport = (record: Pick<ServerRequestRecord, "server" | "method" | "outcome" | "detail" | "reason" | "latencyMs">) => void;
+
+/** What an upstream's input_required result asks (key, method), kept in the state to audit the answers. */
+export function askedOf(result: Record<string, unknown>): [string, string][] {
+  const requests = result.inputRequests;
+  if (!requests || typeof requests !== "object" || Array.isArray(requests)) return [];
+  return Object.entries(requests)
+    .slice(0, 32)
+    .map(([key, request]): [string, string] => [key.slice(0, 200), String((request as { method?: unknown } | null)?.method ?? "unknown").slice(0, 100)]);
+}
+
+/**
+ * A 2026-07-28 client's retry answering what a 2026-07-28 upstream asked (input_required that the
+ * upstream answered itself, nothing of it held here): one `mcp.server_request` per question, as
+ * the legacy relay writes them, from what the state kept of the questions and the answers the
+ * client brought. The question's payload is in the asking round's tools/call event.
+ */
+export function reportInputResponses(report: ServerRequestReport, input: { server: string | null; asked: [string, string][]; askedAt: number | undefined; inputResponses: unknown; dlp: PortalDlpView | undefined }) {
+  const responses = input.inputResponses && typeof input.inputResponses === "object" && !Array.isArray(input.inputResponses) ? (input.inputResponses as Record<string, unknown>) : {};
+  const latencyMs = input.askedAt !== undefined ? Math.max(0, Date.now() - input.askedAt) : 0;
+  for (const [key, method] of input.asked) {
+    const response = responses[key];
+    if (!response || typeof response !== "object" || Array.isArray(response)) {
+      report({ server: input.server, method, outcome: "failure", detail: { result: "not answered", inputKey: key }, reason: `the client gave no response to ${method}`, latencyMs });
+      continue;
+    }
+    const answered = inspectRelayed(input.dlp, response, "answer");
+    const detail = { result: answered.refusal ? "blocked" : "answered", inputKey: key, ...answerDetail(method, response, answered, input.dlp) };
+    report({ server: input.server, method, outcome: answered.refusal ? "deny" : "success", detail, reason: answered.refusal ? `blocked by DLP: ${answered.blockedBy} in the client's answer` : null, latencyMs });
+  }
+}
 
 export type InputRequiredOutcome = { answer: Answer; isInputRequired: boolean } | { refusal: string };
 
@@ -91,6 +125,8 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
     sink: Sink;
     /** The portal's DLP: what the upstream asks goes through its detectors before the client sees it. */
     dlp?: PortalDlpView;
+    /** Audits each question of the upstream's (or the gateway's) to the client, as the legacy relay does. */
+    report?: ServerRequestReport;
     /** Upstreams that speak 2026-07-28 answer input_required themselves: the call goes to them as it is. */
     forwardModern?: CallChannel["forwardModern"];
     run(signal: AbortSignal, channel: CallChannel, notify: Sink): Promise<Answer>;
@@ -109,20 +145,49 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
       controller,
       sink: input.sink,
       timer: setTimeout(() => {
-        controller.abort(new McpError(ErrorCode.RequestTimeout, "The client did not come back with its input in time"));
+        const late = new McpError(ErrorCode.RequestTimeout, "The client did not come back with its input in time");
+        // What the client was asked and never answered is audited as timed out.
+        for (const ask of [...exchange.asks, ...exchange.events.flatMap((e) => (e.kind === "ask" ? [e.ask] : []))]) ask.fail(late);
+        exchange.asks = [];
+        controller.abort(late);
         end(exchange);
       }, EXCHANGE_TTL_MS),
     };
     exchange.timer.unref();
     exchanges.set(id, exchange);
     let asked = 0;
-    const askClient = (method: string, params: Record<string, unknown> | undefined) =>
-      new Promise<Record<string, unknown>>((answer, fail) => push(exchange, { kind: "ask", ask: { key: `input-${++asked}`, method, params, answer, fail } }));
+    const report = input.report ?? (() => undefined);
+    /** One question to the client, audited when it is answered, not answered, or its call ends first (`mcp.server_request`). */
+    const askClient = (method: string, params: Record<string, unknown> | undefined, server: string | null, request?: RelayedInspection) =>
+      new Promise<Record<string, unknown>>((answer, fail) => {
+        const startedAt = performance.now();
+        const key = `input-${++asked}`;
+        const latency = () => performance.now() - startedAt;
+        push(exchange, {
+          kind: "ask",
+          ask: {
+            key,
+            method,
+            params,
+            answer(result) {
+              const answered = inspectRelayed(input.dlp, result, "answer");
+              const detail = { result: answered.refusal ? "blocked" : "answered", inputKey: key, ...answerDetail(method, result, answered, input.dlp, request) };
+              report({ server, method, outcome: answered.refusal ? "deny" : "success", detail, reason: answered.refusal ? `blocked by DLP: ${answered.blockedBy} in the client's answer` : null, latencyMs: latency() });
+              answer(result);
+            },
+            fail(error) {
+              const detail = { result: error.code === ErrorCode.RequestTimeout ? "timed out" : "not answered", inputKey: key, ...answerDetail(method, undefined, { findings: [], forAudit: undefined, refusal: null, blockedBy: null }, input.dlp, request) };
+              report({ server, method, outcome: "failure", detail, reason: error.message, latencyMs: latency() });
+              fail(error);
+            },
+          },
+        });
+      });
     const channel: CallChannel = {
       // The gateway's own question (the step-up URL elicitation) is one more input_required round.
       ask: {
         capabilities: input.capabilities,
-        request: (method, params) => (missingCapability(input.capabilities, method, params) ? Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found")) : askClient(method, params)),
+        request: (method, params) => (missingCapability(input.capabilities, method, params) ? Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found")) : askClient(method, params, null, inspectRelayed(input.dlp, params, "request"))),
       },
       // Between rounds no request of the client's is waiting: what comes then is dropped.
       notify: (method, params) => exchange.sink(method, params ?? {}),
@@ -135,12 +200,22 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
           idle: null,
           notify: () => undefined,
           request: (method, params) => {
+            const startedAt = performance.now();
+            const refuse = (error: McpError, detail: Record<string, unknown>, reason: string) => {
+              report({ server: spec.slug, method, outcome: "deny", detail, reason, latencyMs: performance.now() - startedAt });
+              return Promise.reject(error);
+            };
             const rule = method === "sampling/createMessage" ? "sampling" : method === "elicitation/create" ? "elicitation" : null;
-            if (rule && spec.serverRequests?.[rule] === false) return Promise.reject(new McpError(ErrorCode.MethodNotFound, `Method not found: ${rule} is turned off for this server in Portico.`));
-            if (missingCapability(input.capabilities, method, params)) return Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found"));
+            if (rule && spec.serverRequests?.[rule] === false) return refuse(new McpError(ErrorCode.MethodNotFound, `Method not found: ${rule} is turned off for this server in Portico.`), { result: "refused" }, `${rule} is turned off for server ${spec.slug}`);
+            const missing = missingCapability(input.capabilities, method, params);
+            if (missing) return refuse(new McpError(ErrorCode.MethodNotFound, "Method not found"), { result: "refused" }, missing);
             const inspected = inspectRelayed(input.dlp, params, "inputRequests");
-            if (inspected.refusal) return Promise.reject(new McpError(ErrorCode.InvalidRequest, inspected.refusal));
-            return askClient(method, params);
+            if (inspected.refusal) {
+              const findings = inspected.findings.length && input.dlp?.capture !== "off" ? { dlp: inspected.findings } : {};
+              const request = inspected.forAudit !== undefined ? { request: inspected.forAudit } : {};
+              return refuse(new McpError(ErrorCode.InvalidRequest, inspected.refusal), { result: "blocked", ...findings, ...request }, `blocked by DLP: ${inspected.blockedBy} in the server's request`);
+            }
+            return askClient(method, params, spec.slug, inspected);
           },
         };
         return relay;

@@ -155,7 +155,7 @@ export function createPipeline(options: PipelineOptions) {
   const seal = createRequestStateSeal(options.requestStateKey ?? randomBytes(32));
   const modern = { upstreams: createModernUpstreams({ headersFor: options.upstreams.headersFor }), seal, nonces: createNonceLog(), timeoutMs: options.upstreamTimeoutMs ?? 30_000 };
   const inputRequired = createInputRequired({ upstreams: options.upstreams, seal, gatewayName: options.gatewayName });
-  const stateless = createStateless({ run, finish, listeners, inputRequired, modern });
+  const stateless = createStateless({ run, finish, listeners, inputRequired, modern, audit: { emit: options.emit, gatewayName: options.gatewayName } });
 
   /** One HTTP request on `/mcp/<slug>`: admit → authenticate → parse → its era's framing. */
   async function handle(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, slug: string, ctx: RequestContext): Promise<void> {

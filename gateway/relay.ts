@@ -80,6 +80,76 @@ export function canBeAsked(capabilities: ClientCapabilities | null): boolean {
   return Boolean(capabilities && (capabilities.sampling || capabilities.elicitation || capabilities.roots));
 }
 
+/** One server-initiated request as an audit event: both eras (this relay, and 2026-07-28's input_required rounds) write it so. */
+export type ServerRequestRecord = {
+  identity: Caller["identity"];
+  portalSlug: string;
+  /** The legacy session; null for a 2026-07-28 request (it has none). */
+  sessionId: string | null;
+  clientName: string | null;
+  /** The client's request the question belongs to. */
+  callId: string | number | null;
+  /** The server that asked; null when the gateway asks (issue 10). */
+  server: string | null;
+  method: string;
+  outcome: "success" | "failure" | "deny";
+  /** result ("answered", "refused", "blocked", "timed out", ...), action, dlp, request, answer, and era-specific fields. */
+  detail: Record<string, unknown>;
+  reason: string | null;
+  latencyMs: number;
+};
+
+export function emitServerRequest(emit: EmitAuditEvent, gatewayName: string | undefined, record: ServerRequestRecord) {
+  const { identity } = record;
+  try {
+    emit(
+      sanitizeAuditEvent({
+        id: randomUUID(),
+        time: new Date(),
+        kind: "mcp.server_request",
+        actorType: identity.kind,
+        actorId: identity.subject,
+        actorLabel: identity.email ?? identity.clientId ?? identity.subject,
+        action: record.method,
+        outcome: record.outcome,
+        targetType: record.server ? "server" : "portal",
+        targetId: record.server ?? record.portalSlug,
+        portal: record.portalSlug,
+        server: record.server,
+        tool: null,
+        reasons: record.reason ? [record.reason] : null,
+        data: {
+          ...(gatewayName ? { gateway: gatewayName } : {}),
+          sessionId: record.sessionId,
+          clientName: record.clientName,
+          callRequestId: record.callId,
+          latencyMs: Math.round(record.latencyMs * 1000) / 1000,
+          ...record.detail,
+        },
+        requestId: null,
+      }),
+    );
+  } catch (error) {
+    log("error", "audit emit failed", { sessionId: record.sessionId, ...describeError(error) });
+  }
+}
+
+/**
+ * What the audit keeps of an answer to a relayed request (DLP-redacted as the portal captures),
+ * with the elicitation action: the same for a legacy client's response and a 2026-07-28 client's
+ * inputResponses entry.
+ */
+export function answerDetail(method: string, result: unknown, answered: RelayedInspection, dlp: PortalDlpView | undefined, asked?: RelayedInspection): Record<string, unknown> {
+  const action = method === "elicitation/create" && result && typeof result === "object" ? (result as { action?: unknown }).action : undefined;
+  const findings = [...(asked?.findings ?? []), ...answered.findings];
+  return {
+    ...(typeof action === "string" ? { action } : {}),
+    ...(findings.length && dlp?.capture !== "off" ? { dlp: findings } : {}),
+    ...(asked?.forAudit !== undefined ? { request: asked.forAudit } : {}),
+    ...(answered.forAudit !== undefined ? { answer: answered.forAudit } : {}),
+  };
+}
+
 type Pending = {
   session: RelaySession;
   resolve(result: Record<string, unknown>): void;
@@ -115,38 +185,19 @@ export function createRelay(deps: RelayDeps) {
 
   function audit(input: RelayRequest, outcome: "success" | "failure" | "deny", detail: Record<string, unknown>, reason: string | null, startedAt: number) {
     const { session } = input;
-    const identity = session.identity;
-    try {
-      deps.emit(
-        sanitizeAuditEvent({
-          id: randomUUID(),
-          time: new Date(),
-          kind: "mcp.server_request",
-          actorType: identity.kind,
-          actorId: identity.subject,
-          actorLabel: identity.email ?? identity.clientId ?? identity.subject,
-          action: input.method,
-          outcome,
-          targetType: input.server ? "server" : "portal",
-          targetId: input.server?.slug ?? session.portalSlug,
-          portal: session.portalSlug,
-          server: input.server?.slug ?? null,
-          tool: null,
-          reasons: reason ? [reason] : null,
-          data: {
-            ...(deps.gatewayName ? { gateway: deps.gatewayName } : {}),
-            sessionId: session.id || null,
-            clientName: session.clientName,
-            callRequestId: input.callId,
-            latencyMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
-            ...detail,
-          },
-          requestId: null,
-        }),
-      );
-    } catch (error) {
-      log("error", "audit emit failed", { sessionId: session.id, ...describeError(error) });
-    }
+    emitServerRequest(deps.emit, deps.gatewayName, {
+      identity: session.identity,
+      portalSlug: session.portalSlug,
+      sessionId: session.id || null,
+      clientName: session.clientName,
+      callId: input.callId,
+      server: input.server?.slug ?? null,
+      method: input.method,
+      outcome,
+      detail,
+      reason,
+      latencyMs: performance.now() - startedAt,
+    });
   }
 
   /**

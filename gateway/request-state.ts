@@ -32,6 +32,9 @@ export type SealedState = {
   g?: string;
   x?: string;
   r?: number;
+  /** For `m`: what the upstream asked (inputRequests key, method) and when, to audit each answer (`mcp.server_request`). */
+  q?: [string, string][];
+  a?: number;
   /** Expiry (ms since the epoch) and a nonce, for replay refusal. */
   e: number;
   n: string;

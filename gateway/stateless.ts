@@ -5,8 +5,9 @@ import { ErrorCode, type ClientCapabilities } from "@modelcontextprotocol/sdk/ty
 import type { Answer } from "./answer";
 import { acceptsEventStream, createCallStream } from "./call-stream";
 import type { Notify } from "./stages/forward";
-import type { InputRequired } from "./input-required";
-import { canBeAsked, upstreamCapabilities } from "./relay";
+import { askedOf, reportInputResponses, type InputRequired, type ServerRequestReport } from "./input-required";
+import { canBeAsked, emitServerRequest, upstreamCapabilities } from "./relay";
+import type { EmitAuditEvent } from "./audit";
 import { inspectRelayed } from "./relay-dlp";
 import { UpstreamRpcError, type ModernUpstreams } from "./modern-upstream";
 import type { NonceLog, RequestStateSeal, SealedState } from "./request-state";
@@ -36,6 +37,8 @@ export type StatelessDeps = {
   inputRequired?: InputRequired;
   /** Multi round-trip requests: upstreams that speak 2026-07-28, and the fleet-sealed state (request-state.ts). */
   modern?: { upstreams: ModernUpstreams; seal: RequestStateSeal; nonces: NonceLog; timeoutMs: number };
+  /** Where each question an upstream asks the client goes on record (`mcp.server_request`, as the legacy relay writes it). */
+  audit?: { emit: EmitAuditEvent; gatewayName?: string };
 };
 
 /** Requests that may answer input_required (SEP-2322). */
@@ -119,6 +122,9 @@ export function createStateless(deps: StatelessDeps) {
     const capabilities = ((params?._meta as Record<string, unknown> | undefined)?.[META_CLIENT_CAPABILITIES] ?? null) as ClientCapabilities | null;
     const mrtr = deps.modern && MULTI_ROUND_METHODS.has(message.method) ? deps.modern : null;
     const who = { subject: `${identity.kind}:${identity.subject}`, portal: portal.slug, tool: targetOf(message.method, params) };
+    const audit = deps.audit;
+    const report: ServerRequestReport = (record) =>
+      audit && emitServerRequest(audit.emit, audit.gatewayName, { ...record, identity, portalSlug: portal.slug, sessionId: null, clientName: caller.clientName, callId: message.id });
 
     // A retry carries a state sealed by a gateway of this fleet: opened here whichever gateway sealed it.
     let retry: SealedState | null = null;
@@ -136,6 +142,8 @@ export function createStateless(deps: StatelessDeps) {
               : null;
       if (problem) return refuse(400, ErrorCode.InvalidParams, `Invalid params: ${problem}.`, [problem]);
       retry = opened;
+      // The client's answers to what a 2026-07-28 upstream asked, one audit event per question.
+      if (retry?.k === "m" && retry.q) reportInputResponses(report, { server: retry.v ?? null, asked: retry.q, askedAt: retry.a, inputResponses: params.inputResponses, dlp: portal.dlp });
     }
 
     // What an upstream that speaks 2026-07-28 asked, to seal into the state the client carries.
@@ -178,7 +186,7 @@ export function createStateless(deps: StatelessDeps) {
       const shaped = modernResult(message.method, result, GATEWAY_SERVER_INFO);
       if (asked && result.resultType === "input_required") {
         // The upstream's own state travels inside the gateway's, never bare.
-        return { ...shaped, resultType: "input_required", requestState: mrtr!.seal.seal({ k: "m", s: who.subject, p: who.portal, t: who.tool, v: asked.server, u: asked.state, e: Date.now() + REQUEST_STATE_TTL_MS }) };
+        return { ...shaped, resultType: "input_required", requestState: mrtr!.seal.seal({ k: "m", s: who.subject, p: who.portal, t: who.tool, v: asked.server, u: asked.state, q: askedOf(result), a: Date.now(), e: Date.now() + REQUEST_STATE_TTL_MS }) };
       }
       return { ...shaped, resultType: isInputRequired ? "input_required" : "complete" };
     };
@@ -200,6 +208,7 @@ export function createStateless(deps: StatelessDeps) {
           capabilities,
           sink: notify,
           dlp: portal.dlp,
+          report,
           forwardModern,
           run: (signal, channel, sink) => {
             call.channel = channel;
