@@ -26,7 +26,7 @@ import type { JsonSchemaValidator, jsonSchemaValidator } from "@modelcontextprot
 import { jsonRpcReply, type Answer } from "./answer";
 import { acceptsEventStream, createCallStream, type CallStream } from "./call-stream";
 import type { TokenIdentity } from "./auth";
-import { GATEWAY_SERVER_INFO, newCall, newCaller, newRequestContext, RpcError, type Call, type Caller, type RequestContext } from "./exchange";
+import { GATEWAY_SERVER_INFO, newCall, newCaller, newRequestContext, RpcError, type Call, type CallChannel, type Caller, type RequestContext } from "./exchange";
 import { isRequest, type JsonRpcMessage } from "./http-util";
 
 const isResponse = (m: JsonRpcMessage) => m.method === undefined && m.id !== undefined && m.id !== null && ("result" in m || "error" in m);
@@ -147,11 +147,29 @@ export function createSessions(deps: SessionDeps) {
     return true;
   }
 
+  /**
+   * A call's way back to its client: its notifications, and (for a client that can be asked) the
+   * upstream's questions, on `notify`'s stream: the call's own, or the session's GET stream.
+   */
+  function channelOf(session: Session, callId: string | number, notify: Notify, mayBeAsked: boolean): CallChannel {
+    return {
+      notify: (method, params) => {
+        if (method === "notifications/message" && !isLogLevelShown(params?.level, session.logLevel)) return;
+        notify(method, params ?? {});
+      },
+      relay: (spec) => (mayBeAsked ? deps.relay!.forUpstream(session, callId, spec, (method, params) => notify(method, params ?? {})) : undefined),
+      ask: mayBeAsked ? { capabilities: session.clientCapabilities, request: (method, params, signal) => deps.relay!.request({ session, callId, server: null, method, params, signal }) } : undefined,
+    };
+  }
+
   /** The SDK path's handlers: the same pipeline, its answer as the SDK expects it (thrown errors). */
   function installHandlers(session: Session) {
     for (const schema of SDK_METHODS) {
       session.server.setRequestHandler(schema, async (request, extra) => {
         const call = session.calls.get(extra.requestId) ?? newCall(session, newRequestContext(), extra.requestId, request.method, request.params);
+        // A call with no stream of its own (one of a batch, say): the upstream's questions go on the
+        // session's GET stream, and are refused at once when none is open (relay.ts).
+        if (deps.relay && canBeAsked(session.clientCapabilities)) call.channel = channelOf(session, extra.requestId, session.notify, true);
         const reply = jsonRpcReply(await deps.run(call, extra.signal, session.notify));
         if ("error" in reply) throw new RpcError(reply.error.code, reply.error.message, reply.error.data);
         return reply.result as never;
@@ -296,14 +314,7 @@ export function createSessions(deps: SessionDeps) {
     const notify: Notify = (method, params) => {
       if (!stream.write({ jsonrpc: "2.0", method, params })) session.notify(method, params);
     };
-    call.channel = {
-      notify: (method, params) => {
-        if (method === "notifications/message" && !isLogLevelShown(params?.level, session.logLevel)) return;
-        notify(method, params ?? {});
-      },
-      relay: (spec) => (mayBeAsked ? deps.relay!.forUpstream(session, message.id, spec, (method, params) => notify(method, params ?? {})) : undefined),
-      ask: mayBeAsked ? { capabilities: session.clientCapabilities, request: (method, params, signal) => deps.relay!.request({ session, callId: message.id, server: null, method, params, signal }) } : undefined,
-    };
+    call.channel = channelOf(session, message.id, notify, mayBeAsked);
     let answer: Answer;
     try {
       answer = await deps.run(call, controller.signal, notify);
