@@ -1,8 +1,9 @@
 /**
- * When a sign-in proved the second factor: the IdP's `auth_time` when it sent one (an IdP that
- * answered a step-up's `prompt=login` from its own session, without asking again, does not make
- * an old factor look fresh), else now. Never later than now.
+ * When a sign-in proved the second factor: the IdP's `auth_time`, never later than now. An IdP
+ * that sent none gives no proof of when the person last signed in there (it may have answered
+ * from an hour-old session), so the factor counts as old (0) and step-up asks for a fresh IdP
+ * sign-in, whose `max_age=0` obliges the IdP to send `auth_time` (OpenID Connect Core 3.1.2.1).
  */
 export function mfaProvenAt(authTime: number | null | undefined, now: number): number {
-  return typeof authTime === "number" && Number.isFinite(authTime) ? Math.min(authTime * 1000, now) : now;
+  return typeof authTime === "number" && Number.isFinite(authTime) ? Math.min(authTime * 1000, now) : 0;
 }
