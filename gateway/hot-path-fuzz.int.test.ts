@@ -300,8 +300,9 @@ function buildCases(sessions: { v06: string; v03: string }, seed = SEED): Case[]
       make: () => {
         const method = pick([`${word(5)}/${word(5)}`, "tools/call2", "tools/List", "ping2", "sampling/createMessage", "elicitation/create", "roots/list", "tasks/get", "logging/setLevel2", "server/discover2", word(40)]);
         const era = pick(["v06", "modern"] as const);
+        // 2026-07-28 answers an unknown method with HTTP 404 (the conformance suite requires it); 2025 with 200.
         const body = JSON.stringify({ jsonrpc: "2.0", id: 11, method, params: era === "modern" ? { _meta: meta } : {} });
-        return { kind: "unknown method", describe: `${era} ${method}`, run: post(era === "modern" ? modernHeaders(method) : legacy("v06"), body), expect: { status: 200, code: METHOD_NOT_FOUND } };
+        return { kind: "unknown method", describe: `${era} ${method}`, run: post(era === "modern" ? modernHeaders(method) : legacy("v06"), body), expect: { status: era === "modern" ? 404 : 200, code: METHOD_NOT_FOUND } };
       },
     },
     {
