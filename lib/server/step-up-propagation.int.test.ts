@@ -203,10 +203,21 @@ async function tag(client: Client): Promise<string> {
   }
 }
 
+/** Publishes, then waits until the gateway runs that version: the push is in the background. */
+async function publishAndApply(summary: string) {
+  const published = await publishConfig(t.db, summary);
+  const version = published?.version ?? 0;
+  const deadline = Date.now() + 10_000;
+  while ((gateway.state()?.version ?? 0) < version) {
+    if (Date.now() > deadline) throw new Error(`the gateway never ran version ${version}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function approvedServiceAccount(name: string) {
   const account = await createServiceAccount(t.db, admin, { name, portalRoleId: roleId });
   // What the service-accounts route does after the change: gateways learn the new member of the role.
-  await publishConfig(t.db, `service account ${name} created`);
+  await publishAndApply(`service account ${name} created`);
   const requester = { kind: "service_account" as const, clientId: account.clientId, name };
   const request = await stepUp.fileStepUpRequest(t.db, requester, { portal: "finops", riskClass: "write", reason: "nightly tag fix-up", durationMinutes: 15 });
   return { account, request };
@@ -220,7 +231,7 @@ const stats = (ms: number[]) => {
 describe(`step-up reaches the gateway (${label})`, () => {
   it("is refused before approval, carried by the next client-credentials token after it, and linked to its grant", async () => {
     const account = await createServiceAccount(t.db, admin, { name: "before-and-after", portalRoleId: roleId });
-    await publishConfig(t.db, "service account created");
+    await publishAndApply("service account created");
     const before = await serviceAccountToken(account.clientId, account.clientSecret);
     expect(before.scope).toBe("mcp");
     // The automation files its own request with the token it holds.
