@@ -4,7 +4,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { decodeJwt } from "jose";
@@ -55,7 +54,6 @@ vi.mock("@/lib/server/auth/current", async () => {
   };
 });
 
-const { NextRequest } = await import("next/server");
 const { createTestDatabase } = await import("./db/test-database");
 const { systemActor } = await import("./auth/actor");
 const { createToken } = await import("./tokens");
@@ -75,8 +73,8 @@ const { loadAuthorizationRequest } = await import("./oauth/interactions");
 const oauthStepUp = await import("./oauth/step-up");
 const { createTaggingServer, createTaggingStore, startMcpHttpServer } = await import("@/demo/servers/index");
 
-type NextHandler = (req: InstanceType<typeof NextRequest>, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
-type RouteModule = Partial<Record<"GET" | "POST" | "PATCH" | "DELETE", unknown>>;
+const { routeRequests } = await import("./testing/route-router");
+type RouteModule = import("./testing/route-router").RouteModule;
 
 const routes: Array<[RegExp, RouteModule]> = [
   [/^\/api\/internal\/config\/latest$/, await import("@/app/api/internal/config/latest/route")],
@@ -91,23 +89,9 @@ const routes: Array<[RegExp, RouteModule]> = [
 
 /** The control plane's server.ts in small: /oauth to the provider, the rest to the route handlers. */
 function controlPlaneListener(handleOAuth: (req: IncomingMessage, res: ServerResponse) => boolean) {
+  const route = routeRequests(routes, CP);
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (handleOAuth(req, res)) return;
-    const pathname = new URL(req.url ?? "/", CP).pathname;
-    const found = routes.map(([pattern, mod]) => [pattern.exec(pathname), mod] as const).find(([m]) => m);
-    const handler = found?.[1][req.method as keyof RouteModule] as NextHandler | undefined;
-    if (!found || !handler) return void res.writeHead(404).end();
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
-    const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const request = new NextRequest(
-      new Request(`${CP}${req.url}`, { method: req.method, headers, ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}) } as RequestInit),
-    );
-    void handler(request, { params: Promise.resolve({ ...found[0]!.groups }) }).then(async (response) => {
-      const payload = Buffer.from(await response.arrayBuffer());
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      res.end(payload);
-    });
+    if (!handleOAuth(req, res)) route(req, res);
   };
 }
 

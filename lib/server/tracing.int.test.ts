@@ -4,7 +4,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 /**
@@ -62,7 +61,6 @@ vi.mock("@/lib/server/auth/current", async () => {
   };
 });
 
-const { NextRequest } = await import("next/server");
 const { createTestDatabase } = await import("./db/test-database");
 const { createToken } = await import("./tokens");
 const { publishConfig } = await import("./config-publisher");
@@ -73,8 +71,8 @@ const { buildGatewayState } = await import("@/gateway/portal-index");
 const { createPolicyAdapter } = await import("@/gateway/policy");
 const { normalizeSnapshot, snapshotVersion, verifySignedConfig } = await import("@/gateway/snapshot-state");
 
-type NextHandler = (req: InstanceType<typeof NextRequest>, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
-type RouteModule = Partial<Record<"GET" | "POST" | "PATCH" | "DELETE", unknown>>;
+const { routeRequests } = await import("./testing/route-router");
+type RouteModule = import("./testing/route-router").RouteModule;
 
 const routes: Array<[RegExp, RouteModule]> = [
   [/^\/api\/internal\/config\/latest$/, await import("@/app/api/internal/config/latest/route")],
@@ -84,23 +82,7 @@ const routes: Array<[RegExp, RouteModule]> = [
 ];
 
 /** server.ts in small: its request wrapper around the route handlers Next.js would run. */
-const router = (req: IncomingMessage, res: ServerResponse) => {
-  const pathname = new URL(req.url ?? "/", CP).pathname;
-  const found = routes.map(([pattern, mod]) => [pattern.exec(pathname), mod] as const).find(([m]) => m);
-  const handler = found?.[1][req.method as keyof RouteModule] as NextHandler | undefined;
-  if (!found || !handler) return void res.writeHead(404).end();
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  const request = new NextRequest(
-    new Request(`${CP}${req.url}`, { method: req.method, headers, ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}) } as RequestInit),
-  );
-  void handler(request, { params: Promise.resolve({ ...found[0]!.groups }) }).then(async (response) => {
-    const payload = Buffer.from(await response.arrayBuffer());
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    res.end(payload);
-  });
-};
+const router = routeRequests(routes, CP);
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestDb;
