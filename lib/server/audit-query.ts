@@ -58,6 +58,12 @@ const likePattern = (value: string) => `%${escapeLike(value)}%`;
 /** `::ffff:10.0.0.1` is how Node names an IPv4 peer on a dual-stack socket; compare it as IPv4. */
 const normalizeIp = (value: string) => (/^::ffff:\d+\.\d+\.\d+\.\d+(\/\d+)?$/i.test(value) ? value.slice(7) : value);
 
+/** An address without a prefix length, or with the full one (/32, /128): inet equality matches it. */
+const isSingleAddress = (value: string) => {
+  const [address, bits] = value.split("/");
+  return bits === undefined || Number(bits) === (address!.includes(":") ? 128 : 32);
+};
+
 /** An ISO instant as the table stores time: UTC wall clock in timestamp(3). */
 const utc = (iso: string) => Prisma.sql`(${iso}::timestamptz AT TIME ZONE 'UTC')`;
 
@@ -100,12 +106,20 @@ export function auditConditions(params: AuditFilterParams, scope: AuditScope, no
   if (has("upstream")) out.push(Prisma.sql`"data"->>'upstreamOutcome' = ${params.upstream}`);
   if (has("dlp")) out.push(Prisma.sql`"data"->'dlp' @> jsonb_build_array(jsonb_build_object('detector', ${params.dlp}::text))`);
   // portico_try_inet (migration 20261207063059): a stored source that is not an address is no match.
-  if (has("ip")) out.push(Prisma.sql`portico_try_inet("sourceIp") <<= ${normalizeIp(params.ip!)}::inet`);
-  if (has("q")) {
-    const pattern = likePattern(params.q!);
-    out.push(Prisma.sql`("action" ILIKE ${pattern} OR "reasons"::text ILIKE ${pattern} OR "targetId" ILIKE ${pattern} OR "tool" ILIKE ${pattern})`);
+  // One address is an equality, so the (address, seq) btree hands a page over in seq order; a CIDR
+  // block is a range of that index (Postgres turns <<= into >= and <= on a btree), then sorted.
+  if (has("ip")) {
+    const ip = normalizeIp(params.ip!);
+    out.push(isSingleAddress(ip) ? Prisma.sql`portico_try_inet("sourceIp") = ${ip}::inet` : Prisma.sql`portico_try_inet("sourceIp") <<= ${ip}::inet`);
   }
+  if (has("q")) out.push(textMatch(params.q!));
   return out;
+}
+
+/** The free-text condition: a substring of the action, reasons, target or tool, case-insensitive. */
+export function textMatch(q: string): Prisma.Sql {
+  const pattern = likePattern(q);
+  return Prisma.sql`("action" ILIKE ${pattern} OR "reasons"::text ILIKE ${pattern} OR "targetId" ILIKE ${pattern} OR "tool" ILIKE ${pattern})`;
 }
 
 export function whereSql(conditions: Prisma.Sql[]): Prisma.Sql {
