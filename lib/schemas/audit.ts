@@ -71,10 +71,13 @@ export type AuditFacet = (typeof AUDIT_FACETS)[number];
  * Facet counts. At scale they count the newest `AUDIT_FACET_WINDOW` events that match (never a
  * full scan of millions of rows per keystroke); `window` is that number when a facet's matches
  * went past it, so the UI says the counts cover only the newest events, and null when every count
- * is exact.
+ * is exact. Under a free-text search no index finds the matches: the counts cover the matches
+ * among the newest `AUDIT_FACET_TEXT_SCAN` events that pass the other filters, and `searched` is
+ * that number when the search stopped there (null when it read every candidate).
  */
-export type AuditFacets = Record<AuditFacet, Array<{ value: string; count: number }>> & { window: number | null };
+export type AuditFacets = Record<AuditFacet, Array<{ value: string; count: number }>> & { window: number | null; searched: number | null };
 export const AUDIT_FACET_WINDOW = 20_000;
+export const AUDIT_FACET_TEXT_SCAN = 100_000;
 
 export type AuditEventView = {
   id: string;

@@ -91,6 +91,11 @@ describe("the audit explorer's data access", () => {
     expect((await list(auditor, { session: "s-2" })).items).toHaveLength(1);
     expect((await list(auditor, { ip: "192.168.0.0/16" })).items).toHaveLength(1);
     expect((await list(auditor, { ip: "10.1.2.3" })).items).toHaveLength(5);
+    // One address is an exact match, however it is written: with a full prefix, or IPv4-mapped.
+    expect((await list(auditor, { ip: "10.1.2.3/32" })).items).toHaveLength(5);
+    expect((await list(auditor, { ip: "::ffff:192.168.7.9" })).items).toHaveLength(1);
+    expect((await list(auditor, { ip: "192.168.7.9" })).items).toHaveLength(1);
+    expect((await list(auditor, { ip: "192.168.7.8" })).items).toHaveLength(0);
     expect((await list(auditor, { q: "portal.upd" })).items.map((e) => e.kind)).toEqual(["config.change"]);
     await expect(list(auditor, { ip: "not-an-ip" })).rejects.toThrow();
     // Actor: an exact id, or the start of the label in any case (indexed; a substring is not).
@@ -166,6 +171,22 @@ describe("the audit explorer's data access", () => {
       { value: "set_budget", count: 1 },
     ]);
     expect(picked.outcome).toEqual([{ value: "deny", count: 1 }]);
+  });
+
+  it("counts facets under a search among the newest events it read, and says when it stopped", async () => {
+    // All six events read: the two step-up denials match, and the counts are exact.
+    const all = await auditFacets(t.db, auditor, { q: "step-up" }, NOW);
+    expect(all.searched).toBeNull();
+    expect(all.window).toBeNull();
+    expect(all.outcome).toEqual([{ value: "deny", count: 2 }]);
+    // A read of the newest 5 misses the oldest denial, and the answer says it read only 5.
+    const bounded = await auditFacets(t.db, auditor, { q: "step-up" }, NOW, undefined, 5);
+    expect(bounded.searched).toBe(5);
+    expect(bounded.outcome).toEqual([{ value: "deny", count: 1 }]);
+    // The other filters still apply: in the last 7 days one of the two denials is left.
+    const week = await auditFacets(t.db, auditor, { q: "step-up", range: "7d" }, NOW);
+    expect(week.searched).toBeNull();
+    expect(week.outcome).toEqual([{ value: "deny", count: 1 }]);
   });
 
   it("shows a viewer only their own events, and approvers no payloads", async () => {
