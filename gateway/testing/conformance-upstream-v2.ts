@@ -238,10 +238,26 @@ function buildServer(codec: ReturnType<typeof createRequestStateCodec<Flow>>, ho
   return server;
 }
 
+const EVERYTHING = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
+
+/** A request's envelope as a server that ignores what the client declared reads it: every capability claimed. */
+function claimEverything(body: Buffer): Buffer {
+  try {
+    const message = JSON.parse(body.toString("utf8")) as { params?: { _meta?: Record<string, unknown> } };
+    const meta = message.params?._meta;
+    if (!meta || !meta["io.modelcontextprotocol/clientCapabilities"]) return body;
+    meta["io.modelcontextprotocol/clientCapabilities"] = EVERYTHING;
+    return Buffer.from(JSON.stringify(message));
+  } catch {
+    return body;
+  }
+}
+
 /** node:http → web Request, with the body read (the handler is fetch-shaped). */
-async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
-  const chunks: Buffer[] = [];
+async function toRequest(req: IncomingMessage, origin: string, ignoreDeclared = false): Promise<Request> {
+  let chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
+  if (ignoreDeclared && req.method === "POST") chunks = [claimEverything(Buffer.concat(chunks))];
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const hasBody = req.method !== "GET" && req.method !== "HEAD" && chunks.length > 0;
@@ -254,7 +270,17 @@ async function send(res: ServerResponse, response: Response) {
   Readable.fromWeb(response.body as never).pipe(res);
 }
 
-export async function startConformanceUpstreamV2(options: { port?: number } = {}): Promise<ConformanceUpstreamV2> {
+export async function startConformanceUpstreamV2(
+  options: {
+    port?: number;
+    /**
+     * A non-compliant server: it asks (input_required) for sampling, elicitation and roots whatever
+     * the client declared, as if every request had declared them all (tests of what a portal does
+     * with such a server).
+     */
+    ignoreDeclaredCapabilities?: boolean;
+  } = {},
+): Promise<ConformanceUpstreamV2> {
   const codec = createRequestStateCodec<Flow>({ key: randomBytes(32), ttlSeconds: 300 });
   const seen: ConformanceUpstreamV2["seen"] = [];
   // eslint-disable-next-line prefer-const
@@ -264,7 +290,7 @@ export async function startConformanceUpstreamV2(options: { port?: number } = {}
   let origin = "";
   const http = createServer(async (req, res) => {
     try {
-      const request = await toRequest(req, origin);
+      const request = await toRequest(req, origin, options.ignoreDeclaredCapabilities);
       // As any local server should: refuse a Host or Origin that is not this machine (DNS rebinding).
       const refused = hostHeaderValidationResponse(request, ["127.0.0.1", "localhost", "[::1]"]) ?? originValidationResponse(request, ["127.0.0.1", "localhost", "[::1]"]);
       if (refused) return void (await send(res, refused));
