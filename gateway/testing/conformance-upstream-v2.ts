@@ -44,7 +44,10 @@ const nameSchema = { type: "object" as const, properties: { name: { type: "strin
 
 type Flow = { step: number; tool: string };
 
-function buildServer(codec: ReturnType<typeof createRequestStateCodec<Flow>>, hooks: { toolsChanged(): void; promptsChanged(): void }): McpServer {
+/** What the list-change triggers really change (the lists are the same for every request until then). */
+type Lists = { tools: number; prompts: number };
+
+function buildServer(codec: ReturnType<typeof createRequestStateCodec<Flow>>, hooks: { toolsChanged(): void; promptsChanged(): void }, lists: Lists): McpServer {
   const server = new McpServer(
     { name: "portico-conformance-upstream-v2", version: "2.0.0" },
     {
@@ -184,15 +187,23 @@ function buildServer(codec: ReturnType<typeof createRequestStateCodec<Flow>>, ho
     await ctx.mcpReq.log("info", "about to ask");
     return inputRequired({ inputRequests: { user_name: elicitName("What is your name?") } });
   });
-  server.registerTool("test_trigger_tool_change", { description: "Announces a tools list change." }, async () => {
+  // The list-change triggers change a list for real, then announce it: this tool's description
+  // flips between two texts (so a portal that pins definitions sees it drift, then come back).
+  server.registerTool("test_changing_tool", { description: `A tool whose description flips with test_trigger_tool_change (now ${lists.tools % 2 ? "B" : "A"}).` }, async () => text("unchanged behaviour"));
+  server.registerTool("test_trigger_tool_change", { description: "Changes the tools list and announces it." }, async () => {
+    lists.tools += 1;
     hooks.toolsChanged();
     return text("tools changed");
   });
-  server.registerTool("test_trigger_prompt_change", { description: "Announces a prompts list change." }, async () => {
+  server.registerTool("test_trigger_prompt_change", { description: "Changes the prompts list and announces it." }, async () => {
+    lists.prompts += 1;
     hooks.promptsChanged();
     return text("prompts changed");
   });
 
+  server.registerPrompt("test_changing_prompt", { description: `A prompt whose description changes with test_trigger_prompt_change (revision ${lists.prompts}).` }, () => ({
+    messages: [{ role: "user", content: { type: "text", text: "unchanged" } }],
+  }));
   server.registerPrompt("test_simple_prompt", { description: "A prompt without arguments." }, () => ({
     messages: [{ role: "user", content: { type: "text", text: "This is a simple prompt for testing." } }],
   }));
@@ -286,7 +297,8 @@ export async function startConformanceUpstreamV2(
   // eslint-disable-next-line prefer-const
   let handler: ReturnType<typeof createMcpHandler>;
   const hooks = { toolsChanged: () => handler.notify.toolsChanged(), promptsChanged: () => handler.notify.promptsChanged() };
-  handler = createMcpHandler(() => buildServer(codec, hooks), { legacy: "stateless" });
+  const lists: Lists = { tools: 0, prompts: 0 };
+  handler = createMcpHandler(() => buildServer(codec, hooks, lists), { legacy: "stateless" });
   let origin = "";
   const http = createServer(async (req, res) => {
     try {
