@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { askedOf, reportInputResponses, type ServerRequestReport } from "./input-required";
+import { askedOf, refusedInputRequests, reportInputResponses, type ServerRequestReport } from "./input-required";
 
 describe("askedOf: what a 2026-07-28 upstream's input_required asks, as the state keeps it", () => {
   it.each([
@@ -17,6 +17,34 @@ describe("askedOf: what a 2026-07-28 upstream's input_required asks, as the stat
     const asked = askedOf({ inputRequests: many });
     expect(asked).toHaveLength(32);
     expect(asked.every(([key]) => key.length === 200)).toBe(true);
+  });
+});
+
+describe("refusedInputRequests: what of an upstream's input_required the gateway will not put to the client", () => {
+  const spec = { slug: "bills", serverRequests: { sampling: false, elicitation: true } };
+  const result = {
+    resultType: "input_required",
+    inputRequests: {
+      name: { method: "elicitation/create", params: { message: "Name?" } },
+      summary: { method: "sampling/createMessage", params: { messages: [], maxTokens: 5 } },
+      where: { method: "roots/list" },
+    },
+  };
+
+  it("names each refused question with why: the server's switch first, then what the client did not declare", () => {
+    expect(refusedInputRequests(result, { elicitation: {}, sampling: {} }, spec)).toEqual([
+      { key: "summary", method: "sampling/createMessage", reason: "sampling is turned off for server bills", capability: "sampling", switchedOff: true },
+      { key: "where", method: "roots/list", reason: "the client did not declare roots", capability: "roots", switchedOff: false },
+    ]);
+    expect(refusedInputRequests(result, { elicitation: {}, sampling: {}, roots: {} }, { slug: "bills" })).toEqual([]);
+  });
+
+  it("refuses what Portico does not relay, and a malformed question, without a capability to name", () => {
+    expect(refusedInputRequests({ inputRequests: { t: { method: "tasks/get" }, x: "junk" } }, { sampling: {} }, { slug: "s" })).toEqual([
+      { key: "t", method: "tasks/get", reason: "tasks/get is not a request Portico relays", capability: null, switchedOff: false },
+      { key: "x", method: "unknown", reason: "unknown is not a request Portico relays", capability: null, switchedOff: false },
+    ]);
+    expect(refusedInputRequests({ resultType: "input_required", requestState: "s" }, null, { slug: "s" })).toEqual([]);
   });
 });
 

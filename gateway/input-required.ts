@@ -5,10 +5,10 @@ import { ErrorCode, McpError, type ClientCapabilities } from "@modelcontextproto
 
 import type { Answer } from "./answer";
 import type { CallChannel } from "./exchange";
-import { answerDetail, missingCapability, upstreamCapabilities, type ServerRequestRecord } from "./relay";
+import { answerDetail, missingCapability, serverRequestRefusal, upstreamCapabilities, type ServerRequestRecord } from "./relay";
 import { inspectRelayed, type PortalDlpView, type RelayedInspection } from "./relay-dlp";
 import type { RequestStateSeal, SealedState } from "./request-state";
-import type { ServerRequestRelay, UpstreamPool } from "./upstreams";
+import type { ServerRequestRelay, UpstreamPool, UpstreamSpec } from "./upstreams";
 
 /**
  * The relay for 2026-07-28 clients, which have no session to be asked on: when the upstream asks
@@ -55,6 +55,29 @@ export function askedOf(result: Record<string, unknown>): [string, string][] {
   return Object.entries(requests)
     .slice(0, 32)
     .map(([key, request]): [string, string] => [key.slice(0, 200), String((request as { method?: unknown } | null)?.method ?? "unknown").slice(0, 100)]);
+}
+
+/** One question of an upstream's input_required the gateway will not put to the client, and why. */
+export type RefusedInputRequest = { key: string; method: string } & NonNullable<ReturnType<typeof serverRequestRefusal>>;
+
+/**
+ * What of a 2026-07-28 upstream's input_required the client may not be asked: a question the
+ * admin turned off for that server, or one for a capability the client did not declare. The
+ * gateway declared neither to the upstream, so a compliant server never asks it (it answers
+ * -32021 instead); one that asks anyway is refused here and nothing of it reaches the client.
+ */
+export function refusedInputRequests(result: Record<string, unknown>, capabilities: ClientCapabilities | null, spec: Pick<UpstreamSpec, "slug" | "serverRequests">): RefusedInputRequest[] {
+  const requests = result.inputRequests;
+  if (!requests || typeof requests !== "object" || Array.isArray(requests)) return [];
+  const refused: RefusedInputRequest[] = [];
+  for (const [key, request] of Object.entries(requests)) {
+    const asked = request && typeof request === "object" && !Array.isArray(request) ? (request as { method?: unknown; params?: unknown }) : {};
+    const method = typeof asked.method === "string" ? asked.method.slice(0, 100) : "unknown";
+    const params = asked.params && typeof asked.params === "object" && !Array.isArray(asked.params) ? (asked.params as Record<string, unknown>) : undefined;
+    const refusal = serverRequestRefusal(capabilities, spec, method, params);
+    if (refusal) refused.push({ key: key.slice(0, 200), method, ...refusal });
+  }
+  return refused;
 }
 
 /**
@@ -205,10 +228,8 @@ export function createInputRequired(deps: { upstreams: Pick<UpstreamPool, "relea
               report({ server: spec.slug, method, outcome: "deny", detail, reason, latencyMs: performance.now() - startedAt });
               return Promise.reject(error);
             };
-            const rule = method === "sampling/createMessage" ? "sampling" : method === "elicitation/create" ? "elicitation" : null;
-            if (rule && spec.serverRequests?.[rule] === false) return refuse(new McpError(ErrorCode.MethodNotFound, `Method not found: ${rule} is turned off for this server in Portico.`), { result: "refused" }, `${rule} is turned off for server ${spec.slug}`);
-            const missing = missingCapability(input.capabilities, method, params);
-            if (missing) return refuse(new McpError(ErrorCode.MethodNotFound, "Method not found"), { result: "refused" }, missing);
+            const refusal = serverRequestRefusal(input.capabilities, spec, method, params);
+            if (refusal) return refuse(new McpError(ErrorCode.MethodNotFound, refusal.switchedOff ? `Method not found: ${refusal.capability} is turned off for this server in Portico.` : "Method not found"), { result: "refused" }, refusal.reason);
             const inspected = inspectRelayed(input.dlp, params, "inputRequests");
             if (inspected.refusal) {
               const findings = inspected.findings.length && input.dlp?.capture !== "off" ? { dlp: inspected.findings } : {};

@@ -1,6 +1,6 @@
 import { createParser } from "eventsource-parser";
 
-import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
 import { describeError, log } from "./log";
 import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSIONS } from "./modern";
@@ -16,11 +16,26 @@ import { UpstreamError, type UpstreamSpec } from "./upstreams";
  *
  * Whether an upstream speaks 2026-07-28 is learnt once per URL with `server/discover` and kept for
  * a few minutes; one that does not is reached as before, over its legacy session.
+ *
+ * Such an upstream tells of its list changes only on a `subscriptions/listen` stream (it has no
+ * session to push them on): from the first time it is found to speak 2026-07-28 the gateway keeps
+ * one open to it (reopened after a drop, with backoff) while the running config names it, and
+ * hands what it hears to `onListChanged`, as a legacy session's notifications are handled.
  */
 
 const PROBE_TTL_MS = 5 * 60_000;
 const PROBE_TIMEOUT_MS = 5_000;
 const GATEWAY_CLIENT_INFO = { name: "portico-gateway", version: "0.1.0" };
+const LISTEN_RETRY_MS = 1_000;
+const LISTEN_RETRY_MAX_MS = 60_000;
+
+export type ListChange = "tools" | "prompts" | "resources";
+
+const LIST_CHANGED: Record<string, ListChange> = {
+  "notifications/tools/list_changed": "tools",
+  "notifications/prompts/list_changed": "prompts",
+  "notifications/resources/list_changed": "resources",
+};
 
 export type ModernCallOptions = {
   signal: AbortSignal;
@@ -48,9 +63,17 @@ export class UpstreamRpcError extends UpstreamError {
 
 let ids = 0;
 
-export function createModernUpstreams(deps: { headersFor(spec: UpstreamSpec): Promise<Record<string, string>>; fetch?: typeof fetch }) {
+export function createModernUpstreams(deps: {
+  headersFor(spec: UpstreamSpec): Promise<Record<string, string>>;
+  fetch?: typeof fetch;
+  /** An upstream that speaks 2026-07-28 said on its listen stream that a list changed. */
+  onListChanged?: (spec: UpstreamSpec, what: ListChange) => void;
+}) {
   const doFetch = deps.fetch ?? fetch;
-  const probes = new Map<string, { at: number; speaks: Promise<boolean> }>();
+  const probes = new Map<string, { at: number; found: Promise<{ modern: boolean; listChanged: boolean }> }>();
+  /** Listen streams held open, by server (slug, URL and credential: a change of any is a new stream). */
+  const listening = new Map<string, AbortController>();
+  const listenKey = (spec: UpstreamSpec) => JSON.stringify([spec.slug, spec.url, spec.credential]);
 
   function envelope(capabilities: ClientCapabilities, meta?: Record<string, unknown>) {
     return { ...meta, [META_PROTOCOL_VERSION]: MODERN_PROTOCOL_VERSIONS[0], [META_CLIENT_CAPABILITIES]: capabilities, [META_CLIENT_INFO]: GATEWAY_CLIENT_INFO };
@@ -109,17 +132,68 @@ export function createModernUpstreams(deps: { headersFor(spec: UpstreamSpec): Pr
   /** Whether this upstream speaks 2026-07-28 (asked once per URL with server/discover, then kept). */
   function speaksModern(spec: UpstreamSpec): Promise<boolean> {
     if (spec.transport !== "streamable_http") return Promise.resolve(false);
-    const known = probes.get(spec.url);
-    if (known && Date.now() - known.at < PROBE_TTL_MS) return known.speaks;
-    const speaks = post(spec, "server/discover", { _meta: envelope({}) }, AbortSignal.timeout(PROBE_TIMEOUT_MS)).then(
-      (answer) => Array.isArray(answer.result?.supportedVersions) && (answer.result.supportedVersions as unknown[]).includes(MODERN_PROTOCOL_VERSIONS[0]),
-      (error: unknown) => {
-        log("debug", "server/discover failed; reaching the upstream over its legacy session", { server: spec.slug, ...describeError(error) });
-        return false;
-      },
-    );
-    probes.set(spec.url, { at: Date.now(), speaks });
-    return speaks;
+    let known = probes.get(spec.url);
+    if (!known || Date.now() - known.at >= PROBE_TTL_MS) {
+      const found = post(spec, "server/discover", { _meta: envelope({}) }, AbortSignal.timeout(PROBE_TIMEOUT_MS)).then(
+        (answer) => {
+          const capabilities = answer.result?.capabilities as Record<string, { listChanged?: unknown } | undefined> | undefined;
+          return {
+            modern: Array.isArray(answer.result?.supportedVersions) && (answer.result.supportedVersions as unknown[]).includes(MODERN_PROTOCOL_VERSIONS[0]),
+            listChanged: ["tools", "prompts", "resources"].some((k) => capabilities?.[k]?.listChanged),
+          };
+        },
+        (error: unknown) => {
+          log("debug", "server/discover failed; reaching the upstream over its legacy session", { server: spec.slug, ...describeError(error) });
+          return { modern: false, listChanged: false };
+        },
+      );
+      probes.set(spec.url, (known = { at: Date.now(), found }));
+    }
+    return known.found.then(({ modern, listChanged }) => {
+      if (modern && listChanged) listen(spec);
+      return modern;
+    });
+  }
+
+  /** Keeps a `subscriptions/listen` stream open to this upstream until `retain` no longer names it or `close`. */
+  function listen(spec: UpstreamSpec) {
+    const onListChanged = deps.onListChanged;
+    const key = listenKey(spec);
+    if (!onListChanged || listening.has(key)) return;
+    const controller = new AbortController();
+    listening.set(key, controller);
+    const { signal } = controller;
+    const filter = { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true };
+    void (async () => {
+      let failures = 0;
+      while (!signal.aborted) {
+        const opened = Date.now();
+        try {
+          const answer = await post(spec, "subscriptions/listen", { notifications: filter, _meta: envelope({}) }, signal, (message) => {
+            const what = LIST_CHANGED[message.method ?? ""];
+            if (what) onListChanged(spec, what);
+          });
+          // An upstream that does not offer subscriptions is not asked again until it is probed again.
+          if (answer.error?.code === ErrorCode.MethodNotFound) break;
+        } catch (error) {
+          if (signal.aborted) break;
+          log("debug", "listen stream to upstream failed", { server: spec.slug, ...describeError(error) });
+        }
+        failures = Date.now() - opened > LISTEN_RETRY_MAX_MS ? 0 : failures + 1;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(LISTEN_RETRY_MAX_MS, LISTEN_RETRY_MS * 2 ** Math.min(failures, 10))).unref());
+      }
+      if (listening.get(key) === controller) listening.delete(key);
+    })();
+  }
+
+  /** After a config change: listen streams to servers it no longer names (or names differently) are closed. */
+  function retain(specs: Iterable<UpstreamSpec>) {
+    const wanted = new Set([...specs].map(listenKey));
+    for (const [key, controller] of listening) {
+      if (wanted.has(key)) continue;
+      controller.abort();
+      listening.delete(key);
+    }
   }
 
   /** The call as one 2026-07-28 request; its result as the upstream sent it (input_required too). */
@@ -144,7 +218,16 @@ export function createModernUpstreams(deps: { headersFor(spec: UpstreamSpec): Pr
     return answer.result ?? {};
   }
 
-  return { speaksModern, call };
+  return {
+    speaksModern,
+    call,
+    retain,
+    listening: () => listening.size,
+    close() {
+      for (const controller of listening.values()) controller.abort();
+      listening.clear();
+    },
+  };
 }
 
 export type ModernUpstreams = ReturnType<typeof createModernUpstreams>;

@@ -153,7 +153,8 @@ export function createPipeline(options: PipelineOptions) {
   const sessions = createSessions({ metrics, run, finish, sessionIdleMs: options.sessionIdleMs, detachedIdleMs: options.detachedIdleMs, maxSessions: options.maxSessions, sessionIdPrefix: options.sessionIdPrefix, relay, setLogLevel: options.upstreams.setRelayLogLevel });
   if (!options.requestStateKey) log("warn", "no credential key (PORTICO_GATEWAY_CREDENTIAL_KEY or PORTICO_SECRET_KEY): input_required state is sealed with a key of this process, so retries must reach this gateway");
   const seal = createRequestStateSeal(options.requestStateKey ?? randomBytes(32));
-  const modern = { upstreams: createModernUpstreams({ headersFor: options.upstreams.headersFor }), seal, nonces: createNonceLog(), timeoutMs: options.upstreamTimeoutMs ?? 30_000 };
+  const modernUpstreams = createModernUpstreams({ headersFor: options.upstreams.headersFor, onListChanged: (spec, what) => options.upstreams.listChanged(spec, what) });
+  const modern = { upstreams: modernUpstreams, seal, nonces: createNonceLog(), timeoutMs: options.upstreamTimeoutMs ?? 30_000 };
   const inputRequired = createInputRequired({ upstreams: options.upstreams, seal, gatewayName: options.gatewayName });
   const stateless = createStateless({ run, finish, listeners, inputRequired, modern, audit: { emit: options.emit, gatewayName: options.gatewayName } });
 
@@ -254,6 +255,7 @@ export function createPipeline(options: PipelineOptions) {
     const now = Date.now();
     // Every request checks revocations as it comes; a stream that is only listening must be ended.
     listeners.drop((caller) => !next.portals.has(caller.portalSlug) || next.revocations.check(caller.identity, now) !== null);
+    modernUpstreams.retain([...next.portals.values()].flatMap((portal) => [...portal.servers.values()]));
     for (const slug of next.portals.keys()) {
       listeners.notify(slug, "tools", next);
       if (previous?.portals.get(slug)?.serversFingerprint !== next.portals.get(slug)?.serversFingerprint) {
@@ -313,6 +315,7 @@ export function createPipeline(options: PipelineOptions) {
     sessionCount: () => sessions.size(),
     async close() {
       listeners.endAll();
+      modernUpstreams.close();
       await sessions.closeAll();
     },
   };

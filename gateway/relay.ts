@@ -64,6 +64,24 @@ export function missingCapability(capabilities: ClientCapabilities | null, metho
   return null;
 }
 
+/**
+ * Why a server's request may not go to the client: the admin turned it off for that server, or
+ * the client did not declare what it needs (`capability` names what it would need; null for a
+ * method Portico does not relay). Null when it may go. Both eras ask this before asking the client.
+ */
+export function serverRequestRefusal(
+  capabilities: ClientCapabilities | null,
+  /** The server asking; null when the gateway asks (no switch applies). */
+  spec: Pick<UpstreamSpec, "slug" | "serverRequests"> | null,
+  method: string,
+  params: Record<string, unknown> | undefined,
+): { reason: string; capability: "sampling" | "elicitation" | "roots" | null; switchedOff: boolean } | null {
+  const rule = RELAYED[method];
+  if (spec && rule?.switch && spec.serverRequests?.[rule.switch] === false) return { reason: `${rule.switch} is turned off for server ${spec.slug}`, capability: rule.capability, switchedOff: true };
+  const missing = missingCapability(capabilities, method, params);
+  return missing ? { reason: missing, capability: rule?.capability ?? null, switchedOff: false } : null;
+}
+
 /** What the gateway declares upstream for a session: the client's own, less what the server's switches turn off. */
 export function upstreamCapabilities(capabilities: ClientCapabilities | null, spec: Pick<UpstreamSpec, "serverRequests">): ClientCapabilities {
   const out: ClientCapabilities = {};
@@ -207,16 +225,10 @@ export function createRelay(deps: RelayDeps) {
   function request(input: RelayRequest): Promise<Record<string, unknown>> {
     const startedAt = performance.now();
     const { session, method, params } = input;
-    const rule = RELAYED[method];
-    if (rule?.switch && input.server?.serverRequests?.[rule.switch] === false) {
-      const reason = `${rule.switch} is turned off for server ${input.server.slug}`;
-      audit(input, "deny", { result: "refused" }, reason, startedAt);
-      return Promise.reject(new McpError(ErrorCode.MethodNotFound, `Method not found: ${rule.switch} is turned off for this server in Portico.`));
-    }
-    const missing = missingCapability(session.clientCapabilities, method, params);
-    if (missing) {
-      audit(input, "deny", { result: "refused" }, missing, startedAt);
-      return Promise.reject(new McpError(ErrorCode.MethodNotFound, "Method not found"));
+    const refusal = serverRequestRefusal(session.clientCapabilities, input.server, method, params);
+    if (refusal) {
+      audit(input, "deny", { result: "refused" }, refusal.reason, startedAt);
+      return Promise.reject(new McpError(ErrorCode.MethodNotFound, refusal.switchedOff ? `Method not found: ${refusal.capability} is turned off for this server in Portico.` : "Method not found"));
     }
     if (method === "roots/list" && input.server && session.id) {
       let askers = rootsAskedBy.get(session.id);

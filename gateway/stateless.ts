@@ -5,7 +5,7 @@ import { ErrorCode, type ClientCapabilities } from "@modelcontextprotocol/sdk/ty
 import type { Answer } from "./answer";
 import { acceptsEventStream, createCallStream } from "./call-stream";
 import type { Notify } from "./stages/forward";
-import { askedOf, reportInputResponses, type InputRequired, type ServerRequestReport } from "./input-required";
+import { askedOf, refusedInputRequests, reportInputResponses, type InputRequired, type RefusedInputRequest, type ServerRequestReport } from "./input-required";
 import { canBeAsked, emitServerRequest, upstreamCapabilities } from "./relay";
 import type { EmitAuditEvent } from "./audit";
 import { inspectRelayed } from "./relay-dlp";
@@ -61,8 +61,12 @@ const PASSED_THROUGH: Record<number, { status: number; message: string }> = {
 
 const CAPABILITY_NAMES = new Set(["sampling", "elicitation", "roots", "experimental", "extensions", "tasks"]);
 
-function answerPassedThrough(res: ServerResponse, stream: ReturnType<typeof createCallStream>, id: string | number, error: UpstreamRpcError): Response {
-  const { status, message } = PASSED_THROUGH[error.code]!;
+/** A protocol error the client gets as such: an upstream's (PASSED_THROUGH), or the gateway's refusal of what an upstream asked. */
+type PassedThrough = { code: number; data: unknown; message?: string };
+
+function answerPassedThrough(res: ServerResponse, stream: ReturnType<typeof createCallStream>, id: string | number, error: PassedThrough): Response {
+  const status = PASSED_THROUGH[error.code]!.status;
+  const message = error.message ?? PASSED_THROUGH[error.code]!.message;
   const required = (error.data as { requiredCapabilities?: unknown } | null | undefined)?.requiredCapabilities;
   const data =
     error.code === -32021 && required && typeof required === "object" && !Array.isArray(required)
@@ -71,6 +75,26 @@ function answerPassedThrough(res: ServerResponse, stream: ReturnType<typeof crea
   if (res.headersSent) return stream.end(id, { ending: rpcEnding(error.code, message, data) }, (r) => r);
   const bytes = sendJsonRpcError(res, status, error.code, message, { id, data });
   return { error: { code: error.code, message }, bytes, httpStatus: status };
+}
+
+/**
+ * An upstream's input_required that asks what the gateway did not declare to it (turned off for
+ * that server, or not declared by the client): each question audited as refused, and the client
+ * answered as a compliant server would have answered, -32021 naming what is required (with why,
+ * when it is Portico's switch). A question Portico cannot relay at all fails the call.
+ */
+function refuseAsked(spec: UpstreamSpec, refused: RefusedInputRequest[], call: Call, report: ServerRequestReport): PassedThrough {
+  for (const ask of refused.slice(0, 32)) report({ server: spec.slug, method: ask.method, outcome: "deny", detail: { result: "refused", inputKey: ask.key }, reason: ask.reason, latencyMs: 0 });
+  call.outcome = "deny";
+  call.reasons.push(...new Set(refused.map((ask) => `server asked ${ask.method}: ${ask.reason}`)));
+  if (refused.some((ask) => ask.capability === null)) throw new UpstreamError("failed", spec.slug, `Server "${spec.slug}" asked the client for something Portico does not relay.`);
+  const required = [...new Set(refused.map((ask) => ask.capability!))];
+  const off = [...new Set(refused.filter((ask) => ask.switchedOff).map((ask) => ask.capability!))];
+  return {
+    code: -32021,
+    data: { requiredCapabilities: Object.fromEntries(required.map((capability) => [capability, {}])) },
+    ...(off.length ? { message: `Missing required client capability: ${off.join(" and ")} ${off.length > 1 ? "are" : "is"} turned off for this server in Portico` } : {}),
+  };
 }
 
 /** What a state is good for: the method and the tool, prompt or resource it names. */
@@ -149,7 +173,7 @@ export function createStateless(deps: StatelessDeps) {
     // What an upstream that speaks 2026-07-28 asked, to seal into the state the client carries.
     let asked: { server: string; state: string | undefined } | null = null;
     // An upstream's protocol error the client must see as such (not as a failed tool).
-    let passThrough: UpstreamRpcError | null = null;
+    let passThrough: PassedThrough | null = null;
     const upstreamModern = deps.modern;
     const forwardModern = upstreamModern
       ? async (spec: UpstreamSpec, method: string, sent: Record<string, unknown>, signal: AbortSignal) => {
@@ -173,9 +197,14 @@ export function createStateless(deps: StatelessDeps) {
               meta: logLevel !== undefined ? { [META_LOG_LEVEL]: logLevel } : undefined,
             })
             .catch((error: unknown) => {
-              if (error instanceof UpstreamRpcError && PASSED_THROUGH[error.code]) passThrough = error;
+              if (error instanceof UpstreamRpcError && PASSED_THROUGH[error.code]) passThrough = { code: error.code, data: error.data };
               throw error;
             });
+          const refused = result.resultType === "input_required" ? refusedInputRequests(result, capabilities, spec) : [];
+          if (refused.length) {
+            passThrough = refuseAsked(spec, refused, call, report);
+            throw new UpstreamError("rejected", spec.slug, `Server "${spec.slug}" asked the client for what it may not be asked.`);
+          }
           if (result.resultType === "input_required") asked = { server: spec.slug, state: typeof result.requestState === "string" ? result.requestState : undefined };
           return result;
         }
@@ -218,6 +247,7 @@ export function createStateless(deps: StatelessDeps) {
       }
       if ("refusal" in outcome) return refuse(400, ErrorCode.InvalidParams, `Invalid params: ${outcome.refusal}.`, [outcome.refusal]);
       if (res.destroyed) return deps.finish(call, null);
+      if (passThrough) return deps.finish(call, answerPassedThrough(res, stream, message.id, passThrough));
       return deps.finish(call, stream.end(message.id, outcome.answer, (result) => shape(result, outcome.isInputRequired)));
     }
 

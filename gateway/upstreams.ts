@@ -607,6 +607,13 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
     }
   }
 
+  /** An upstream's prompts or resources changed: what is cached of them goes, and callers hear of it. */
+  function catalogChanged(conn: Connection | undefined, what: "prompts" | "resources") {
+    if (conn && what === "prompts") conn.catalog.prompts = undefined;
+    if (conn && what === "resources") conn.catalog.resources = conn.catalog.templates = undefined;
+    if (conn) announce({ server: conn.spec.slug, what });
+  }
+
   async function credentialHeaders(spec: UpstreamSpec): Promise<Record<string, string>> {
     const c = spec.credential;
     try {
@@ -642,15 +649,8 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       void refreshToolHashes(conn, client);
     });
-    client.setNotificationHandler(PromptListChangedNotificationSchema, () => {
-      conn.catalog.prompts = undefined;
-      announce({ server: spec.slug, what: "prompts" });
-    });
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
-      conn.catalog.resources = undefined;
-      conn.catalog.templates = undefined;
-      announce({ server: spec.slug, what: "resources" });
-    });
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () => catalogChanged(conn, "prompts"));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => catalogChanged(conn, "resources"));
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
       for (const listener of subscribers.get(spec.slug)?.get(n.params.uri) ?? []) listener(n.params);
     });
@@ -835,6 +835,25 @@ export function createUpstreamPool(options: { openSealed?: OpenSealed; defaultTi
      * True when the upstream is known to describe this tool otherwise than the accepted
      * definition (or no longer lists it). Unknown (never connected, listing failed) is not drift.
      */
+    /**
+     * A list change heard other than on the upstream's session (a 2026-07-28 upstream's
+     * subscriptions/listen stream, modern-upstream.ts), handled as that notification is: tools are
+     * checked for drift (asked over a connection made now if there is none), the cached catalog goes.
+     */
+    listChanged(spec: UpstreamSpec, what: UpstreamChange["what"]) {
+      const conn = connections.get(spec.slug);
+      if (what !== "tools") {
+        if (conn) catalogChanged(conn, what);
+        else announce({ server: spec.slug, what });
+        return;
+      }
+      if (conn?.client) return void refreshToolHashes(conn, conn.client);
+      // Connecting asks for the tools; nothing to compare them with, so callers are told to look.
+      void getClient(spec).then(
+        () => announce({ server: spec.slug, what }),
+        () => undefined,
+      );
+    },
     hasDrifted(serverSlug: string, toolName: string, acceptedHash: string): boolean {
       const hashes = connections.get(serverSlug)?.toolHashes;
       return hashes ? hashes.get(toolName) !== acceptedHash : false;

@@ -44,7 +44,10 @@ const nameSchema = { type: "object" as const, properties: { name: { type: "strin
 
 type Flow = { step: number; tool: string };
 
-function buildServer(codec: ReturnType<typeof createRequestStateCodec<Flow>>, hooks: { toolsChanged(): void; promptsChanged(): void }): McpServer {
+/** What the list-change triggers really change (the lists are the same for every request until then). */
+type Lists = { tools: number; prompts: number };
+
+function buildServer(codec: ReturnType<typeof createRequestStateCodec<Flow>>, hooks: { toolsChanged(): void; promptsChanged(): void }, lists: Lists): McpServer {
   const server = new McpServer(
     { name: "portico-conformance-upstream-v2", version: "2.0.0" },
     {
@@ -184,15 +187,23 @@ function buildServer(codec: ReturnType<typeof createRequestStateCodec<Flow>>, ho
     await ctx.mcpReq.log("info", "about to ask");
     return inputRequired({ inputRequests: { user_name: elicitName("What is your name?") } });
   });
-  server.registerTool("test_trigger_tool_change", { description: "Announces a tools list change." }, async () => {
+  // The list-change triggers change a list for real, then announce it: this tool's description
+  // flips between two texts (so a portal that pins definitions sees it drift, then come back).
+  server.registerTool("test_changing_tool", { description: `A tool whose description flips with test_trigger_tool_change (now ${lists.tools % 2 ? "B" : "A"}).` }, async () => text("unchanged behaviour"));
+  server.registerTool("test_trigger_tool_change", { description: "Changes the tools list and announces it." }, async () => {
+    lists.tools += 1;
     hooks.toolsChanged();
     return text("tools changed");
   });
-  server.registerTool("test_trigger_prompt_change", { description: "Announces a prompts list change." }, async () => {
+  server.registerTool("test_trigger_prompt_change", { description: "Changes the prompts list and announces it." }, async () => {
+    lists.prompts += 1;
     hooks.promptsChanged();
     return text("prompts changed");
   });
 
+  server.registerPrompt("test_changing_prompt", { description: `A prompt whose description changes with test_trigger_prompt_change (revision ${lists.prompts}).` }, () => ({
+    messages: [{ role: "user", content: { type: "text", text: "unchanged" } }],
+  }));
   server.registerPrompt("test_simple_prompt", { description: "A prompt without arguments." }, () => ({
     messages: [{ role: "user", content: { type: "text", text: "This is a simple prompt for testing." } }],
   }));
@@ -238,10 +249,26 @@ function buildServer(codec: ReturnType<typeof createRequestStateCodec<Flow>>, ho
   return server;
 }
 
+const EVERYTHING = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
+
+/** A request's envelope as a server that ignores what the client declared reads it: every capability claimed. */
+function claimEverything(body: Buffer): Buffer {
+  try {
+    const message = JSON.parse(body.toString("utf8")) as { params?: { _meta?: Record<string, unknown> } };
+    const meta = message.params?._meta;
+    if (!meta || !meta["io.modelcontextprotocol/clientCapabilities"]) return body;
+    meta["io.modelcontextprotocol/clientCapabilities"] = EVERYTHING;
+    return Buffer.from(JSON.stringify(message));
+  } catch {
+    return body;
+  }
+}
+
 /** node:http → web Request, with the body read (the handler is fetch-shaped). */
-async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
-  const chunks: Buffer[] = [];
+async function toRequest(req: IncomingMessage, origin: string, ignoreDeclared = false): Promise<Request> {
+  let chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
+  if (ignoreDeclared && req.method === "POST") chunks = [claimEverything(Buffer.concat(chunks))];
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const hasBody = req.method !== "GET" && req.method !== "HEAD" && chunks.length > 0;
@@ -254,17 +281,28 @@ async function send(res: ServerResponse, response: Response) {
   Readable.fromWeb(response.body as never).pipe(res);
 }
 
-export async function startConformanceUpstreamV2(options: { port?: number } = {}): Promise<ConformanceUpstreamV2> {
+export async function startConformanceUpstreamV2(
+  options: {
+    port?: number;
+    /**
+     * A non-compliant server: it asks (input_required) for sampling, elicitation and roots whatever
+     * the client declared, as if every request had declared them all (tests of what a portal does
+     * with such a server).
+     */
+    ignoreDeclaredCapabilities?: boolean;
+  } = {},
+): Promise<ConformanceUpstreamV2> {
   const codec = createRequestStateCodec<Flow>({ key: randomBytes(32), ttlSeconds: 300 });
   const seen: ConformanceUpstreamV2["seen"] = [];
   // eslint-disable-next-line prefer-const
   let handler: ReturnType<typeof createMcpHandler>;
   const hooks = { toolsChanged: () => handler.notify.toolsChanged(), promptsChanged: () => handler.notify.promptsChanged() };
-  handler = createMcpHandler(() => buildServer(codec, hooks), { legacy: "stateless" });
+  const lists: Lists = { tools: 0, prompts: 0 };
+  handler = createMcpHandler(() => buildServer(codec, hooks, lists), { legacy: "stateless" });
   let origin = "";
   const http = createServer(async (req, res) => {
     try {
-      const request = await toRequest(req, origin);
+      const request = await toRequest(req, origin, options.ignoreDeclaredCapabilities);
       // As any local server should: refuse a Host or Origin that is not this machine (DNS rebinding).
       const refused = hostHeaderValidationResponse(request, ["127.0.0.1", "localhost", "[::1]"]) ?? originValidationResponse(request, ["127.0.0.1", "localhost", "[::1]"]);
       if (refused) return void (await send(res, refused));
