@@ -89,7 +89,7 @@ describe("input_required across the gateways of a fleet", () => {
     expect(new Set(gateways)).toEqual(new Set(["test-gateway", "test-gateway-2"]));
   });
 
-  it("refuses a state used twice on the same gateway, an altered one, and one borrowed by another caller", async () => {
+  it("refuses a state used twice on the same gateway, an altered one, one borrowed by another caller, and one sent with other arguments", async () => {
     const tool = "conf2_test_input_required_result_request_state";
     const first = await call("gw1", tool);
     const state = first.body.result!.requestState as string;
@@ -115,6 +115,10 @@ describe("input_required across the gateways of a fleet", () => {
     // For another tool: refused too, and the state is still good for its own request.
     const otherTool = await call("gw2", "conf2_test_input_required_result_tampered_state", { requestState: fresh, ...answers });
     expect(otherTool.body.error?.message).toContain("another caller or request");
+    // The same request with other arguments: a state answers only the request it was issued for.
+    const otherArguments = await call("gw2", tool, { arguments: { account: "prod" }, requestState: fresh, ...answers });
+    expect(otherArguments.status).toBe(400);
+    expect(otherArguments.body.error?.message).toContain("another caller or request");
     const rightful = await call("gw2", tool, { requestState: fresh, ...answers });
     expect(rightful.body.result).toMatchObject({ resultType: "complete" });
   });

@@ -10,9 +10,15 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:cr
  * client has no need to read.
  *
  * Replay: each state is good until `exp` (a few minutes) for the principal, portal and target it
- * names, and carries a nonce; a gateway refuses a nonce it has already seen (`NonceLog`). What
- * this does not stop without shared memory: the same state replayed to a *different* gateway
- * within its lifetime, by the same principal. The upstream's own state checks still apply there.
+ * names (method, tool/prompt/resource and a digest of the arguments: stateless.ts `targetOf`), and
+ * carries a nonce; a gateway refuses a nonce it has already seen (`NonceLog`). What this does not
+ * stop without shared memory: the same state replayed to a *different* gateway within its
+ * lifetime, by the same principal, for the same request with the same arguments: what the
+ * protocol's own binding (principal, expiry, request) allows too. The replay runs the whole
+ * request path again (authentication, policy, DLP, audit), and the upstream gets its own state
+ * back, whose single use is its to enforce (the spec puts "at most once" on the server). A state
+ * for a call held open on one gateway (`k: "x"`) is single-use everywhere: only that gateway can
+ * resume it, and it counts rounds.
  */
 
 const PREFIX = "ps1.";

@@ -1,6 +1,9 @@
+import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 import { ErrorCode, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+
+import { canonicalJson } from "@/lib/audit/event";
 
 import type { Answer } from "./answer";
 import { acceptsEventStream, createCallStream } from "./call-stream";
@@ -97,8 +100,15 @@ function refuseAsked(spec: UpstreamSpec, refused: RefusedInputRequest[], call: C
   };
 }
 
-/** What a state is good for: the method and the tool, prompt or resource it names. */
-const targetOf = (method: string, params: Record<string, unknown> | undefined) => `${method}:${String(method === "resources/read" ? params?.uri : params?.name)}`;
+/**
+ * What a state is good for: the method, the tool, prompt or resource it names, and a digest of its
+ * arguments (a retry is the same request again, so a state cannot carry answers to other arguments).
+ */
+export function targetOf(method: string, params: Record<string, unknown> | undefined): string {
+  const target = `${method}:${String(method === "resources/read" ? params?.uri : params?.name)}`;
+  const args = params?.arguments;
+  return args === undefined ? target : `${target}#${createHash("sha256").update(canonicalJson(args)).digest("base64url")}`;
+}
 
 export function createStateless(deps: StatelessDeps) {
   return async function handleStateless(
@@ -145,7 +155,15 @@ export function createStateless(deps: StatelessDeps) {
     const params = call.params;
     const capabilities = ((params?._meta as Record<string, unknown> | undefined)?.[META_CLIENT_CAPABILITIES] ?? null) as ClientCapabilities | null;
     const mrtr = deps.modern && MULTI_ROUND_METHODS.has(message.method) ? deps.modern : null;
-    const who = { subject: `${identity.kind}:${identity.subject}`, portal: portal.slug, tool: targetOf(message.method, params) };
+    // The target is hashed only for a request that seals or opens a state.
+    let target: string | undefined;
+    const who = {
+      subject: `${identity.kind}:${identity.subject}`,
+      portal: portal.slug,
+      get tool() {
+        return (target ??= targetOf(message.method, params));
+      },
+    };
     const audit = deps.audit;
     const report: ServerRequestReport = (record) =>
       audit && emitServerRequest(audit.emit, audit.gatewayName, { ...record, identity, portalSlug: portal.slug, sessionId: null, clientName: caller.clientName, callId: message.id });
