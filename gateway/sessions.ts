@@ -94,6 +94,16 @@ export type SessionDeps = {
   setLogLevel?(sessionId: string, level: LoggingLevel): void;
 };
 
+/**
+ * The SDK transport's private maps (1.x): in JSON response mode it never deletes a POST's entry in
+ * `_streamMapping` once answered (modelcontextprotocol/typescript-sdk#2559, fixed on its main
+ * branch only), so every request a session sends through the SDK (initialize, ping, prompts,
+ * resources, batches) kept some 3.6 KB, its answer included, until the session closed. A client
+ * that pings every 30 s grew its session by about 1 MB an hour.
+ */
+type SdkStreamMaps = { _streamMapping?: Map<string, unknown>; _requestToStreamMapping?: Map<string | number, string> };
+const sdkStreamMaps = (transport: StreamableHTTPServerTransport) => (transport as unknown as { _webStandardTransport?: SdkStreamMaps })._webStandardTransport;
+
 /** Methods answered without the SDK transport when sent alone. */
 const DIRECT_METHODS = new Set(["tools/call", "tools/list"]);
 
@@ -304,7 +314,15 @@ export function createSessions(deps: SessionDeps) {
         }
         endCall(session, call, { error: m.error as { code: number; message: string } | undefined, bytes: Buffer.byteLength(JSON.stringify(message)) });
       }
-      return send(message, sendOptions);
+      const maps = m.id !== undefined && m.id !== null ? sdkStreamMaps(transport) : undefined;
+      const streamId = maps?._requestToStreamMapping?.get(m.id!);
+      const sent = send(message, sendOptions);
+      // Once the last answer of its POST has gone, the POST's entry is released (see sdkStreamMaps).
+      if (streamId === undefined) return sent;
+      return sent.then(() => {
+        for (const other of maps!._requestToStreamMapping!.values()) if (other === streamId) return;
+        maps!._streamMapping?.delete(streamId);
+      });
     };
   }
 
