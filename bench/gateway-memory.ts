@@ -1,13 +1,19 @@
 /**
  * What the gateway holds on to: 1,000 concurrent clients against one gateway, legacy sessions
  * (SDK 1.x client) and stateless 2026-07-28 clients (SDK 2.x client) mixed, each calling a tool
- * every few seconds for a minute, then disconnecting: half of the legacy sessions end with DELETE
- * (the SDK's terminateSession), the other half are simply abandoned, as crashed or closed laptops
- * leave them. Samples the gateway process's RSS throughout and checks issue 15's bars: peak RSS
- * ≤ 150 MB, and back within 10 % of the start once the clients are gone (after a forced GC).
+ * every few seconds for a minute, then leaving as real clients do: half of the legacy sessions end
+ * with DELETE (terminateSession(), what the Python SDK's client does on exit: freed at once), the
+ * other half only close() (the TypeScript SDK's close() sends no DELETE: the GET stream drops and
+ * the gateway evicts the session once it has been detached for PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS,
+ * --detached-idle, 30 s here, 300 s by default in production), then the clients' process exits.
+ * Samples the gateway process's RSS throughout and checks issue 15's bars: peak RSS ≤ 150 MB, and
+ * back within 10 % of the start once the clients are gone and their sessions evicted (after a
+ * forced GC). A client that vanishes without closing its connections (a laptop lid shut) is not
+ * modelled: its GET stream stays open until TCP notices, and its session with it.
  *
  *   npm run bench:gateway-memory -- [--clients 1000] [--modern-share 0.5] [--duration 60]
- *                                   [--interval 5] [--settle 10] [--runtime tsx|bundle] [--node-flags "<v8 flags>"] [--check]
+ *                                   [--interval 5] [--settle 10] [--runtime tsx|bundle] [--node-flags "<v8 flags>"]
+ *                                   [--detached-idle 30] [--heap-snapshots <dir>] [--check]
  *
  * `--runtime bundle` (the default) runs the gateway as `npm start` and the README's production
  * commands do: bundled by esbuild into one JavaScript file (scripts/lib/gateway-bundle.ts) under
@@ -23,15 +29,16 @@
  *
  * Exit status: 1 when calls failed or audit events went missing; with `--check`, also when a bar fails.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
 
-import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client as ModernClient } from "@modelcontextprotocol/client";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 import { GATEWAY_NODE_FLAGS } from "../scripts/lib/gateway-bundle";
 
@@ -73,6 +80,7 @@ async function runGateway() {
       await bench?.spool.flush();
       return null;
     },
+    heapSnapshot: async (m) => v8.writeHeapSnapshot(m.file as string),
     close: async () => {
       await bench?.close();
       setImmediate(() => process.exit(0));
@@ -91,10 +99,13 @@ type LoadClient =
 type LoadResult = { calls: number; errors: number; firstError: string | null; p50: number; p99: number; legacy: number; modern: number; cpuUs: number; wallMs: number };
 
 async function runLoad() {
+  // Imported here, not at the top: the gateway process runs this file too, and must not carry the clients' code.
+  const sdks = Promise.all([import("@modelcontextprotocol/client"), import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/streamableHttp.js")]);
   let clients: LoadClient[] = [];
 
   async function connect(url: string, token: string, kind: "legacy" | "modern"): Promise<LoadClient> {
     const requestInit = { headers: { authorization: `Bearer ${token}` } };
+    const [{ Client: ModernClient, StreamableHTTPClientTransport: ModernTransport }, { Client }, { StreamableHTTPClientTransport }] = await sdks;
     if (kind === "legacy") {
       const client = new Client({ name: "bench-memory-legacy", version: "1" });
       const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit });
@@ -160,24 +171,27 @@ async function runLoad() {
       };
       return result;
     },
-    disconnect: async () => {
+    disconnect: async (m) => {
+      // Of the legacy sessions, this share ends with DELETE (the SDK's terminateSession(), as the
+      // Python SDK's client does on exit); the rest only close() (the TypeScript SDK's close() sends
+      // no DELETE: it aborts the GET stream, and the gateway sees the session detached).
+      const deleteShare = typeof m.deleteShare === "number" ? m.deleteShare : 0.5;
       let deleted = 0;
-      let abandoned = 0;
+      let closed = 0;
       let legacyIndex = 0;
       await Promise.all(
         clients.map(async (c) => {
-          if (c.kind === "legacy" && legacyIndex++ % 2 === 0) {
+          if (c.kind === "legacy" && legacyIndex++ < deleteShare * clients.filter((x) => x.kind === "legacy").length) {
             await c.transport.terminateSession().catch(() => undefined);
             deleted++;
           } else if (c.kind === "legacy") {
-            abandoned++;
+            closed++;
           }
-          // Closing aborts the client's open streams and sockets; without a DELETE the session stays on the gateway.
           await c.client.close().catch(() => undefined);
         }),
       );
       clients = [];
-      return { deleted, abandoned };
+      return { deleted, closed };
     },
     exit: async () => {
       setImmediate(() => process.exit(0));
@@ -189,7 +203,7 @@ async function runLoad() {
 // ---------------------------------------------------------------------------------------------
 // main: upstream, control plane, the sampler and the report.
 
-type Options = { clients: number; modernShare: number; durationS: number; intervalS: number; settleS: number; runtime: "tsx" | "bundle"; nodeFlags: string[]; check: boolean };
+type Options = { clients: number; modernShare: number; durationS: number; intervalS: number; settleS: number; runtime: "tsx" | "bundle"; nodeFlags: string[]; detachedIdleS: number; heapSnapshots: string | null; check: boolean };
 
 function parseOptions(argv: string[]): Options {
   const get = (name: string) => {
@@ -207,9 +221,13 @@ function parseOptions(argv: string[]): Options {
     durationS: num("duration", 60, (v) => v > 0),
     intervalS: num("interval", 5, (v) => v > 0),
     settleS: num("settle", 10, (v) => v >= 0),
+    // How long the gateway keeps a session whose client left without DELETE: "after" is measured once they are evicted.
+    detachedIdleS: num("detached-idle", Number(process.env.PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS ?? 30), (v) => Number.isInteger(v) && v >= 1),
     runtime: get("runtime") === "tsx" ? "tsx" : "bundle",
     // The V8 flags production launches the gateway with (scripts/lib/gateway-bundle.ts); `--node-flags ""` for none.
     nodeFlags: get("node-flags") !== undefined ? get("node-flags")!.split(/\s+/).filter(Boolean) : GATEWAY_NODE_FLAGS,
+    // A V8 heap snapshot of the gateway at each phase, written to this directory (open them in Chrome's DevTools, Memory tab).
+    heapSnapshots: get("heap-snapshots") ? path.resolve(get("heap-snapshots")!) : null,
     check: argv.includes("--check"),
   };
 }
@@ -221,9 +239,23 @@ function parseOptions(argv: string[]): Options {
  */
 async function bundleSelf(): Promise<string> {
   const { build } = await import("esbuild");
-  const outfile = path.join(ROOT, "node_modules/.cache/portico-bench/gateway-memory.mjs");
-  await build({ entryPoints: [SCRIPT], outfile, bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", tsconfig: path.join(ROOT, "tsconfig.json"), logLevel: "warning" });
-  return outfile;
+  const outdir = path.join(ROOT, "node_modules/.cache/portico-bench");
+  // Split as scripts/lib/gateway-bundle.ts splits the gateway: what it imports on demand (tracing) stays out until asked for.
+  await build({
+    entryPoints: { "gateway-memory": SCRIPT },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    chunkNames: "gateway-memory-chunks/[name]-[hash]",
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    tsconfig: path.join(ROOT, "tsconfig.json"),
+    logLevel: "warning",
+  });
+  return path.join(outdir, "gateway-memory.mjs");
 }
 
 /** The kernel's high-water mark of the process's resident set (VmHWM), in bytes. */
@@ -236,17 +268,30 @@ async function peakRss(pid: number): Promise<number> {
 async function runMain(options: Options) {
   const { startCatalogServers } = await import("./peers/catalog-servers");
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-bench-memory-"));
+  if (options.heapSnapshots) await mkdir(options.heapSnapshots, { recursive: true });
   const catalog = await startCatalogServers({ servers: 1, toolsPerServer: 5 });
   const upstream = { url: catalog.servers[0]!.url, close: catalog.close };
   const { cp, counts } = await startCountingControlPlane();
+  // The gateway reads its session settings from the environment, as production does (bench/support/portal.ts).
+  process.env.PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS = String(options.detachedIdleS);
   const gateway =
     options.runtime === "bundle"
       ? spawnPeer(await bundleSelf(), "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags], isBuilt: true })
       : spawnPeer(SCRIPT, "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags] });
-  const load = spawnPeer(SCRIPT, "load");
+  // The clients' process: one for the warm-up, one for the run. Each exits when its clients have
+  // left, as the processes of 1,000 real clients would, taking their idle keep-alive connections
+  // with them (the gateway keeps an idle one open 65 s for load balancers, server.ts).
+  let load = spawnPeer(SCRIPT, "load");
+  const leave = async (deleteShare: number) => {
+    const left = await load.call<{ deleted: number; closed: number }>("disconnect", { deleteShare });
+    const exited = new Promise((r) => load.child.once("exit", r));
+    await load.call("exit");
+    await exited;
+    return left;
+  };
   const cleanup = async () => {
     await gateway.call("close").catch(() => undefined);
-    await load.call("exit").catch(() => undefined);
+    if (load.child.exitCode === null) await load.call("exit").catch(() => undefined);
     await Promise.all([upstream.close(), cp.close()]);
     await rm(dataDir, { recursive: true, force: true });
   };
@@ -271,6 +316,11 @@ async function runMain(options: Options) {
       const m = await memory();
       snapshots.push({ phase, m, sessions: await sessions() });
       console.error(`  ${phase}: rss ${(m.rss / MB).toFixed(1)} MB, heap ${(m.heapUsed / MB).toFixed(1)} MB`);
+      if (options.heapSnapshots) {
+        // Taken after the figures: writing a snapshot allocates in the gateway and stops it for seconds.
+        const file = path.join(options.heapSnapshots, `${snapshots.length}-${phase.split(":")[0]!.replace(/[^a-z]+/gi, "-")}.heapsnapshot`);
+        console.error(`  heap snapshot: ${await gateway.call<string>("heapSnapshot", { file })}`);
+      }
       return m;
     };
 
@@ -280,8 +330,9 @@ async function runMain(options: Options) {
     await load.call("open", { url: portalUrl, tokens: warmTokens, modern: 10 });
     const warm = await load.call<LoadResult>("run", { durationMs: 2_000, intervalMs: 200 });
     if (warm.errors > 0) throw new Error(`warm-up calls failed: ${warm.firstError}`);
-    await load.call("disconnect");
-    // The warm-up's abandoned sessions would count against "start"; the ones measured are the run's.
+    // Every warm-up session ends with DELETE, so that "start" holds no session; the endings measured are the run's.
+    await leave(1);
+    load = spawnPeer(SCRIPT, "load");
     // Measured as "after" is, so that the two compare like with like.
     const settle = async () => {
       await gateway.call("flush");
@@ -312,15 +363,25 @@ async function runMain(options: Options) {
     const opened = await load.call<{ legacy: number; modern: number }>("open", { url: portalUrl, tokens, modern });
     const connectMs = performance.now() - connectStart;
     const connected = await snap(`connected: ${opened.legacy + opened.modern} clients in ${(connectMs / 1000).toFixed(1)} s`);
-    const result = await load.call<LoadResult>("run", { durationMs: options.durationS * 1000, intervalMs: options.intervalS * 1000 });
+    const running = load.call<LoadResult>("run", { durationMs: options.durationS * 1000, intervalMs: options.intervalS * 1000 });
+    await new Promise((r) => setTimeout(r, (options.durationS * 1000) / 2));
+    await snap("mid-load: calls in flight");
+    const result = await running;
     const ended = await snap("end of load, clients still connected");
-    const { deleted, abandoned } = await load.call<{ deleted: number; abandoned: number }>("disconnect");
+    const { deleted, closed } = await leave(0.5);
+    const leftAt = performance.now();
     await new Promise((r) => setTimeout(r, 2_000));
-    await snap(`disconnected (${deleted} sessions DELETEd, ${abandoned} abandoned), 2 s later`);
+    await snap(`clients gone (${deleted} sessions DELETEd, ${closed} closed without), 2 s later`);
+    // A session closed without DELETE is evicted once detached (no GET stream, nothing in flight)
+    // for the detached idle time; the sweep runs every quarter of it (sessions.ts).
+    const evictionDeadline = leftAt + options.detachedIdleS * 1000 * 1.5 + 15_000;
+    while ((await sessions()) > sessionsAtStart && performance.now() < evictionDeadline) await new Promise((r) => setTimeout(r, 1_000));
+    const evictedAfterS = (performance.now() - leftAt) / 1000;
+    await snap(`sessions closed without DELETE evicted (${evictedAfterS.toFixed(0)} s after the clients left)`);
     sampling = false;
     await sampler;
     await settle();
-    const after = await snap(`after disconnect, ${options.settleS} s idle, after GC`);
+    const after = await snap(`after: ${options.settleS} s more idle, after GC`);
     const hwm = await peakRss(pid);
 
     const peak = samples.reduce((best, s) => (s.rss > best.rss ? s : best), samples[0] ?? { t: 0, rss: NaN, heapUsed: NaN });
@@ -360,8 +421,9 @@ async function runMain(options: Options) {
     for (const [pass, text] of verdicts) console.log(`${pass ? "PASS" : "FAIL"}  ${text}`);
     const lingering = snapshots.at(-1)!.sessions - sessionsAtStart;
     console.log(
-      `      sessions: ${lingering} of the ${abandoned} abandoned legacy sessions are still open on the gateway after the clients left ` +
-        `(it evicts a session after its idle timeout; ${deleted} ended with DELETE)`,
+      `      endings: ${deleted} legacy sessions ended with DELETE (freed at once), ${closed} closed without DELETE as the TypeScript SDK's close() does ` +
+        `(GET stream dropped; evicted after PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS=${options.detachedIdleS} detached, production default 300: ` +
+        `--detached-idle 300 for that), ${opened.modern} stateless clients just left; every client process then exited. ${lingering} sessions still open at "after".`,
     );
 
     await gateway.call("flush");

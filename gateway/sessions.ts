@@ -43,7 +43,12 @@ import { canBeAsked, isLogLevelShown, type Relay, type RelaySession } from "./re
  * tools/call or tools/list (the hot path) is answered without the SDK's transport and protocol layers (they turn
  * every POST into a web Request, validate the message again and route it through their own maps,
  * about as much CPU as everything else the gateway does per call); everything else (initialize,
- * batches, other methods, GET streams, DELETE) goes through the SDK. Both run the same pipeline.
+ * batches, other methods, DELETE) goes through the SDK. Both run the same pipeline.
+ *
+ * The GET stream is served here too (openGetStream), not by the SDK transport: there it is a web
+ * Request, a ReadableStream, a Response piped to the socket, a reader and a keep-alive timer, some
+ * 25 KB of heap per session for as long as its client is connected (heap snapshots under
+ * bench/gateway-memory.ts), where the socket's own response is all a stream of events needs.
  */
 
 export type Session = Caller & RelaySession & {
@@ -58,8 +63,10 @@ export type Session = Caller & RelaySession & {
   direct: Map<string | number, AbortController>;
   /** Direct calls whose answer may turn into a stream (progress asked for, or a client that can be asked things). */
   streams: Map<string | number, CallStream>;
-  /** GET streams open on the session (0 or 1; the SDK refuses a second). */
+  /** GET streams open on the session (0 or 1; a second is refused, as the SDK does). */
   getStreams: number;
+  /** The open GET stream: where messages that belong to no request go (notifications, relayed requests). */
+  getStream: ServerResponse | null;
 };
 
 export type SessionDeps = {
@@ -86,6 +93,16 @@ export type SessionDeps = {
   /** Passes a session's logging/setLevel to the upstream connections it holds. */
   setLogLevel?(sessionId: string, level: LoggingLevel): void;
 };
+
+/**
+ * The SDK transport's private maps (1.x): in JSON response mode it never deletes a POST's entry in
+ * `_streamMapping` once answered (modelcontextprotocol/typescript-sdk#2559, fixed on its main
+ * branch only), so every request a session sends through the SDK (initialize, ping, prompts,
+ * resources, batches) kept some 3.6 KB, its answer included, until the session closed. A client
+ * that pings every 30 s grew its session by about 1 MB an hour.
+ */
+type SdkStreamMaps = { _streamMapping?: Map<string, unknown>; _requestToStreamMapping?: Map<string | number, string> };
+const sdkStreamMaps = (transport: StreamableHTTPServerTransport) => (transport as unknown as { _webStandardTransport?: SdkStreamMaps })._webStandardTransport;
 
 /** Methods answered without the SDK transport when sent alone. */
 const DIRECT_METHODS = new Set(["tools/call", "tools/list"]);
@@ -116,6 +133,15 @@ const SDK_METHODS = [
 
 export const SESSION_IDLE_MS = 2 * 60 * 60_000;
 export const DETACHED_IDLE_MS = 5 * 60_000;
+/** A comment on every open GET stream this often, as the SDK sends, so that proxies do not cut an idle one. */
+const GET_KEEPALIVE_MS = 15_000;
+
+const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" };
+
+/** The refusals of a GET as the SDK transport words them (JSON-RPC error, id null). */
+function refuseGet(res: ServerResponse, status: number, message: string) {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }));
+}
 
 export function createSessions(deps: SessionDeps) {
   const sessions = new Map<string, Session>();
@@ -129,6 +155,11 @@ export function createSessions(deps: SessionDeps) {
 
   const sweeper = setInterval(sweep, Math.min(60_000, Math.max(250, Math.floor(detachedIdleMs / 4))));
   sweeper.unref();
+  // One timer for every session's GET stream, not one per stream.
+  const keepAlive = setInterval(() => {
+    for (const session of sessions.values()) if (session.getStream && !session.getStream.destroyed) session.getStream.write(": keepalive\n\n");
+  }, GET_KEEPALIVE_MS);
+  keepAlive.unref();
 
   function sweep() {
     const now = Date.now();
@@ -199,6 +230,7 @@ export function createSessions(deps: SessionDeps) {
       direct: new Map<string | number, AbortController>(),
       streams: new Map<string | number, CallStream>(),
       getStreams: 0,
+      getStream: null,
       clientCapabilities: null,
       logLevel: null,
       subscriptions: new Map<string, () => void>(),
@@ -225,6 +257,7 @@ export function createSessions(deps: SessionDeps) {
     session.transport = transport;
     session.notifyLater = session.notify;
     transport.onclose = () => {
+      session.getStream?.end();
       deps.relay?.dropSession(session);
       for (const release of session.subscriptions?.values() ?? []) release();
       session.subscriptions?.clear();
@@ -267,6 +300,12 @@ export function createSessions(deps: SessionDeps) {
     const send = transport.send.bind(transport);
     transport.send = (message: JSONRPCMessage, sendOptions) => {
       const m = message as JsonRpcMessage;
+      // What belongs to no request goes on the GET stream, or nowhere when none is open (as in the SDK).
+      if (sendOptions?.relatedRequestId === undefined && !isResponse(m)) {
+        const stream = session.getStream;
+        if (stream && !stream.destroyed) stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+        return Promise.resolve();
+      }
       const call = m.id !== undefined && m.method === undefined ? session.calls.get(m.id) : undefined;
       if (call) {
         if (call.method === "initialize" && m.result && typeof m.result === "object") {
@@ -275,7 +314,15 @@ export function createSessions(deps: SessionDeps) {
         }
         endCall(session, call, { error: m.error as { code: number; message: string } | undefined, bytes: Buffer.byteLength(JSON.stringify(message)) });
       }
-      return send(message, sendOptions);
+      const maps = m.id !== undefined && m.id !== null ? sdkStreamMaps(transport) : undefined;
+      const streamId = maps?._requestToStreamMapping?.get(m.id!);
+      const sent = send(message, sendOptions);
+      // Once the last answer of its POST has gone, the POST's entry is released (see sdkStreamMaps).
+      if (streamId === undefined) return sent;
+      return sent.then(() => {
+        for (const other of maps!._requestToStreamMapping!.values()) if (other === streamId) return;
+        maps!._streamMapping?.delete(streamId);
+      });
     };
   }
 
@@ -338,18 +385,35 @@ export function createSessions(deps: SessionDeps) {
       for (const m of input.messages) deps.relay.accept(session, m);
       return void res.writeHead(202, { "mcp-session-id": session.id }).end();
     }
-    if (req.method === "GET") {
-      session.getStreams += 1;
-      res.once("close", () => {
-        session.getStreams -= 1;
-        // A dropped stream starts the detached clock: a client still there opens it again or calls.
-        session.lastActivity = Date.now();
-      });
-    }
+    if (req.method === "GET") return openGetStream(session, req, res);
     // The raw token stays out of the SDK's hands: nothing downstream of this point needs it.
     const { identity } = session;
     req.auth = { token: "", clientId: identity.clientId ?? identity.subject, scopes: identity.scopes, expiresAt: identity.expiresAt ?? undefined, extra: { ctx: input.ctx } };
     await session.transport.handleRequest(req, res, input.body);
+  }
+
+  /**
+   * The session's stream for messages that belong to no request, checked as the SDK transport
+   * checks it (the session itself was found by its id before this). No replay: the gateway keeps
+   * no event store, so Last-Event-ID is ignored, as the SDK does without one.
+   */
+  function openGetStream(session: Session, req: IncomingMessage, res: ServerResponse) {
+    if (!acceptsEventStream(req)) return refuseGet(res, 406, "Not Acceptable: Client must accept text/event-stream");
+    const version = req.headers["mcp-protocol-version"];
+    if (version !== undefined && (typeof version !== "string" || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) {
+      return refuseGet(res, 400, `Bad Request: Unsupported protocol version: ${String(version)} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`);
+    }
+    if (session.getStream) return refuseGet(res, 409, "Conflict: Only one SSE stream is allowed per session");
+    res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": session.id });
+    res.flushHeaders();
+    session.getStream = res;
+    session.getStreams += 1;
+    res.once("close", () => {
+      if (session.getStream === res) session.getStream = null;
+      session.getStreams -= 1;
+      // A dropped stream starts the detached clock: a client still there opens it again or calls.
+      session.lastActivity = Date.now();
+    });
   }
 
   async function close(session: Session, why: string) {
@@ -371,6 +435,7 @@ export function createSessions(deps: SessionDeps) {
     isFull: () => sessions.size >= maxSessions && !makeRoom(),
     async closeAll() {
       clearInterval(sweeper);
+      clearInterval(keepAlive);
       await Promise.all([...sessions.values()].map((s) => close(s, "shutdown")));
     },
   };
