@@ -211,7 +211,10 @@ export type CostRow = { team: string; tool: string; calls: number; bytes: number
 export async function getCostAttribution(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<CostRow[]> {
   authorize(actor, "dashboards:read");
   const { range, portal } = dashboardParams.parse(raw);
-  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / MINUTE) * MINUTE);
+  // The charts' window (from the start of the step it falls in), so the table adds up to what the
+  // charts above it show, and a day or longer reads whole hours or days, never the per-minute rows.
+  const step = trafficRanges[range];
+  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / step) * step);
   const portalFilter = portal ?? null;
   const [rows, users] = await Promise.all([
     db.$queryRaw<Array<{ actor: string; server: string; tool: string; calls: bigint; bytes: bigint; latency: number }>>`
