@@ -32,7 +32,7 @@ const CALLERS: Caller[] = [
  */
 export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ events: number; alerts: number }> {
   await ensureBuiltInAlertRules(db);
-  if ((await db.trafficRollup.count()) > 0) return { events: 0, alerts: 0 };
+  if ((await db.trafficByServer.count()) > 0) return { events: 0, alerts: 0 };
   const random = mulberry32(20261207);
   const events: AuditEventInput[] = [];
   const callers = CALLERS.flatMap((c) => Array.from({ length: c.weight }, () => c));

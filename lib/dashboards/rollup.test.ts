@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf, decisionOf, percentileOf, regrainRollups, rollupDenials, rollupEvents } from "./rollup";
+import { bucketOf, decisionOf, percentileOf, overviewRollups, rollupDenials, rollupEvents } from "./rollup";
 
 const base = {
   id: "00000000-0000-4000-8000-000000000000",
@@ -39,17 +39,39 @@ describe("rollups", () => {
     expect(rows[0]!.latencyBuckets[bucketOf(300)]).toBe(1);
   });
 
-  it("gives the same hourly rows from minute rows as from the events themselves", () => {
+  it("sums a batch into each overview table by that table's key, at minute, hour and day, keeping only what its chart reads", () => {
     const events = [
       { ...base, data: { latencyMs: 3, requestBytes: 100, responseBytes: 400 } },
-      { ...base, time: new Date("2026-12-07T10:20:00Z"), data: { latencyMs: 300, requestBytes: 10 } },
+      { ...base, time: new Date("2026-12-07T10:20:00Z"), actorLabel: "bob@example.com", data: { latencyMs: 300, requestBytes: 10 } },
       { ...base, time: new Date("2026-12-07T10:59:59Z"), outcome: "deny" as const, reasons: ["no"], data: { latencyMs: 1 } },
       { ...base, time: new Date("2026-12-07T11:00:00Z"), data: { latencyMs: 7, upstreamOutcome: "error" } },
+      { ...base, time: new Date("2026-12-07T11:00:00Z"), action: "tools/list", tool: undefined, data: {} },
     ];
-    const byKey = (rows: ReturnType<typeof rollupEvents>) => [...rows].sort((a, b) => `${a.minute}${a.decision}`.localeCompare(`${b.minute}${b.decision}`));
-    const direct = byKey(rollupEvents(events, 3_600_000));
-    expect(direct).toHaveLength(3);
-    expect(byKey(regrainRollups(rollupEvents(events), 3_600_000))).toEqual(direct);
+    const rows = overviewRollups(rollupEvents(events));
+    const total = (table: keyof typeof rows, grain: string) => rows[table].filter((r) => r.grain === grain).reduce((n, r) => n + r.count, 0);
+    for (const grain of ["minute", "hour", "day"]) {
+      expect([total("TrafficByServer", grain), total("TrafficByActor", grain), total("TrafficByTool", grain), total("TrafficCost", grain)], grain).toEqual([5, 5, 4, 3]);
+    }
+    // Hourly, per server and decision: the same rows as grouping the events by hour directly.
+    const hourly = rows.TrafficByServer.filter((r) => r.grain === "hour").map((r) => [r.start, ...r.key, r.count, r.upstreamErrors, r.latencyBuckets]);
+    const direct = rollupEvents(events, 3_600_000);
+    const expected = new Map<string, unknown[]>();
+    for (const r of direct) {
+      const key = `${r.minute}|${r.portal}|${r.server}|${r.decision}`;
+      const acc = expected.get(key) as [string, string, string, string, number, number, number[]] | undefined;
+      if (acc) {
+        acc[4] += r.count;
+        acc[5] += r.upstreamErrors;
+        r.latencyBuckets.forEach((n, i) => (acc[6][i]! += n));
+      } else expected.set(key, [r.minute, r.portal, r.server, r.decision, r.count, r.upstreamErrors, [...r.latencyBuckets]]);
+    }
+    expect(hourly).toEqual(expect.arrayContaining([...expected.values()]));
+    expect(hourly).toHaveLength(expected.size);
+    // A day is one row per key; cost keeps the two callers apart and drops the refused call.
+    expect(rows.TrafficCost.filter((r) => r.grain === "day").map((r) => [r.key[1], r.count, r.bytes])).toEqual([
+      [events[0]!.actorLabel, 2, 500],
+      ["bob@example.com", 1, 10],
+    ]);
   });
 
   it("estimates percentiles from buckets as their upper bounds", () => {

@@ -1,9 +1,11 @@
 import type { AuditEventInput } from "@/lib/audit/event";
 
 /**
- * Per-minute traffic rollups, shaped from `mcp.request` events as they are ingested, so the
- * overview's charts read a few thousand rollup rows instead of millions of events. Pure: the
- * upsert lives in lib/server/traffic-rollups.ts.
+ * Traffic rollups, shaped from `mcp.request` events as they are ingested, so the overview's charts
+ * read a few thousand rollup rows instead of millions of events: a batch is first grouped by
+ * minute and every dimension (`rollupEvents`), then summed into one narrow table per chart at
+ * minute, hour and day grain (`overviewRollups`). Pure: the upserts live in
+ * lib/server/traffic-rollups.ts.
  */
 
 /** Upper bounds (ms) of the latency buckets; the last bucket is everything slower. */
@@ -96,27 +98,69 @@ export function rollupEvents(events: AuditEventInput[], grainMs = 60_000): Rollu
   return [...rows.values()];
 }
 
+/** The periods every overview rollup is kept at: a range reads whole days, then hours, then minutes. */
+export const GRAINS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+export type Grain = keyof typeof GRAINS;
+
+type Dim = "portal" | "server" | "tool" | "actor" | "decision";
+type Measure = "count" | "bytes" | "latencySumMs" | "upstreamErrors" | "latencyBuckets";
+
 /**
- * The same rollups on a coarser grain (minutes into hours): rows are sums, so adding up the
- * finer rows gives what `rollupEvents(events, grainMs)` would, from far fewer rows than events.
+ * The overview's rollup tables (prisma/schema.prisma), one per chart purpose, each keyed only by
+ * what its chart groups or filters by: the calls-over-time and latency charts never sum rows
+ * split by caller and tool, and cost attribution only keeps the calls that reached the upstream.
  */
-export function regrainRollups(rows: RollupRow[], grainMs: number): RollupRow[] {
-  const out = new Map<string, RollupRow>();
-  for (const row of rows) {
-    const minute = new Date(Math.floor(Date.parse(row.minute) / grainMs) * grainMs).toISOString();
-    const key = `${minute}|${row.portal}|${row.server}|${row.tool}|${row.actor}|${row.decision}`;
-    const acc = out.get(key);
-    if (!acc) {
-      out.set(key, { ...row, minute, latencyBuckets: [...row.latencyBuckets] });
-      continue;
+export const overviewTables = {
+  TrafficByServer: { dims: ["portal", "server", "decision"], measures: ["count", "upstreamErrors", "latencyBuckets"], keeps: () => true },
+  TrafficByTool: { dims: ["portal", "server", "tool"], measures: ["count"], keeps: (r) => r.tool !== "" },
+  TrafficByActor: { dims: ["portal", "actor"], measures: ["count"], keeps: () => true },
+  TrafficCost: {
+    dims: ["portal", "actor", "server", "tool"],
+    measures: ["count", "bytes", "latencySumMs"],
+    keeps: (r) => r.tool !== "" && (r.decision === "allowed" || r.decision === "error"),
+  },
+} as const satisfies Record<string, { dims: readonly Dim[]; measures: readonly Measure[]; keeps: (row: RollupRow) => boolean }>;
+export type OverviewTable = keyof typeof overviewTables;
+
+/** One row of an overview table: `key` holds the values of the table's `dims`, in order. */
+export type OverviewRow = Pick<RollupRow, Measure> & { grain: Grain; start: string; key: string[] };
+
+/**
+ * What ingest adds to each overview table for a batch, from the batch's per-minute rollups
+ * (`rollupEvents`): per table, the rows it keeps summed by its own key at every grain.
+ */
+export function overviewRollups(minutes: RollupRow[]): Record<OverviewTable, OverviewRow[]> {
+  const out = {} as Record<OverviewTable, OverviewRow[]>;
+  const startOf = new Map<string, string>();
+  const floorIso = (iso: string, grain: Grain) => {
+    const memo = `${grain}${iso}`;
+    let start = startOf.get(memo);
+    if (start === undefined) startOf.set(memo, (start = new Date(Math.floor(Date.parse(iso) / GRAINS[grain]) * GRAINS[grain]).toISOString()));
+    return start;
+  };
+  for (const [table, spec] of Object.entries(overviewTables) as [OverviewTable, (typeof overviewTables)[OverviewTable]][]) {
+    const rows = new Map<string, OverviewRow>();
+    for (const row of minutes) {
+      if (!spec.keeps(row)) continue;
+      const key = spec.dims.map((d) => row[d]);
+      for (const grain of Object.keys(GRAINS) as Grain[]) {
+        const start = floorIso(row.minute, grain);
+        const id = `${grain}\u0000${start}\u0000${key.join("\u0000")}`;
+        const acc = rows.get(id);
+        if (!acc) {
+          rows.set(id, { grain, start, key, count: row.count, bytes: row.bytes, latencySumMs: row.latencySumMs, upstreamErrors: row.upstreamErrors, latencyBuckets: [...row.latencyBuckets] });
+          continue;
+        }
+        acc.count += row.count;
+        acc.bytes += row.bytes;
+        acc.latencySumMs += row.latencySumMs;
+        acc.upstreamErrors += row.upstreamErrors;
+        row.latencyBuckets.forEach((n, i) => (acc.latencyBuckets[i]! += n));
+      }
     }
-    acc.count += row.count;
-    acc.bytes += row.bytes;
-    acc.latencySumMs += row.latencySumMs;
-    acc.upstreamErrors += row.upstreamErrors;
-    row.latencyBuckets.forEach((n, i) => (acc.latencyBuckets[i]! += n));
+    out[table] = [...rows.values()];
   }
-  return [...out.values()];
+  return out;
 }
 
 export type DenialRow = { hour: string; portal: string; reason: string; count: number };

@@ -5,9 +5,9 @@ import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
 import { observeAuditEvents } from "./alerts/engine";
-import { regrainRollups, rollupDenials, rollupEvents } from "@/lib/dashboards/rollup";
+import { rollupDenials, rollupEvents } from "@/lib/dashboards/rollup";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { addDenialRollups, trafficRollupUpsert } from "./traffic-rollups";
+import { addDenialRollups, overviewRollupUpserts } from "./traffic-rollups";
 import { publishConfig } from "./config-publisher";
 import { recordGrantUse } from "./step-up";
 
@@ -95,14 +95,7 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
       // travels as one array literal: Prisma passes JS arrays element by element, which cost more
       // than the insert itself. The rollups are data-modifying CTEs of the same statement: they
       // count exactly the rows this transaction stores.
-      const minutes = rollupEvents(fresh);
-      const rollups = [
-        trafficRollupUpsert(minutes, "TrafficRollup"),
-        trafficRollupUpsert(regrainRollups(minutes, 3_600_000), "TrafficRollupHour"),
-        trafficRollupUpsert(regrainRollups(minutes, 86_400_000), "TrafficRollupDay"),
-      ].flatMap((sql, i) =>
-        sql ? [Prisma.sql`, ${Prisma.raw(`rollup_${i}`)} AS (${sql})`] : [],
-      );
+      const rollups = overviewRollupUpserts(rollupEvents(fresh)).map((sql, i) => Prisma.sql`, ${Prisma.raw(`rollup_${i}`)} AS (${sql})`);
       await tx.$executeRaw`
         WITH inserted AS (
         INSERT INTO "AuditEvent" ("id", "time", "kind", "actorType", "actorId", "actorLabel", "action", "outcome",

@@ -52,13 +52,15 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     ];
     await ingestAuditEvents(t.db, batch);
     await ingestAuditEvents(t.db, batch);
-    const rows = await t.db.trafficRollup.findMany();
-    expect(rows.reduce((n, r) => n + r.count, 0)).toBe(22);
-    expect(rows.every((r) => r.latencyBuckets.length === 12)).toBe(true);
-    const hours = await t.db.trafficRollupHour.findMany();
-    expect(hours.reduce((n, r) => n + r.count, 0)).toBe(22);
-    const days = await t.db.trafficRollupDay.findMany();
-    expect(days.reduce((n, r) => n + r.count, 0)).toBe(22);
+    // Each overview table counts every event once per grain (the tool and cost tables only tool calls,
+    // cost only those that reached the upstream).
+    const perGrain = (rows: { grain: string; count: number }[]) =>
+      Object.fromEntries(["minute", "hour", "day"].map((g) => [g, rows.filter((r) => r.grain === g).reduce((n, r) => n + r.count, 0)]));
+    expect(perGrain(await t.db.trafficByServer.findMany())).toEqual({ minute: 22, hour: 22, day: 22 });
+    expect(perGrain(await t.db.trafficByActor.findMany())).toEqual({ minute: 22, hour: 22, day: 22 });
+    expect(perGrain(await t.db.trafficByTool.findMany())).toEqual({ minute: 22, hour: 22, day: 22 });
+    expect(perGrain(await t.db.trafficCost.findMany())).toEqual({ minute: 20, hour: 20, day: 20 });
+    expect((await t.db.trafficByServer.findMany()).every((r) => r.latencyBuckets.length === 12)).toBe(true);
     const denials = await t.db.denialRollup.findMany({ orderBy: { reason: "asc" } });
     expect(denials.map((d) => [d.reason, d.count])).toEqual([
       ["role Analyst does not allow budgets_*", 1],

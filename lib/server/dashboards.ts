@@ -1,7 +1,7 @@
 import "server-only";
 import { stringify } from "csv-stringify/sync";
 
-import { BUCKET_COUNT, percentileOf, type Decision } from "@/lib/dashboards/rollup";
+import { BUCKET_COUNT, percentileOf, type Decision, type Grain } from "@/lib/dashboards/rollup";
 import { dashboardQuery } from "@/lib/schemas/dashboard";
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
@@ -12,34 +12,32 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
 /**
- * Per range: the chart's step, and the rollup its series reads (the coarsest one as fine as the
- * step). The other charts read whole days, hours and minutes of the range from the day, hour and
- * minute rollups (`coveringRollups`), so a 30-day range reads about 30 days' rows, not 43,200
- * minutes' or 720 hours'.
+ * Per range: the chart's step, and the grain its series reads (the coarsest one as fine as the
+ * step). The other charts read whole days, hours and minutes of the range at day, hour and minute
+ * grain (`covering`), so a 30-day range reads about 30 days' rows, not 43,200 minutes' or 720 hours'.
  */
 export const trafficRanges = { "1h": MINUTE, "6h": 5 * MINUTE, "24h": HOUR, "7d": 2 * HOUR, "30d": DAY } as const;
 export type TrafficRange = keyof typeof trafficRanges;
 const RANGE_MS: Record<TrafficRange, number> = { "1h": HOUR, "6h": 6 * HOUR, "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY };
 
-const seriesTable = (stepMs: number) => Prisma.raw(stepMs >= DAY ? `"TrafficRollupDay"` : stepMs >= HOUR ? `"TrafficRollupHour"` : `"TrafficRollup"`);
+const seriesGrain = (stepMs: number): Grain => (stepMs >= DAY ? "day" : stepMs >= HOUR ? "hour" : "minute");
 
 const ceilTo = (d: Date, grain: number) => new Date(Math.ceil(d.getTime() / grain) * grain);
-const ROLLUP_COLUMNS = Prisma.raw(`"minute", "portal", "server", "tool", "actor", "decision", "count", "bytes", "latencySumMs", "latencyBuckets", "upstreamErrors"`);
 
 /**
- * The rollup rows that cover [from, now] exactly, each stretch at its coarsest grain: whole days
- * from the daily rollups, the hours before the first whole day from the hourly ones, the minutes
- * before the first whole hour from the per-minute ones. Every event is in all three, so the sums
- * are those of the per-minute rows; filters outside are pushed into each part by the planner.
+ * The rows of an overview table (lib/dashboards/rollup.ts) that cover [from, now] exactly, each
+ * stretch at its coarsest grain: whole days, then the hours before the first whole day, then the
+ * minutes before the first whole hour. Every event is counted at all three grains, so the sums
+ * are those of the per-minute rows. One condition on one table (three ranges of its key, ORed
+ * into one bitmap scan), not a UNION ALL: PostgreSQL runs a union's branches as a parallel append,
+ * and starting its workers cost more than summing the few thousand rows on a busy machine.
  */
-function coveringRollups(from: Date): Prisma.Sql {
+function covering(from: Date): Prisma.Sql {
   const hourStart = ceilTo(from, HOUR);
   const dayStart = ceilTo(from, DAY);
-  return Prisma.sql`(
-    SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollupDay" WHERE "minute" >= ${dayStart}
-    UNION ALL SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollupHour" WHERE "minute" >= ${hourStart} AND "minute" < ${dayStart}
-    UNION ALL SELECT ${ROLLUP_COLUMNS} FROM "TrafficRollup" WHERE "minute" >= ${from} AND "minute" < ${hourStart}
-  )`;
+  return Prisma.sql`(("grain" = 'day' AND "start" >= ${dayStart})
+    OR ("grain" = 'hour' AND "start" >= ${hourStart} AND "start" < ${dayStart})
+    OR ("grain" = 'minute' AND "start" >= ${from} AND "start" < ${hourStart}))`;
 }
 
 /** Element-wise sums of the latency buckets: one pass over the rows, where unnest would multiply them by twelve. */
@@ -90,20 +88,20 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / step) * step);
   const portalFilter = portal ?? null;
   const seconds = step / 1000;
-  const rollups = coveringRollups(from);
+  const rows = covering(from);
 
   const [series, tools, callers, denials, latency, alerts, portals, stepUp] = await Promise.all([
     db.$queryRaw<Array<{ bucket: Date; decision: Decision; calls: bigint }>>`
-      SELECT to_timestamp(floor(extract(epoch from "minute") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "decision", sum("count") AS calls
-      FROM ${seriesTable(step)} WHERE "minute" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      SELECT to_timestamp(floor(extract(epoch from "start") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "decision", sum("count") AS calls
+      FROM "TrafficByServer" WHERE "grain" = ${seriesGrain(step)} AND "start" >= ${from} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2 ORDER BY 1`,
     db.$queryRaw<Array<{ server: string; tool: string; calls: bigint }>>`
-      SELECT "server", "tool", sum("count") AS calls FROM ${rollups} r
-      WHERE "tool" <> '' AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      SELECT "server", "tool", sum("count") AS calls FROM "TrafficByTool" r
+      WHERE ${rows} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8`,
     db.$queryRaw<Array<{ actor: string; calls: bigint }>>`
-      SELECT "actor", sum("count") AS calls FROM ${rollups} r
-      WHERE (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      SELECT "actor", sum("count") AS calls FROM "TrafficByActor" r
+      WHERE ${rows} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
     db.$queryRaw<Array<{ reason: string; count: bigint }>>`
       SELECT "reason", sum("count") AS count FROM "DenialRollup"
@@ -111,8 +109,8 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
       GROUP BY 1 ORDER BY 2 DESC LIMIT 8`,
     db.$queryRaw<Array<{ server: string; calls: bigint; errors: bigint } & Record<string, bigint | null>>>`
       SELECT r."server", sum(r."count") AS calls, sum(r."upstreamErrors") AS errors, ${bucketSums}
-      FROM ${rollups} r
-      WHERE r."server" <> '' AND r."decision" IN ('allowed', 'error') AND (${portalFilter}::text IS NULL OR r."portal" = ${portalFilter})
+      FROM "TrafficByServer" r
+      WHERE ${rows} AND r."server" <> '' AND r."decision" IN ('allowed', 'error') AND (${portalFilter}::text IS NULL OR r."portal" = ${portalFilter})
       GROUP BY 1`,
     db.$queryRaw<Array<{ bucket: Date; severity: string; n: bigint }>>`
       SELECT to_timestamp(floor(extract(epoch from "firstSeenAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "severity", count(*) AS n
@@ -213,14 +211,15 @@ export type CostRow = { team: string; tool: string; calls: number; bytes: number
 export async function getCostAttribution(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<CostRow[]> {
   authorize(actor, "dashboards:read");
   const { range, portal } = dashboardParams.parse(raw);
-  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / MINUTE) * MINUTE);
-  const rollups = coveringRollups(from);
+  // The charts' window (from the start of the step it falls in), so the table adds up to what the
+  // charts above it show, and a day or longer reads whole hours or days, never the per-minute rows.
+  const step = trafficRanges[range];
+  const from = new Date(Math.floor((now.getTime() - RANGE_MS[range]) / step) * step);
   const portalFilter = portal ?? null;
   const [rows, users] = await Promise.all([
     db.$queryRaw<Array<{ actor: string; server: string; tool: string; calls: bigint; bytes: bigint; latency: number }>>`
       SELECT "actor", "server", "tool", sum("count") AS calls, sum("bytes") AS bytes, sum("latencySumMs") AS latency
-      FROM ${rollups} r WHERE "tool" <> '' AND "decision" IN ('allowed', 'error')
-        AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
+      FROM "TrafficCost" r WHERE ${covering(from)} AND (${portalFilter}::text IS NULL OR "portal" = ${portalFilter})
       GROUP BY 1, 2, 3`,
     db.user.findMany({ select: { email: true, idpGroups: true } }),
   ]);

@@ -1,52 +1,53 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 
-import type { DenialRow, RollupRow } from "@/lib/dashboards/rollup";
+import { BUCKET_COUNT, overviewRollups, overviewTables, type DenialRow, type OverviewRow, type OverviewTable, type RollupRow } from "@/lib/dashboards/rollup";
 import { Prisma } from "@/lib/generated/prisma/client";
 
 type Tx = Prisma.TransactionClient;
 
 const textArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 
+const MEASURE_SQL: Record<Measure, { cast: string; text: (row: OverviewRow) => string }> = {
+  count: { cast: "int", text: (r) => String(r.count) },
+  bytes: { cast: "bigint", text: (r) => String(r.bytes) },
+  latencySumMs: { cast: "double precision", text: (r) => String(r.latencySumMs) },
+  upstreamErrors: { cast: "int", text: (r) => String(r.upstreamErrors) },
+  latencyBuckets: { cast: "int[]", text: (r) => `{${r.latencyBuckets.join(",")}}` },
+};
+type Measure = (typeof overviewTables)[OverviewTable]["measures"][number];
+
+const quote = (column: string) => `"${column}"`;
+
 /**
- * Adds a batch's rollups to the per-minute table in one statement: new minutes are inserted,
- * existing ones summed (latency buckets element by element). Runs inside the ingest transaction,
- * so rollups count exactly the events stored, and a re-sent batch (all duplicates) adds nothing.
+ * Adds a batch's rows to one overview rollup table in one statement, every grain at once: new
+ * periods are inserted, existing ones summed (latency buckets element by element). Null when
+ * there is nothing to add. Ingest runs these as data-modifying CTEs of its event insert, so the
+ * rollups count exactly the events stored, and a re-sent batch (all duplicates) adds nothing.
  */
-export async function addTrafficRollups(tx: Tx, rows: RollupRow[], table: RollupTable = "TrafficRollup"): Promise<void> {
-  const upsert = trafficRollupUpsert(rows, table);
-  if (upsert) await tx.$executeRaw(upsert);
+export function overviewRollupUpsert(table: OverviewTable, rows: OverviewRow[]): Prisma.Sql | null {
+  if (rows.length === 0) return null;
+  const { dims, measures } = overviewTables[table] as { dims: readonly string[]; measures: readonly Measure[] };
+  const target = quote(table);
+  const keyColumns = ["grain", "start", ...dims].map(quote).join(", ");
+  const columns = [...dims.map((d, i) => ({ name: d, cast: "text", values: rows.map((r) => r.key[i]!) })), ...measures.map((m) => ({ name: m, cast: MEASURE_SQL[m].cast, values: rows.map(MEASURE_SQL[m].text) }))];
+  const sum = (m: Measure) =>
+    m === "latencyBuckets"
+      ? `ARRAY[${Array.from({ length: BUCKET_COUNT }, (_, i) => `COALESCE(${target}."latencyBuckets"[${i + 1}], 0) + COALESCE(EXCLUDED."latencyBuckets"[${i + 1}], 0)`).join(", ")}]`
+      : `${target}.${quote(m)} + EXCLUDED.${quote(m)}`;
+  const arrays = [rows.map((r) => r.grain), rows.map((r) => r.start), ...columns.map((c) => c.values)];
+  return Prisma.sql`
+    INSERT INTO ${Prisma.raw(target)} (${Prisma.raw(`${keyColumns}, ${measures.map(quote).join(", ")}`)})
+    SELECT u.c0, (u.c1::timestamptz AT TIME ZONE 'UTC'), ${Prisma.raw(columns.map((c, i) => `u.c${i + 2}::${c.cast}`).join(", "))}
+    FROM unnest(${Prisma.join(arrays.map((values) => Prisma.sql`${textArray(values)}::text[]`))})
+      AS u(${Prisma.raw(arrays.map((_, i) => `c${i}`).join(", "))})
+    ON CONFLICT (${Prisma.raw(keyColumns)}) DO UPDATE SET ${Prisma.raw(measures.map((m) => `${quote(m)} = ${sum(m)}`).join(", "))}`;
 }
 
-export type RollupTable = "TrafficRollup" | "TrafficRollupHour" | "TrafficRollupDay";
-
-/**
- * The upsert of `addTrafficRollups` as a statement of its own, null when there is nothing to add:
- * ingest runs it as a data-modifying CTE of its event insert, so the whole batch is one round trip.
- */
-export function trafficRollupUpsert(rows: RollupRow[], table: RollupTable): Prisma.Sql | null {
-  if (rows.length === 0) return null;
-  const target = Prisma.raw(`"${table}"`);
-  return Prisma.sql`
-    INSERT INTO ${target} ("id", "minute", "portal", "server", "tool", "actor", "decision", "count", "bytes", "latencySumMs", "latencyBuckets", "upstreamErrors")
-    SELECT u.id, (u.minute::timestamptz AT TIME ZONE 'UTC'), u.portal, u.server, u.tool, u.actor, u.decision, u.count::int, u.bytes::bigint,
-      u.latency::double precision, u.buckets::int[], u.errors::int
-    FROM unnest(
-      ${textArray(rows.map(() => randomUUID()))}::text[], ${textArray(rows.map((r) => r.minute))}::text[], ${textArray(rows.map((r) => r.portal))}::text[],
-      ${textArray(rows.map((r) => r.server))}::text[], ${textArray(rows.map((r) => r.tool))}::text[], ${textArray(rows.map((r) => r.actor))}::text[],
-      ${textArray(rows.map((r) => r.decision))}::text[], ${textArray(rows.map((r) => String(r.count)))}::text[], ${textArray(rows.map((r) => String(r.bytes)))}::text[],
-      ${textArray(rows.map((r) => String(r.latencySumMs)))}::text[], ${textArray(rows.map((r) => `{${r.latencyBuckets.join(",")}}`))}::text[],
-      ${textArray(rows.map((r) => String(r.upstreamErrors)))}::text[]
-    ) AS u(id, minute, portal, server, tool, actor, decision, count, bytes, latency, buckets, errors)
-    ON CONFLICT ("minute", "portal", "server", "tool", "actor", "decision") DO UPDATE SET
-      "count" = ${target}."count" + EXCLUDED."count",
-      "bytes" = ${target}."bytes" + EXCLUDED."bytes",
-      "latencySumMs" = ${target}."latencySumMs" + EXCLUDED."latencySumMs",
-      "upstreamErrors" = ${target}."upstreamErrors" + EXCLUDED."upstreamErrors",
-      "latencyBuckets" = (
-        SELECT array_agg(COALESCE(x.a, 0) + COALESCE(x.b, 0) ORDER BY x.i)
-        FROM unnest(${target}."latencyBuckets", EXCLUDED."latencyBuckets") WITH ORDINALITY AS x(a, b, i)
-      )`;
+/** The upserts that add a batch's per-minute rollups (`rollupEvents`) to every overview table. */
+export function overviewRollupUpserts(minutes: RollupRow[]): Prisma.Sql[] {
+  const rows = overviewRollups(minutes);
+  return (Object.keys(overviewTables) as OverviewTable[]).flatMap((table) => overviewRollupUpsert(table, rows[table]) ?? []);
 }
 
 /** Adds a batch's refused calls to the hourly denial counts, in the ingest transaction like the traffic rollups. */
