@@ -110,6 +110,16 @@ describe("retention purge", () => {
     const recent = await t.db.auditEvent.findFirstOrThrow({ where: { kind: "mcp.request", time: { gte: daysAgo(2) } } });
     expect((recent.data as Record<string, unknown>).arguments).toBeDefined();
 
+    // The overview's rollups go with them: nothing of 500 days ago; of 100 days ago only the
+    // per-day rows (no chart reads minutes or hours that old); yesterday's at every grain.
+    expect(result.rollupRows).toBeGreaterThan(0);
+    const grains = async (from: Date, to: Date) =>
+      (await t.db.trafficByServer.findMany({ where: { start: { gte: from, lt: to } }, select: { grain: true } })).map((r) => r.grain).sort();
+    expect(await grains(daysAgo(501), daysAgo(499))).toEqual([]);
+    expect(new Set(await grains(daysAgo(101), daysAgo(99)))).toEqual(new Set(["day"]));
+    expect(new Set(await grains(daysAgo(2), NOW))).toEqual(new Set(["day", "hour", "minute"]));
+    expect(await t.db.trafficByActor.count({ where: { start: { lt: daysAgo(400) } } })).toBe(0);
+
     const verified = await verifyAuditChain(t.db);
     expect(verified).toMatchObject({ ok: true, failure: null });
     // Three config changes kept among deleted rows: four holes, each bridged by a signed record.

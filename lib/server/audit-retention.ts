@@ -11,6 +11,7 @@ import { toChainRow } from "./audit-verify";
 import { describeError, log } from "./log";
 import { readSettings } from "./settings";
 import { getActiveSigningKey } from "./signing-keys";
+import { FINE_ROLLUP_DAYS, pruneOverviewRollups } from "./traffic-rollups";
 
 /**
  * Retention per data class. Four classes, each with its own number of days (Settings):
@@ -79,6 +80,8 @@ export type PurgeResult = {
   /** Rows of hash version 1 past payload retention: they keep their payload until deleted. */
   legacyPayloadRows: number;
   purgeRecords: number;
+  /** Overview rollup rows deleted: minute and hour rows older than any chart reads, and every row past MCP metadata retention. */
+  rollupRows: number;
   batches: number;
   failure: { seq: string; detail: string } | null;
   cutoffs: Record<RetentionClass, string>;
@@ -218,6 +221,7 @@ export async function runRetentionPurge(db: Db, actor: Actor, options: { now?: D
     payloadBytesCleared: 0,
     legacyPayloadRows: 0,
     purgeRecords: 0,
+    rollupRows: 0,
     batches: 0,
     failure: null,
     cutoffs: Object.fromEntries(RETENTION_CLASSES.map((c) => [c, cutoffs[c].toISOString()])) as Record<RetentionClass, string>,
@@ -237,6 +241,7 @@ export async function runRetentionPurge(db: Db, actor: Actor, options: { now?: D
       if (n === 0) break;
       result.batches += 1;
     }
+    result.rollupRows = await pruneOverviewRollups(db, new Date(now.getTime() - FINE_ROLLUP_DAYS * DAY_MS), cutoffs.mcp);
     const [legacy] = await db.$queryRaw<Array<{ n: bigint | number }>>`
       SELECT count(*) AS n FROM "AuditEvent" WHERE ${IS_MCP} AND "hashVersion" = 1 AND "time" < ${utc(cutoffs.payloads)} AND ${HAS_PAYLOAD}`;
     result.legacyPayloadRows = Number(legacy?.n ?? 0);

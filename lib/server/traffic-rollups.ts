@@ -5,6 +5,7 @@ import { BUCKET_COUNT, overviewRollups, overviewTables, type DenialRow, type Ove
 import { Prisma } from "@/lib/generated/prisma/client";
 
 type Tx = Prisma.TransactionClient;
+type Executor = Pick<Prisma.TransactionClient, "$executeRaw">;
 
 const textArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 
@@ -61,4 +62,27 @@ export async function addDenialRollups(tx: Tx, rows: DenialRow[]): Promise<void>
       ${textArray(rows.map((r) => r.reason))}::text[], ${textArray(rows.map((r) => String(r.count)))}::text[]
     ) AS u(id, hour, portal, reason, count)
     ON CONFLICT ("hour", "portal", "reason") DO UPDATE SET "count" = "DenialRollup"."count" + EXCLUDED."count"`;
+}
+
+/** The overview's longest range (30 days) and a day of slack: minute and hour rows older than this are read by no chart. */
+export const FINE_ROLLUP_DAYS = 31;
+
+/**
+ * Bounds the rollups (run by the daily retention purge): minute and hour rows and the hourly
+ * denial counts once no chart reads them (older than `fineBefore`), and every row once the MCP
+ * request metadata it sums is past retention (`metadataBefore`): the caller and cost tables name
+ * people, so they must not outlive the events they were counted from. Returns the rows deleted.
+ */
+export async function pruneOverviewRollups(db: Executor, fineBefore: Date, metadataBefore: Date): Promise<number> {
+  const utc = (d: Date) => Prisma.sql`(${d.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+  const fine = utc(fineBefore < metadataBefore ? metadataBefore : fineBefore);
+  const all = utc(metadataBefore);
+  let deleted = 0;
+  for (const table of Object.keys(overviewTables) as OverviewTable[]) {
+    deleted += await db.$executeRaw`
+      DELETE FROM ${Prisma.raw(quote(table))}
+      WHERE ("grain" IN ('minute', 'hour') AND "start" < ${fine}) OR "start" < ${all}`;
+  }
+  deleted += await db.$executeRaw`DELETE FROM "DenialRollup" WHERE "hour" < ${fine}`;
+  return deleted;
 }
