@@ -18,6 +18,7 @@ import { startAlerting } from "@/lib/server/alerts/start";
 import { startPeriodicPublish } from "@/lib/server/config-publisher";
 import { startHourlyCheckpoints } from "@/lib/server/audit-checkpoints";
 import { startDailyVerification } from "@/lib/server/audit-verify";
+import { startVerificationSweep } from "@/lib/server/audit-verification-jobs";
 import { startDailyPurge } from "@/lib/server/audit-retention";
 import { startSiemDelivery } from "@/lib/server/log-destinations";
 import { getDb } from "@/lib/server/db/instance";
@@ -65,6 +66,7 @@ async function main() {
   await startAlerting(db);
   startHourlyCheckpoints(db);
   startDailyVerification(db);
+  startVerificationSweep(db);
   startDailyPurge(db);
   startSiemDelivery(db);
 

@@ -9,9 +9,21 @@
  * realistic, but not a valid hash chain, which an export does not check); `--fill ingest` sends
  * them through the real ingest, 500 at a time (slow at 1M). On PGlite the database lives in this
  * process, so its own cache counts in the RSS: Postgres gives the export's figure alone.
+ * Runs under the control plane's V8 flags (CONTROL_PLANE_NODE_FLAGS), as the product does.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import os from "node:os";
+import v8 from "node:v8";
+import { CONTROL_PLANE_NODE_FLAGS } from "../scripts/lib/launch";
+
+// The export runs in the control plane, so the bench runs under the control plane's V8 flags
+// (scripts/lib/launch.ts): started without them, it runs itself again with them.
+const heapLimitMb = Number(CONTROL_PLANE_NODE_FLAGS.find((f) => f.startsWith("--max-old-space-size="))?.split("=")[1]);
+if (Math.abs(v8.getHeapStatistics().heap_size_limit / 1024 / 1024 - heapLimitMb) > heapLimitMb * 0.1) {
+  const child = spawnSync(process.execPath, [...CONTROL_PLANE_NODE_FLAGS, "--import", "tsx", "--conditions=react-server", ...process.argv.slice(1)], { stdio: "inherit" });
+  process.exit(child.status ?? 1);
+}
 
 process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
 
@@ -57,7 +69,7 @@ try {
   const fillSeconds = (performance.now() - fillStarted) / 1000;
 
   process.stdout.write(
-    `audit export: ${rows.toLocaleString()} events (${t.kind ?? "pglite"}), filled ${fillMode === "sql" ? "in SQL (not a valid chain)" : "through ingest"} in ${fillSeconds.toFixed(1)} s\n`,
+    `audit export: ${rows.toLocaleString()} events (${t.kind ?? "pglite"}, node ${process.execArgv.filter((a) => a.startsWith("--max")).join(" ")}), filled ${fillMode === "sql" ? "in SQL (not a valid chain)" : "through ingest"} in ${fillSeconds.toFixed(1)} s\n`,
   );
   let isOver = false;
   for (const format of formats) {

@@ -26,6 +26,7 @@ type RetentionStatus = {
   legacyPayloadRows: number;
   purgeRecords: number;
   lastPurge: { time: string; outcome: string; summary: string | null; actorLabel: string | null } | null;
+  heldBySiem: { destination: string; deliveredUpTo: string; rows: number } | null;
 };
 
 const CLASS_LABELS: Record<RetentionClass, { label: string; setting: string; what: string }> = {
@@ -127,6 +128,12 @@ export function RetentionCard({ canWrite }: { canWrite: boolean }) {
             })}
           </TableBody>
         </Table>
+        {data.heldBySiem ? (
+          <p className="text-xs text-muted-foreground" role="status" aria-label="Deletion held for SIEM">
+            {data.heldBySiem.rows.toLocaleString("en")} events past retention are kept until the SIEM destination &ldquo;{data.heldBySiem.destination}&rdquo; has received them (it has everything up to seq{" "}
+            {data.heldBySiem.deliveredUpTo}); payloads are cleared meanwhile.
+          </p>
+        ) : null}
         {data.legacyPayloadRows > 0 ? (
           <p className="text-xs text-muted-foreground">
             {data.legacyPayloadRows.toLocaleString("en")} events written before payload digests keep their payload until the event itself is deleted: their hash covers the payload.

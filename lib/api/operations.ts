@@ -183,7 +183,7 @@ export const operations: Operation[] = [
   { method: "post", path: "/audit-verifications", summary: "Start a chain verification job (or get the one running); poll it for progress and result", tag: "Audit", permission: "audit:verify", status: 202 },
   { method: "get", path: "/audit-verifications/{id}", summary: "One verification job: progress, then verified up to seq N or the first broken seq", tag: "Audit", permission: "audit:verify" },
   { method: "post", path: "/audit-verifications/{id}/cancel", summary: "Cancel a running verification job (it stops at its next chunk)", tag: "Audit", permission: "audit:verify" },
-  { method: "get", path: "/audit-retention", summary: "Retention per data class: days, space used, what is due, the last purge", tag: "Audit", permission: "settings:read" },
+  { method: "get", path: "/audit-retention", summary: "Retention per data class: days, space used, what is due, the last purge, and events kept until a SIEM destination has them", tag: "Audit", permission: "settings:read" },
   { method: "post", path: "/audit-retention/purge", summary: "Run the retention purge now (up to 100,000 rows); it records what it purged as an audit event", tag: "Audit", permission: "settings:write" },
   { method: "get", path: "/log-destinations", summary: "SIEM destinations with their status: last delivered seq, lag, last error (never their secrets)", tag: "Audit", permission: "settings:read" },
   { method: "post", path: "/log-destinations", summary: "Stream the audit log to an HTTPS endpoint (JSON Lines, HMAC-signed) or a Splunk HEC", tag: "Audit", permission: "settings:write", body: createLogDestinationInput, status: 201 },

@@ -184,3 +184,41 @@ describe("retention purge", () => {
     expect(verified).toMatchObject({ ok: true, checked: 2 });
   });
 });
+
+describe("retention purge and SIEM destinations", () => {
+  let s: TestDb;
+  beforeAll(async () => {
+    s = await createTestDatabase();
+    // 10 sign-ins past retention, 5 MCP calls whose payloads are past retention, 3 recent calls.
+    await ingestAuditEvents(s.db, [
+      ...Array.from({ length: 10 }, (_, i) => signIn(daysAgo(500, i))),
+      ...Array.from({ length: 5 }, (_, i) => mcp(daysAgo(100, i), i)),
+      ...Array.from({ length: 3 }, (_, i) => mcp(daysAgo(1, i), 10 + i)),
+    ]);
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it("deletes no row an enabled destination has not delivered yet, clears payloads anyway, and says why in the status", async () => {
+    const seqs = (await s.db.auditEvent.findMany({ orderBy: { seq: "asc" }, select: { seq: true } })).map((r) => r.seq);
+    // The SIEM has the first 4 sign-ins; a paused destination, far behind, holds nothing back.
+    await s.db.logDestination.create({ data: { name: "Splunk", kind: "splunk_hec", url: "https://siem.example.test/", secretEnc: "unused", cursor: seqs[3]! } });
+    await s.db.logDestination.create({ data: { name: "Old SIEM", kind: "https", url: "https://old.example.test/", secretEnc: "unused", cursor: 0n, enabled: false } });
+
+    const before = await getRetentionStatus(s.db, auditor, NOW);
+    expect(before.heldBySiem).toEqual({ destination: "Splunk", deliveredUpTo: seqs[3]!.toString(), rows: 6 });
+
+    const result = await runRetentionPurge(s.db, admin, { now: NOW, batch: 3 });
+    expect(result).toMatchObject({ ok: true, deleted: { auth: 4 }, payloadsCleared: 5, heldBySiem: { destination: "Splunk" } });
+    expect(await s.db.auditEvent.count({ where: { kind: "auth.sign_in" } })).toBe(6);
+    expect(await s.db.auditEvent.count({ where: { seq: { lte: seqs[3]! } } })).toBe(0);
+    expect(await verifyAuditChain(s.db)).toMatchObject({ ok: true, failure: null });
+
+    // Once the destination has caught up, the next purge deletes the rest.
+    await s.db.logDestination.updateMany({ where: { name: "Splunk" }, data: { cursor: seqs.at(-1)! } });
+    expect((await getRetentionStatus(s.db, auditor, NOW)).heldBySiem).toBeNull();
+    expect((await runRetentionPurge(s.db, admin, { now: NOW })).deleted.auth).toBe(6);
+    expect(await verifyAuditChain(s.db)).toMatchObject({ ok: true, failure: null });
+  });
+});

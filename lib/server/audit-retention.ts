@@ -33,6 +33,9 @@ import { FINE_ROLLUP_DAYS, pruneOverviewRollups } from "./traffic-rollups";
  *   the run, the link to what precedes it): the purge never launders a row someone edited. A
  *   broken row stops the purge and the purge event says where.
  * - The chain's newest row is never deleted: the next event must link to a row that exists.
+ * - Nor a row an enabled SIEM destination has not delivered yet (past its cursor): deletion stops
+ *   at the lowest such cursor and goes on once the destination has the rows. Payloads are still
+ *   cleared (the destination then receives the row without them, as an auditor would see it).
  */
 
 export const RETENTION_CLASSES = ["payloads", "mcp", "auth", "governance"] as const;
@@ -85,7 +88,17 @@ export type PurgeResult = {
   batches: number;
   failure: { seq: string; detail: string } | null;
   cutoffs: Record<RetentionClass, string>;
+  /** The enabled SIEM destination furthest behind: no row after its cursor was deleted. */
+  heldBySiem: SiemHold | null;
 };
+
+export type SiemHold = { destination: string; deliveredUpTo: string };
+
+/** The enabled SIEM destination with the lowest cursor: rows after it are not delivered everywhere yet. */
+async function siemHold(db: Db): Promise<SiemHold | null> {
+  const dest = await db.logDestination.findFirst({ where: { enabled: true }, orderBy: { cursor: "asc" }, select: { name: true, cursor: true } });
+  return dest ? { destination: dest.name, deliveredUpTo: dest.cursor.toString() } : null;
+}
 
 class PurgeRefused extends Error {
   constructor(
@@ -132,7 +145,7 @@ async function clearPayloadBatch(db: Db, cutoff: Date, rowCutoff: Date, batch: n
 }
 
 /** One batch of row deletion, under the chain lock; returns how many rows it deleted. */
-async function deleteBatch(db: Db, cutoffs: RetentionCutoffs, batch: number, key: { privateKey: Parameters<typeof signPurgeClaims>[1]; kid: string }, now: Date, result: PurgeResult): Promise<number> {
+async function deleteBatch(db: Db, cutoffs: RetentionCutoffs, holdFrom: bigint | null, batch: number, key: { privateKey: Parameters<typeof signPurgeClaims>[1]; kid: string }, now: Date, result: PurgeResult): Promise<number> {
   return db.$transaction(
     async (tx) => {
       // The lock every chain writer takes: the newest row cannot change under us.
@@ -142,7 +155,7 @@ async function deleteBatch(db: Db, cutoffs: RetentionCutoffs, batch: number, key
         " OR ",
       );
       const seqs = await tx.$queryRaw<Array<{ seq: bigint }>>`
-        SELECT "seq" FROM "AuditEvent" WHERE (${due}) AND "seq" < (SELECT max("seq") FROM "AuditEvent")
+        SELECT "seq" FROM "AuditEvent" WHERE (${due}) AND "seq" < (SELECT max("seq") FROM "AuditEvent") ${holdFrom === null ? Prisma.empty : Prisma.sql`AND "seq" <= ${holdFrom}`}
         ORDER BY "seq" LIMIT ${batch}`;
       if (seqs.length === 0) return 0;
       const rows = await tx.auditEvent.findMany({ where: { seq: { in: seqs.map((r) => BigInt(r.seq)) } }, orderBy: { seq: "asc" } });
@@ -225,7 +238,10 @@ export async function runRetentionPurge(db: Db, actor: Actor, options: { now?: D
     batches: 0,
     failure: null,
     cutoffs: Object.fromEntries(RETENTION_CLASSES.map((c) => [c, cutoffs[c].toISOString()])) as Record<RetentionClass, string>,
+    // Read once: a cursor only moves forward, so this hold is never too loose.
+    heldBySiem: await siemHold(db),
   };
+  const holdFrom = result.heldBySiem ? BigInt(result.heldBySiem.deliveredUpTo) : null;
   try {
     const key = await getActiveSigningKey(db);
     for (;;) {
@@ -237,7 +253,7 @@ export async function runRetentionPurge(db: Db, actor: Actor, options: { now?: D
     }
     for (;;) {
       if (result.batches >= maxBatches) break;
-      const n = await deleteBatch(db, cutoffs, batch, key, now, result);
+      const n = await deleteBatch(db, cutoffs, holdFrom, batch, key, now, result);
       if (n === 0) break;
       result.batches += 1;
     }
@@ -291,6 +307,8 @@ export type RetentionStatus = {
   legacyPayloadRows: number;
   purgeRecords: number;
   lastPurge: { time: string; outcome: string; summary: string | null; actorLabel: string | null } | null;
+  /** Rows past retention that wait for a SIEM destination to deliver them before they are deleted. */
+  heldBySiem: (SiemHold & { rows: number }) | null;
 };
 
 /**
@@ -302,13 +320,15 @@ export async function getRetentionStatus(db: Db, actor: Actor, now = new Date())
   const settings = await readSettings(db);
   const cutoffs = retentionCutoffs(settings, now);
   const payloadSize = Prisma.raw(PAYLOAD_KEYS.map((k) => `coalesce(pg_column_size("data"->'${k}'), 0)`).join(" + "));
-  const rows = await db.$queryRaw<Array<{ cls: RowClass; rows: bigint | number; bytes: bigint | number | null; due: bigint | number; oldest: Date | null; payload_rows: bigint | number; payload_bytes: bigint | number | null; payload_due: bigint | number }>>`
+  const hold = await siemHold(db);
+  const isDue = Prisma.sql`((${IS_MCP} AND "time" < ${utc(cutoffs.mcp)}) OR (${IS_AUTH} AND "time" < ${utc(cutoffs.auth)})
+        OR (${CLASS_SQL.governance} AND "time" < ${utc(cutoffs.governance)}))`;
+  const rows = await db.$queryRaw<Array<{ cls: RowClass; rows: bigint | number; bytes: bigint | number | null; due: bigint | number; held: bigint | number; oldest: Date | null; payload_rows: bigint | number; payload_bytes: bigint | number | null; payload_due: bigint | number }>>`
     SELECT CASE WHEN ${IS_MCP} THEN 'mcp' WHEN ${IS_AUTH} THEN 'auth' ELSE 'governance' END AS cls,
       count(*) AS rows,
       sum(pg_column_size(e.*)) AS bytes,
-      count(*) FILTER (WHERE
-        (${IS_MCP} AND "time" < ${utc(cutoffs.mcp)}) OR (${IS_AUTH} AND "time" < ${utc(cutoffs.auth)})
-        OR (${CLASS_SQL.governance} AND "time" < ${utc(cutoffs.governance)})) AS due,
+      count(*) FILTER (WHERE ${isDue}) AS due,
+      count(*) FILTER (WHERE ${isDue} AND "seq" > ${hold ? BigInt(hold.deliveredUpTo) : null}) AS held,
       min("time") AS oldest,
       count(*) FILTER (WHERE ${HAS_PAYLOAD}) AS payload_rows,
       sum(${payloadSize}) AS payload_bytes,
@@ -334,8 +354,10 @@ export async function getRetentionStatus(db: Db, actor: Actor, now = new Date())
   const [legacy] = await db.$queryRaw<Array<{ n: bigint | number }>>`
     SELECT count(*) AS n FROM "AuditEvent" WHERE ${IS_MCP} AND "hashVersion" = 1 AND "time" < ${utc(cutoffs.payloads)} AND ${HAS_PAYLOAD}`;
   const last = await db.auditEvent.findFirst({ where: { action: "audit.purge" }, orderBy: { seq: "desc" }, select: { time: true, outcome: true, reasons: true, actorLabel: true } });
+  const held = rows.reduce((sum, r) => sum + num(r.held), 0);
   return {
     classes,
+    heldBySiem: hold && held > 0 ? { ...hold, rows: held } : null,
     legacyPayloadRows: num(legacy?.n),
     purgeRecords: await db.auditPurge.count(),
     lastPurge: last ? { time: last.time.toISOString(), outcome: last.outcome, summary: (last.reasons as string[] | null)?.[0] ?? null, actorLabel: last.actorLabel } : null,

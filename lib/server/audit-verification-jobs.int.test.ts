@@ -6,7 +6,7 @@ import type { Actor } from "./auth/actor";
 process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
 const { createTestDatabase } = await import("./db/test-database");
 const { ingestAuditEvents } = await import("./audit-ingest");
-const { startVerificationJob, listVerificationJobs, getVerificationJob, cancelVerificationJob } = await import("./audit-verification-jobs");
+const { startVerificationJob, listVerificationJobs, getVerificationJob, cancelVerificationJob, closeInterruptedVerifications } = await import("./audit-verification-jobs");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestDb;
@@ -59,5 +59,29 @@ describe("chain verification as a job", () => {
   it("shows a run whose process died as interrupted", async () => {
     const row = await t.db.auditVerification.create({ data: { startedByLabel: "gone", heartbeatAt: new Date(Date.now() - 10 * 60_000) } });
     expect((await getVerificationJob(t.db, auditor, row.id)).status).toBe("interrupted");
+  });
+
+  it("closes a run its dead process left running, at start-up, and then lets a new run start", async () => {
+    const diedAt = new Date(Date.now() - 10 * 60_000);
+    // What a control plane killed mid-run leaves behind.
+    const orphan = await t.db.auditVerification.create({ data: { startedByLabel: "killed", checked: 120, total: 400, heartbeatAt: diedAt } });
+    // A run another live process is doing beats its heartbeat: it stays running.
+    const live = await t.db.auditVerification.create({ data: { startedByLabel: "alive", heartbeatAt: new Date() } });
+
+    // (With the row of the test above, also left by a process that died.)
+    expect(await closeInterruptedVerifications(t.db)).toBeGreaterThanOrEqual(1);
+
+    const closed = await getVerificationJob(t.db, auditor, orphan.id);
+    expect(closed).toMatchObject({ status: "interrupted", checked: 120, finishedAt: diedAt.toISOString() });
+    expect((await t.db.auditVerification.findUniqueOrThrow({ where: { id: orphan.id } })).status).toBe("interrupted");
+    expect((await getVerificationJob(t.db, auditor, live.id)).status).toBe("running");
+    await expect(cancelVerificationJob(t.db, auditor, orphan.id)).rejects.toMatchObject({ code: "conflict" });
+
+    // The live one is someone else's run in progress; once it is gone too, a new run starts.
+    await t.db.auditVerification.update({ where: { id: live.id }, data: { status: "passed", finishedAt: new Date() } });
+    const { job, done } = await startVerificationJob(t.db, auditor, { chunk: 100 });
+    expect(job.id).not.toBe(orphan.id);
+    await done;
+    expect((await getVerificationJob(t.db, auditor, job.id)).status).toBe("passed");
   });
 });

@@ -13,7 +13,10 @@ import { describeError, log } from "./log";
  * (or someone else can look) while it runs, and every past run stays listed. The run itself is a
  * background task of the control-plane process that started it; it writes progress with each
  * chunk and reads the cancel flag there too, so a cancel from any request or process stops it.
- * A process that dies mid-run leaves a "running" row whose heartbeat stops: shown as interrupted.
+ * A live run beats its heartbeat every HEARTBEAT_MS, however slow its chunks; a process that dies
+ * mid-run leaves a "running" row whose heartbeat stops: shown as interrupted once it is STALE_MS
+ * old, and recorded so (status and finish time) by the control plane's sweep, which runs at
+ * start-up and then every STALE_MS (startVerificationSweep).
  */
 
 export type VerificationStatus = "running" | "passed" | "failed" | "cancelled" | "error" | "interrupted";
@@ -30,9 +33,9 @@ export type VerificationJobView = {
   finishedAt: string | null;
 };
 
-const STALE_MS = 2 * 60_000;
+const HEARTBEAT_MS = 5_000;
+const STALE_MS = 30_000;
 const PROGRESS_EVERY_MS = 500;
-
 
 function toView(row: AuditVerification, now = new Date()): VerificationJobView {
   const isStale = row.status === "running" && now.getTime() - row.heartbeatAt.getTime() > STALE_MS;
@@ -78,6 +81,13 @@ async function runJob(db: Db, actor: Actor, id: string, chunk?: number): Promise
       .then(() => db.auditVerification.update({ where: { id }, data: { checked, total, heartbeatAt: new Date() } }))
       .catch((error: unknown) => log("warn", "could not record verification progress", describeError(error)));
   };
+  // A slow chunk (a busy database) must not make a live run look dead.
+  const heartbeat = setInterval(() => {
+    writing = writing
+      .then(() => db.auditVerification.updateMany({ where: { id, status: "running" }, data: { heartbeatAt: new Date() } }))
+      .catch((error: unknown) => log("warn", "could not record verification heartbeat", describeError(error)));
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   try {
     const result = await runAuditVerification(db, actor, {
       onProgress,
@@ -85,6 +95,7 @@ async function runJob(db: Db, actor: Actor, id: string, chunk?: number): Promise
       // Read with each chunk, so a cancel from any request or process stops the walk.
       isCancelled: async () => (await db.auditVerification.findUnique({ where: { id }, select: { isCancelRequested: true } }))?.isCancelRequested ?? true,
     });
+    clearInterval(heartbeat);
     await writing;
     await db.auditVerification.update({
       where: { id },
@@ -101,6 +112,7 @@ async function runJob(db: Db, actor: Actor, id: string, chunk?: number): Promise
       },
     });
   } catch (error) {
+    clearInterval(heartbeat);
     await writing;
     const isCancelled = error instanceof VerificationCancelled;
     if (!isCancelled) log("error", "audit verification job failed to run", { jobId: id, ...describeError(error) });
@@ -132,4 +144,31 @@ export async function cancelVerificationJob(db: Db, actor: Actor, id: string): P
   if (!row) throw notFound("Verification");
   if (row.status !== "running") throw new AppError("conflict", "This verification has already finished");
   return toView(await db.auditVerification.update({ where: { id }, data: { isCancelRequested: true } }));
+}
+
+/**
+ * Records runs whose process died (heartbeat older than STALE_MS) as interrupted, finished when
+ * their heartbeat stopped. A run of a live process, this one or another, beats every HEARTBEAT_MS
+ * and is left alone. Returns how many it closed.
+ */
+export async function closeInterruptedVerifications(db: Db, now = new Date()): Promise<number> {
+  return db.$executeRaw`
+    UPDATE "AuditVerification" SET "status" = 'interrupted', "finishedAt" = "heartbeatAt"
+    WHERE "status" = 'running' AND "heartbeatAt" < (${new Date(now.getTime() - STALE_MS).toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+}
+
+/**
+ * In the control-plane process: at start-up, then every STALE_MS, closes the runs a dead process
+ * left "running" (a run orphaned just before a restart still has a fresh heartbeat, so the first
+ * sweep after it goes stale closes it), so the list shows the truth and a new run can start.
+ */
+export function startVerificationSweep(db: Db, everyMs = STALE_MS): () => void {
+  const sweep = () =>
+    void closeInterruptedVerifications(db)
+      .then((n) => (n > 0 ? log("warn", "audit verifications interrupted by a process that ended", { count: n }) : undefined))
+      .catch((error: unknown) => log("warn", "could not close interrupted audit verifications", describeError(error)));
+  sweep();
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

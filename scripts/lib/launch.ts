@@ -24,8 +24,20 @@ export function forwardStderr(child: ChildProcess): void {
   });
 }
 
+/**
+ * V8 flags the control plane runs with (here, in deploy/systemd, and in bench/audit-export.ts).
+ *
+ * `--max-old-space-size=1024`: with Node's default limit on a large machine (about 4 GB) V8 lets
+ * the old generation grow to about four times what is live before a full collection, so a 1M-row
+ * export (whose memory is all garbage a moment later) grew the process by about 200 MB. Under a
+ * 1 GB limit V8 grows the heap by a smaller factor and collects sooner: the same export grows it
+ * by well under 100 MB (bench/README.md). 1 GB is several times what the control plane keeps live;
+ * PGlite's database memory is WebAssembly memory, outside this limit.
+ */
+export const CONTROL_PLANE_NODE_FLAGS = ["--max-old-space-size=1024"];
+
 export function spawnControlPlane(root: string, env: NodeJS.ProcessEnv, listen: { host: string; port: number }): ChildProcess {
-  const child = spawn(process.execPath, tsx(root, "server.ts"), {
+  const child = spawn(process.execPath, [...CONTROL_PLANE_NODE_FLAGS, ...tsx(root, "server.ts")], {
     cwd: root,
     env: { ...env, HOST: listen.host, PORT: String(listen.port) },
     stdio: ["ignore", "pipe", "pipe"],
