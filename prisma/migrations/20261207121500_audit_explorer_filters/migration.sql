@@ -8,15 +8,6 @@
 DROP INDEX "AuditEvent_sourceInet_idx";
 CREATE INDEX "AuditEvent_sourceInet_seq_idx" ON "AuditEvent" ((portico_try_inet("sourceIp")), "seq");
 
--- Time ranges combined with another filter: a BRIN index on time (events arrive roughly in time
--- order, so each block range covers a narrow time span). Postgres ANDs its bitmap with the other
--- filter's: for a tool over 7 days it read 1.17M entries of the time btree for that (1.1 s of
--- the 838 ms p95 facets at 10M events); the BRIN index answers from a few hundred range
--- summaries. Ingest barely pays: a new row lands in the table's last block range, not summarised
--- yet (a lookup, no index entry); autosummarize has autovacuum summarise a range once it is full.
--- Until then the range is always read, which costs little: it holds the newest rows anyway.
-CREATE INDEX "AuditEvent_time_brin_idx" ON "AuditEvent" USING brin ("time") WITH (autosummarize = on);
-
 -- No parallel scans of the audit table. A filter Postgres cannot estimate (a reason or a free-text
 -- substring: it guesses 1,000 matches of 10M) made it plan a page as a Gather Merge over two
 -- workers; starting them took 200 ms before the first row, for a page that reads a few thousand
