@@ -77,7 +77,7 @@ export type AuditFacet = (typeof AUDIT_FACETS)[number];
  */
 export type AuditFacets = Record<AuditFacet, Array<{ value: string; count: number }>> & { window: number | null; searched: number | null };
 export const AUDIT_FACET_WINDOW = 20_000;
-export const AUDIT_FACET_TEXT_SCAN = 100_000;
+export const AUDIT_FACET_TEXT_SCAN = 50_000;
 
 export type AuditEventView = {
   id: string;
