@@ -100,3 +100,21 @@ async function enrolAndSignIn(page: Page) {
   await page.waitForURL((url) => !url.pathname.startsWith("/sign-in"));
   await expect(page.getByRole("complementary").getByText("Max Manager")).toBeVisible();
 }
+
+test("a viewer who opens another role's page by its link is told so, not shown an error", async ({ page }) => {
+  await signIn(page, "viewer");
+  for (const [path, title] of [
+    ["/approvals", "Approvals"],
+    ["/alerts", "Alerts"],
+    ["/settings", "Settings"],
+  ] as const) {
+    const res = await page.goto(path);
+    expect(res?.status(), path).toBe(200);
+    await expect(page.getByRole("heading", { name: title, level: 1 })).toBeVisible();
+    await expect(page.getByText("You do not have access to this page")).toBeVisible();
+  }
+  // And the sidebar does not offer them.
+  const nav = page.getByRole("navigation").first();
+  await expect(nav.getByRole("link", { name: /^Approvals/ })).toHaveCount(0);
+  await expect(nav.getByRole("link", { name: /^Alerts/ })).toHaveCount(0);
+});
