@@ -1,7 +1,5 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
-import http from "node:http";
-import https from "node:https";
 import path from "node:path";
 import type { AuditEventInput } from "@/lib/audit/event";
 import { describeError, log as gatewayLog } from "./log";
@@ -49,7 +47,6 @@ export type AuditSpoolOptions = {
    */
   gatherMs?: number;
   maxBackoffMs?: number;
-  /** Sends each batch with this instead of the spool's own node:http client (tests stand in for the control plane with it). */
   fetchImpl?: typeof fetch;
   /** Bytes of events per POST; the ingest route takes bodies up to 5 MiB. */
   maxBatchBytes?: number;
@@ -180,13 +177,9 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
   const maxBatchBytes = Math.min(options.maxBatchBytes ?? 4 * 1024 * 1024, MAX_INGEST_BODY_BYTES - BODY_OVERHEAD);
   const maxSegmentBytes = options.maxSegmentBytes ?? 8 * 1024 * 1024;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const fetchImpl = options.fetchImpl ?? fetch;
   const log = options.log ?? gatewayLog;
   const ingestUrl = `${options.controlPlaneUrl.replace(/\/+$/, "")}${INGEST_PATH}`;
-  const ingest = new URL(ingestUrl);
-  // One socket kept open between batches (the deliverer sends one at a time). `timeout` makes Node
-  // close an idle socket a second before the server's announced Keep-Alive timeout, so a batch is
-  // not written into a closing socket.
-  const ingestAgent = new (ingest.protocol === "https:" ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 1, timeout: 60_000 });
   const segmentPath = (id: number) => path.join(dir, `seg-${String(id).padStart(12, "0")}.jsonl`);
 
   // ---- recovery (synchronous: the spool is usable as soon as it is created) ----
@@ -505,47 +498,17 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
     inflight = new AbortController();
     const signal = AbortSignal.any([inflight.signal, AbortSignal.timeout(requestTimeoutMs)]);
     try {
-      const headers = { authorization: `Bearer ${options.token}`, "content-type": "application/json" };
-      const { status, text } = options.fetchImpl ? await postWith(options.fetchImpl, headers, body, signal) : await postOnNodeHttp(headers, body, signal);
-      if (status < 200 || status > 299) throw new HttpStatusError(status, text.slice(0, 64 * 1024));
+      const response = await fetchImpl(ingestUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${options.token}`, "content-type": "application/json" },
+        body,
+        signal,
+      });
+      const text = await response.text().catch(() => "");
+      if (!response.ok) throw new HttpStatusError(response.status, text.slice(0, 64 * 1024));
     } finally {
       inflight = null;
     }
-  }
-
-  async function postWith(fetchImpl: typeof fetch, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
-    const response = await fetchImpl(ingestUrl, { method: "POST", headers, body, signal });
-    return { status: response.status, text: await response.text().catch(() => "") };
-  }
-
-  /**
-   * The batch's POST on node:http with a keep-alive socket of the spool's own: undici's fetch (a
-   * Request, a Response and web streams per POST) was about a twentieth of the gateway's CPU per
-   * call at concurrency 1, where batches are small (bench/gateway-overhead.ts --profile).
-   */
-  function postOnNodeHttp(headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      // Failures as fetch has them, for the log and its readers: the signal's reason when aborted
-      // (close, timeout), else TypeError("fetch failed") with the network error as its cause.
-      const fail = (error: Error) => reject(signal.aborted ? signal.reason : new TypeError("fetch failed", { cause: error }));
-      const req = (ingest.protocol === "https:" ? https : http).request(ingest, {
-        method: "POST",
-        agent: ingestAgent,
-        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
-        signal,
-      });
-      req.on("error", fail);
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", fail);
-        res.on("close", () => {
-          if (!res.complete) fail(new Error("the control plane closed the connection mid-response"));
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      });
-      req.end(body);
-    });
   }
 
   async function setAsideLines(segment: number, lines: Line[], reason: string): Promise<void> {
@@ -660,7 +623,6 @@ export function createAuditSpool(options: AuditSpoolOptions): AuditSpool {
       inflight?.abort();
       wake(true);
       await loop;
-      ingestAgent.destroy();
       drainUnwritten();
       await active.close();
       for (const waiter of flushWaiters.splice(0)) waiter.reject(new Error("the audit spool was closed before delivering"));
