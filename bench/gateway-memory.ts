@@ -40,7 +40,7 @@ import type { Client as ModernClient } from "@modelcontextprotocol/client";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { GATEWAY_NODE_FLAGS } from "../scripts/lib/gateway-bundle";
+import { GATEWAY_NODE_FLAGS, GATEWAY_PROCESS_ENV } from "../scripts/lib/gateway-bundle";
 
 import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
 import { createBenchKeys, discoverTools, mintTokens, signBenchSnapshot, startBenchGateway, startCountingControlPlane } from "./support/portal";
@@ -276,8 +276,8 @@ async function runMain(options: Options) {
   process.env.PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS = String(options.detachedIdleS);
   const gateway =
     options.runtime === "bundle"
-      ? spawnPeer(await bundleSelf(), "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags], isBuilt: true })
-      : spawnPeer(SCRIPT, "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags] });
+      ? spawnPeer(await bundleSelf(), "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags], isBuilt: true, env: GATEWAY_PROCESS_ENV })
+      : spawnPeer(SCRIPT, "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags], env: GATEWAY_PROCESS_ENV });
   // The clients' process: one for the warm-up, one for the run. Each exits when its clients have
   // left, as the processes of 1,000 real clients would, taking their idle keep-alive connections
   // with them (the gateway keeps an idle one open 65 s for load balancers, server.ts).
@@ -389,7 +389,7 @@ async function runMain(options: Options) {
 
     console.log(
       `\ngateway memory: ${options.clients} clients, ${options.durationS} s, a tools/call every ~${options.intervalS} s each, ` +
-        `gateway under ${options.runtime === "tsx" ? "node --import tsx" : "plain node (esbuild bundle)"}${options.nodeFlags.length ? ` ${options.nodeFlags.join(" ")}` : ", no V8 flags"}, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
+        `gateway under ${options.runtime === "tsx" ? "node --import tsx" : "plain node (esbuild bundle)"}${options.nodeFlags.length ? ` ${options.nodeFlags.join(" ")}` : ", no V8 flags"}, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? GATEWAY_PROCESS_ENV.MALLOC_ARENA_MAX}, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
     );
     printTable(
       [

@@ -35,11 +35,12 @@ export type Peer = { child: ChildProcess; call<T>(type: string, fields?: Record<
  * Forks `script` with `role` as its first argument and returns a way to call it. Under tsx unless
  * `isBuilt` (the script is already JavaScript).
  */
-export function spawnPeer(script: string, role: string, options: { execArgv?: string[]; isBuilt?: boolean } = {}): Peer {
+/** `env`: defaults under the bench's own environment (which wins), e.g. GATEWAY_PROCESS_ENV for a gateway. */
+export function spawnPeer(script: string, role: string, options: { execArgv?: string[]; isBuilt?: boolean; env?: Readonly<Record<string, string>> } = {}): Peer {
   const child = fork(script, [role], {
     cwd: ROOT,
     execArgv: [...(options.execArgv ?? []), ...(options.isBuilt ? [] : ["--import", "tsx"])],
-    env: { ...process.env, PORTICO_GATEWAY_QUIET: "1" },
+    env: { ...options.env, ...process.env, PORTICO_GATEWAY_QUIET: "1" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   let next = 0;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 
-import { GATEWAY_BUNDLE, GATEWAY_NODE_FLAGS } from "./gateway-bundle";
+import { GATEWAY_BUNDLE, GATEWAY_NODE_FLAGS, GATEWAY_PROCESS_ENV } from "./gateway-bundle";
 
 /**
  * The two long-running processes of a Portico install, as `npm start` and the end-to-end tests
@@ -67,6 +67,7 @@ export function spawnGateway(root: string, env: NodeJS.ProcessEnv, launch: Gatew
   return spawn(process.execPath, [...GATEWAY_NODE_FLAGS, launch.bundle ?? path.join(root, GATEWAY_BUNDLE)], {
     cwd: root,
     env: {
+      ...GATEWAY_PROCESS_ENV,
       ...rest,
       HOST: url.hostname,
       PORT: url.port || "80",
