@@ -16,7 +16,7 @@
  *
  *   npm run bench:gateway -- [--rounds 4] [--calls 400] [--calls32 1500] [--list-calls 200]
  *                            [--warmup 200] [--tool list_accounts] [--args '{}']
- *                            [--profile] [--stages] [--check] [--no-trace]
+ *                            [--profile] [--stages] [--check] [--no-trace] [--runtime bundle|tsx]
  *
  * Each round measures every mode, in an order rotated per round, with `--calls` (c=1) or
  * `--calls32` calls each; short interleaved rounds keep a noisy neighbour on a shared machine from
@@ -36,12 +36,13 @@
  * Exit status: 1 when a call failed or an audit event went missing (the run proves nothing);
  * with `--check`, also when a bar fails.
  */
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -51,6 +52,7 @@ import { startBareProxy } from "./peers/bare-proxy";
 import { findNginx, startNginx } from "./peers/nginx";
 import { startSdkProxy } from "./peers/sdk-proxy";
 import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
+import { GATEWAY_PROCESS_ENV } from "../scripts/lib/gateway-bundle";
 import { createBenchKeys, discoverTools, mintTokens, signBenchSnapshot, startBenchGateway, startCountingControlPlane, type BenchServer } from "./support/portal";
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -240,6 +242,8 @@ type Options = {
   check: boolean;
   /** Also the gateway with OpenTelemetry on (its own process, exporting to an OTLP sink), in the same rounds. */
   trace: boolean;
+  /** How the hops in the main process run: as the bundle production runs (default), or from the sources under tsx. */
+  runtime: "bundle" | "tsx";
 };
 
 function parseOptions(argv: string[]): Options {
@@ -264,6 +268,7 @@ function parseOptions(argv: string[]): Options {
     stages: argv.includes("--stages"),
     check: argv.includes("--check"),
     trace: !argv.includes("--no-trace"),
+    runtime: IS_BUNDLED ? "bundle" : "tsx",
   };
 }
 
@@ -280,8 +285,37 @@ type Mode = {
   flushAudit?: () => Promise<unknown>;
 };
 
-type Totals = { latencies: number[]; wallMs: number; calls: number; errors: number; firstError: string | null; cpu: { load: number; hop: number; peers: number } };
-const emptyTotals = (): Totals => ({ latencies: [], wallMs: 0, calls: 0, errors: 0, firstError: null, cpu: { load: 0, hop: 0, peers: 0 } });
+type Totals = {
+  latencies: number[];
+  wallMs: number;
+  calls: number;
+  errors: number;
+  firstError: string | null;
+  cpu: { load: number; hop: number; peers: number };
+  /** The hop's own event loop (when it runs in this process): worst delay p99 of its runs, worst delay, GC pause time. */
+  hop: { loopP99: number; loopMax: number; gcMs: number };
+};
+const emptyTotals = (): Totals => ({ latencies: [], wallMs: 0, calls: 0, errors: 0, firstError: null, cpu: { load: 0, hop: 0, peers: 0 }, hop: { loopP99: 0, loopMax: 0, gcMs: 0 } });
+
+/**
+ * Watches this process's event loop while a run is measured: how late it ran (monitorEventLoopDelay)
+ * and how long V8 paused it to collect garbage. It says whether a hop's tail latency is its own
+ * (a blocked loop, a GC pause) or the machine's (scheduling across processes on shared cores).
+ */
+function watchLoop() {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ["gc"] });
+  delay.enable();
+  return () => {
+    delay.disable();
+    gc.disconnect();
+    return { loopP99: delay.percentile(99) / 1e6, loopMax: delay.max / 1e6, gcMs };
+  };
+}
 
 type StageTotals = Map<string, { sum: number; count: number }>;
 
@@ -316,9 +350,9 @@ async function runMain(options: Options) {
   loadAtStart = loadAverage();
   console.error(`load average (1, 5, 15 min) at the start: ${loadAtStart}`);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-bench-"));
-  const peers = spawnPeer(SCRIPT, "peers");
-  const load = spawnPeer(SCRIPT, "load");
-  const traced = options.trace ? spawnPeer(SCRIPT, "traced") : null;
+  const peers = spawnPeer(SCRIPT, "peers", { isBuilt: IS_BUNDLED });
+  const load = spawnPeer(SCRIPT, "load", { isBuilt: IS_BUNDLED });
+  const traced = options.trace ? spawnPeer(SCRIPT, "traced", { isBuilt: IS_BUNDLED, env: GATEWAY_PROCESS_ENV }) : null;
   const closers: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -413,7 +447,9 @@ async function runMain(options: Options) {
       const session = isProfiled ? await startProfile() : null;
       const peersBefore = await peers.call<{ cpuUs: number }>("stats");
       const hopBefore = (await mode.hopCpu?.()) ?? 0;
+      const stopWatching = mode.hopCpu === mainCpu ? watchLoop() : null;
       const measured = await load.call<Measured>("measure", { calls });
+      const loop = stopWatching?.();
       const hopCpu = ((await mode.hopCpu?.()) ?? 0) - hopBefore;
       const peersAfter = await peers.call<{ cpuUs: number }>("stats");
       if (session) profiles.push({ concurrency, profile: await stopProfile(session), cpuUsPerCall: hopCpu / calls });
@@ -441,6 +477,11 @@ async function runMain(options: Options) {
       totals.cpu.load += measured.cpuUs;
       totals.cpu.hop += hopCpu;
       totals.cpu.peers += peersAfter.cpuUs - peersBefore.cpuUs;
+      if (loop) {
+        totals.hop.loopP99 = Math.max(totals.hop.loopP99, loop.loopP99);
+        totals.hop.loopMax = Math.max(totals.hop.loopMax, loop.loopMax);
+        totals.hop.gcMs += loop.gcMs;
+      }
       results.set(key, totals);
       const what = figure === "call" ? `c=${String(concurrency).padEnd(2)}` : "list";
       console.error(`  ${mode.name.padEnd(15)} ${what} round ${round + 1}: ${(calls / (measured.wallMs / 1000)).toFixed(0)} calls/s`);
@@ -508,8 +549,10 @@ function report(
     verdicts.push(`${pass ? "PASS" : "FAIL"}  ${text}`);
   };
 
-  console.log(`\ngateway overhead: ${SERVER} ${options.tool} over Streamable HTTP (JSON responses), node ${process.version}, ${os.cpus().length} cores, ${options.rounds} rounds`);
-  const rows: string[][] = [["mode", "conc", "calls", "p50 ms", "p99 ms", "added p50", "added p99", "calls/s", "× direct", "hop cpu µs/call", "load|up+cp µs/call"]];
+  console.log(
+    `\ngateway overhead: ${SERVER} ${options.tool} over Streamable HTTP (JSON responses), hops ${IS_BUNDLED ? "as an esbuild bundle under plain node" : "under node --import tsx"}, node ${process.version}, ${os.cpus().length} cores, ${options.rounds} rounds`,
+  );
+  const rows: string[][] = [["mode", "conc", "calls", "p50 ms", "p99 ms", "added p50", "added p99", "calls/s", "× direct", "hop cpu µs/call", "load|up+cp µs/call", "hop loop p99|max ms", "hop GC ms/1k"]];
   for (const c of [1, 32]) {
     const direct = get("call", "direct", c)!;
     for (const mode of run.callModes) {
@@ -527,6 +570,8 @@ function report(
         `${(s.rate / direct.rate).toFixed(2)}×`,
         mode.hopCpu ? us(s.hopCpu) : "",
         `${us(s.t.cpu.load / s.t.calls)}|${us(s.t.cpu.peers / s.t.calls)}`,
+        s.t.hop.loopMax > 0 ? `${ms(s.t.hop.loopP99)}|${ms(s.t.hop.loopMax)}` : "",
+        s.t.hop.loopMax > 0 ? ms((1000 * s.t.hop.gcMs) / s.t.calls) : "",
       ]);
     }
   }
@@ -754,8 +799,59 @@ async function reportProfile(run: { concurrency: number; profile: object; cpuUsP
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The gateway is measured as it ships: production runs it as an esbuild bundle under plain node
+ * (scripts/lib/gateway-bundle.ts), so unless `--runtime tsx` the bench bundles itself the same
+ * way and runs that. Under tsx every function expression is wrapped to keep its name
+ * (esbuild's keepNames): a property definition per closure created, on a path that creates many.
+ * The bundle lives in dist/bench/, two levels under the root, where ROOT (bench/support/ipc.ts)
+ * still resolves.
+ */
+const IS_BUNDLED = SCRIPT.endsWith(".mjs");
+
+async function bundleSelf(): Promise<string> {
+  const { build } = await import("esbuild");
+  const outdir = path.join(ROOT, "dist/bench");
+  await build({
+    entryPoints: { "gateway-overhead": SCRIPT },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    chunkNames: "gateway-overhead-chunks/[name]-[hash]",
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    tsconfig: path.join(ROOT, "tsconfig.json"),
+    logLevel: "warning",
+  });
+  return path.join(outdir, "gateway-overhead.mjs");
+}
+
+/** Runs the bundled bench with these arguments, in the environment the gateway runs in (GATEWAY_PROCESS_ENV). */
+async function runBundled(argv: string[]): Promise<void> {
+  const bundle = await bundleSelf();
+  const child = spawn(process.execPath, [bundle, ...argv], { cwd: ROOT, stdio: "inherit", env: { ...GATEWAY_PROCESS_ENV, ...process.env } });
+  const code = await new Promise<number>((resolve) => child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+  process.exit(code);
+}
+
 const role = process.argv[2];
-const entry = role === "peers" ? runPeers() : role === "load" ? runLoad() : role === "traced" ? runTraced() : runMain(parseOptions(process.argv.slice(2)));
+const args = process.argv.slice(2);
+// A CPU profile names files and lines only from the sources: `--profile` runs them unless `--runtime bundle` is given.
+const runtimeArg = args.includes("--runtime") ? args[args.indexOf("--runtime") + 1] : args.includes("--profile") ? "tsx" : "bundle";
+const isTsxRuntime = runtimeArg === "tsx";
+const entry =
+  role === "peers"
+    ? runPeers()
+    : role === "load"
+      ? runLoad()
+      : role === "traced"
+        ? runTraced()
+        : !IS_BUNDLED && !isTsxRuntime
+          ? runBundled(args)
+          : runMain(parseOptions(args));
 entry.catch((error: unknown) => {
   console.error(error);
   process.exit(1);
