@@ -293,9 +293,9 @@ type Totals = {
   firstError: string | null;
   cpu: { load: number; hop: number; peers: number };
   /** The hop's own event loop (when it runs in this process): worst delay p99 of its runs, worst delay, GC pause time. */
-  hop: { loopP99: number; loopMax: number; gcMs: number };
+  hop: { loopP99: number; loopMax: number; gcMs: number; gcs: number };
 };
-const emptyTotals = (): Totals => ({ latencies: [], wallMs: 0, calls: 0, errors: 0, firstError: null, cpu: { load: 0, hop: 0, peers: 0 }, hop: { loopP99: 0, loopMax: 0, gcMs: 0 } });
+const emptyTotals = (): Totals => ({ latencies: [], wallMs: 0, calls: 0, errors: 0, firstError: null, cpu: { load: 0, hop: 0, peers: 0 }, hop: { loopP99: 0, loopMax: 0, gcMs: 0, gcs: 0 } });
 
 /**
  * Watches this process's event loop while a run is measured: how late it ran (monitorEventLoopDelay)
@@ -305,15 +305,19 @@ const emptyTotals = (): Totals => ({ latencies: [], wallMs: 0, calls: 0, errors:
 function watchLoop() {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   let gcMs = 0;
+  let gcs = 0;
   const gc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcMs += entry.duration;
+    for (const entry of list.getEntries()) {
+      gcMs += entry.duration;
+      gcs++;
+    }
   });
   gc.observe({ entryTypes: ["gc"] });
   delay.enable();
   return () => {
     delay.disable();
     gc.disconnect();
-    return { loopP99: delay.percentile(99) / 1e6, loopMax: delay.max / 1e6, gcMs };
+    return { loopP99: delay.percentile(99) / 1e6, loopMax: delay.max / 1e6, gcMs, gcs };
   };
 }
 
@@ -481,6 +485,7 @@ async function runMain(options: Options) {
         totals.hop.loopP99 = Math.max(totals.hop.loopP99, loop.loopP99);
         totals.hop.loopMax = Math.max(totals.hop.loopMax, loop.loopMax);
         totals.hop.gcMs += loop.gcMs;
+        totals.hop.gcs += loop.gcs;
       }
       results.set(key, totals);
       const what = figure === "call" ? `c=${String(concurrency).padEnd(2)}` : "list";
@@ -552,7 +557,7 @@ function report(
   console.log(
     `\ngateway overhead: ${SERVER} ${options.tool} over Streamable HTTP (JSON responses), hops ${IS_BUNDLED ? `as an esbuild bundle under plain node${process.execArgv.length ? ` ${process.execArgv.join(" ")}` : ""}` : "under node --import tsx"}, node ${process.version}, ${os.cpus().length} cores, ${options.rounds} rounds`,
   );
-  const rows: string[][] = [["mode", "conc", "calls", "p50 ms", "p99 ms", "added p50", "added p99", "calls/s", "× direct", "hop cpu µs/call", "load|up+cp µs/call", "hop loop p99|max ms", "hop GC ms/1k"]];
+  const rows: string[][] = [["mode", "conc", "calls", "p50 ms", "p99 ms", "added p50", "added p99", "calls/s", "× direct", "hop cpu µs/call", "load|up+cp µs/call", "hop loop p99|max ms", "hop GCs|ms per 1k"]];
   for (const c of [1, 32]) {
     const direct = get("call", "direct", c)!;
     for (const mode of run.callModes) {
@@ -571,7 +576,7 @@ function report(
         mode.hopCpu ? us(s.hopCpu) : "",
         `${us(s.t.cpu.load / s.t.calls)}|${us(s.t.cpu.peers / s.t.calls)}`,
         s.t.hop.loopMax > 0 ? `${ms(s.t.hop.loopP99)}|${ms(s.t.hop.loopMax)}` : "",
-        s.t.hop.loopMax > 0 ? ms((1000 * s.t.hop.gcMs) / s.t.calls) : "",
+        s.t.hop.loopMax > 0 ? `${((1000 * s.t.hop.gcs) / s.t.calls).toFixed(0)}|${ms((1000 * s.t.hop.gcMs) / s.t.calls)}` : "",
       ]);
     }
   }
