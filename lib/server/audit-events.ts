@@ -17,6 +17,7 @@ import { Prisma, type AuditEvent } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 import { auditConditions, auditScope, stripPayloads, textMatch, whereSql, type AuditScope } from "./audit-query";
+import { auditWireFields } from "./audit-wire";
 
 /** Whether a row is in a reader's scope (the detail view reads one row by id, outside the SQL filters). */
 function inScope(row: AuditEvent, scope: AuditScope): boolean {
@@ -28,24 +29,8 @@ function toView(row: AuditEvent, scope: AuditScope): AuditEventView {
   // Payloads are hidden from readers without the right, except on their own events for viewers.
   const hidesPayloads = !scope.payloads && row.kind.startsWith("mcp.");
   return {
-    id: row.id,
-    seq: row.seq.toString(),
-    time: row.time.toISOString(),
-    kind: row.kind,
-    actorType: row.actorType,
-    actorId: row.actorId,
-    actorLabel: row.actorLabel,
-    action: row.action,
-    outcome: row.outcome,
-    targetType: row.targetType,
-    targetId: row.targetId,
-    portal: row.portal,
-    server: row.server,
-    tool: row.tool,
-    reasons: (row.reasons as string[] | null) ?? null,
+    ...auditWireFields(row),
     data: hidesPayloads ? stripPayloads(row.data) : row.data,
-    sourceIp: row.sourceIp,
-    requestId: row.requestId,
     ...(hidesPayloads ? { payloadsHidden: true } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { signBody } from "./alerts/deliveries";
 import { describeError, log } from "./log";
 import { readSettings } from "./settings";
 import { assertAllowedUpstream } from "./url-guard";
+import { auditWireFields } from "./audit-wire";
 
 /**
  * SIEM streaming: the audit log, in seq order, to HTTPS endpoints (JSON Lines, HMAC-signed) or a
@@ -120,29 +121,7 @@ export async function deleteLogDestination(db: Db, actor: Actor, id: string): Pr
 
 /** One event as a destination receives it: every stored field, with the chain fields to check it by. */
 export function siemEvent(row: AuditEvent) {
-  return {
-    seq: row.seq.toString(),
-    id: row.id,
-    time: row.time.toISOString(),
-    kind: row.kind,
-    actorType: row.actorType,
-    actorId: row.actorId,
-    actorLabel: row.actorLabel,
-    action: row.action,
-    outcome: row.outcome,
-    targetType: row.targetType,
-    targetId: row.targetId,
-    portal: row.portal,
-    server: row.server,
-    tool: row.tool,
-    reasons: row.reasons,
-    data: row.data,
-    sourceIp: row.sourceIp,
-    requestId: row.requestId,
-    prevHash: row.prevHash,
-    hash: row.hash,
-    hashVersion: row.hashVersion,
-  };
+  return { ...auditWireFields(row), prevHash: row.prevHash, hash: row.hash, hashVersion: row.hashVersion };
 }
 
 /** The request for one batch, in the destination's format. */
