@@ -136,6 +136,7 @@ export function auditConditions(params: AuditFilterParams, scope: AuditScope, no
   if (has("grant")) out.push(Prisma.sql`"data"->>'grantId' = ${params.grant}`);
   if (has("session")) out.push(Prisma.sql`"data"->>'sessionId' = ${params.session}`);
   if (has("upstream")) out.push(Prisma.sql`"data"->>'upstreamOutcome' = ${params.upstream}`);
+  // The partial (seq) index of events with a DLP match (migration 20261207154013) serves it.
   if (has("dlp")) out.push(Prisma.sql`"data"->'dlp' @> jsonb_build_array(jsonb_build_object('detector', ${params.dlp}::text))`);
   // portico_try_inet (migration 20261207063059): a stored source that is not an address is no match.
   // One address is an equality, so the (address, seq) btree hands a page over in seq order; a CIDR
