@@ -176,6 +176,10 @@ const cases: Case[] = [
   { name: "tool", kind: "facets", params: { tool: "cost_explorer_list" } },
   { name: "outcome deny", kind: "facets", params: { outcome: "deny" } },
   { name: "tool + 7d + deny", kind: "facets", params: { tool: "budgets_update", range: "7d", outcome: "deny" } },
+  // A short range and a past day under a filter with its own index: the seq range the explorer
+  // adds to a time range (AuditSeqByHour) must keep them as fast as the time index made them.
+  { name: "outcome deny + 1h", kind: "facets", params: { outcome: "deny", range: "1h" } },
+  { name: "tool + custom day, 40 days ago", kind: "facets", params: { tool: "jira_search", range: "custom", from: dayAgo(41), to: dayAgo(40) } },
   { name: "free text", kind: "facets", params: { q: "business-hours" } },
   { name: "viewer's own events", kind: "facets", params: {}, as: viewer },
 ];

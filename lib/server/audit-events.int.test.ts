@@ -231,4 +231,29 @@ describe("the audit explorer's data access", () => {
     }
     expect(exported).toBe(5);
   });
+  it("finds every event of a time range whatever order the events were stored in", async () => {
+    // A gateway whose clock runs ahead stored an event of 30 minutes ago before the others; a
+    // backlog then arrived with older times (one 3 days old, past the 24 h range) and one 2 h old.
+    // The seq range a time range implies must hold the early one and the late ones.
+    const ahead = call({ ageMinutes: 30, tool: "skewed_tool", outcome: "deny" });
+    await ingestAuditEvents(t.db, [ahead]);
+    const old = call({ ageMinutes: 60 * 24 * 3, tool: "skewed_tool" });
+    const recent = call({ ageMinutes: 120, tool: "skewed_tool" });
+    await ingestAuditEvents(t.db, [old, recent]);
+    try {
+      const day = await list(auditor, { range: "24h", tool: "skewed_tool" });
+      expect(day.items.map((e) => e.id)).toEqual([recent.id, ahead.id]);
+      const dayFacets = await auditFacets(t.db, auditor, { range: "24h", tool: "skewed_tool" }, NOW);
+      expect(dayFacets.outcome).toEqual([
+        { value: "allow", count: 1 },
+        { value: "deny", count: 1 },
+      ]);
+      // A past custom window holds the event that arrived last.
+      const past = { range: "custom", from: new Date(NOW.getTime() - 4 * 86_400_000).toISOString(), to: new Date(NOW.getTime() - 2.5 * 86_400_000).toISOString() };
+      expect((await list(auditor, { ...past, tool: "skewed_tool" })).items.map((e) => e.id)).toEqual([old.id]);
+      expect((await auditFacets(t.db, auditor, { ...past, tool: "skewed_tool" }, NOW)).outcome).toEqual([{ value: "allow", count: 1 }]);
+    } finally {
+      await t.db.auditEvent.deleteMany({ where: { id: { in: [ahead.id, old.id, recent.id] } } });
+    }
+  });
 });

@@ -16,7 +16,7 @@ import { notFound } from "@/lib/errors";
 import { Prisma, type AuditEvent } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
-import { auditConditions, auditScope, stripPayloads, textMatch, whereSql, type AuditScope } from "./audit-query";
+import { auditConditions, auditScope, seqRangeConditions, stripPayloads, textMatch, whereSql, type AuditScope } from "./audit-query";
 import { auditWireFields } from "./audit-wire";
 
 /** Whether a row is in a reader's scope (the detail view reads one row by id, outside the SQL filters). */
@@ -80,7 +80,9 @@ export async function listAuditEvents(db: Db, actor: Actor, raw: unknown, now = 
   const isPreset = params.range !== undefined && params.range !== "custom";
   // Oldest first within a preset window too: by seq, the walk would start at the oldest event of all.
   const by = (!isPreset && (params.from || params.to)) || (isPreset && params.order === "asc") ? "time" : "seq";
-  const seqs = await pageSeqs(db, auditConditions(params, scope, now), params.order, params.cursor ? BigInt(params.cursor) : null, params.limit + 1, by);
+  // In seq order, the seq range of the time range (a superset) keeps the walk inside it.
+  const conditions = auditConditions(params, scope, now, undefined, by === "seq" ? await seqRangeConditions(db, params, now) : []);
+  const seqs = await pageSeqs(db, conditions, params.order, params.cursor ? BigInt(params.cursor) : null, params.limit + 1, by);
   const rows = await rowsBySeq(db, seqs.slice(0, params.limit));
   const last = rows.at(-1);
   return { items: rows.map((r) => toView(r, scope)), nextCursor: seqs.length > params.limit && last ? last.seq.toString() : null };
@@ -113,8 +115,14 @@ export async function auditFacets(db: Db, actor: Actor, raw: unknown, now = new 
   // when it read until 20,000 matches of a 1 % term, bench/audit-explorer.ts).
   const text = params.q ? textMatch(params.q) : null;
   const others = { ...params, q: undefined };
+  const seqRange = await seqRangeConditions(db, others, now);
   const results = await Promise.all(
-    groups.map((g) => countFacets(db, auditConditions(others, scope, now, g.omit), g.facets, text ? { scan: textScan, text } : { window }, facetOrder(others, scope, g.omit))),
+    groups.map((g) => {
+      const by = facetOrder(others, scope, g.omit);
+      // Read in seq order, the seq range of the time range (a superset) bounds the walk: see seqRangeConditions.
+      const conditions = auditConditions(others, scope, now, g.omit, by === "seq" ? seqRange : []);
+      return countFacets(db, conditions, g.facets, text ? { scan: textScan, text } : { window }, by);
+    }),
   );
   const out = {
     window: results.some((r) => r.isPartial && !text) ? window : null,

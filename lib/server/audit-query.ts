@@ -69,11 +69,40 @@ const utc = (iso: string) => Prisma.sql`(${iso}::timestamptz AT TIME ZONE 'UTC')
 
 type FilterKey = keyof AuditFilterParams;
 
+/** The time range of a filter set, as ISO instants: a preset counts back from `now`. */
+function timeBounds(params: AuditFilterParams, now: Date): { from?: string; to?: string } {
+  if (params.range && params.range !== "custom") return { from: new Date(now.getTime() - AUDIT_RANGE_MS[params.range]).toISOString() };
+  return { from: params.from || undefined, to: params.to || undefined };
+}
+
+/**
+ * The seq range that holds every event of the filter's time range, from AuditSeqByHour (kept by
+ * triggers on every write, migration 20261207152904): the lowest seq of the hours from the
+ * range's start on, the highest of the hours up to its end. Added to a read ordered by seq, it
+ * lets a (filter, seq) index hand over only the range's rows: without it, a filter with fewer
+ * matches in the range than the read wants walked the filter's whole history (all 720,000
+ * denials for "denied in the last 7 days", 1.4 s at 10M events, bench/audit-explorer.ts). Seq
+ * order is only roughly time order (gateways deliver late, clocks differ), so this is a superset
+ * and the time conditions stay: the counts and pages are exactly what they were.
+ * Empty without a time range, or when no hour of the range has events (nothing to narrow).
+ */
+export async function seqRangeConditions(db: Db, params: AuditFilterParams, now: Date): Promise<Prisma.Sql[]> {
+  const { from, to } = timeBounds(params, now);
+  if (!from && !to) return [];
+  const [row] = await db.$queryRaw<Array<{ lo: bigint | null; hi: bigint | null }>>`
+    SELECT ${from ? Prisma.sql`(SELECT min("minSeq") FROM "AuditSeqByHour" WHERE "hour" >= date_trunc('hour', ${utc(from)}))` : Prisma.sql`NULL::bigint`} AS "lo",
+      ${to ? Prisma.sql`(SELECT max("maxSeq") FROM "AuditSeqByHour" WHERE "hour" <= date_trunc('hour', ${utc(to)}))` : Prisma.sql`NULL::bigint`} AS "hi"`;
+  const out: Prisma.Sql[] = [];
+  if (row?.lo !== null && row?.lo !== undefined) out.push(Prisma.sql`"seq" >= ${BigInt(row.lo)}`);
+  if (row?.hi !== null && row?.hi !== undefined) out.push(Prisma.sql`"seq" <= ${BigInt(row.hi)}`);
+  return out;
+}
+
 /**
  * The SQL conditions for a filter set and a scope, ANDed. `omit` leaves one filter out: a facet
  * counts its own values under every other filter, so picking one value does not hide the rest.
  */
-export function auditConditions(params: AuditFilterParams, scope: AuditScope, now: Date, omit?: FilterKey): Prisma.Sql[] {
+export function auditConditions(params: AuditFilterParams, scope: AuditScope, now: Date, omit?: FilterKey, seqRange: Prisma.Sql[] = []): Prisma.Sql[] {
   const has = (key: FilterKey) => key !== omit && params[key] !== undefined && params[key] !== "";
   const out: Prisma.Sql[] = [];
   if (scope.ownActorId !== null) {
@@ -84,12 +113,15 @@ export function auditConditions(params: AuditFilterParams, scope: AuditScope, no
     );
   }
 
-  if (params.range && params.range !== "custom") {
-    out.push(Prisma.sql`"time" >= ${utc(new Date(now.getTime() - AUDIT_RANGE_MS[params.range]).toISOString())}`);
-  } else {
-    if (params.from) out.push(Prisma.sql`"time" >= ${utc(params.from)}`);
-    if (params.to) out.push(Prisma.sql`"time" < ${utc(params.to)}`);
-  }
+  const { from, to } = timeBounds(params, now);
+  // With the seq range of the time range (seqRangeConditions), the time conditions only trim its
+  // margin, and are written so the time index cannot take them: Postgres, which takes seq and time
+  // for unrelated, otherwise ANDed a bitmap of the whole range's rows (1.17M for 7 days at 10M
+  // events, 200 ms and a lossy bitmap) with the filter's few. Same meaning, exactly.
+  const time = seqRange.length ? Prisma.sql`("time" + interval '0 seconds')` : Prisma.sql`"time"`;
+  if (from) out.push(Prisma.sql`${time} >= ${utc(from)}`);
+  if (to) out.push(Prisma.sql`${time} < ${utc(to)}`);
+  out.push(...seqRange);
   if (has("kind")) out.push(Prisma.sql`"kind" = ${params.kind}`);
   if (has("actorType")) out.push(Prisma.sql`"actorType" = ${params.actorType}`);
   if (has("portal")) out.push(Prisma.sql`"portal" = ${params.portal}`);
@@ -104,6 +136,7 @@ export function auditConditions(params: AuditFilterParams, scope: AuditScope, no
   if (has("grant")) out.push(Prisma.sql`"data"->>'grantId' = ${params.grant}`);
   if (has("session")) out.push(Prisma.sql`"data"->>'sessionId' = ${params.session}`);
   if (has("upstream")) out.push(Prisma.sql`"data"->>'upstreamOutcome' = ${params.upstream}`);
+  // The partial (seq) index of events with a DLP match (migration 20261207154013) serves it.
   if (has("dlp")) out.push(Prisma.sql`"data"->'dlp' @> jsonb_build_array(jsonb_build_object('detector', ${params.dlp}::text))`);
   // portico_try_inet (migration 20261207063059): a stored source that is not an address is no match.
   // One address is an equality, so the (address, seq) btree hands a page over in seq order; a CIDR
