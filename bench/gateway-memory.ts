@@ -42,7 +42,8 @@ import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/cl
 
 import { GATEWAY_NODE_FLAGS, GATEWAY_PROCESS_ENV } from "../scripts/lib/gateway-bundle";
 
-import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
+import { bundleBench } from "./support/bundle";
+import { cpuMicros, percentile, printTable, serve, spawnPeer } from "./support/ipc";
 import { createBenchKeys, discoverTools, mintTokens, signBenchSnapshot, startBenchGateway, startCountingControlPlane } from "./support/portal";
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -232,31 +233,6 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-/**
- * This script bundled into one ES module under node_modules/.cache (so that its packages resolve
- * from node_modules), for running the gateway role under plain node. esbuild is tsx's own
- * transpiler, so it is installed wherever tsx is.
- */
-async function bundleSelf(): Promise<string> {
-  const { build } = await import("esbuild");
-  const outdir = path.join(ROOT, "node_modules/.cache/portico-bench");
-  // Split as scripts/lib/gateway-bundle.ts splits the gateway: what it imports on demand (tracing) stays out until asked for.
-  await build({
-    entryPoints: { "gateway-memory": SCRIPT },
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    splitting: true,
-    chunkNames: "gateway-memory-chunks/[name]-[hash]",
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    tsconfig: path.join(ROOT, "tsconfig.json"),
-    logLevel: "warning",
-  });
-  return path.join(outdir, "gateway-memory.mjs");
-}
 
 /** The kernel's high-water mark of the process's resident set (VmHWM), in bytes. */
 async function peakRss(pid: number): Promise<number> {
@@ -276,7 +252,7 @@ async function runMain(options: Options) {
   process.env.PORTICO_GATEWAY_DETACHED_SESSION_IDLE_SECONDS = String(options.detachedIdleS);
   const gateway =
     options.runtime === "bundle"
-      ? spawnPeer(await bundleSelf(), "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags], isBuilt: true, env: GATEWAY_PROCESS_ENV })
+      ? spawnPeer(await bundleBench(SCRIPT), "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags], isBuilt: true, env: GATEWAY_PROCESS_ENV })
       : spawnPeer(SCRIPT, "gateway", { execArgv: ["--expose-gc", ...options.nodeFlags], env: GATEWAY_PROCESS_ENV });
   // The clients' process: one for the warm-up, one for the run. Each exits when its clients have
   // left, as the processes of 1,000 real clients would, taking their idle keep-alive connections

@@ -51,6 +51,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { startBareProxy } from "./peers/bare-proxy";
 import { findNginx, startNginx } from "./peers/nginx";
 import { startSdkProxy } from "./peers/sdk-proxy";
+import { bundleBench } from "./support/bundle";
 import { cpuMicros, percentile, printTable, ROOT, serve, spawnPeer } from "./support/ipc";
 import { GATEWAY_NODE_FLAGS, GATEWAY_PROCESS_ENV } from "../scripts/lib/gateway-bundle";
 import { createBenchKeys, discoverTools, mintTokens, signBenchSnapshot, startBenchGateway, startCountingControlPlane, type BenchServer } from "./support/portal";
@@ -810,42 +811,15 @@ async function reportProfile(run: { concurrency: number; profile: object; cpuUsP
 
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The gateway is measured as it ships: production runs it as an esbuild bundle under plain node
- * (scripts/lib/gateway-bundle.ts), so unless `--runtime tsx` the bench bundles itself the same
- * way and runs that. Under tsx every function expression is wrapped to keep its name
- * (esbuild's keepNames): a property definition per closure created, on a path that creates many.
- * The bundle lives in dist/bench/, two levels under the root, where ROOT (bench/support/ipc.ts)
- * still resolves.
- */
+/** The gateway is measured as it ships: unless `--runtime tsx`, the bench runs bundled (bench/support/bundle.ts). */
 const IS_BUNDLED = SCRIPT.endsWith(".mjs");
-
-async function bundleSelf(): Promise<string> {
-  const { build } = await import("esbuild");
-  const outdir = path.join(ROOT, "dist/bench");
-  await build({
-    entryPoints: { "gateway-overhead": SCRIPT },
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    splitting: true,
-    chunkNames: "gateway-overhead-chunks/[name]-[hash]",
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    tsconfig: path.join(ROOT, "tsconfig.json"),
-    logLevel: "warning",
-  });
-  return path.join(outdir, "gateway-overhead.mjs");
-}
 
 /**
  * Runs the bundled bench with these arguments, as production runs the gateway: its V8 flags
  * (GATEWAY_NODE_FLAGS, or `--node-flags "<flags>"` to try others) and environment (GATEWAY_PROCESS_ENV).
  */
 async function runBundled(argv: string[]): Promise<void> {
-  const bundle = await bundleSelf();
+  const bundle = await bundleBench(SCRIPT);
   const i = argv.indexOf("--node-flags");
   const nodeFlags = i === -1 ? GATEWAY_NODE_FLAGS : (argv[i + 1] ?? "").split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeFlags, bundle, ...argv], { cwd: ROOT, stdio: "inherit", env: { ...GATEWAY_PROCESS_ENV, ...process.env } });
