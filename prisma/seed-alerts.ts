@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 
-import type { AuditEventInput } from "@/lib/audit/event";
+import { auditEventInput, type AuditEventInput } from "@/lib/audit/event";
 import { mulberry32, pick } from "@/lib/prng";
 import type { Db } from "@/lib/server/db/client";
 import { ingestAuditEvents } from "@/lib/server/audit-ingest";
 import { AlertEngine } from "@/lib/server/alerts/engine";
 import { ensureBuiltInAlertRules } from "@/lib/server/alerts/start";
+import { auditDemoEvents } from "./seed-audit";
 import { approveStepUpRequest, denyStepUpRequest, fileStepUpRequest, userRequester, withdrawStepUpRequest } from "@/lib/server/step-up";
 
 type Caller = { actorType: "user" | "service_account"; actorId: string; actorLabel: string; ip: string; weight: number; tools: Array<[string, string]> };
@@ -104,8 +105,12 @@ export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ event
       requestId: randomUUID(),
     });
   }
+  // The explorer demo's week goes into the same stream (seedAuditDemo finds them stored), so seq
+  // order is time order; the alert engine below replays this day's traffic only, as before.
+  const explorerDemo = (await auditDemoEvents(db, now)).map((e) => auditEventInput.parse(e));
   events.sort((a, b) => a.time.getTime() - b.time.getTime());
-  for (let i = 0; i < events.length; i += 500) await ingestAuditEvents(db, events.slice(i, i + 500));
+  const stream = [...events, ...explorerDemo].sort((a, b) => a.time.getTime() - b.time.getTime());
+  for (let i = 0; i < stream.length; i += 500) await ingestAuditEvents(db, stream.slice(i, i + 500));
 
   // The engine the control plane runs, over the same events: the demo's alerts are what the
   // rules would have raised had it been running (no channels exist yet, so nothing is sent).

@@ -9,6 +9,15 @@ import { ingestAuditEvents } from "@/lib/server/audit-ingest";
 const HOUR = 3_600_000;
 
 export async function seedAuditDemo(db: Db, now = new Date()): Promise<void> {
+  await ingestAuditEvents(db, await auditDemoEvents(db, now));
+}
+
+/**
+ * The explorer demo's events, as a gateway would send them. `seedDemoTraffic` stores them in one
+ * time-ordered stream with its day of traffic: the chain's order is arrival order, and a real
+ * gateway's events arrive in about the order they happen, so "newest first" reads newest first.
+ */
+export async function auditDemoEvents(db: Db, now = new Date()): Promise<Array<Record<string, unknown>>> {
   const analyst = await db.user.findUnique({ where: { email: "analyst@portico.local" }, select: { id: true } });
   const at = (hoursAgo: number) => new Date(now.getTime() - hoursAgo * HOUR).toISOString();
   const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
@@ -32,7 +41,7 @@ export async function seedAuditDemo(db: Db, now = new Date()): Promise<void> {
     ...fields,
     data: { latencyMs: 41.2, requestBytes: 212, responseBytes: 1830, ...data },
   });
-  await ingestAuditEvents(db, [
+  return [
     call(1, 150, { server: "cost-explorer", tool: "top_services", outcome: "allow", reasons: ["role finops-analyst allows read"] }, { ...session(1), upstreamOutcome: "success", arguments: { month: "2026-11" } }),
     call(2, 149, { server: "budgets", tool: "set_budget", outcome: "deny", reasons: ["financial tools need step-up (role finops-analyst)"] }, { ...session(1), upstreamOutcome: "not_called", arguments: { team: "platform", amount: 25000 } }),
     call(3, 100, { server: "tagging", tool: "list_untagged_resources", outcome: "allow", reasons: ["role finops-analyst allows read"] }, { ...session(2), upstreamOutcome: "success", arguments: { account: "123456789012" } }),
@@ -50,5 +59,5 @@ export async function seedAuditDemo(db: Db, now = new Date()): Promise<void> {
       { server: "cost-explorer", tool: "top_services", outcome: "allow", actorType: "service_account", actorId: "sa_demo_analyst", actorLabel: "sa_demo_analyst", sourceIp: "10.30.0.7", reasons: ["role finops-analyst allows read"] },
       { sessionId: null, clientName: "nightly-report", upstreamOutcome: "timeout", upstreamLatencyMs: 30000, arguments: { month: "2026-12" } },
     ),
-  ]);
+  ];
 }

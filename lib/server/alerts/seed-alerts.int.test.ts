@@ -31,7 +31,14 @@ describe("demo traffic seed", () => {
     expect(alerts.map((a) => a.rule.key).sort()).toEqual(["failed-auth-account", "failed-auth-ip", "lookback-over-a-year", "risky-tool-financial-destructive"]);
     expect(alerts.every((a) => a.status === "open")).toBe(true);
     const d = await getDashboards(t.db, systemActor("test"), { range: "24h" });
-    expect(d.totals.allowed + d.totals.denied + d.totals.stepup + d.totals.error).toBe(first.events - 6);
+    // The day's calls (not the 6 failed sign-ins), and the explorer demo's two calls of the last
+    // 24 hours (5 h and 2 h ago), stored in the same stream.
+    expect(d.totals.allowed + d.totals.denied + d.totals.stepup + d.totals.error).toBe(first.events - 6 + 2);
+    // Stored as a gateway would store them: arrival (seq) order is time order, so the explorer's
+    // newest first reads newest first, the explorer demo's week included.
+    const stored = await t.db.auditEvent.findMany({ orderBy: { seq: "asc" }, select: { time: true, requestId: true } });
+    expect(stored.filter((e) => e.requestId?.startsWith("demo-req-")).length).toBe(7);
+    expect(stored.every((e, i) => i === 0 || e.time >= stored[i - 1]!.time)).toBe(true);
     expect(d.totals.stepup).toBeGreaterThan(0);
     expect(await seedDemoTraffic(t.db)).toEqual({ events: 0, alerts: 0 });
   });
