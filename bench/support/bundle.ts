@@ -1,5 +1,6 @@
 import path from "node:path";
 
+import { bundleModule } from "../../scripts/lib/gateway-bundle";
 import { ROOT } from "./ipc";
 
 /**
@@ -8,25 +9,9 @@ import { ROOT } from "./ipc";
  * asked for), into dist/bench/<name>.mjs: two levels under the root, where ROOT (ipc.ts) still
  * resolves and packages resolve from node_modules. Run under plain node, it measures the gateway
  * as it ships rather than as tsx runs the sources (tsx keeps every function's name, a property
- * definition per closure created). esbuild is tsx's own transpiler, installed wherever tsx is.
+ * definition per closure created).
  */
-export async function bundleBench(script: string): Promise<string> {
-  const { build } = await import("esbuild");
+export function bundleBench(script: string): Promise<string> {
   const name = path.basename(script, path.extname(script));
-  const outdir = path.join(ROOT, "dist/bench");
-  await build({
-    entryPoints: { [name]: script },
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    splitting: true,
-    chunkNames: `${name}-chunks/[name]-[hash]`,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    tsconfig: path.join(ROOT, "tsconfig.json"),
-    logLevel: "warning",
-  });
-  return path.join(outdir, `${name}.mjs`);
+  return bundleModule(ROOT, script, path.join(ROOT, "dist/bench", `${name}.mjs`));
 }

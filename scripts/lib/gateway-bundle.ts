@@ -44,14 +44,23 @@ export const GATEWAY_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_AR
  * `outfile` must lie inside `root`, so that the bundle finds its packages in root/node_modules;
  * its chunks go to `<outfile without .mjs>-chunks/` beside it.
  */
-export async function buildGateway(root: string, outfile = path.join(root, GATEWAY_BUNDLE)): Promise<string> {
+export function buildGateway(root: string, outfile = path.join(root, GATEWAY_BUNDLE)): Promise<string> {
+  // Stack traces in the gateway's logs name gateway/*.ts lines with `node --enable-source-maps`.
+  return bundleModule(root, path.join(root, "gateway/main.ts"), outfile, { sourcemap: true });
+}
+
+/**
+ * One entry point and the code it imports as one ES module (the gateway, or a bench that runs it
+ * in process), npm packages left to root/node_modules, and what it imports on demand
+ * (`await import(…)`) split into chunks loaded when first imported, not code every run loads.
+ */
+export async function bundleModule(root: string, entry: string, outfile: string, options: { sourcemap?: boolean } = {}): Promise<string> {
   const { build } = await import("esbuild");
   const name = path.basename(outfile, ".mjs");
   await build({
-    entryPoints: { [name]: path.join(root, "gateway/main.ts") },
+    entryPoints: { [name]: entry },
     outdir: path.dirname(outfile),
     outExtension: { ".js": ".mjs" },
-    // Dynamic imports become chunks loaded when first imported, not code every gateway loads.
     splitting: true,
     chunkNames: `${name}-chunks/[name]-[hash]`,
     bundle: true,
@@ -60,8 +69,7 @@ export async function buildGateway(root: string, outfile = path.join(root, GATEW
     target: "node20",
     packages: "external",
     tsconfig: path.join(root, "tsconfig.json"),
-    // Stack traces in the gateway's logs name gateway/*.ts lines with `node --enable-source-maps`.
-    sourcemap: "linked",
+    ...(options.sourcemap ? { sourcemap: "linked" as const } : {}),
     logLevel: "warning",
   });
   return outfile;
