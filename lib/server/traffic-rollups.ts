@@ -35,8 +35,9 @@ const quote = (column: string) => `"${column}"`;
 /**
  * Adds a batch's rows to one overview rollup table in one statement, every grain at once: new
  * periods are inserted, existing ones summed (latency buckets element by element). Null when
- * there is nothing to add. Ingest runs these as data-modifying CTEs of its event insert, so the
- * rollups count exactly the events stored, and a re-sent batch (all duplicates) adds nothing.
+ * there is nothing to add. Ingest runs these as data-modifying CTEs of one statement, in the
+ * transaction that inserts the events and from the events it inserts (ids already stored left
+ * out), so the rollups count exactly the events stored and a re-sent batch adds nothing.
  */
 export function overviewRollupUpsert(table: OverviewTable, rows: OverviewRow[]): Prisma.Sql | null {
   if (rows.length === 0) return null;
