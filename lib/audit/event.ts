@@ -1,3 +1,4 @@
+import * as nodeCrypto from "node:crypto";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 
@@ -98,20 +99,47 @@ export const GENESIS_HASH = "0".repeat(64);
  * stored event at ingest and once per verified event, so it avoids per-key closures and copies.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      // What JSON.stringify writes: the shortest round-trip text, -0 as 0, NaN and ±Infinity as null.
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "object":
+      break;
+    default:
+      return JSON.stringify(value ?? null);
+  }
+  if (value === null) return "null";
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  return canonicalObject(value as Record<string, unknown>, Object.keys(value));
+}
+
+/** `record` as canonicalJson writes it, from its keys (any order; sorted here in place). */
+function canonicalObject(record: Record<string, unknown>, keys: string[]): string {
+  if (keys.length > 1) keys.sort();
   let out = "{";
   for (const key of keys) {
     const item = record[key];
     if (item === undefined) continue;
     if (out.length > 1) out += ",";
-    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+    out += JSON.stringify(key) + ":" + canonicalJson(item);
   }
   return `${out}}`;
 }
+
+/** sha256 in hex; the one-shot `crypto.hash` where Node has it (20.12+), a Hash object otherwise. */
+const sha256Hex: (text: string) => string =
+  typeof (nodeCrypto as { hash?: unknown }).hash === "function"
+    ? (text) => (nodeCrypto as unknown as { hash: (algorithm: string, data: string, encoding: "hex") => string }).hash("sha256", text, "hex")
+    : (text) => createHash("sha256").update(text).digest("hex");
 
 /**
  * The parts of `data` that carry what a caller sent or an upstream answered: what payload
@@ -125,9 +153,9 @@ export const PAYLOAD_DIGEST_KEY = "payloadDigest";
 /** sha256 of the payload fields of `data` (canonical JSON), or null when it carries none. */
 export function payloadDigest(data: Record<string, unknown> | null | undefined): string | null {
   if (!data) return null;
-  const payload = Object.fromEntries(PAYLOAD_KEYS.filter((k) => data[k] !== undefined).map((k) => [k, data[k]]));
-  if (Object.keys(payload).length === 0) return null;
-  return createHash("sha256").update(canonicalJson(payload)).digest("hex");
+  // PAYLOAD_KEYS are in code-unit order except "result"/"messages"/"contents": canonicalObject sorts them.
+  const keys = PAYLOAD_KEYS.filter((k) => data[k] !== undefined) as string[];
+  return keys.length === 0 ? null : sha256Hex(canonicalObject(data, keys));
 }
 
 /**
@@ -155,9 +183,33 @@ export function clearPayload(data: Record<string, unknown>): Record<string, unkn
 export type HashVersion = 1 | 2;
 export const CURRENT_HASH_VERSION: HashVersion = 2;
 
-/** Hashes exactly the contract's fields, so a stored row (with seq, prevHash…) hashes as its input did. */
-export function hashAuditEvent(prevHash: string, event: AuditEventInput, version: HashVersion = CURRENT_HASH_VERSION): string {
-  const normalized = {
+/**
+ * The text an event's hash covers after `prevHash` and a newline: the canonical JSON of exactly the
+ * contract's fields, so a stored row (with seq, prevHash…) hashes as its input did. It does not
+ * depend on the chain, so ingest writes it before taking the chain lock. Built field by field in
+ * the fixed key order (the same bytes as canonicalJson of the normalized event; see the test).
+ */
+export function hashInput(event: AuditEventInput, version: HashVersion = CURRENT_HASH_VERSION): string {
+  const { id, time, kind, actorType, action, outcome } = event;
+  // A row that is not a parsed event (a damaged file, a hand edit) takes the general path, which
+  // writes whatever it holds exactly as the chain has always hashed it.
+  if (typeof id !== "string" || typeof kind !== "string" || typeof actorType !== "string" || typeof action !== "string" || typeof outcome !== "string" || !(time instanceof Date)) {
+    return canonicalJson(normalizedEvent(event, version));
+  }
+  const text = (v: unknown) => (v == null ? "null" : typeof v === "string" ? JSON.stringify(v) : canonicalJson(v));
+  return (
+    `{"action":${JSON.stringify(action)},"actorId":${text(event.actorId)},"actorLabel":${text(event.actorLabel)},` +
+    `"actorType":${JSON.stringify(actorType)},"data":${version === 1 ? canonicalJson(event.data ?? null) : hashedDataJson(event.data)},` +
+    `"id":${JSON.stringify(id)},"kind":${JSON.stringify(kind)},"outcome":${JSON.stringify(outcome)},` +
+    `"portal":${text(event.portal)},"reasons":${canonicalJson(event.reasons ?? null)},"requestId":${text(event.requestId)},` +
+    `"server":${text(event.server)},"sourceIp":${text(event.sourceIp)},"targetId":${text(event.targetId)},` +
+    `"targetType":${text(event.targetType)},"time":${JSON.stringify(time.toISOString())},"tool":${text(event.tool)}}`
+  );
+}
+
+/** The event as its hash covers it, as an object: canonicalJson of it is what `hashInput` writes. */
+function normalizedEvent(event: AuditEventInput, version: HashVersion) {
+  return {
     id: event.id,
     time: event.time.toISOString(),
     kind: event.kind,
@@ -176,7 +228,29 @@ export function hashAuditEvent(prevHash: string, event: AuditEventInput, version
     sourceIp: event.sourceIp ?? null,
     requestId: event.requestId ?? null,
   };
-  return createHash("sha256").update(prevHash).update("\n").update(canonicalJson(normalized)).digest("hex");
+}
+
+/** canonicalJson(hashedData(data)) without building the copy. */
+function hashedDataJson(data: Record<string, unknown> | null | undefined): string {
+  if (!data) return "null";
+  const digest = payloadDigest(data) ?? (typeof data[PAYLOAD_DIGEST_KEY] === "string" ? (data[PAYLOAD_DIGEST_KEY] as string) : null);
+  const keys: string[] = [];
+  for (const key of Object.keys(data)) if (key !== PAYLOAD_DIGEST_KEY && !(PAYLOAD_KEYS as readonly string[]).includes(key)) keys.push(key);
+  if (digest !== null) keys.push(PAYLOAD_DIGEST_KEY);
+  if (keys.length > 1) keys.sort();
+  let out = "{";
+  for (const key of keys) {
+    const item = key === PAYLOAD_DIGEST_KEY ? digest : data[key];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ",";
+    out += JSON.stringify(key) + ":" + canonicalJson(item);
+  }
+  return `${out}}`;
+}
+
+/** The hash of an event chained after `prevHash`, over `hashInput(event)` (pass it when already built). */
+export function hashAuditEvent(prevHash: string, event: AuditEventInput, version: HashVersion = CURRENT_HASH_VERSION, input = hashInput(event, version)): string {
+  return sha256Hex(`${prevHash}\n${input}`);
 }
 
 /** Checks a run of stored events in chain order; returns the index of the first broken link. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf, decisionOf, percentileOf, overviewRollups, rollupDenials, rollupEvents } from "./rollup";
+import { bucketOf, decisionOf, percentileOf, overviewRollups, overviewRollupsOf, overviewTables, rollupDenials, rollupEvents, type OverviewTable } from "./rollup";
 
 const base = {
   id: "00000000-0000-4000-8000-000000000000",
@@ -72,6 +72,31 @@ describe("rollups", () => {
       [events[0]!.actorLabel, 2, 500],
       ["bob@example.com", 1, 10],
     ]);
+  });
+
+  it("sums a batch in one pass into the same rows, in the same order, as grouping it by minute first", () => {
+    // Two days, three hours, many minutes; callers, tools, portals, decisions and kinds mixed.
+    const events = Array.from({ length: 600 }, (_, i) => ({
+      ...base,
+      time: new Date(Date.UTC(2026, 11, 7, 22, 0, 0) + i * 17_000 + (i % 7) * 3_600_000),
+      kind: i % 29 === 0 ? "auth.sign_in" : "mcp.request",
+      actorLabel: i % 11 === 0 ? null : `user${i % 7}@example.com`,
+      actorId: i % 22 === 0 ? null : `usr_${i % 5}`,
+      outcome: (i % 13 === 0 ? "deny" : "allow") as "deny" | "allow",
+      reasons: i % 26 === 0 ? ["step-up required"] : null,
+      portal: i % 17 === 0 ? null : ["finops", "data"][i % 2],
+      server: ["budgets", "github", "jira"][i % 3],
+      tool: i % 9 === 0 ? null : ["get", "list"][i % 2],
+      data: { latencyMs: (i % 40) * 2.5, upstreamLatencyMs: i % 3 === 0 ? 0.5 * (i % 8) : undefined, requestBytes: i % 5, responseBytes: i % 4 === 0 ? -1 : 10.4, upstreamOutcome: i % 31 === 0 ? "timeout" : "success" },
+    }));
+    const twoStep = overviewRollups(rollupEvents(events));
+    const onePass = overviewRollupsOf(events);
+    for (const table of Object.keys(overviewTables) as OverviewTable[]) {
+      const measures = overviewTables[table].measures as readonly string[];
+      const kept = (rows: typeof onePass[OverviewTable]) => rows.map((r) => [r.grain, r.start, ...r.key, ...measures.map((m) => r[m as "count"])]);
+      expect(onePass[table].length, table).toBeGreaterThan(3);
+      expect(kept(onePass[table]), table).toEqual(kept(twoStep[table]));
+    }
   });
 
   it("estimates percentiles from buckets as their upper bounds", () => {

@@ -5,9 +5,9 @@ import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from "@/lib/storable-text";
 import type { Db } from "./db/client";
 import { CHAIN_LOCK } from "./audit";
 import { observeAuditEvents } from "./alerts/engine";
-import { rollupDenials, rollupEvents } from "@/lib/dashboards/rollup";
+import { overviewRollupsOf, rollupDenials } from "@/lib/dashboards/rollup";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { addDenialRollups, overviewRollupUpserts } from "./traffic-rollups";
+import { denialRollupUpsert, overviewRollupUpserts, textArray } from "./traffic-rollups";
 import { publishConfig } from "./config-publisher";
 import { recordGrantUse } from "./step-up";
 
@@ -26,6 +26,9 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
 
   const unique = new Map<string, AuditEventInput>();
   for (const event of parsed) if (!unique.has(event.id)) unique.set(event.id, event);
+  // What the batch adds to the rollups needs no chain: summed before the lock is taken. A batch
+  // that turns out to hold stored ids (a re-sent one, rare) is summed again from what it stores.
+  let rollups = rollupStatement([...unique.values()]);
 
   let isGrantUsedUp = false;
   const result = await db.$transaction(
@@ -38,9 +41,16 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
       const [head] = await tx.$queryRaw<Array<{ tail: string | null; existing: string[] | null }>>`
         SELECT (SELECT "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1) AS "tail",
           ARRAY(SELECT "id" FROM "AuditEvent" WHERE "id" = ANY(${textArray(ids)}::text[])) AS "existing"`;
-      for (const id of head?.existing ?? []) unique.delete(id);
+      const existing = head?.existing ?? [];
+      for (const id of existing) unique.delete(id);
       const fresh = [...unique.values()];
       if (fresh.length === 0) return { accepted: 0, duplicates: parsed.length, fresh };
+      if (existing.length > 0) rollups = rollupStatement(fresh);
+      // The rollups go first, in a statement of their own: Postgres sums them into the rollup
+      // tables while this process chains the hashes and builds the insert. Both are awaited before
+      // the transaction commits, so the rollups still count exactly the events it stores.
+      const summed = rollups ? started(tx.$executeRaw(rollups)) : null;
+      if (summed) await new Promise((resolve) => setImmediate(resolve)); // on the wire before the CPU work below
 
       let prev = head?.tail ?? GENESIS_HASH;
       const cols = {
@@ -88,16 +98,12 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
         cols.hash.push(hash);
         prev = hash;
       }
-      // One statement for the whole batch and its rollups (createMany is several times slower, and
-      // each statement is a round trip inside the transaction). seq comes from the column's
-      // sequence, drawn row by row in ORDER BY ord, so seq order is chain order. Times are UTC
-      // instants, stored as UTC wall clock in timestamp(3) like Prisma stores them. Each column
-      // travels as one array literal: Prisma passes JS arrays element by element, which cost more
-      // than the insert itself. The rollups are data-modifying CTEs of the same statement: they
-      // count exactly the rows this transaction stores.
-      const rollups = overviewRollupUpserts(rollupEvents(fresh)).map((sql, i) => Prisma.sql`, ${Prisma.raw(`rollup_${i}`)} AS (${sql})`);
-      await tx.$executeRaw`
-        WITH inserted AS (
+      // One statement for the whole batch (createMany is several times slower, and each statement
+      // is a round trip inside the transaction). seq comes from the column's sequence, drawn row by
+      // row in ORDER BY ord, so seq order is chain order. Times are UTC instants, stored as UTC
+      // wall clock in timestamp(3) like Prisma stores them. Each column travels as one array
+      // literal: Prisma passes JS arrays element by element, which cost more than the insert itself.
+      const inserted = started(tx.$executeRaw`
         INSERT INTO "AuditEvent" ("id", "time", "kind", "actorType", "actorId", "actorLabel", "action", "outcome",
           "targetType", "targetId", "portal", "server", "tool", "reasons", "data", "sourceIp", "requestId", "prevHash", "hash")
         SELECT u.c_id, (u.c_time::timestamptz AT TIME ZONE 'UTC'), u.c_kind, u.c_actor_type, u.c_actor_id, u.c_actor_label,
@@ -112,14 +118,11 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
         ) WITH ORDINALITY AS u(c_id, c_time, c_kind, c_actor_type, c_actor_id, c_actor_label, c_action, c_outcome,
           c_target_type, c_target_id, c_portal, c_server, c_tool, c_reasons, c_data, c_source_ip, c_request_id,
           c_prev_hash, c_hash, ord)
-        ORDER BY u.ord
-        RETURNING 1)
-        ${rollups.length > 0 ? Prisma.join(rollups, "") : Prisma.empty}
-        SELECT count(*) FROM inserted`;
+        ORDER BY u.ord`);
+      await settled([summed, inserted]);
       // Calls made under a step-up grant (only fresh events, so a re-sent batch counts nothing twice).
       const uses = fresh.flatMap((e) => (e.kind === "mcp.request" && e.outcome === "allow" && typeof e.data?.grantId === "string" ? [{ grantId: e.data.grantId, time: e.time }] : []));
       if (uses.length > 0) isGrantUsedUp = await recordGrantUse(tx, uses);
-      await addDenialRollups(tx, rollupDenials(fresh));
       return { accepted: fresh.length, duplicates: parsed.length - fresh.length, fresh };
     },
     // Waiting for the chain lock behind other writers counts against the transaction's time.
@@ -130,6 +133,31 @@ export async function ingestAuditEvents(db: Db, events: unknown[]): Promise<Inge
   // A per-call grant was used: every gateway should drop it, not only the one that served the call.
   if (isGrantUsedUp) void publishConfig(db, "per-call step-up grant used");
   return { accepted: result.accepted, duplicates: result.duplicates };
+}
+
+/**
+ * Everything a batch adds to the rollups, as one statement of data-modifying CTEs: each overview
+ * table at minute, hour and day grain, and the hourly denial counts. Null when it adds nothing.
+ */
+function rollupStatement(events: AuditEventInput[]): Prisma.Sql | null {
+  const upserts = [...overviewRollupUpserts(overviewRollupsOf(events)), ...[denialRollupUpsert(rollupDenials(events))].filter((sql) => sql !== null)];
+  if (upserts.length === 0) return null;
+  const ctes = upserts.map((sql, i) => Prisma.sql`${Prisma.raw(i === 0 ? "WITH" : ",")} ${Prisma.raw(`rollup_${i}`)} AS (${sql})`);
+  return Prisma.sql`${Prisma.join(ctes, " ")} SELECT 1`;
+}
+
+/** A Prisma query sent now (they are lazy until awaited), its failure kept for `settled`. */
+function started<T>(query: PromiseLike<T>): Promise<T> {
+  const promise = Promise.resolve().then(() => query);
+  promise.catch(() => {});
+  return promise;
+}
+
+/** Waits for every query sent, then throws the first failure: nothing is left running when the transaction ends. */
+async function settled(queries: Array<Promise<unknown> | null>): Promise<void> {
+  const results = await Promise.allSettled(queries.filter((q) => q !== null));
+  const failure = results.find((r) => r.status === "rejected");
+  if (failure) throw failure.reason;
 }
 
 /** Validates every event; the error names the first bad index and lists each problem by field. */
@@ -170,12 +198,3 @@ function storageProblems(event: AuditEventInput): FieldError[] {
   if (!isStorableText(event.kind)) return [{ field: "kind", message: UNSTORABLE_TEXT_MESSAGE }];
   return [];
 }
-
-/**
- * A Postgres text[] literal, quoted as node-postgres quotes arrays: every element in double
- * quotes with `"` and `\` escaped, NULL bare. (NUL characters are escaped or refused before this.)
- */
-function textArray(values: Array<string | null>): string {
-  return `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/["\\]/g, "\\$&")}"`)).join(",")}}`;
-}
-

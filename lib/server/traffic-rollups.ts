@@ -1,13 +1,25 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 
-import { BUCKET_COUNT, overviewRollups, overviewTables, type DenialRow, type OverviewRow, type OverviewTable, type RollupRow } from "@/lib/dashboards/rollup";
+import { BUCKET_COUNT, overviewTables, type DenialRow, type OverviewRow, type OverviewTable } from "@/lib/dashboards/rollup";
 import { Prisma } from "@/lib/generated/prisma/client";
 
-type Tx = Prisma.TransactionClient;
 type Executor = Pick<Prisma.TransactionClient, "$executeRaw">;
 
-const textArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+/**
+ * A Postgres text[] literal, quoted as node-postgres quotes arrays: every element in double quotes
+ * with `"` and `\` escaped (looked for first: most values hold neither), NULL bare. NUL characters
+ * are escaped or refused before this.
+ */
+export function textArray(values: ReadonlyArray<string | null>): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as string | null;
+    if (i > 0) out += ",";
+    out += v === null ? "NULL" : v.includes('"') || v.includes("\\") ? `"${v.replace(/["\\]/g, "\\$&")}"` : `"${v}"`;
+  }
+  return `${out}}`;
+}
 
 const MEASURE_SQL: Record<Measure, { cast: string; text: (row: OverviewRow) => string }> = {
   count: { cast: "int", text: (r) => String(r.count) },
@@ -23,8 +35,9 @@ const quote = (column: string) => `"${column}"`;
 /**
  * Adds a batch's rows to one overview rollup table in one statement, every grain at once: new
  * periods are inserted, existing ones summed (latency buckets element by element). Null when
- * there is nothing to add. Ingest runs these as data-modifying CTEs of its event insert, so the
- * rollups count exactly the events stored, and a re-sent batch (all duplicates) adds nothing.
+ * there is nothing to add. Ingest runs these as data-modifying CTEs of one statement, in the
+ * transaction that inserts the events and from the events it inserts (ids already stored left
+ * out), so the rollups count exactly the events stored and a re-sent batch adds nothing.
  */
 export function overviewRollupUpsert(table: OverviewTable, rows: OverviewRow[]): Prisma.Sql | null {
   if (rows.length === 0) return null;
@@ -45,16 +58,15 @@ export function overviewRollupUpsert(table: OverviewTable, rows: OverviewRow[]):
     ON CONFLICT (${Prisma.raw(keyColumns)}) DO UPDATE SET ${Prisma.raw(measures.map((m) => `${quote(m)} = ${sum(m)}`).join(", "))}`;
 }
 
-/** The upserts that add a batch's per-minute rollups (`rollupEvents`) to every overview table. */
-export function overviewRollupUpserts(minutes: RollupRow[]): Prisma.Sql[] {
-  const rows = overviewRollups(minutes);
+/** The upserts that add a batch's overview rows (`overviewRollupsOf`) to every overview table. */
+export function overviewRollupUpserts(rows: Record<OverviewTable, OverviewRow[]>): Prisma.Sql[] {
   return (Object.keys(overviewTables) as OverviewTable[]).flatMap((table) => overviewRollupUpsert(table, rows[table]) ?? []);
 }
 
-/** Adds a batch's refused calls to the hourly denial counts, in the ingest transaction like the traffic rollups. */
-export async function addDenialRollups(tx: Tx, rows: DenialRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx.$executeRaw`
+/** Adds a batch's refused calls to the hourly denial counts; null when there are none. Ingest runs it as a CTE beside the traffic rollups, in the same transaction. */
+export function denialRollupUpsert(rows: DenialRow[]): Prisma.Sql | null {
+  if (rows.length === 0) return null;
+  return Prisma.sql`
     INSERT INTO "DenialRollup" ("id", "hour", "portal", "reason", "count")
     SELECT u.id, (u.hour::timestamptz AT TIME ZONE 'UTC'), u.portal, u.reason, u.count::int
     FROM unnest(
