@@ -256,4 +256,15 @@ describe("the audit explorer's data access", () => {
       await t.db.auditEvent.deleteMany({ where: { id: { in: [ahead.id, old.id, recent.id] } } });
     }
   });
+  it("takes the overview's 6 hour range, as the overview means it", async () => {
+    const inside = call({ ageMinutes: 3 * 60, tool: "six_hour_tool" });
+    const outside = call({ ageMinutes: 8 * 60, tool: "six_hour_tool" });
+    await ingestAuditEvents(t.db, [outside, inside]);
+    try {
+      expect((await list(auditor, { range: "6h", tool: "six_hour_tool" })).items.map((e) => e.id)).toEqual([inside.id]);
+      expect((await auditFacets(t.db, auditor, { range: "6h", tool: "six_hour_tool" }, NOW)).outcome).toEqual([{ value: "allow", count: 1 }]);
+    } finally {
+      await t.db.auditEvent.deleteMany({ where: { id: { in: [inside.id, outside.id] } } });
+    }
+  });
 });

@@ -5,6 +5,7 @@ import {
   AUDIT_FACETS,
   type AuditFacet,
   auditFilterParams,
+  auditPageOrder,
   exportAuditParams,
   listAuditParams,
   type AuditEventView,
@@ -77,9 +78,8 @@ export async function listAuditEvents(db: Db, actor: Actor, raw: unknown, now = 
   authorize(actor, "audit:read");
   const params = listAuditParams.parse(raw);
   const scope = await auditScope(db, actor);
-  const isPreset = params.range !== undefined && params.range !== "custom";
   // Oldest first within a preset window too: by seq, the walk would start at the oldest event of all.
-  const by = (!isPreset && (params.from || params.to)) || (isPreset && params.order === "asc") ? "time" : "seq";
+  const by = auditPageOrder(params);
   // In seq order, the seq range of the time range (a superset) keeps the walk inside it.
   const conditions = auditConditions(params, scope, now, undefined, by === "seq" ? await seqRangeConditions(db, params, now) : []);
   const seqs = await pageSeqs(db, conditions, params.order, params.cursor ? BigInt(params.cursor) : null, params.limit + 1, by);
