@@ -105,6 +105,7 @@ export function targetLabel(event: AuditEventView): string {
   const record = isRecord(change?.after) ? change.after : isRecord(change?.before) ? change.before : null;
   const name = record && (["name", "slug", "email"] as const).map((k) => record[k]).find((v) => typeof v === "string");
   if (typeof name === "string") return name;
+  if (event.targetName) return event.targetName;
   // An alert's events carry its title as their reason (lib/server/alerts): the id says nothing.
   if (event.targetType === "alert" && event.reasons?.[0]) return event.reasons[0];
   // An MCP client a person approved, disconnected or used: its name, on its portal.

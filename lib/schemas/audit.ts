@@ -116,6 +116,8 @@ export type AuditEventView = {
   data: unknown;
   sourceIp: string | null;
   requestId: string | null;
+  /** The target record's current name (server, portal, alert; a person's email), when the page could look it up. */
+  targetName?: string;
   /** True when this reader may not see arguments and results (they were removed, not absent). */
   payloadsHidden?: boolean;
 };

@@ -267,4 +267,21 @@ describe("the audit explorer's data access", () => {
       await t.db.auditEvent.deleteMany({ where: { id: { in: [inside.id, outside.id] } } });
     }
   });
+  it("names a page's record targets in one lookup: a portal by name, a person by email for readers of the whole log", async () => {
+    const finops = await t.db.portal.findUniqueOrThrow({ where: { slug: "finops" } });
+    const servers = call({ ageMinutes: 1, kind: "config.change", action: "portal.servers", outcome: "success", targetType: "portal", targetId: finops.id, tool: "named_target" });
+    const mfa = call({ ageMinutes: 1, kind: "auth.mfa", action: "mfa.enrol", outcome: "success", targetType: "user", targetId: "u-payroll-approver", actorId: "u-alice", tool: "named_target" });
+    await ingestAuditEvents(t.db, [servers, mfa]);
+    try {
+      const seen = (await list(auditor, { tool: "named_target" })).items;
+      expect(seen.map((e) => [e.targetId, e.targetName])).toEqual([
+        ["u-payroll-approver", "pam@example.test"],
+        [finops.id, "FinOps"],
+      ]);
+      // A viewer sees their own event, not another person's email through it.
+      expect((await list(alice, { tool: "named_target" })).items.map((e) => e.targetName)).toEqual([undefined]);
+    } finally {
+      await t.db.auditEvent.deleteMany({ where: { id: { in: [servers.id, mfa.id] } } });
+    }
+  });
 });
