@@ -200,3 +200,73 @@ test("a call carrying a test card number is stored redacted and flagged, and blo
     await client.close();
   }
 });
+
+test.describe("from a browser in Berlin", () => {
+  test.use({ timezoneId: "Europe/Berlin" });
+
+  test("the log loads without a hydration error and shows Berlin times", async ({ page }) => {
+    await signIn(page, "auditor");
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`console: ${m.text()}`);
+    });
+    await page.goto(`/audit?session=${session}`);
+    const time = page.getByRole("table", { name: "Audit events" }).locator("tbody tr").first().locator("td").first().locator("time").first();
+    const iso = (await time.getAttribute("datetime"))!;
+    const berlin = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Berlin" }).format(new Date(iso));
+    await expect(time).toHaveText(berlin);
+    await page.waitForLoadState("networkidle");
+    expect(errors).toEqual([]);
+  });
+});
+
+test("the explorer says how it orders, lists every kind, and fits a 1440 px screen", async ({ page }) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await signIn(page, "auditor");
+  await page.goto("/audit");
+  const order = page.getByRole("button", { name: /^Newest recorded first/ });
+  await expect(order).toHaveAttribute("title", /delivered late.*where they were recorded/);
+  await expect(page.getByText("In recorded order: events delivered late appear where they arrived.")).toBeVisible();
+
+  const kind = page.getByLabel("Kind");
+  for (const label of ["Step-up requested", "Step-up withdrawn", "Alert", "Chain verification failed", "Retention purge", "Server request to a client"]) {
+    await expect(kind.locator("option", { hasText: new RegExp(`^${label}( \\(\\d+\\))?$`) })).toHaveCount(1);
+  }
+  await expect(kind.locator("optgroup[label='Step-up']")).toHaveCount(1);
+
+  const firstRow = page.getByRole("table", { name: "Audit events" }).locator("tbody tr").first();
+  const outcome = firstRow.locator("td").nth(5);
+  await expect(outcome).toBeVisible();
+  const box = (await outcome.boundingBox())!;
+  expect(box.x + box.width).toBeLessThanOrEqual(1440);
+  const container = page.locator("[data-slot=table-container]").filter({ has: page.getByRole("table", { name: "Audit events" }) });
+  expect(await container.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+});
+
+test("a link with from= shows its custom range; a bad filter is named and cleared in one click", async ({ page }) => {
+  await signIn(page, "auditor");
+  const from = ago(2 * DAY);
+  await page.goto(`/audit?q=${run}&from=${encodeURIComponent(from)}`);
+  await expect(page.getByLabel("Time range")).toHaveValue("custom");
+  const d = new Date(from);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  await expect(page.getByLabel("From (your time zone)")).toHaveValue(`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`);
+
+  // The overview's 6h range means the same here.
+  await page.goto(`/audit?q=${run}&range=6h`);
+  await expect(page.getByLabel("Time range")).toHaveValue("6h");
+  await expect(page.getByRole("table", { name: "Audit events" }).getByRole("row", { name: /set_budget/ }).first()).toBeVisible();
+
+  await page.goto(`/audit?q=${run}&range=6w&outcome=bogus`);
+  const problem = page.getByRole("alert").filter({ hasText: "Some filters in the address are not valid" });
+  await expect(problem).toContainText("Time range (range=6w)");
+  await expect(problem).toContainText("Decision (outcome=bogus)");
+  await expect(page.getByLabel("Time range")).toHaveValue("6w");
+  const table = page.getByRole("table", { name: "Audit events" });
+  await expect(table).not.toHaveAttribute("aria-busy", "true");
+  await problem.getByRole("button", { name: "Clear the invalid filters" }).click();
+  await expect(page).not.toHaveURL(/range=|outcome=/);
+  await expect(page).toHaveURL(new RegExp(`q=${run}`));
+  await expect(table.getByRole("row", { name: /set_budget/ }).first()).toBeVisible();
+});

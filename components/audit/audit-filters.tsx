@@ -2,24 +2,27 @@
 
 import { SlidersHorizontal, X } from "lucide-react";
 
-import { AUDIT_FILTER_KEYS, type AuditFacets, type AuditFilterParamKey } from "@/lib/schemas/audit";
+import { AUDIT_FILTER_KEYS, AUDIT_RANGES, type AuditFacets, type AuditFilterParamKey } from "@/lib/schemas/audit";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Select, type SelectOption } from "@/components/ui/select";
 import { useDebouncedParam } from "@/components/data-table/use-debounced-param";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
+import { useHydrated } from "@/components/ui/local-date-time";
 import { AUDIT_KINDS, AUDIT_OUTCOMES, kindLabel } from "@/components/audit/audit-format";
 
 type AuditFilterKey = AuditFilterParamKey;
 
-const RANGES: SelectOption[] = [
-  { value: "1h", label: "Last hour" },
-  { value: "24h", label: "Last 24 hours" },
-  { value: "7d", label: "Last 7 days" },
-  { value: "30d", label: "Last 30 days" },
-  { value: "custom", label: "Custom range" },
-];
+const RANGE_LABELS: Record<(typeof AUDIT_RANGES)[number], string> = {
+  "1h": "Last hour",
+  "6h": "Last 6 hours",
+  "24h": "Last 24 hours",
+  "7d": "Last 7 days",
+  "30d": "Last 30 days",
+  custom: "Custom range",
+};
+const RANGES: SelectOption[] = AUDIT_RANGES.map((value) => ({ value, label: RANGE_LABELS[value] }));
 
 const UPSTREAM_OUTCOMES: SelectOption[] = ["success", "partial", "error", "failed", "timeout", "cancelled", "not_called", "none"].map((v) => ({ value: v, label: v }));
 const DLP_DETECTORS: SelectOption[] = ["card", "iban", "aws_access_key", "aws_secret_key", "gcp_key", "azure_key", "private_key", "bearer_token", "jwt", "email", "us_ssn"].map((v) => ({
@@ -37,10 +40,38 @@ function toLocalInput(iso: string | null): string {
 }
 const fromLocalInput = (value: string) => (value ? new Date(value).toISOString() : null);
 
+/** The Kind filter: every kind, grouped (Access, Step-up, Alerts…), each with its facet count. */
+function KindSelect({ counts, value, onChange }: { counts: Array<{ value: string; count: number }> | undefined; value: string | null; onChange: (value: string | null) => void }) {
+  const options = facetOptions(AUDIT_KINDS, counts, value, kindLabel);
+  const groupOf = (v: string) => AUDIT_KINDS.find((k) => k.value === v)?.group ?? "Other";
+  const groups = [...new Set(options.map((o) => groupOf(o.value)))];
+  return (
+    <div className="grid gap-1">
+      <Label htmlFor="audit-filter-kind" className="text-xs text-muted-foreground">
+        Kind
+      </Label>
+      <Select id="audit-filter-kind" aria-label="Kind" className="sm:min-w-36" value={value ?? ""} onChange={(e) => onChange(e.target.value || null)} placeholder="All kinds">
+        {groups.map((group) => (
+          <optgroup key={group} label={group}>
+            {options
+              .filter((o) => groupOf(o.value) === group)
+              .map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+          </optgroup>
+        ))}
+      </Select>
+    </div>
+  );
+}
+
 /** A select whose options carry their facet count, e.g. "Deny (12)"; a picked value always stays listed. */
 function facetOptions(base: readonly SelectOption[], counts: Array<{ value: string; count: number }> | undefined, current: string | null, label = (v: string) => v): SelectOption[] {
   const byValue = new Map((counts ?? []).map((c) => [c.value, c.count]));
-  const values = base.length ? base.map((o) => o.value) : [...byValue.keys()];
+  // The listed values, then any other the log holds (a kind this list does not know yet).
+  const values = [...base.map((o) => o.value), ...[...byValue.keys()].filter((v) => !base.some((o) => o.value === v))];
   if (current && !values.includes(current)) values.push(current);
   return values.map((value) => {
     const known = base.find((o) => o.value === value)?.label ?? label(value);
@@ -64,7 +95,11 @@ function TextFilter({ param, label, placeholder, className }: { param: AuditFilt
 export function AuditFilters({ facets }: { facets: AuditFacets | undefined }) {
   const { get, setParam, setParams } = useTableSearchParams();
   const active = AUDIT_FILTER_KEYS.filter((k) => get(k) !== null);
-  const range = get("range");
+  const hydrated = useHydrated();
+  // A link with from/to and no preset (an alert's "Events") is a custom range: say so, with its dates.
+  const range = get("range") ?? (get("from") || get("to") ? "custom" : null);
+  // A value the API refuses (a hand-edited link) stays visible in the control, marked, so it can be seen.
+  const rangeOptions = range && !RANGES.some((o) => o.value === range) ? [...RANGES, { value: range, label: `${range} (not valid)` }] : RANGES;
   const moreKeys: AuditFilterKey[] = ["server", "actorType", "rule", "grant", "ip", "upstream", "dlp", "session", "requestId"];
   const hasMore = moreKeys.some((k) => get(k) !== null);
 
@@ -90,7 +125,7 @@ export function AuditFilters({ facets }: { facets: AuditFacets | undefined }) {
             className="sm:min-w-36"
             value={range ?? ""}
             placeholder="All time"
-            options={RANGES}
+            options={rangeOptions}
             onChange={(e) => {
               const value = e.target.value || null;
               setParams(value === "custom" ? { range: value } : { range: value, from: null, to: null });
@@ -103,17 +138,17 @@ export function AuditFilters({ facets }: { facets: AuditFacets | undefined }) {
               <Label htmlFor="audit-filter-from" className="text-xs text-muted-foreground">
                 From (your time zone)
               </Label>
-              <Input id="audit-filter-from" type="datetime-local" value={toLocalInput(get("from"))} onChange={(e) => setParam("from", fromLocalInput(e.target.value))} />
+              <Input id="audit-filter-from" type="datetime-local" value={hydrated ? toLocalInput(get("from")) : ""} onChange={(e) => setParam("from", fromLocalInput(e.target.value))} />
             </div>
             <div className="grid gap-1">
               <Label htmlFor="audit-filter-to" className="text-xs text-muted-foreground">
                 To
               </Label>
-              <Input id="audit-filter-to" type="datetime-local" value={toLocalInput(get("to"))} onChange={(e) => setParam("to", fromLocalInput(e.target.value))} />
+              <Input id="audit-filter-to" type="datetime-local" value={hydrated ? toLocalInput(get("to")) : ""} onChange={(e) => setParam("to", fromLocalInput(e.target.value))} />
             </div>
           </>
         ) : null}
-        {select("kind", "Kind", facetOptions(AUDIT_KINDS, facets?.kind, get("kind"), kindLabel), "All kinds")}
+        <KindSelect counts={facets?.kind} value={get("kind")} onChange={(value) => setParam("kind", value)} />
         {select("outcome", "Decision", facetOptions(AUDIT_OUTCOMES, facets?.outcome, get("outcome")), "Any outcome")}
         {select("portal", "Portal", facetOptions([], facets?.portal, get("portal")), "All portals")}
         {select("tool", "Tool", facetOptions([], facets?.tool, get("tool")), "All tools")}

@@ -7,8 +7,7 @@ import { ArrowDownWideNarrow, ArrowUpNarrowWide, Radio, ScrollText } from "lucid
 
 import { api, toQuery } from "@/lib/api/client";
 import { auditKeys } from "@/lib/api/query-keys";
-import { formatDateTime } from "@/lib/format";
-import { AUDIT_FILTER_KEYS, type AuditEventView, type AuditFacets, type AuditFilterParamKey } from "@/lib/schemas/audit";
+import { AUDIT_FILTER_KEYS, auditPageOrder, type AuditEventView, type AuditFacets, type AuditFilterParamKey } from "@/lib/schemas/audit";
 import type { Page } from "@/lib/schemas/common";
 import { DataTable } from "@/components/data-table/data-table";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
@@ -16,11 +15,12 @@ import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/empty-state";
+import { LocalDateTime } from "@/components/ui/local-date-time";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { AuditEventDialog } from "@/components/audit/audit-event-dialog";
 import { AuditFilters } from "@/components/audit/audit-filters";
 import { AuditExport, AuditVerify } from "@/components/audit/audit-tools";
-import { actorLabel, kindLabel, outcomeVariant, targetLabel } from "@/components/audit/audit-format";
+import { actorLabel, invalidFilters, kindLabel, outcomeVariant, targetLabel } from "@/components/audit/audit-format";
 
 export type AuditListParams = Partial<Record<AuditFilterParamKey | "cursor" | "order", string>>;
 const PARAM_KEYS = [...AUDIT_FILTER_KEYS, "cursor", "order"] as const;
@@ -28,33 +28,55 @@ const PARAM_KEYS = [...AUDIT_FILTER_KEYS, "cursor", "order"] as const;
 /** How often the newest page refreshes itself while the reader is looking at the top of the log. */
 const LIVE_INTERVAL_MS = 5000;
 
+/**
+ * At 1440 px the table has about 1,100 px: time, kind, actor, target and outcome must fit without
+ * scrolling sideways (it was 1,189 px). Long values truncate, the full value in their title, and the
+ * relative time ("3 minutes ago", also in the detail dialog) shows only on wide screens.
+ */
 const columns: ColumnDef<AuditEventView, unknown>[] = [
   {
     id: "time",
     header: "Time",
     cell: ({ row }) => (
       <span className="whitespace-nowrap">
-        <span>{formatDateTime(row.original.time)}</span> <RelativeTime value={row.original.time} className="text-xs text-muted-foreground" />
+        <LocalDateTime value={row.original.time} /> <RelativeTime value={row.original.time} className="hidden text-xs text-muted-foreground 2xl:inline" />
       </span>
     ),
   },
-  { id: "kind", header: "Kind", cell: ({ row }) => kindLabel(row.original.kind) },
+  {
+    id: "kind",
+    header: "Kind",
+    meta: { className: "max-w-40 truncate" },
+    cell: ({ row }) => <span title={row.original.kind}>{kindLabel(row.original.kind)}</span>,
+  },
   {
     id: "actor",
     header: "Actor",
-    meta: { className: "max-w-56 truncate" },
+    meta: { className: "max-w-44 truncate" },
     cell: ({ row }) => <span title={actorLabel(row.original)}>{actorLabel(row.original)}</span>,
   },
-  { id: "action", header: "Action", cell: ({ row }) => <span className="font-mono text-xs">{row.original.action}</span> },
+  {
+    id: "action",
+    header: "Action",
+    meta: { className: "max-w-36 truncate" },
+    cell: ({ row }) => (
+      <span className="font-mono text-xs" title={row.original.action}>
+        {row.original.action}
+      </span>
+    ),
+  },
   {
     id: "target",
     header: "Target",
-    meta: { className: "max-w-72 truncate" },
+    meta: { className: "max-w-56 truncate" },
     cell: ({ row }) => {
       const label = targetLabel(row.original);
+      const { targetType, targetId } = row.original;
+      // The name is for reading; the id, for searching and linking, stays in the title.
+      const title = [targetType, label, targetId && targetId !== label ? `(${targetId})` : null].filter(Boolean).join(" ");
       return (
-        <span title={label}>
-          {row.original.targetType ? <span className="text-muted-foreground">{row.original.targetType} </span> : null}
+        <span title={title}>
+          {targetType ? <span className="text-muted-foreground">{targetType} </span> : null}
           {label}
         </span>
       );
@@ -68,12 +90,39 @@ const columns: ColumnDef<AuditEventView, unknown>[] = [
       return (
         <span className="flex items-center gap-1">
           <Badge variant={outcomeVariant(row.original.outcome)}>{row.original.outcome}</Badge>
-          {dlp ? <Badge variant="warning">DLP {dlp}</Badge> : null}
+          {dlp ? (
+            <Badge variant="warning" className="max-w-24 truncate" title={`DLP ${dlp}`}>
+              DLP {dlp}
+            </Badge>
+          ) : null}
         </span>
       );
     },
   },
 ];
+
+/**
+ * What the order toggle says. By default pages are in the order the log recorded the events (seq,
+ * the chain's order, which keeps them fast at 10M events): events a gateway spooled during an
+ * outage and delivered later sit where they were recorded, not at their event time. A custom range
+ * (and oldest first within a preset) is read by event time (auditPageOrder).
+ */
+function orderText(by: "seq" | "time", newestFirst: boolean): { label: string; other: string; title: string; note: string } {
+  if (by === "time") {
+    return {
+      label: newestFirst ? "Newest first" : "Oldest first",
+      other: newestFirst ? "oldest first" : "newest first",
+      title: "Ordered by event time within this time range.",
+      note: "Ordered by event time.",
+    };
+  }
+  return {
+    label: newestFirst ? "Newest recorded first" : "Oldest recorded first",
+    other: newestFirst ? "oldest recorded first" : "newest recorded first",
+    title: "In the order the log recorded the events (the chain's order). Events a gateway delivered late, after an outage, appear where they were recorded, not at their event time.",
+    note: "In recorded order: events delivered late appear where they arrived.",
+  };
+}
 
 function dlpMatches(event: AuditEventView): string | null {
   const data = event.data as { dlp?: Array<{ detector?: unknown }> } | null;
@@ -93,18 +142,22 @@ export function AuditTable({
   /** Shows the chain verification controls (admins and auditors). */
   canVerify?: boolean;
 }) {
-  const { get, setParam } = useTableSearchParams();
+  const { get, setParam, setParams } = useTableSearchParams();
   const [selected, setSelected] = useState<AuditEventView | null>(null);
   const params: AuditListParams = Object.fromEntries(PARAM_KEYS.map((k) => [k, get(k) ?? undefined]));
   const isInitial = PARAM_KEYS.every((k) => params[k] === initialParams[k]);
   const filters = Object.fromEntries(AUDIT_FILTER_KEYS.map((k) => [k, params[k]]));
   const isNewestFirst = params.order !== "asc";
   const isLive = isNewestFirst && !params.cursor;
+  const invalid = invalidFilters(params);
+  const order = orderText(auditPageOrder(params), isNewestFirst);
 
   const query = useQuery({
     queryKey: auditKeys.list(params),
     queryFn: () => api<Page<AuditEventView>>("GET", `/audit-events${toQuery({ ...params, limit: 50 })}`),
     initialData: isInitial && !initialError ? initialPage : undefined,
+    // A filter the API would refuse: nothing to ask, the page names it instead (no endless skeleton).
+    enabled: invalid.length === 0,
     placeholderData: keepPreviousData,
     // Only the top of the newest-first view moves; deeper pages are fixed by their cursor.
     refetchInterval: isLive ? LIVE_INTERVAL_MS : false,
@@ -112,20 +165,24 @@ export function AuditTable({
   const facets = useQuery({
     queryKey: auditKeys.list({ ...filters, facets: "1" }),
     queryFn: () => api<AuditFacets>("GET", `/audit-events/facets${toQuery(filters)}`),
+    enabled: invalid.length === 0,
     placeholderData: keepPreviousData,
   });
 
-  const error = query.error?.message ?? (isInitial ? initialError : undefined);
+  const error = invalid.length ? undefined : (query.error?.message ?? (isInitial ? initialError : undefined));
   const hasFilter = AUDIT_FILTER_KEYS.some((k) => params[k]);
 
   return (
     <>
       <AuditFilters facets={facets.data} />
       <div className="mb-3 flex flex-wrap items-center gap-2">
-        <Button variant="outline" size="sm" onClick={() => setParam("order", isNewestFirst ? "asc" : null)} aria-label={isNewestFirst ? "Newest first (switch to oldest first)" : "Oldest first (switch to newest first)"}>
+        <Button variant="outline" size="sm" onClick={() => setParam("order", isNewestFirst ? "asc" : null)} title={order.title} aria-label={`${order.label} (switch to ${order.other})`}>
           {isNewestFirst ? <ArrowDownWideNarrow aria-hidden /> : <ArrowUpNarrowWide aria-hidden />}
-          {isNewestFirst ? "Newest first" : "Oldest first"}
+          {order.label}
         </Button>
+        <span className="text-xs text-muted-foreground" title={order.title}>
+          {order.note}
+        </span>
         {isLive ? (
           <span className="flex items-center gap-1 text-xs text-muted-foreground" title="The first page refreshes every few seconds">
             <Radio aria-hidden className="size-3.5" /> Live
@@ -136,6 +193,20 @@ export function AuditTable({
         </div>
       </div>
       {canVerify ? <AuditVerify /> : null}
+      {invalid.length ? (
+        <Alert variant="destructive" title={invalid.length === 1 ? "A filter in the address is not valid" : "Some filters in the address are not valid"} className="mb-3">
+          <ul className="mb-2 list-disc pl-5">
+            {invalid.map((f) => (
+              <li key={f.key}>
+                {f.label} ({f.key}={f.value}): {f.message}
+              </li>
+            ))}
+          </ul>
+          <Button variant="outline" size="sm" onClick={() => setParams(Object.fromEntries(invalid.map((f) => [f.key, null])))}>
+            {invalid.length === 1 ? "Clear the invalid filter" : "Clear the invalid filters"}
+          </Button>
+        </Alert>
+      ) : null}
       {error ? (
         <Alert variant="destructive" title="Could not load audit events" className="mb-3">
           {error}
@@ -146,13 +217,13 @@ export function AuditTable({
         columns={columns}
         data={query.data?.items ?? []}
         nextCursor={query.data?.nextCursor ?? null}
-        isLoading={query.isLoading}
+        isLoading={query.isLoading && invalid.length === 0}
         getRowId={(e) => e.id}
         onRowClick={setSelected}
         emptyState={
           <EmptyState
             icon={<ScrollText />}
-            title={hasFilter ? "No events match" : "No audit events yet"}
+            title={invalid.length ? "Nothing shown until the filters are valid" : hasFilter ? "No events match" : "No audit events yet"}
             description={hasFilter ? "Try other filters or reset them." : "Sign-ins, configuration changes and MCP requests are recorded here."}
           />
         }

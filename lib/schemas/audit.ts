@@ -1,14 +1,32 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { text } from "./common";
+import { trafficRangeValues } from "./dashboard";
 
-export const AUDIT_RANGES = ["1h", "24h", "7d", "30d", "custom"] as const;
-export const AUDIT_RANGE_MS: Record<Exclude<(typeof AUDIT_RANGES)[number], "custom">, number> = {
+/**
+ * The explorer's time presets: the overview's ranges (so a range picked there means the same here,
+ * 6h included) and a custom one.
+ */
+export const AUDIT_RANGES = [...trafficRangeValues, "custom"] as const;
+export type AuditPresetRange = (typeof trafficRangeValues)[number];
+export const AUDIT_RANGE_MS: Record<AuditPresetRange, number> = {
   "1h": 3_600_000,
+  "6h": 6 * 3_600_000,
   "24h": 86_400_000,
   "7d": 7 * 86_400_000,
   "30d": 30 * 86_400_000,
 };
+
+/**
+ * Which order a page of the explorer is in: "seq" (the order the log recorded the events, the
+ * chain's order) or "time" (event time). Seq by default: it is what keeps pages fast at 10M events,
+ * and it differs from event time when a gateway delivers spooled events late. A custom range (from/to
+ * without a preset), and oldest first within a preset, read by time (lib/server/audit-events.ts).
+ */
+export function auditPageOrder(params: { range?: string; from?: string; to?: string; order?: string }): "seq" | "time" {
+  const isPreset = params.range !== undefined && params.range !== "custom";
+  return (!isPreset && (params.from || params.to)) || (isPreset && params.order === "asc") ? "time" : "seq";
+}
 
 const isIpOrCidr = (value: string) => {
   if (value.includes("/")) return ipaddr.isValidCIDR(value);
@@ -98,6 +116,8 @@ export type AuditEventView = {
   data: unknown;
   sourceIp: string | null;
   requestId: string | null;
+  /** The target record's current name (server, portal, alert; a person's email), when the page could look it up. */
+  targetName?: string;
   /** True when this reader may not see arguments and results (they were removed, not absent). */
   payloadsHidden?: boolean;
 };

@@ -256,4 +256,32 @@ describe("the audit explorer's data access", () => {
       await t.db.auditEvent.deleteMany({ where: { id: { in: [ahead.id, old.id, recent.id] } } });
     }
   });
+  it("takes the overview's 6 hour range, as the overview means it", async () => {
+    const inside = call({ ageMinutes: 3 * 60, tool: "six_hour_tool" });
+    const outside = call({ ageMinutes: 8 * 60, tool: "six_hour_tool" });
+    await ingestAuditEvents(t.db, [outside, inside]);
+    try {
+      expect((await list(auditor, { range: "6h", tool: "six_hour_tool" })).items.map((e) => e.id)).toEqual([inside.id]);
+      expect((await auditFacets(t.db, auditor, { range: "6h", tool: "six_hour_tool" }, NOW)).outcome).toEqual([{ value: "allow", count: 1 }]);
+    } finally {
+      await t.db.auditEvent.deleteMany({ where: { id: { in: [inside.id, outside.id] } } });
+    }
+  });
+  it("names a page's record targets in one lookup: a portal by name, a person by email for readers of the whole log", async () => {
+    const finops = await t.db.portal.findUniqueOrThrow({ where: { slug: "finops" } });
+    const servers = call({ ageMinutes: 1, kind: "config.change", action: "portal.servers", outcome: "success", targetType: "portal", targetId: finops.id, tool: "named_target" });
+    const mfa = call({ ageMinutes: 1, kind: "auth.mfa", action: "mfa.enrol", outcome: "success", targetType: "user", targetId: "u-payroll-approver", actorId: "u-alice", tool: "named_target" });
+    await ingestAuditEvents(t.db, [servers, mfa]);
+    try {
+      const seen = (await list(auditor, { tool: "named_target" })).items;
+      expect(seen.map((e) => [e.targetId, e.targetName])).toEqual([
+        ["u-payroll-approver", "pam@example.test"],
+        [finops.id, "FinOps"],
+      ]);
+      // A viewer sees their own event, not another person's email through it.
+      expect((await list(alice, { tool: "named_target" })).items.map((e) => e.targetName)).toEqual([undefined]);
+    } finally {
+      await t.db.auditEvent.deleteMany({ where: { id: { in: [servers.id, mfa.id] } } });
+    }
+  });
 });

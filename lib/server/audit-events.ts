@@ -5,6 +5,7 @@ import {
   AUDIT_FACETS,
   type AuditFacet,
   auditFilterParams,
+  auditPageOrder,
   exportAuditParams,
   listAuditParams,
   type AuditEventView,
@@ -77,15 +78,42 @@ export async function listAuditEvents(db: Db, actor: Actor, raw: unknown, now = 
   authorize(actor, "audit:read");
   const params = listAuditParams.parse(raw);
   const scope = await auditScope(db, actor);
-  const isPreset = params.range !== undefined && params.range !== "custom";
   // Oldest first within a preset window too: by seq, the walk would start at the oldest event of all.
-  const by = (!isPreset && (params.from || params.to)) || (isPreset && params.order === "asc") ? "time" : "seq";
+  const by = auditPageOrder(params);
   // In seq order, the seq range of the time range (a superset) keeps the walk inside it.
   const conditions = auditConditions(params, scope, now, undefined, by === "seq" ? await seqRangeConditions(db, params, now) : []);
   const seqs = await pageSeqs(db, conditions, params.order, params.cursor ? BigInt(params.cursor) : null, params.limit + 1, by);
   const rows = await rowsBySeq(db, seqs.slice(0, params.limit));
   const last = rows.at(-1);
-  return { items: rows.map((r) => toView(r, scope)), nextCursor: seqs.length > params.limit && last ? last.seq.toString() : null };
+  const names = await targetNames(db, rows, scope);
+  return {
+    items: rows.map((r) => {
+      const name = r.targetType && r.targetId ? names.get(`${r.targetType}\u0000${r.targetId}`) : undefined;
+      return { ...toView(r, scope), ...(name ? { targetName: name } : {}) };
+    }),
+    nextCursor: seqs.length > params.limit && last ? last.seq.toString() : null,
+  };
+}
+
+/**
+ * The names of a page's targets that are records (a server, a portal, a person, an alert), so the
+ * explorer shows "server Cost Explorer" where the event holds only an id: one query per page, for
+ * the whole page. People's emails only for readers of the whole log. A deleted record has no name
+ * here (its delete event carries it in `before`).
+ */
+async function targetNames(db: Db, rows: AuditEvent[], scope: AuditScope): Promise<Map<string, string>> {
+  const ids = (type: string) => [...new Set(rows.flatMap((r) => (r.targetType === type && r.targetId ? [r.targetId] : [])))];
+  const servers = ids("server");
+  const portals = ids("portal");
+  const users = scope.ownActorId === null ? ids("user") : [];
+  const alerts = ids("alert");
+  if (!servers.length && !portals.length && !users.length && !alerts.length) return new Map();
+  const found = await db.$queryRaw<Array<{ type: string; id: string; name: string }>>`
+    SELECT 'server' AS "type", "id", "name" FROM "Server" WHERE "id" = ANY(${servers}::text[])
+    UNION ALL SELECT 'portal', "id", "name" FROM "Portal" WHERE "id" = ANY(${portals}::text[])
+    UNION ALL SELECT 'user', "id", "email" FROM "User" WHERE "id" = ANY(${users}::text[])
+    UNION ALL SELECT 'alert', "id", "title" FROM "Alert" WHERE "id" = ANY(${alerts}::text[])`;
+  return new Map(found.map((f) => [`${f.type}\u0000${f.id}`, f.name]));
 }
 
 const FACET_LIMIT = 12;
