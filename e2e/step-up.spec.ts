@@ -272,3 +272,34 @@ test("a client that cannot re-authorize: the analyst opens the tool error's link
     .toBe(true);
   await Promise.all([client.close(), context.close()]);
 });
+
+test("after a denial, the analyst's request page still shows the manager's note on reload, and offers to ask again", async ({ page, browser }) => {
+  const link = stepUpRequestUrl(E2E_BASE_URL, "finops", "financial", "budgets", "create_budget");
+  await page.goto(link);
+  if (await page.getByRole("button", { name: "Continue with Acme SSO" }).isVisible()) {
+    await ssoSignIn("sam.sso")(page);
+    await page.goto(link);
+  }
+  await expect(page.getByRole("heading", { name: "Request elevated access" })).toBeVisible();
+  const { context, bob } = await managerOnApprovals(browser);
+  const reason = `A budget for the Q1 pilot ${Date.now()}`;
+  await page.getByLabel("Why do you need it?").fill(reason);
+  await page.getByLabel("For how long?").selectOption("15");
+  await page.getByRole("button", { name: "Ask for approval" }).click();
+  await expect(page.getByTestId("step-up-waiting")).toBeVisible();
+
+  const card = bob.getByTestId("step-up-request").filter({ hasText: reason });
+  await card.getByRole("button", { name: "Deny" }).click();
+  await bob.getByLabel("Note to the requester").fill("Budgets go through finance this quarter");
+  await bob.getByTestId("confirm-deny").click();
+  await expect(page.getByTestId("step-up-denied")).toContainText("Budgets go through finance this quarter");
+
+  // A reload shows the same request as it is now, not a blank form.
+  await page.reload();
+  await expect(page.getByTestId("step-up-denied")).toContainText("Budgets go through finance this quarter");
+  await expect(page.getByTestId("step-up-form")).toHaveCount(0);
+  // Asking again is a deliberate step: the form, for a new request.
+  await page.getByRole("button", { name: "Ask again" }).click();
+  await expect(page.getByTestId("step-up-form")).toBeVisible();
+  await context.close();
+});

@@ -12,6 +12,7 @@ import { Button } from "@/components/ui/button";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
+import { ClockTime } from "@/components/ui/relative-time";
 import { Spinner } from "@/components/ui/spinner";
 import { Textarea } from "@/components/ui/textarea";
 import type { StepUpRequestView } from "@/lib/schemas/step-up";
@@ -176,7 +177,7 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
           <div className="text-sm">
             <p className="font-medium">Waiting for a manager&apos;s decision</p>
             <p className="text-muted-foreground">
-              This page continues by itself once it is decided. {request.data ? <>Waiting {waited < 60 ? `${waited} s` : `${Math.floor(waited / 60)} min`}; the request expires at {new Date(request.data.expiresAt).toLocaleTimeString()}.</> : null}
+              This page continues by itself once it is decided. {request.data ? <>Waiting {waited < 60 ? `${waited} s` : `${Math.floor(waited / 60)} min`}; the request expires at <ClockTime value={request.data.expiresAt} />.</> : null}
             </p>
           </div>
         </div>

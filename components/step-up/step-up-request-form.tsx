@@ -2,12 +2,13 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { CheckCircle2, Clock } from "lucide-react";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { RISK_TEXT } from "@/components/step-up/step-up-interaction";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
+import { ClockTime } from "@/components/ui/relative-time";
 import { FormField } from "@/components/ui/form-field";
 import { Select } from "@/components/ui/select";
 import { Spinner } from "@/components/ui/spinner";
@@ -29,8 +30,11 @@ export type StepUpRequestFormProps = {
   /** The role approves this risk class call by call: the request is for exactly this call (from the link). */
   perCall?: { server: string; tool: string; arguments: Record<string, unknown> } | null;
   user: { email: string };
-  /** A request already pending for this portal and risk class: the page waits for it instead. */
-  initialRequestId: string | null;
+  /**
+   * The request the page shows instead of the form: one already pending for this portal and risk
+   * class, or the one the URL names (after a reload), in its state now.
+   */
+  initialRequest: StepUpRequestView | null;
   /** An approved window for this risk class already running (ISO time): nothing to ask for until then. */
   activeUntil: string | null;
 };
@@ -43,7 +47,7 @@ export type StepUpRequestFormProps = {
 export function StepUpRequestForm(props: StepUpRequestFormProps) {
   const { portal, riskClass, server, tool } = props;
   const perCall = props.perCall ?? null;
-  const [requestId, setRequestId] = useState<string | null>(props.initialRequestId);
+  const [requestId, setRequestId] = useState<string | null>(props.initialRequest?.id ?? null);
   const [problem, setProblem] = useState<string | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
@@ -52,8 +56,24 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
     queryKey: stepUpRequestKeys.detail(requestId ?? ""),
     queryFn: () => api<StepUpRequestView>("GET", `/step-up-requests/${encodeURIComponent(requestId!)}`),
     enabled: !!requestId,
+    initialData: props.initialRequest && props.initialRequest.id === requestId ? props.initialRequest : undefined,
     refetchInterval: (query) => (query.state.data && query.state.data.status !== "pending" ? false : POLL_MS),
   });
+
+  // The URL names the request shown, so that a reload shows its state (a denial's note) again, not a blank form.
+  useEffect(() => {
+    const url = new URL(window.location.href);
+    if (!requestId || url.searchParams.get("request") === requestId) return;
+    url.searchParams.set("request", requestId);
+    window.history.replaceState(window.history.state, "", url);
+  }, [requestId]);
+
+  /** The same link without the request: the form, to ask again. */
+  function askAgain() {
+    const url = new URL(window.location.href);
+    url.searchParams.delete("request");
+    window.location.assign(url);
+  }
 
   async function submit(form: FormData) {
     setBusy(true);
@@ -101,13 +121,19 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
   } else if (requestId && view?.status === "denied") {
     body = (
       <Alert variant="destructive" title="Your request was denied" data-testid="step-up-denied">
-        {view.decisionNote ? <>Note from {view.decidedBy ?? "the approver"}: &ldquo;{view.decisionNote}&rdquo;</> : "No note was given."}
+        <p>{view.decisionNote ? <>Note from {view.decidedBy ?? "the approver"}: &ldquo;{view.decisionNote}&rdquo;</> : "No note was given."}</p>
+        <Button variant="outline" size="sm" className="mt-3" onClick={askAgain}>
+          Ask again
+        </Button>
       </Alert>
     );
   } else if (requestId && view && view.status !== "pending") {
     body = (
       <Alert variant="warning" title={`Your request ${view.status === "withdrawn" ? "was withdrawn" : "expired"}`} data-testid="step-up-ended">
-        Reload this page to ask again if you still need it.
+        <p>Ask again if you still need it.</p>
+        <Button variant="outline" size="sm" className="mt-3" onClick={askAgain}>
+          Ask again
+        </Button>
       </Alert>
     );
   } else if (requestId) {
@@ -118,7 +144,7 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
           <div className="text-sm">
             <p className="font-medium">Waiting for a manager&apos;s decision</p>
             <p className="text-muted-foreground">
-              This page updates by itself. {view ? <>The request expires at {new Date(view.expiresAt).toLocaleTimeString()} if no one decides.</> : null}
+              This page updates by itself. {view ? <>The request expires at <ClockTime value={view.expiresAt} /> if no one decides.</> : null}
             </p>
           </div>
         </div>
@@ -137,7 +163,7 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
   } else if (props.activeUntil) {
     body = (
       <Alert variant="success" title="You already have this access" data-testid="step-up-active">
-        An approved request covers {riskClass} tools on {portal.name} until {new Date(props.activeUntil).toLocaleTimeString()}. Retry the call from your client; ask again here once it ends.
+        An approved request covers {riskClass} tools on {portal.name} until <ClockTime value={props.activeUntil} />. Retry the call from your client; ask again here once it ends.
       </Alert>
     );
   } else {

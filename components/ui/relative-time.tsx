@@ -2,11 +2,14 @@
 
 import { useSyncExternalStore } from "react";
 
-import { formatDateTime, formatRelativeTime } from "@/lib/format";
+import { formatClockTime, formatDateTime, formatRelativeTime } from "@/lib/format";
 
 const MINUTE = 60_000;
+// Every second: a "Waiting 12 s" counts visibly, and a relative time turns over within a second of
+// its true boundary. Components re-render only when their own text changes (see useClock).
+const TICK_MS = 1_000;
 
-// One clock for every <RelativeTime> on the page, read a few times a minute.
+// One clock for the whole page, however many times are shown: a single interval while anything listens.
 const listeners = new Set<() => void>();
 let timer: ReturnType<typeof setInterval> | undefined;
 
@@ -15,7 +18,7 @@ function subscribe(listener: () => void) {
   if (!timer) {
     timer = setInterval(() => {
       for (const l of listeners) l();
-    }, 15_000);
+    }, TICK_MS);
   }
   return () => {
     listeners.delete(listener);
@@ -26,24 +29,58 @@ function subscribe(listener: () => void) {
   };
 }
 
-// Whole minutes, so that consecutive reads agree and a re-render happens only when the text may change.
-const getSnapshot = () => Math.floor(Date.now() / MINUTE);
+/**
+ * What `read(now)` gives on the page's shared clock. React compares successive results, so a
+ * component re-renders only when its result changes: return text or a rounded number, not a Date.
+ * The server renders with its own clock; text that depends on it needs `suppressHydrationWarning`
+ * on its element, and is corrected by the first tick.
+ */
+export function useClock<T extends string | number | boolean>(read: (nowMs: number) => T): T {
+  const snapshot = () => read(Date.now());
+  return useSyncExternalStore(subscribe, snapshot, snapshot);
+}
 
 /** The current time to the minute, re-rendering as minutes pass; for "expired?" style checks in render. */
 export function useNow(): number {
-  return useSyncExternalStore(subscribe, getSnapshot, getSnapshot) * MINUTE;
+  return useClock((now) => Math.floor(now / MINUTE)) * MINUTE;
 }
 
 /**
- * A timestamp shown relative ("3 minutes ago") with the full date in its title. The server and the
- * browser may disagree on the time zone (title) and the minute (text), hence the hydration escape.
+ * A timestamp shown relative ("in 15 minutes") with the full date in its title, against the exact
+ * current time (not the minute, which showed a 15-minute grant as "in 16 minutes"). The server and
+ * the browser disagree on the time zone (title) and the moment (text), hence the hydration escape.
  */
 export function RelativeTime({ value, fallback = "—", className }: { value: string | null | undefined; fallback?: string; className?: string }) {
-  const now = useNow();
+  const text = useClock((now) => (value ? formatRelativeTime(value, now) : fallback));
+  const isLocal = useIsBrowser();
   if (!value) return <span className={className}>{fallback}</span>;
   return (
-    <time dateTime={value} title={formatDateTime(value)} className={className} suppressHydrationWarning>
-      {formatRelativeTime(value, now)}
+    <time dateTime={value} title={isLocal ? formatDateTime(value) : undefined} className={className} suppressHydrationWarning>
+      {text}
+    </time>
+  );
+}
+
+// Whether this render is the browser's own (after hydration): the server has no viewer's time zone,
+// so anything in local time waits for it (the title of a relative time, a time of day).
+const noop = () => () => undefined;
+const useIsBrowser = () =>
+  useSyncExternalStore(
+    noop,
+    () => true,
+    () => false,
+  );
+
+/**
+ * A time of day ("2:07:15 PM") in the viewer's time zone. The server does not know that zone, so
+ * the server and the hydrating browser both show UTC (marked as such) and the browser switches to
+ * local time right after: no hydration mismatch in a browser outside UTC.
+ */
+export function ClockTime({ value, className }: { value: string; className?: string }) {
+  const isLocal = useIsBrowser();
+  return (
+    <time dateTime={value} title={isLocal ? formatDateTime(value) : undefined} className={className}>
+      {formatClockTime(value, isLocal ? undefined : "UTC")}
     </time>
   );
 }

@@ -27,6 +27,16 @@ export const stepUpLinkParams = z.object({
   server: serverSlug.optional(),
   tool: text().trim().min(1).max(256).optional(),
   args: linkArguments.optional(),
+  /**
+   * The request this page filed or waited for, which the page writes into its own URL: after a
+   * reload it shows that request's state (denied with the note, approved, expired), not a blank
+   * form. A garbled id is dropped, not reported: the link itself still works.
+   */
+  request: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional()
+    .catch(undefined),
 });
 export type StepUpLinkParams = z.infer<typeof stepUpLinkParams>;
 

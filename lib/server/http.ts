@@ -87,7 +87,7 @@ export const noContent = () => new NextResponse(null, { status: 204 });
  * What every route wrapper shares: the request id on the answer, no caching, and errors as
  * problem+json. An unexpected error is logged with the request id and answered generically.
  */
-async function respond(req: NextRequest, requestId: string, run: () => Promise<unknown>): Promise<Response> {
+export async function respond(req: NextRequest, requestId: string, run: () => Promise<unknown>): Promise<Response> {
   try {
     const result = await run();
     const response = result instanceof Response ? result : NextResponse.json(result);

@@ -66,7 +66,7 @@ describe("what the page shows", () => {
   const link = { portal: "finops", risk: "write", server: "tagging", tool: "tag_resource" } as const;
 
   it("offers the form with the role's durations", async () => {
-    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], perCall: null, pendingRequestId: null, activeUntil: null });
+    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toEqual({ kind: "form", portal: { slug: "finops", name: "FinOps" }, roleName: "Analyst", durations: [15, 30], perCall: null, request: null, activeUntil: null });
   });
 
   it("offers a per-call class for exactly the call the link carries, arguments included", async () => {
@@ -89,8 +89,8 @@ describe("what the page shows", () => {
 
   it("waits for the request already pending instead of offering a second one, until it expires", async () => {
     const filed = await stepUp.fileStepUpRequest(t.db, await stepUp.userRequester(t.db, aliceId), { portal: "finops", riskClass: "write", reason: "tag the Q4 accounts", durationMinutes: 15 }, NOW);
-    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toMatchObject({ kind: "form", pendingRequestId: filed.id });
-    expect(await stepUpLinkState(t.db, aliceId, link, new Date(NOW.getTime() + 31 * 60_000))).toMatchObject({ kind: "form", pendingRequestId: null });
+    expect(await stepUpLinkState(t.db, aliceId, link, NOW)).toMatchObject({ kind: "form", request: { id: filed.id, status: "pending" } });
+    expect(await stepUpLinkState(t.db, aliceId, link, new Date(NOW.getTime() + 31 * 60_000))).toMatchObject({ kind: "form", request: null });
   });
 
   it("says when an approved window already covers the risk class, until it ends", async () => {
@@ -100,8 +100,27 @@ describe("what the page shows", () => {
     const filed = await stepUp.fileStepUpRequest(t.db, await stepUp.userRequester(t.db, aliceId), { portal: "finops", riskClass: "write", reason: "tag the Q1 accounts", durationMinutes: 15 }, later);
     await stepUp.approveStepUpRequest(t.db, approver, filed.id, {}, later);
     const ends = new Date(later.getTime() + 15 * 60_000);
-    expect(await stepUpLinkState(t.db, aliceId, link, later)).toMatchObject({ pendingRequestId: null, activeUntil: ends.toISOString() });
+    expect(await stepUpLinkState(t.db, aliceId, link, later)).toMatchObject({ request: null, activeUntil: ends.toISOString() });
     expect(await stepUpLinkState(t.db, aliceId, link, new Date(ends.getTime() + 1000))).toMatchObject({ activeUntil: null });
+  });
+
+  it("after a reload shows the request the page's URL names as it is now (denied, with the note), and only the person's own", async () => {
+    const bob = await t.db.user.findUniqueOrThrow({ where: { email: "bob@t.local" } });
+    const approver = { type: "user" as const, userId: bob.id, email: bob.email, name: "bob", role: "approver" as const, mfa: true };
+    const at = new Date(NOW.getTime() + 3 * 3_600_000);
+    const filed = await stepUp.fileStepUpRequest(t.db, await stepUp.userRequester(t.db, aliceId), { portal: "finops", riskClass: "write", reason: "tag the Q2 accounts", durationMinutes: 15 }, at);
+    await stepUp.denyStepUpRequest(t.db, approver, filed.id, { note: "Use the staging account" }, at);
+    const parsed = parseStepUpLink({ portal: "finops", risk: "write", request: filed.id });
+    expect(parsed.ok && parsed.link.request).toBe(filed.id);
+    const named = parsed.ok ? parsed.link : link;
+    expect(await stepUpLinkState(t.db, aliceId, named, at)).toMatchObject({ kind: "form", request: { id: filed.id, status: "denied", decisionNote: "Use the staging account", decidedBy: "bob@t.local" } });
+    // Without the id, the same link offers the form again: asking anew.
+    expect(await stepUpLinkState(t.db, aliceId, link, at)).toMatchObject({ kind: "form", request: null });
+    // Someone else's request, or this one under another risk class's link, shows nothing.
+    const carl = await t.db.user.create({ data: { email: "carl@t.local", name: "carl", role: "viewer", idpGroups: ["analysts"] } });
+    expect(await stepUpLinkState(t.db, carl.id, named, at)).toMatchObject({ kind: "form", request: null });
+    // A garbled id is dropped, not reported: the link still works.
+    expect(parseStepUpLink({ portal: "finops", risk: "write", request: "../x" })).toMatchObject({ ok: true, link: { request: undefined } });
   });
 });
 

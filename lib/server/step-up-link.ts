@@ -1,7 +1,8 @@
 import "server-only";
 import type { StepUpLinkParams } from "@/lib/schemas/step-up-link";
+import type { StepUpRequestView } from "@/lib/schemas/step-up";
 import type { Db } from "./db/client";
-import { activeElevationsOf, allowedDurations, findStepUpRole, userRequester } from "./step-up";
+import { activeElevationsOf, allowedDurations, findOwnStepUpRequest, findStepUpRole, userRequester } from "./step-up";
 
 /**
  * What the request page (`/step-up/new`, the link in a gateway's tool error or URL elicitation)
@@ -9,7 +10,8 @@ import { activeElevationsOf, allowedDurations, findStepUpRole, userRequester } f
  * on the portal (or the role approves it call by call and the link does not carry the call's tool
  * and arguments), otherwise the form (durations for a window; the exact call for a per-call
  * approval), or the request already pending for this portal and risk class (a second one would be
- * refused), and any active approval that already covers it.
+ * refused) or else the one the page's URL names in whatever state it is now (so a reload after a
+ * denial shows the note), and any active approval that already covers it.
  */
 export type StepUpLinkState =
   | { kind: "refused"; title: string; message: string }
@@ -20,7 +22,8 @@ export type StepUpLinkState =
       durations: number[];
       /** The role approves this risk class one call at a time: the request is for exactly this call. */
       perCall: { server: string; tool: string; arguments: Record<string, unknown> } | null;
-      pendingRequestId: string | null;
+      /** The request the page shows: the one pending, else this person's own named in the link (any state). */
+      request: StepUpRequestView | null;
       /** When an approved window for this risk class is running: the call goes through until then. */
       activeUntil: string | null;
     };
@@ -28,7 +31,8 @@ export type StepUpLinkState =
 export async function stepUpLinkState(db: Db, userId: string, link: StepUpLinkParams, now = new Date()): Promise<StepUpLinkState> {
   const portal = await db.portal.findUnique({ where: { slug: link.portal }, select: { id: true, slug: true, name: true } });
   if (!portal) return { kind: "refused", title: "Unknown portal", message: `There is no portal "${link.portal}" in this Portico. Check the link in your client's error message.` };
-  const role = await findStepUpRole(db, await userRequester(db, userId), portal.id, link.risk);
+  const requester = await userRequester(db, userId);
+  const role = await findStepUpRole(db, requester, portal.id, link.risk);
   if (!role) {
     return { kind: "refused", title: "Elevated access is not available", message: `None of your roles on ${portal.name} lets you ask for elevated ${link.risk} access. Nothing was filed; ask an admin if you need it.` };
   }
@@ -45,6 +49,9 @@ export async function stepUpLinkState(db: Db, userId: string, link: StepUpLinkPa
     orderBy: { createdAt: "desc" },
     select: { id: true },
   });
+  // Only the person's own request, and only for what this link asks: an id from elsewhere shows nothing.
+  const named = !pending && link.request ? await findOwnStepUpRequest(db, requester, link.request, now) : null;
+  const shown = pending ? await findOwnStepUpRequest(db, requester, pending.id, now) : named && named.portal.slug === portal.slug && named.riskClass === link.risk ? named : null;
   // A window approval covers the risk class; a per-call one covers one call, so it never makes the form moot.
   const active = isPerCall ? undefined : (await activeElevationsOf(db, "user", userId, portal.slug, now)).find((g) => g.riskClass === link.risk);
   return {
@@ -53,7 +60,7 @@ export async function stepUpLinkState(db: Db, userId: string, link: StepUpLinkPa
     roleName: role.name,
     durations: allowedDurations(role.stepUpMaxMinutes),
     perCall: isPerCall ? { server: link.server!, tool: link.tool!, arguments: link.args! } : null,
-    pendingRequestId: pending?.id ?? null,
+    request: shown,
     activeUntil: active ? active.endsAt.toISOString() : null,
   };
 }

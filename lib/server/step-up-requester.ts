@@ -1,9 +1,13 @@
 import "server-only";
+import type { NextRequest } from "next/server";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { AppError, forbidden } from "@/lib/errors";
 import { createRevocationIndex } from "@/lib/config/revocations";
 import type { Actor } from "./auth/actor";
 import type { Db } from "./db/client";
+import { getDb } from "./db/instance";
+import { clientIp, requestIdFrom } from "./auth/request-context";
+import { respond } from "./http";
 import { getOAuthPublicJwks } from "./oauth/keys";
 import { oauthIssuer } from "./oauth/mount";
 import { portalSlugFromResource } from "./oauth/resource";
@@ -49,4 +53,27 @@ export async function serviceAccountRequester(db: Db, authorization: string, con
   const account = await db.serviceAccount.findUnique({ where: { clientId }, select: { name: true, disabledAt: true, expiresAt: true } });
   if (revoked !== null || !account || account.disabledAt || account.expiresAt <= new Date()) throw new AppError("unauthorized", "The access token is not valid");
   return { requester: { kind: "service_account", clientId, name: account.name, ...context }, portal };
+}
+
+type RouteHandler<P> = (req: NextRequest, context: { params: Promise<P> }) => Promise<Response>;
+
+/**
+ * The step-up routes a service account calls with the client-credentials token it files with:
+ * the handler gets the account as a requester and the one portal the token is for, and may only
+ * act on that account's own requests there (it holds no dashboard role, so nothing else).
+ */
+export function serviceAccountRoute<P>(handler: (ctx: { req: NextRequest; params: P; db: Db; requester: Requester; portal: string }) => Promise<unknown>): RouteHandler<P> {
+  return (req, context) => {
+    const requestId = requestIdFrom(req.headers);
+    return respond(req, requestId, async () => {
+      const db = await getDb();
+      const { requester, portal } = await serviceAccountRequester(db, req.headers.get("authorization")!, { requestId, ip: clientIp(req.headers) ?? undefined });
+      return handler({ req, params: await context.params, db, requester, portal });
+    });
+  };
+}
+
+/** An OAuth access token goes to the service account's handler, anything else (session, API token) to the dashboard's. */
+export function byAccessToken<P>(asServiceAccount: RouteHandler<P>, asActor: RouteHandler<P>): RouteHandler<P> {
+  return (req, context) => (isAccessToken(req.headers.get("authorization")) ? asServiceAccount(req, context) : asActor(req, context));
 }

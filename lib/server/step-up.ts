@@ -436,6 +436,30 @@ export async function getStepUpRequest(db: Db, actor: Actor, id: string, now = n
   return { ...toRequestView(row, decider, now), recentActivity };
 }
 
+/**
+ * A requester's own requests, newest first: a service account checking on what it filed with its
+ * token (for the token's portal only). No approver's view: no recent activity, nothing to decide.
+ */
+export async function listOwnStepUpRequests(db: Db, requester: Requester, raw: unknown, options: { portal?: string } = {}, now = new Date()): Promise<Page<StepUpRequestView>> {
+  const params = parse(listStepUpRequestsParams, raw);
+  const where: Prisma.StepUpRequestWhereInput = {
+    requesterKind: requester.kind,
+    requesterId: requesterId(requester),
+    ...(options.portal ? { portal: { slug: options.portal } } : {}),
+    ...statusWhere(params.status, now),
+    ...(params.q ? { reason: { contains: params.q, mode: "insensitive" } } : {}),
+  };
+  const rows = await db.stepUpRequest.findMany({ where, include: requestInclude, orderBy: { id: "desc" }, ...pageArgs(params) });
+  return toPage(rows, params.limit, (row) => toRequestView(row, null, now));
+}
+
+/** One of the requester's own requests (on the given portal), else not found: someone else's is as good as unknown. */
+export async function getOwnStepUpRequest(db: Db, requester: Requester, id: string, options: { portal?: string } = {}, now = new Date()): Promise<StepUpRequestView> {
+  const view = await findOwnStepUpRequest(db, requester, id, now);
+  if (!view || (options.portal && view.portal.slug !== options.portal)) throw notFound("Step-up request");
+  return view;
+}
+
 /** A request as its own requester polls it (the authorization page's wait). */
 export async function findOwnStepUpRequest(db: Db, requester: Requester, id: string, now = new Date()): Promise<StepUpRequestView | null> {
   const row = await db.stepUpRequest.findFirst({ where: { id, requesterKind: requester.kind, requesterId: requesterId(requester) }, include: requestInclude });

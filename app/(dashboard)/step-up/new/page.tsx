@@ -47,7 +47,7 @@ export default async function NewStepUpRequestPage({ searchParams }: { searchPar
   const db = await getDb();
   const state = await stepUpLinkState(db, actor.userId, parsed.link);
   // As on the authorization page: a second factor older than the window is asked for again before the form.
-  const freshness = state.kind === "form" && !state.pendingRequestId && !state.activeUntil ? await mfaFreshness(db, actor.userId, { sessionMfaAt: (await auth())?.mfaAt ?? null, cookie: (await cookies()).get(STEP_UP_MFA_COOKIE)?.value }) : null;
+  const freshness = state.kind === "form" && !state.request && !state.activeUntil ? await mfaFreshness(db, actor.userId, { sessionMfaAt: (await auth())?.mfaAt ?? null, cookie: (await cookies()).get(STEP_UP_MFA_COOKIE)?.value }) : null;
   if (freshness?.kind === "stale") {
     return (
       <>
@@ -82,7 +82,7 @@ export default async function NewStepUpRequestPage({ searchParams }: { searchPar
           durations={state.durations}
           perCall={state.perCall}
           user={{ email: actor.email }}
-          initialRequestId={state.pendingRequestId}
+          initialRequest={state.request}
           activeUntil={state.activeUntil}
         />
       )}

@@ -6,10 +6,14 @@ import { getDb } from "@/lib/server/db/instance";
 import { apiRoute, created, problem, queryOf, readJson } from "@/lib/server/http";
 import { toAppError } from "@/lib/server/errors";
 import { describeError, log } from "@/lib/server/log";
-import { isAccessToken, requesterOfActor, serviceAccountRequester } from "@/lib/server/step-up-requester";
-import { fileStepUpRequest, listStepUpRequests } from "@/lib/server/step-up";
+import { byAccessToken, isAccessToken, requesterOfActor, serviceAccountRequester, serviceAccountRoute } from "@/lib/server/step-up-requester";
+import { fileStepUpRequest, listOwnStepUpRequests, listStepUpRequests } from "@/lib/server/step-up";
 
-export const GET = apiRoute(({ db, actor, req }) => listStepUpRequests(db, actor, queryOf(req)));
+/** The queue or a person's own requests; a service account's own on its token's portal. */
+export const GET = byAccessToken(
+  serviceAccountRoute(({ db, requester, portal, req }) => listOwnStepUpRequests(db, requester, queryOf(req), { portal })),
+  apiRoute(({ db, actor, req }) => listStepUpRequests(db, actor, queryOf(req))),
+);
 
 const fileAsActor = apiRoute(async ({ db, actor, req }) => {
   // With a session (the request page), a second factor older than the window is asked for again

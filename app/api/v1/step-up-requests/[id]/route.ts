@@ -1,4 +1,9 @@
 import { apiRoute } from "@/lib/server/http";
-import { getStepUpRequest } from "@/lib/server/step-up";
+import { byAccessToken, serviceAccountRoute } from "@/lib/server/step-up-requester";
+import { getOwnStepUpRequest, getStepUpRequest } from "@/lib/server/step-up";
 
-export const GET = apiRoute<{ id: string }>(({ db, actor, params }) => getStepUpRequest(db, actor, params.id));
+/** People read with their session or API token; a service account reads its own with the token it filed with. */
+export const GET = byAccessToken<{ id: string }>(
+  serviceAccountRoute(({ db, requester, portal, params }) => getOwnStepUpRequest(db, requester, params.id, { portal })),
+  apiRoute(({ db, actor, params }) => getStepUpRequest(db, actor, params.id)),
+);
