@@ -15,6 +15,7 @@ import type { Page } from "@/lib/schemas/common";
 import { notFound } from "@/lib/errors";
 import { Prisma, type AuditEvent } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
+import { driverQuery } from "./db/driver";
 import { authorize, type Actor } from "./auth/actor";
 import { auditConditions, auditScope, seqRangeConditions, stripPayloads, textMatch, whereSql, type AuditScope } from "./audit-query";
 import { auditWireFields } from "./audit-wire";
@@ -64,6 +65,24 @@ async function pageSeqs(db: Db, conditions: Prisma.Sql[], order: "asc" | "desc",
 async function rowsBySeq(db: Db, seqs: bigint[]): Promise<AuditEvent[]> {
   if (seqs.length === 0) return [];
   const rows = await db.auditEvent.findMany({ where: { seq: { in: seqs } } });
+  const bySeq = new Map(rows.map((r) => [r.seq, r]));
+  return seqs.flatMap((seq) => bySeq.get(seq) ?? []);
+}
+
+/** Every column of AuditEvent, from the schema: the driver read below returns whole rows as Prisma does. */
+const AUDIT_EVENT_COLUMNS = Object.values(Prisma.AuditEventScalarFieldEnum)
+  .map((column) => `"${column}"`)
+  .join(", ");
+
+/**
+ * The rows of `seqs`, in the order given, read through the driver (lib/server/db/driver.ts): the
+ * same rows as rowsBySeq, with the same types, for exports, which read every row of their result.
+ * Through the Prisma client, each 100,000 exported rows left 106–137 MB of garbage in V8's old
+ * space, about 14 times what the driver leaves, and the export's peak memory followed.
+ */
+async function exportRowsBySeq(db: Db, seqs: bigint[]): Promise<AuditEvent[]> {
+  if (seqs.length === 0) return [];
+  const rows = await driverQuery(db)<AuditEvent>(`SELECT ${AUDIT_EVENT_COLUMNS} FROM "AuditEvent" WHERE "seq" = ANY($1::bigint[])`, [`{${seqs.join(",")}}`]);
   const bySeq = new Map(rows.map((r) => [r.seq, r]));
   return seqs.flatMap((seq) => bySeq.get(seq) ?? []);
 }
@@ -202,18 +221,20 @@ export const EXPORT_CHUNK = 1000;
  * The filtered set in keyset chunks, for exports: memory holds one chunk whatever the size of
  * the result. Same scope as the list (a viewer exports their own events, an approver metadata).
  * Authorizes and validates now, so a refusal is an error response, not a broken stream.
+ * In seq order (the chain's), like the explorer's seq-ordered pages: under a time range, the
+ * range's seqs (seqRangeConditions) keep the walk inside it rather than over the whole log.
  */
 export async function streamAuditEvents(db: Db, actor: Actor, raw: unknown, now = new Date()) {
   authorize(actor, "audit:read");
   const params = exportAuditParams.parse(raw);
   const scope = await auditScope(db, actor);
-  const conditions = auditConditions(params, scope, now);
+  const conditions = auditConditions(params, scope, now, undefined, await seqRangeConditions(db, params, now));
   async function* chunks(): AsyncGenerator<{ views: AuditEventView[]; rows: AuditEvent[] }, void, undefined> {
     let after: bigint | null = null;
     for (;;) {
       const seqs = await pageSeqs(db, conditions, params.order, after, EXPORT_CHUNK);
       if (seqs.length === 0) return;
-      const rows = await rowsBySeq(db, seqs);
+      const rows = await exportRowsBySeq(db, seqs);
       yield { views: rows.map((r) => toView(r, scope)), rows };
       if (seqs.length < EXPORT_CHUNK) return;
       after = seqs.at(-1)!;
