@@ -75,6 +75,9 @@ try {
     `audit export: ${rows.toLocaleString()} events (${t.kind ?? "pglite"}, node ${isDefaultHeap ? "default heap" : process.execArgv.filter((a) => a.startsWith("--max")).join(" ")}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024)} MB), filled ${fillMode === "sql" ? "in SQL (not a valid chain)" : "through ingest"} in ${fillSeconds.toFixed(1)} s\n`,
   );
   let isOver = false;
+  // The second format starts on the heap the first one grew: its own growth can read low, so the
+  // growth since before the first export is printed too (what the process as a whole grew by).
+  const start = process.memoryUsage().rss;
   for (const format of formats) {
     global.gc?.();
     const before = process.memoryUsage().rss;
@@ -97,11 +100,12 @@ try {
     clearInterval(timer);
     const seconds = (performance.now() - started) / 1000;
     const growth = (peak - before) / 1024 / 1024;
-    isOver ||= growth > 100;
+    const sinceStart = (peak - start) / 1024 / 1024;
+    isOver ||= sinceStart > 100;
     process.stdout.write(
       [
         `  ${format}: ${lines.toLocaleString()} lines, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${seconds.toFixed(1)} s (${Math.round(rows / seconds).toLocaleString()} rows/s), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
-        `    peak RSS growth during export: ${growth.toFixed(1)} MB${withGc ? " (collecting garbage as it goes)" : ""} — bar ≤ 100 MB: ${growth <= 100 ? "PASS" : "FAIL"}; heap used after: ${(process.memoryUsage().heapUsed / 1024 / 1024).toFixed(1)} MB`,
+        `    peak RSS growth during export: ${growth.toFixed(1)} MB${withGc ? " (collecting garbage as it goes)" : ""} (${sinceStart.toFixed(1)} MB since before the first export) — bar ≤ 100 MB: ${sinceStart <= 100 ? "PASS" : "FAIL"}; heap used after: ${(process.memoryUsage().heapUsed / 1024 / 1024).toFixed(1)} MB`,
         "",
       ].join("\n"),
     );
