@@ -49,6 +49,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
 function openPostgres(url: string): OpenedDatabase {
   // The pool is ours, not the adapter's, so that bulk reads can go through it too (./driver.ts).
   const pool = new pg.Pool({ connectionString: url });
+  // An idle connection's error (the server restarted) reaches the next query that needs one; an
+  // 'error' event nobody listens to would end the process. (The adapter listens only while connected.)
+  pool.on("error", () => {});
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
   registerDriver(db, { pool });
   // The schema engine takes a session-level advisory lock and never releases it; native Prisma
