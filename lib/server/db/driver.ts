@@ -30,7 +30,10 @@ const pgTypes = {
   getTypeParser: ((oid: number, format?: string) => PARSERS[oid] ?? pgTypeParsers.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
 };
 
-const drivers = new WeakMap<Db, DriverQuery>();
+// On globalThis: the database is opened by the server's own module graph (server.ts, instance.ts)
+// and read by route code that Next.js bundles with its own copy of this module.
+const globalForDrivers = globalThis as unknown as { porticoDbDrivers?: WeakMap<Db, DriverQuery> };
+const drivers = (globalForDrivers.porticoDbDrivers ??= new WeakMap<Db, DriverQuery>());
 
 /** Called by openDatabase for the client it opens, with the driver that client runs on. */
 export function registerDriver(db: Db, driver: { pool: pg.Pool } | { pglite: PGlite }): void {
