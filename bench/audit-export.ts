@@ -9,7 +9,9 @@
  * realistic, but not a valid hash chain, which an export does not check); `--fill ingest` sends
  * them through the real ingest, 500 at a time (slow at 1M). On PGlite the database lives in this
  * process, so its own cache counts in the RSS: Postgres gives the export's figure alone.
- * Runs under the control plane's V8 flags (CONTROL_PLANE_NODE_FLAGS), as the product does.
+ * Runs under the control plane's V8 flags (CONTROL_PLANE_NODE_FLAGS), as the product does;
+ * `--default-heap` runs it under Node's default heap instead, to tell what the code holds to from
+ * what the flag holds it to.
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -20,7 +22,8 @@ import { CONTROL_PLANE_NODE_FLAGS } from "../scripts/lib/launch";
 // The export runs in the control plane, so the bench runs under the control plane's V8 flags
 // (scripts/lib/launch.ts): started without them, it runs itself again with them.
 const heapLimitMb = Number(CONTROL_PLANE_NODE_FLAGS.find((f) => f.startsWith("--max-old-space-size="))?.split("=")[1]);
-if (Math.abs(v8.getHeapStatistics().heap_size_limit / 1024 / 1024 - heapLimitMb) > heapLimitMb * 0.1) {
+const isDefaultHeap = process.argv.includes("--default-heap");
+if (!isDefaultHeap && Math.abs(v8.getHeapStatistics().heap_size_limit / 1024 / 1024 - heapLimitMb) > heapLimitMb * 0.1) {
   const child = spawnSync(process.execPath, [...CONTROL_PLANE_NODE_FLAGS, "--import", "tsx", "--conditions=react-server", ...process.argv.slice(1)], { stdio: "inherit" });
   process.exit(child.status ?? 1);
 }
@@ -69,9 +72,12 @@ try {
   const fillSeconds = (performance.now() - fillStarted) / 1000;
 
   process.stdout.write(
-    `audit export: ${rows.toLocaleString()} events (${t.kind ?? "pglite"}, node ${process.execArgv.filter((a) => a.startsWith("--max")).join(" ")}), filled ${fillMode === "sql" ? "in SQL (not a valid chain)" : "through ingest"} in ${fillSeconds.toFixed(1)} s\n`,
+    `audit export: ${rows.toLocaleString()} events (${t.kind ?? "pglite"}, node ${isDefaultHeap ? "default heap" : process.execArgv.filter((a) => a.startsWith("--max")).join(" ")}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024)} MB), filled ${fillMode === "sql" ? "in SQL (not a valid chain)" : "through ingest"} in ${fillSeconds.toFixed(1)} s\n`,
   );
   let isOver = false;
+  // The second format starts on the heap the first one grew: its own growth can read low, so the
+  // growth since before the first export is printed too (what the process as a whole grew by).
+  const start = process.memoryUsage().rss;
   for (const format of formats) {
     global.gc?.();
     const before = process.memoryUsage().rss;
@@ -94,11 +100,12 @@ try {
     clearInterval(timer);
     const seconds = (performance.now() - started) / 1000;
     const growth = (peak - before) / 1024 / 1024;
-    isOver ||= growth > 100;
+    const sinceStart = (peak - start) / 1024 / 1024;
+    isOver ||= sinceStart > 100;
     process.stdout.write(
       [
         `  ${format}: ${lines.toLocaleString()} lines, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${seconds.toFixed(1)} s (${Math.round(rows / seconds).toLocaleString()} rows/s), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
-        `    peak RSS growth during export: ${growth.toFixed(1)} MB${withGc ? " (collecting garbage as it goes)" : ""} — bar ≤ 100 MB: ${growth <= 100 ? "PASS" : "FAIL"}; heap used after: ${(process.memoryUsage().heapUsed / 1024 / 1024).toFixed(1)} MB`,
+        `    peak RSS growth during export: ${growth.toFixed(1)} MB${withGc ? " (collecting garbage as it goes)" : ""} (${sinceStart.toFixed(1)} MB since before the first export) — bar ≤ 100 MB: ${sinceStart <= 100 ? "PASS" : "FAIL"}; heap used after: ${(process.memoryUsage().heapUsed / 1024 / 1024).toFixed(1)} MB`,
         "",
       ].join("\n"),
     );

@@ -7,6 +7,7 @@ process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
 const { createTestDatabase } = await import("./db/test-database");
 const { ingestAuditEvents } = await import("./audit-ingest");
 const { listAuditEvents, auditFacets, getAuditEvent, streamAuditEvents } = await import("./audit-events");
+const { exportResponse } = await import("./audit-export");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestDb;
@@ -76,6 +77,16 @@ afterAll(async () => {
 });
 
 const list = (actor: Actor, params: Record<string, unknown>) => listAuditEvents(t.db, actor, params, NOW);
+
+/** The events of a JSON Lines export, as a client downloads it (`now` fixed for preset ranges). */
+async function exportedEvents(actor: Actor, params: Record<string, unknown>): Promise<Array<Record<string, unknown>>> {
+  const text = await (await exportResponse(t.db, actor, { format: "jsonl", ...params }, undefined, NOW)).text();
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((r) => r.record === "event");
+}
 
 describe("the audit explorer's data access", () => {
   it("combines filters: denied calls to budgets tools in the last 7 days", async () => {
@@ -230,6 +241,32 @@ describe("the audit explorer's data access", () => {
       }
     }
     expect(exported).toBe(5);
+    // A viewer exports their own events, payloads included.
+    const own = await exportedEvents(alice, {});
+    expect(own.map((e) => e.actorId)).toEqual(["u-alice"]);
+    expect(own[0]!.data).toMatchObject({ arguments: { amount: 100 } });
+  });
+
+  it("exports every stored field with the types a Prisma read gives, whatever the process's time zone", async () => {
+    // Read through the driver, a timestamp would come back in local time and an int8 as a string.
+    const zone = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      const exported: unknown[] = [];
+      const { chunks } = await streamAuditEvents(t.db, auditor, { format: "jsonl" }, NOW);
+      for await (const chunk of chunks) exported.push(...chunk.rows);
+      const stored = await t.db.auditEvent.findMany({ orderBy: { seq: "asc" } });
+      expect(exported).toHaveLength(stored.length);
+      expect(exported).toEqual(stored);
+      // And on the wire, the same text as the explorer's view of the same events.
+      const listed = (await list(auditor, { order: "asc", limit: 200 })).items;
+      const lines = await exportedEvents(auditor, {});
+      const chainFields = ["record", "prevHash", "hash", "hashVersion"];
+      expect(lines.map((line) => Object.fromEntries(Object.entries(line).filter(([key]) => !chainFields.includes(key))))).toEqual(listed);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
   });
   it("finds every event of a time range whatever order the events were stored in", async () => {
     // A gateway whose clock runs ahead stored an event of 30 minutes ago before the others; a
@@ -252,6 +289,19 @@ describe("the audit explorer's data access", () => {
       const past = { range: "custom", from: new Date(NOW.getTime() - 4 * 86_400_000).toISOString(), to: new Date(NOW.getTime() - 2.5 * 86_400_000).toISOString() };
       expect((await list(auditor, { ...past, tool: "skewed_tool" })).items.map((e) => e.id)).toEqual([old.id]);
       expect((await auditFacets(t.db, auditor, { ...past, tool: "skewed_tool" }, NOW)).outcome).toEqual([{ value: "allow", count: 1 }]);
+
+      // Exports of the same ranges, oldest first (chain order) and newest first: exactly the
+      // range's events, the late ones included, and nothing of the other filters' history.
+      const ids = async (params: Record<string, unknown>) => (await exportedEvents(auditor, params)).map((e) => e.id);
+      expect(await ids({ range: "24h", tool: "skewed_tool" })).toEqual([ahead.id, recent.id]);
+      expect(await ids({ range: "24h", tool: "skewed_tool", order: "desc" })).toEqual([recent.id, ahead.id]);
+      expect(await ids({ ...past, tool: "skewed_tool" })).toEqual([old.id]);
+      // Without a tool filter, a past window holds the late event and the seed's event of 2 days ago.
+      const window = { range: "custom", from: new Date(NOW.getTime() - 4 * 86_400_000).toISOString(), to: new Date(NOW.getTime() - 1.5 * 86_400_000).toISOString() };
+      const expected = (await list(auditor, { ...window, limit: 200 })).items.map((e) => e.id);
+      expect(expected).toContain(old.id);
+      expect(expected.length).toBeGreaterThan(1);
+      expect(new Set(await ids(window))).toEqual(new Set(expected));
     } finally {
       await t.db.auditEvent.deleteMany({ where: { id: { in: [ahead.id, old.id, recent.id] } } });
     }

@@ -103,9 +103,9 @@ const stamp = (d: Date) => d.toISOString().replace(/[:.]/g, "-");
  * chunk as the client reads: a slow reader holds back the database, nothing piles up in memory.
  * JSON Lines starts with a header (filters, the public keys) and ends with the signed checkpoints
  * the exported seqs span, so `npm run audit:verify -- --file` can check it offline.
+ * `now` is what a preset time range counts back from (a parameter so tests fix the clock).
  */
-export async function exportResponse(db: Db, actor: Actor, raw: unknown, signal?: AbortSignal): Promise<Response> {
-  const now = new Date();
+export async function exportResponse(db: Db, actor: Actor, raw: unknown, signal?: AbortSignal, now = new Date()): Promise<Response> {
   const { params, scope, chunks } = await streamAuditEvents(db, actor, raw, now);
   const isCsv = params.format === "csv";
   const encoder = new TextEncoder();

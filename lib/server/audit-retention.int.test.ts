@@ -12,6 +12,7 @@ const { updateSettings } = await import("./settings");
 const { exportResponse } = await import("./audit-export");
 const { verifyExport } = await import("@/lib/audit/verify-export");
 const { publicJwks } = await import("./signing-keys");
+const { listAuditEvents } = await import("./audit-events");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestDb;
@@ -68,6 +69,27 @@ async function seed() {
 
 const count = (where: object) => t.db.auditEvent.count({ where });
 
+/** The hours AuditSeqByHour keeps that no event is in any more. */
+const emptySeqHours = async () =>
+  (await t.db.$queryRaw<Array<{ hour: Date }>>`
+    SELECT h."hour" FROM "AuditSeqByHour" h WHERE NOT EXISTS (SELECT 1 FROM "AuditEvent" e WHERE date_trunc('hour', e."time") = h."hour") ORDER BY 1`).map((r) => r.hour.toISOString());
+/** Events outside their hour's seq range: the explorer's time-range reads would miss them. */
+const uncoveredEvents = async () =>
+  (await t.db.$queryRaw<Array<{ n: bigint | number }>>`
+    SELECT count(*) AS n FROM "AuditEvent" e LEFT JOIN "AuditSeqByHour" h ON h."hour" = date_trunc('hour', e."time")
+    WHERE h."hour" IS NULL OR e."seq" NOT BETWEEN h."minSeq" AND h."maxSeq"`).map((r) => Number(r.n))[0];
+/** The events from 30 days before `now` on, newest first, as the explorer reads a preset range: in seq order, from the lowest seq AuditSeqByHour gives the range's hours. */
+async function explorerIds(now: Date): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listAuditEvents(t.db, auditor, { range: "30d", cursor, limit: 100 }, now);
+    ids.push(...page.items.map((e) => e.id));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ids;
+}
+
 beforeAll(async () => {
   t = await createTestDatabase();
   await seed();
@@ -96,6 +118,11 @@ describe("retention purge", () => {
     // Config changes from 500 days ago stay (7 years); MCP and sign-in rows of that day are gone.
     expect(await count({ kind: "config.change", time: { lt: daysAgo(400) } })).toBe(3);
     expect(await count({ kind: { in: ["mcp.request", "auth.sign_in"] }, time: { lt: daysAgo(400) } })).toBe(0);
+    // The hour of 500 days ago keeps its seq range (its config changes are the oldest events left):
+    // the explorer, from 510 days ago on, finds every event left.
+    expect(await uncoveredEvents()).toBe(0);
+    const all = await t.db.auditEvent.findMany({ orderBy: { seq: "desc" }, select: { id: true } });
+    expect(await explorerIds(daysAgo(480))).toEqual(all.map((r) => r.id));
 
     // 100 days ago: rows kept, payload gone, its digest kept; yesterday: untouched.
     const mid = await t.db.auditEvent.findMany({ where: { kind: "mcp.request", time: { gte: daysAgo(101), lt: daysAgo(99) } } });
@@ -179,6 +206,12 @@ describe("retention purge", () => {
     expect(result.failure).toBeNull();
     // Only the newest row survives: the next event must link to a row that exists.
     expect(await t.db.auditEvent.count()).toBe(2);
+    // The hours of the deleted rows (500 and 100 days ago, yesterday) went with them; the
+    // explorer still finds both rows left, through the seq range of their hours.
+    expect(await emptySeqHours()).toEqual([]);
+    expect(await uncoveredEvents()).toBe(0);
+    const left = await t.db.auditEvent.findMany({ orderBy: { seq: "desc" }, select: { id: true } });
+    expect(await explorerIds(new Date(Date.now() + 60_000))).toEqual(left.map((r) => r.id));
     expect(await t.db.auditPurge.count()).toBe(1);
     const verified = await verifyAuditChain(t.db);
     expect(verified).toMatchObject({ ok: true, checked: 2 });

@@ -217,6 +217,22 @@ async function deleteBatch(db: Db, cutoffs: RetentionCutoffs, holdFrom: bigint |
 }
 
 /**
+ * Drops the AuditSeqByHour rows (the seq range of each hour, kept by triggers for the explorer's
+ * and the export's time ranges) of the hours wholly before the oldest event left: deleted rows
+ * leave their hours behind, which stay correct (a superset) but would pile up for ever. Those
+ * hours have no event, so no read can miss one. Under the chain lock every writer takes: an
+ * event arriving late into such an hour either lands before this (its hour then holds the oldest
+ * event and stays) or after (its trigger writes the hour again). Cheap: min("time") through the
+ * time index, then a range of the hours' primary key, one row per hour of history.
+ */
+async function pruneSeqByHour(db: Db): Promise<void> {
+  await db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
+    await tx.$executeRaw`DELETE FROM "AuditSeqByHour" WHERE "hour" < (SELECT date_trunc('hour', min("time")) FROM "AuditEvent")`;
+  });
+}
+
+/**
  * Drops what is past retention, `batch` rows per transaction (ingest waits for the chain lock one
  * batch at a time, never for the whole purge), and records what it did as an `audit.purge` event
  * (`audit.purge.failed` when a broken row stopped it). `now` is a parameter so tests move the clock.
@@ -257,6 +273,7 @@ export async function runRetentionPurge(db: Db, actor: Actor, options: { now?: D
       if (n === 0) break;
       result.batches += 1;
     }
+    await pruneSeqByHour(db);
     result.rollupRows = await pruneOverviewRollups(db, new Date(now.getTime() - FINE_ROLLUP_DAYS * DAY_MS), cutoffs.mcp);
     const [legacy] = await db.$queryRaw<Array<{ n: bigint | number }>>`
       SELECT count(*) AS n FROM "AuditEvent" WHERE ${IS_MCP} AND "hashVersion" = 1 AND "time" < ${utc(cutoffs.payloads)} AND ${HAS_PAYLOAD}`;

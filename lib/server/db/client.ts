@@ -7,8 +7,10 @@ import {
   type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
 } from "@prisma/driver-adapter-utils";
+import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "@/lib/generated/prisma/client";
+import { registerDriver } from "./driver";
 
 export type Db = PrismaClient;
 export type DatabaseKind = "pglite" | "postgres";
@@ -45,7 +47,13 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
 }
 
 function openPostgres(url: string): OpenedDatabase {
-  const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  // The pool is ours, not the adapter's, so that bulk reads can go through it too (./driver.ts).
+  const pool = new pg.Pool({ connectionString: url });
+  // An idle connection's error (the server restarted) reaches the next query that needs one; an
+  // 'error' event nobody listens to would end the process. (The adapter listens only while connected.)
+  pool.on("error", () => {});
+  const db = new PrismaClient({ adapter: new PrismaPg(pool) });
+  registerDriver(db, { pool });
   // The schema engine takes a session-level advisory lock and never releases it; native Prisma
   // holds it on its single connection until the process exits. One connection per migration
   // session (ended when migrate.ts disposes the adapter) keeps that meaning: the lock cannot land
@@ -63,7 +71,14 @@ function openPostgres(url: string): OpenedDatabase {
     db,
     adapterFactory,
     kind: "postgres",
-    close: () => (closing ??= db.$disconnect()),
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await db.$disconnect();
+        } finally {
+          await pool.end();
+        }
+      })()),
   };
 }
 
@@ -72,6 +87,7 @@ async function openPglite(dataDir: string, loadDataDir?: Blob): Promise<OpenedDa
   if (!inMemory) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create({ dataDir, loadDataDir });
   const db = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  registerDriver(db, { pglite });
   const adapterFactory = new WholeScriptAdapterFactory(new PrismaPGlite(pglite).adapterName, async (shadow) => {
     if (!shadow) return withWholeScript(await new PrismaPGlite(pglite).connect(), (script) => pglite.exec(script));
     // The adapter's own shadow database is never closed; this one goes away with the session.
