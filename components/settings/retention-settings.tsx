@@ -116,8 +116,14 @@ export function RetentionCard({ canWrite }: { canWrite: boolean }) {
                       disabled={!canWrite}
                       value={edits[meta.setting] ?? String(c.days)}
                       onChange={(e) => setEdits({ ...edits, [meta.setting]: e.target.value })}
+                      aria-invalid={errors[meta.setting] ? true : undefined}
+                      aria-describedby={errors[meta.setting] ? `retention-${c.class}-error` : undefined}
                     />
-                    {errors[meta.setting] ? <p className="text-xs text-destructive">{errors[meta.setting]}</p> : null}
+                    {errors[meta.setting] ? (
+                      <p id={`retention-${c.class}-error`} className="mt-1 max-w-xs text-xs text-destructive-strong">
+                        {errors[meta.setting]}
+                      </p>
+                    ) : null}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{c.rows.toLocaleString("en")}</TableCell>
                   <TableCell className="text-right tabular-nums">{size(c.bytes)}</TableCell>
