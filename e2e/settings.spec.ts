@@ -144,3 +144,18 @@ test("an admin testing a DLP pattern that does not compile sees why on the field
   const saved = (await (await page.request.get("/api/v1/settings/dlp")).json()) as { patterns: Array<{ regex: string }> };
   expect(saved.patterns.map((p) => p.regex)).not.toContain("([a-z");
 });
+
+test("the browser finds the product's icon on a first page load, with no 404 for it", async ({ page }) => {
+  const missing: string[] = [];
+  page.on("response", (res) => {
+    if (res.status() === 404) missing.push(res.url());
+  });
+  await page.goto("/sign-in");
+  const href = await page.locator('link[rel="icon"]').first().getAttribute("href");
+  expect(href).toBeTruthy();
+  const icon = await page.request.get(href!);
+  expect(icon.status()).toBe(200);
+  expect(icon.headers()["content-type"]).toContain("image/svg+xml");
+  await page.waitForLoadState("networkidle");
+  expect(missing).toEqual([]);
+});
