@@ -108,3 +108,54 @@ test("an admin's client metadata domains and token lifetimes are checked, saved 
     expect(restored.status(), await restored.text()).toBe(200);
   }
 });
+
+test("an admin testing a DLP pattern that does not compile sees why on the field, and the old result goes", async ({ page }) => {
+  await signIn(page, "admin");
+  await page.goto("/settings");
+  const patterns = page.getByRole("region", { name: "DLP patterns" });
+  const testBox = page.getByRole("region", { name: "DLP test" });
+  await patterns.getByRole("button", { name: "Add pattern" }).click();
+  const regex = patterns.getByLabel("Pattern regex").last();
+
+  // A pattern that compiles: the test shows its result.
+  await regex.fill("ticket-[0-9]+");
+  await testBox.getByLabel("Test on sample text").fill("see ticket-42");
+  await testBox.getByRole("button", { name: "Test" }).click();
+  await expect(testBox.getByRole("status")).toContainText("ticket-42");
+
+  // One that does not: RE2's reason is on the field and in the test result, and the earlier matches are gone.
+  await regex.fill("([a-z");
+  await testBox.getByRole("button", { name: "Test" }).click();
+  await expect(regex).toHaveAttribute("aria-invalid", "true");
+  await expect(regex).toHaveAccessibleDescription(/not a valid RE2 expression: .*missing \]/);
+  await expect(testBox.getByRole("alert")).toContainText(/missing \]/);
+  await expect(testBox.getByRole("status")).toHaveCount(0);
+
+  // Empty: a human message, not "The request is not valid" alone.
+  await regex.fill("");
+  await expect(regex).not.toHaveAttribute("aria-invalid", "true");
+  await testBox.getByRole("button", { name: "Test" }).click();
+  await expect(regex).toHaveAccessibleDescription("Enter a regular expression");
+
+  // Saving says the same, and saves nothing.
+  await regex.fill("([a-z");
+  await patterns.getByRole("button", { name: "Save patterns" }).click();
+  await expect(regex).toHaveAccessibleDescription(/missing \]/);
+  const saved = (await (await page.request.get("/api/v1/settings/dlp")).json()) as { patterns: Array<{ regex: string }> };
+  expect(saved.patterns.map((p) => p.regex)).not.toContain("([a-z");
+});
+
+test("the browser finds the product's icon on a first page load, with no 404 for it", async ({ page }) => {
+  const missing: string[] = [];
+  page.on("response", (res) => {
+    if (res.status() === 404) missing.push(res.url());
+  });
+  await page.goto("/sign-in");
+  const href = await page.locator('link[rel="icon"]').first().getAttribute("href");
+  expect(href).toBeTruthy();
+  const icon = await page.request.get(href!);
+  expect(icon.status()).toBe(200);
+  expect(icon.headers()["content-type"]).toContain("image/svg+xml");
+  await page.waitForLoadState("networkidle");
+  expect(missing).toEqual([]);
+});

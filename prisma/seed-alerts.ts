@@ -19,11 +19,33 @@ const READ_TOOLS: Array<[string, string]> = [
   ["tagging", "list_untagged_resources"],
 ];
 
-const CALLERS: Caller[] = [
-  { actorType: "user", actorId: "demo-analyst", actorLabel: "analyst@portico.local", ip: "10.20.0.14", weight: 5, tools: [...READ_TOOLS, ["tagging", "tag_resource"]] },
-  { actorType: "user", actorId: "demo-manager", actorLabel: "manager@portico.local", ip: "10.20.0.31", weight: 2, tools: [...READ_TOOLS, ["budgets", "get_budget_status"], ["tagging", "tag_resource"]] },
-  { actorType: "service_account", actorId: "sa_demo_analyst", actorLabel: "sa_demo_analyst", ip: "10.30.1.5", weight: 3, tools: READ_TOOLS.slice(0, 3) },
-];
+/**
+ * The callers, under the demo users' real ids (looked up by email, as seed-audit.ts does): stored
+ * under made-up ids, the analyst's own audit view and the overview's per-person counts disagreed.
+ */
+async function demoCallers(db: Db): Promise<{ callers: Caller[]; auditorId: string }> {
+  const users = await db.user.findMany({ where: { email: { in: ["analyst@portico.local", "manager@portico.local", "auditor@portico.local"] } }, select: { id: true, email: true } });
+  const idOf = (email: string, fallback: string) => users.find((u) => u.email === email)?.id ?? fallback;
+  const callers: Caller[] = [
+    { actorType: "user", actorId: idOf("analyst@portico.local", "demo-analyst"), actorLabel: "analyst@portico.local", ip: "10.20.0.14", weight: 5, tools: [...READ_TOOLS, ["tagging", "tag_resource"]] },
+    { actorType: "user", actorId: idOf("manager@portico.local", "demo-manager"), actorLabel: "manager@portico.local", ip: "10.20.0.31", weight: 2, tools: [...READ_TOOLS, ["budgets", "get_budget_status"], ["tagging", "tag_resource"]] },
+    { actorType: "service_account", actorId: "sa_demo_analyst", actorLabel: "sa_demo_analyst", ip: "10.30.1.5", weight: 3, tools: READ_TOOLS.slice(0, 3) },
+  ];
+  return { callers, auditorId: idOf("auditor@portico.local", "demo-auditor") };
+}
+
+/**
+ * A denial the demo's roles really produce (prisma/seed.ts; wording of lib/policy/evaluate.ts):
+ * the Analyst role needs an MFA sign-in, so the analyst's calls from a session without MFA are
+ * refused. Budgets' read tools are granted to every finops role, so the denials of
+ * budgets/list_budgets seeded before contradicted the policy page. The manager's and the service
+ * account's calls stay within their roles (the one over-long look-back below is the alert demo).
+ */
+function realDenial(caller: Caller, random: () => number): { server: string; tool: string; reason: string } | null {
+  if (caller.actorLabel !== "analyst@portico.local") return null;
+  const [server, tool] = pick(random, READ_TOOLS);
+  return { server, tool, reason: 'role "Analyst": requires a sign-in with MFA' };
+}
 
 /**
  * A day of demo traffic through the `finops` portal, written the way a gateway writes it (through
@@ -36,6 +58,7 @@ export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ event
   if ((await db.trafficByServer.count()) > 0) return { events: 0, alerts: 0 };
   const random = mulberry32(20261207);
   const events: AuditEventInput[] = [];
+  const { callers: CALLERS, auditorId } = await demoCallers(db);
   const callers = CALLERS.flatMap((c) => Array.from({ length: c.weight }, () => c));
   const mcp = (time: Date, caller: Caller, server: string, tool: string, extra: Partial<AuditEventInput> = {}, data: Record<string, unknown> = {}): AuditEventInput => {
     const upstream = Math.round((20 + random() * (server === "cost-explorer" ? 180 : 60)) * 10) / 10;
@@ -71,10 +94,11 @@ export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ event
       const [server, tool] = pick(random, caller.tools);
       const at = new Date(time.getTime() + Math.floor(random() * 120_000));
       const roll = random();
+      const denial = roll < 0.04 ? realDenial(caller, random) : null;
       if (caller.actorLabel === "analyst@portico.local" && tool === "tag_resource") {
-        events.push(mcp(at, caller, server, tool, { outcome: "deny", reasons: ["step-up required"] }, { httpStatus: 403, upstreamOutcome: "not_called" }));
-      } else if (roll < 0.04) {
-        events.push(mcp(at, caller, "budgets", "list_budgets", { outcome: "deny", reasons: ["no role of this caller allows budgets/list_budgets"] }, { upstreamOutcome: "not_called" }));
+        events.push(mcp(at, caller, server, tool, { outcome: "deny", reasons: ['role "Analyst" needs approved elevated access for write tool "tag_resource" on tagging'] }, { httpStatus: 403, upstreamOutcome: "not_called" }));
+      } else if (denial) {
+        events.push(mcp(at, caller, denial.server, denial.tool, { outcome: "deny", reasons: [denial.reason] }, { upstreamOutcome: "not_called" }));
       } else if (roll < 0.06) {
         events.push(mcp(at, caller, server, tool, {}, { upstreamOutcome: "timeout", upstreamLatencyMs: 10_000 }));
       } else {
@@ -87,7 +111,7 @@ export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ event
   // What the built-in rules are for.
   events.push(mcp(new Date(now.getTime() - 95 * 60_000), manager, "budgets", "update_budget_limit", {}, { arguments: { budget: "platform-q4", limit: 48000 } }));
   events.push(
-    mcp(new Date(now.getTime() - 40 * 60_000), analyst, "cost-explorer", "get_daily_costs", { outcome: "deny", reasons: ["looks back 705 days, more than its limit of 365"] }, { arguments: { start: new Date(now.getTime() - 705 * 86_400_000).toISOString().slice(0, 10) }, upstreamOutcome: "not_called" }),
+    mcp(new Date(now.getTime() - 40 * 60_000), analyst, "cost-explorer", "get_daily_costs", { outcome: "deny", reasons: ['role "Analyst": looks back 705 days, more than its limit of 365'] }, { arguments: { start: new Date(now.getTime() - 705 * 86_400_000).toISOString().slice(0, 10) }, upstreamOutcome: "not_called" }),
   );
   for (let i = 0; i < 6; i++) {
     events.push({
@@ -95,7 +119,7 @@ export async function seedDemoTraffic(db: Db, now = new Date()): Promise<{ event
       time: new Date(now.getTime() - (6 - i) * 45_000),
       kind: "auth.sign_in",
       actorType: "user",
-      actorId: "demo-auditor",
+      actorId: auditorId,
       actorLabel: "auditor@portico.local",
       action: "sign_in.password",
       outcome: "failure",

@@ -8,6 +8,7 @@ import { toast } from "sonner";
 import { api } from "@/lib/api/client";
 import { configVersionKeys } from "@/lib/api/query-keys";
 import type { EntityChange } from "@/lib/config/diff";
+import { describeVersionSummary } from "@/lib/config/version-summary";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -88,7 +89,9 @@ export function ConfigVersionsView({ versions, canRollBack }: { versions: Versio
                   </Badge>
                 )}
               </TableCell>
-              <TableCell className="max-w-sm text-sm break-all whitespace-normal">{v.summary}</TableCell>
+              <TableCell className="max-w-sm text-sm break-words whitespace-normal" title={v.summary}>
+                {describeVersionSummary(v.summary)}
+              </TableCell>
               <TableCell className="text-sm">{v.createdBy?.email ?? "system"}</TableCell>
               <TableCell>
                 <RelativeTime value={v.createdAt} />

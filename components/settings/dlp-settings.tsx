@@ -5,7 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Plus, Trash2 } from "lucide-react";
 import { toast } from "sonner";
 
-import { api } from "@/lib/api/client";
+import { api, ApiError } from "@/lib/api/client";
 import { portalKeys } from "@/lib/api/query-keys";
 import type { Page } from "@/lib/schemas/common";
 import { Button } from "@/components/ui/button";
@@ -47,24 +47,47 @@ export function DlpSettingsCard({ canWrite }: { canWrite: boolean }) {
   const shownPatterns = patterns ?? data?.patterns ?? [];
   const [sample, setSample] = useState("Card 4111 1111 1111 1111, contact alice@example.com");
   const [result, setResult] = useState<TestResult | null>(null);
+  // Why the API refused the patterns (`patterns.0.regex` → the RE2 error), shown on the field: a toast
+  // alone said only "A DLP pattern is not valid". Cleared when the patterns are edited.
+  const [patternErrors, setPatternErrors] = useState<{ fields: Record<string, string>; message: string } | null>(null);
+  const refused = (error: Error) => {
+    const fields = error instanceof ApiError ? error.fieldMap() : {};
+    setPatternErrors({ fields, message: error.message });
+    const reasons = Object.values(fields);
+    toast.error(reasons.length ? `${error.message}: ${reasons[0]}` : error.message);
+  };
   const save = useMutation({
     mutationFn: (body: Partial<Pick<DlpSettings, "patterns" | "portals">>) => api<DlpSettings>("PUT", "/settings/dlp", body),
     onSuccess: (next) => {
       queryClient.setQueryData(dlpKey, next);
       setPatterns(null);
+      setPatternErrors(null);
       toast.success("DLP settings saved; gateways get them with the next config version");
     },
-    onError: (error) => toast.error(error.message),
+    onError: refused,
   });
   const test = useMutation({
     mutationFn: () => api<TestResult>("POST", "/settings/dlp/test", { text: sample, patterns: shownPatterns }),
-    onSuccess: setResult,
-    onError: (error) => toast.error(error.message),
+    onMutate: () => setResult(null),
+    onSuccess: (next) => {
+      setPatternErrors(null);
+      setResult(next);
+    },
+    // The previous result described other patterns: a failed test must not leave it on screen.
+    onError: (error) => {
+      setResult(null);
+      refused(error);
+    },
   });
   if (!data) return null;
   const portalDlp: PortalDlp = data.portals[portal] ?? { actions: {}, capture: "full" };
   const setPortalDlp = (next: PortalDlp) => save.mutate({ portals: { [portal]: next } });
-  const editPattern = (i: number, change: Partial<Pattern>) => setPatterns(shownPatterns.map((p, j) => (j === i ? { ...p, ...change } : p)));
+  const editPattern = (i: number, change: Partial<Pattern>) => {
+    setPatternErrors(null);
+    setPatterns(shownPatterns.map((p, j) => (j === i ? { ...p, ...change } : p)));
+  };
+  const fieldError = (i: number, key: keyof Pattern) => patternErrors?.fields[`patterns.${i}.${key}`];
+  const otherErrors = Object.entries(patternErrors?.fields ?? {}).filter(([field]) => !/^patterns\.\d+\.(id|name|regex)$/.test(field));
 
   return (
     <Card className="mt-6">
@@ -107,17 +130,41 @@ export function DlpSettingsCard({ canWrite }: { canWrite: boolean }) {
 
         <section aria-label="DLP patterns" className="grid gap-2">
           <h4 className="text-sm font-semibold">Patterns (RE2 syntax: linear time, no backreferences)</h4>
-          {shownPatterns.map((p, i) => (
-            <div key={i} className="flex flex-wrap items-center gap-2">
-              <Input aria-label="Pattern id" className="w-36" value={p.id} disabled={!canWrite} onChange={(e) => editPattern(i, { id: e.target.value })} />
-              <Input aria-label="Pattern name" className="w-48" value={p.name} disabled={!canWrite} onChange={(e) => editPattern(i, { name: e.target.value })} />
-              <Input aria-label="Pattern regex" className="w-72 font-mono" value={p.regex} disabled={!canWrite} onChange={(e) => editPattern(i, { regex: e.target.value })} />
-              {canWrite ? (
-                <Button variant="ghost" size="icon" aria-label={`Remove pattern ${p.name}`} onClick={() => setPatterns(shownPatterns.filter((_, j) => j !== i))}>
-                  <Trash2 aria-hidden />
-                </Button>
-              ) : null}
-            </div>
+          {shownPatterns.map((p, i) => {
+            const errors = (["id", "name", "regex"] as const).map((key) => [key, fieldError(i, key)] as const).filter(([, message]) => message);
+            const invalid = (key: keyof Pattern) => (fieldError(i, key) ? { "aria-invalid": true, "aria-describedby": `dlp-pattern-${i}-${key}-error` } : {});
+            return (
+              <div key={i} className="grid gap-1">
+                <div className="flex flex-wrap items-center gap-2">
+                  <Input aria-label="Pattern id" className="w-36" value={p.id} disabled={!canWrite} onChange={(e) => editPattern(i, { id: e.target.value })} {...invalid("id")} />
+                  <Input aria-label="Pattern name" className="w-48" value={p.name} disabled={!canWrite} onChange={(e) => editPattern(i, { name: e.target.value })} {...invalid("name")} />
+                  <Input aria-label="Pattern regex" className="w-72 font-mono" value={p.regex} disabled={!canWrite} onChange={(e) => editPattern(i, { regex: e.target.value })} {...invalid("regex")} />
+                  {canWrite ? (
+                    <Button
+                      variant="ghost"
+                      size="icon"
+                      aria-label={`Remove pattern ${p.name}`}
+                      onClick={() => {
+                        setPatternErrors(null);
+                        setPatterns(shownPatterns.filter((_, j) => j !== i));
+                      }}
+                    >
+                      <Trash2 aria-hidden />
+                    </Button>
+                  ) : null}
+                </div>
+                {errors.map(([key, message]) => (
+                  <p key={key} id={`dlp-pattern-${i}-${key}-error`} className="text-[0.8125rem] font-medium text-destructive-strong">
+                    {message}
+                  </p>
+                ))}
+              </div>
+            );
+          })}
+          {otherErrors.map(([field, message]) => (
+            <p key={field} className="text-[0.8125rem] font-medium text-destructive-strong">
+              {message}
+            </p>
           ))}
           {canWrite ? (
             <div className="flex gap-2">
@@ -140,6 +187,14 @@ export function DlpSettingsCard({ canWrite }: { canWrite: boolean }) {
               Test
             </Button>
           </div>
+          {test.isError && patternErrors ? (
+            <div className="grid gap-1 text-sm text-destructive-strong" role="alert">
+              <p className="font-medium">Test not run: {patternErrors.message}.</p>
+              {Object.values(patternErrors.fields).map((message, i) => (
+                <p key={i}>{message}</p>
+              ))}
+            </div>
+          ) : null}
           {result ? (
             <div className="grid gap-1 text-sm" role="status">
               {result.matches.length ? (

@@ -116,8 +116,14 @@ export function RetentionCard({ canWrite }: { canWrite: boolean }) {
                       disabled={!canWrite}
                       value={edits[meta.setting] ?? String(c.days)}
                       onChange={(e) => setEdits({ ...edits, [meta.setting]: e.target.value })}
+                      aria-invalid={errors[meta.setting] ? true : undefined}
+                      aria-describedby={errors[meta.setting] ? `retention-${c.class}-error` : undefined}
                     />
-                    {errors[meta.setting] ? <p className="text-xs text-destructive">{errors[meta.setting]}</p> : null}
+                    {errors[meta.setting] ? (
+                      <p id={`retention-${c.class}-error`} className="mt-1 max-w-xs text-xs text-destructive-strong">
+                        {errors[meta.setting]}
+                      </p>
+                    ) : null}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{c.rows.toLocaleString("en")}</TableCell>
                   <TableCell className="text-right tabular-nums">{size(c.bytes)}</TableCell>
@@ -173,6 +179,21 @@ export function RetentionCard({ canWrite }: { canWrite: boolean }) {
   );
 }
 
+const events = (n: number, capped = false) => `${n.toLocaleString("en")}${capped ? "+" : ""} ${n === 1 && !capped ? "event" : "events"}`;
+
+/**
+ * Where a destination stands. One created "from now on" starts after the log's head: until it has
+ * acknowledged a batch, that seq is where delivery starts, not something it received.
+ */
+function deliveryWords(d: LogDestinationView): string {
+  const behind = `${events(d.lagEvents, d.isLagCapped)} to send`;
+  if (d.lastDeliveredSeq === null) {
+    const start = d.nextAfterSeq === "0" ? "starts from the first event" : `starts after seq ${d.nextAfterSeq}`;
+    return `Nothing delivered yet · ${start} · ${behind}`;
+  }
+  return `Last delivered seq ${d.lastDeliveredSeq}${d.lastDeliveredAt ? ` at ${formatDateTime(d.lastDeliveredAt)}` : ""} · ${behind}`;
+}
+
 /** SIEM destinations with a live status line each: last delivered seq, lag, last error. */
 export function LogDestinationsCard({ canWrite }: { canWrite: boolean }) {
   const queryClient = useQueryClient();
@@ -224,9 +245,7 @@ export function LogDestinationsCard({ canWrite }: { canWrite: boolean }) {
                   </div>
                   <span className="truncate text-xs text-muted-foreground">{d.url}</span>
                   <span role="status" className="text-xs">
-                    Last delivered seq {d.lastDeliveredSeq}
-                    {d.lastDeliveredAt ? ` at ${formatDateTime(d.lastDeliveredAt)}` : ""} · lag {d.lagEvents.toLocaleString("en")}
-                    {d.isLagCapped ? "+" : ""} events
+                    {deliveryWords(d)}
                     {d.lastError ? ` · last error: ${d.lastError}${d.lastErrorAt ? ` (${formatDateTime(d.lastErrorAt)}), next try ${formatDateTime(d.nextAttemptAt)}` : ""}` : ""}
                   </span>
                 </div>

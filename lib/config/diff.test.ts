@@ -78,12 +78,30 @@ describe("diffSnapshots: one change of each kind, in words", () => {
     ["a portal's prompt prefix dropped", edit((s) => ((s.portals[0]! as Loose).dropServerPrefix = true)), [["portal", "finops", "changed", "Portal finops: dropServerPrefix null → true"]]],
     ["a portal's DLP settings", edit((s) => ((s.portals[0]! as Loose).dlp = { actions: { email: "block" }, capture: "metadata" })), [["portal", "finops", "changed", 'Portal finops: dlp null → {"actions":{"email":"block"},"capture":"metadata"}']]],
     ["a DLP pattern", edit((s) => (s.dlpPatterns = [{ id: "employee_id", name: "Employee id", regex: "EMP-[0-9]{6}" }])), [["dlp pattern", "employee_id", "added", "DLP pattern Employee id added"]]],
-    ["a step-up grant", edit((s) => (s.elevatedGrants = [{ id: "g1", principalKind: "user", subject: "u1", portalSlug: "finops", riskClass: "write", serverSlug: "billing", toolName: "tag_resources", argumentsHash: null, endsAt: "2026-12-01T01:00:00.000Z" }])), [["step-up grant", "g1", "added", "Step-up grant of write to user u1 on portal finops for billing/tag_resources, one call added"]]],
-    ["a revocation", edit((s) => (s.revocations as unknown[]).push({ kind: "subject", value: "u1", at: "2026-12-01T00:00:00.000Z", reason: "account_disabled" })), [["revocation", "subject:u1", "added", "Revocation of subject:u1 added"]]],
+    ["a window step-up grant (it names the tool it was asked for, but covers the class until it ends)", edit((s) => (s.elevatedGrants = [{ id: "g1", principalKind: "user", subject: "u1", portalSlug: "finops", riskClass: "write", serverSlug: "billing", toolName: "tag_resources", argumentsHash: null, endsAt: "2026-12-01T01:00:00.000Z" }])), [["step-up grant", "g1", "added", "Step-up grant of write access to user u1 on portal finops until 2026-12-01 01:00 UTC added"]]],
+    ["a per-call step-up grant", edit((s) => (s.elevatedGrants = [{ id: "g2", principalKind: "service_account", subject: "sa_x", portalSlug: "finops", riskClass: "write", serverSlug: "billing", toolName: "tag_resources", argumentsHash: "a".repeat(64), endsAt: "2026-12-01T01:00:00.000Z" }])), [["step-up grant", "g2", "added", "Step-up grant of write access to service account sa_x on portal finops for one call of billing/tag_resources added"]]],
+    ["a revocation", edit((s) => (s.revocations as unknown[]).push({ kind: "subject", id: "u1", at: "2026-12-01T00:00:00.000Z", reason: "user disabled" })), [["revocation", "subject:u1", "added", "Revocation of the tokens of user u1 (user disabled) added"]]],
+    ["two secrets revoked (each its own entry, not secret:undefined)", edit((s) => (s.revocations as unknown[]).push(...["s1", "s2"].map((id) => ({ kind: "secret", id, at: "2026-12-01T00:00:00.000Z", reason: "service account secret replaced" })))), [
+      ["revocation", "secret:s1", "added", "Revocation of a service account secret (service account secret replaced) added"],
+      ["revocation", "secret:s2", "added", "Revocation of a service account secret (service account secret replaced) added"],
+    ]],
   ] as const)("%s", (_label, after, expected) => {
     const changes = diffSnapshots(base(), after);
     expect(changes.map((c) => [c.entity, c.key, c.change, c.words.join(" | ")])).toEqual(expected);
   });
+});
+
+it("names the people and service accounts behind grants and revocations when told who they are", () => {
+  const after = edit((s) => {
+    s.elevatedGrants = [{ id: "g1", principalKind: "user", subject: "u1", portalSlug: "finops", riskClass: "write", serverSlug: null, toolName: null, argumentsHash: null, endsAt: "2026-12-01T01:30:00.000Z" }];
+    (s.revocations as unknown[]).push({ kind: "client", id: "sa_x", at: "2026-12-01T00:00:00.000Z", reason: "service account disabled" });
+  });
+  const names: Record<string, string> = { "user:u1": "manager@example.com", "client:sa_x": "Nightly export" };
+  const words = diffSnapshots(base(), after, { principalLabel: (kind, id) => names[`${kind}:${id}`] }).flatMap((c) => c.words);
+  expect(words).toEqual([
+    "Revocation of the tokens of client Nightly export (service account disabled) added",
+    "Step-up grant of write access to user manager@example.com on portal finops until 2026-12-01 01:30 UTC added",
+  ]);
 });
 
 describe("secrets", () => {

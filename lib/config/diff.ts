@@ -24,7 +24,15 @@ export type EntityChange = {
   fields: FieldChange[];
 };
 
-export type DiffOptions = { isSameSecret?: (a: string, b: string) => boolean };
+export type DiffOptions = {
+  isSameSecret?: (a: string, b: string) => boolean;
+  /**
+   * Who a principal is, for people: a user's email, a service account's name. `kind` is `user`,
+   * `service_account` or `client` (a client id: a service account's or an OAuth client's). Without
+   * it, or when it does not know the id, the id itself is shown.
+   */
+  principalLabel?: (kind: string, id: string) => string | undefined;
+};
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -44,6 +52,40 @@ function maskCredential(credential: unknown): unknown {
 function maskServer(server: Obj): Obj {
   const rest = Object.fromEntries(Object.entries(server).filter(([k]) => k !== "tools"));
   return { ...rest, credential: maskCredential(server.credential) };
+}
+
+/** `user manager@example.com`, `service account Nightly export`; the id when no name is known. */
+function principalWords(kind: string, id: string, options: DiffOptions): string {
+  const label = options.principalLabel?.(kind, id);
+  const noun = kind === "service_account" ? "service account" : kind;
+  return `${noun} ${label ?? id}`;
+}
+
+/** A grant's end, to the minute, in UTC (the same for every reader of the history). */
+function when(value: unknown): string {
+  const date = new Date(str(value));
+  return Number.isNaN(date.getTime()) ? str(value) : `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** What a revocation entry ends, by its kind (see `revocationKinds`). */
+function revokedWhat(r: Obj, options: DiffOptions): string {
+  const id = str(r.id);
+  switch (r.kind) {
+    case "subject":
+      return `the tokens of ${principalWords("user", id, options)}`;
+    case "client": {
+      const label = options.principalLabel?.("client", id);
+      return `the tokens of client ${label ?? id}`;
+    }
+    case "grant":
+      return "a connected client's OAuth grant";
+    case "token":
+      return `token ${id}`;
+    case "secret":
+      return "a service account secret";
+    default:
+      return `${str(r.kind)} ${id}`;
+  }
 }
 
 /** Leaf differences between two JSON values; arrays are leaves (their words come from the caller). */
@@ -158,16 +200,24 @@ export function diffSnapshots(before: unknown, after: unknown, options: DiffOpti
   const roleName = (k: string, r: Obj) => `Role ${str(r.name ?? k)}`;
   changes.push(...diffKeyed("role", roleName, keyed(arr(b.roles), (r) => str(r.slug)), keyed(arr(a.roles), (r) => str(r.slug)), (r) => r, options));
 
-  const revocationKey = (r: Obj) => `${str(r.kind)}:${str(r.value)}`;
+  // An entry's identifier is `id` (lib/config/revocations.ts); reading `value` keyed every entry
+  // as "<kind>:undefined", so two revocations of one kind hid each other.
+  const revocationKey = (r: Obj) => `${str(r.kind)}:${str(r.id)}`;
+  const revocationLabel = (_: string, r: Obj) => `Revocation of ${revokedWhat(r, options)}${typeof r.reason === "string" ? ` (${r.reason})` : ""}`;
   changes.push(
-    ...diffKeyed("revocation", (k) => `Revocation of ${k}`, keyed(arr(b.revocations), revocationKey), keyed(arr(a.revocations), revocationKey), (r) => r, options),
+    ...diffKeyed("revocation", revocationLabel, keyed(arr(b.revocations), revocationKey), keyed(arr(a.revocations), revocationKey), (r) => r, options),
   );
 
   changes.push(
     ...diffKeyed("dlp pattern", (k, p) => `DLP pattern ${str(p.name ?? k)}`, keyed(arr(b.dlpPatterns), (p) => str(p.id)), keyed(arr(a.dlpPatterns), (p) => str(p.id)), (p) => p, options),
   );
-  const grantLabel = (_: string, g: Obj) =>
-    `Step-up grant of ${str(g.riskClass)} to ${str(g.principalKind)} ${str(g.subject)} on portal ${str(g.portalSlug)}${g.toolName ? ` for ${str(g.serverSlug)}/${str(g.toolName)}, one call` : ""}`;
+  // Only a grant bound to arguments is for one call; a window grant names the tool it was asked
+  // for too, but covers the risk class until it ends.
+  const grantLabel = (_: string, g: Obj) => {
+    const who = principalWords(str(g.principalKind), str(g.subject), options);
+    const scope = typeof g.argumentsHash === "string" ? `for one call of ${str(g.serverSlug)}/${str(g.toolName)}` : `until ${when(g.endsAt)}`;
+    return `Step-up grant of ${str(g.riskClass)} access to ${who} on portal ${str(g.portalSlug)} ${scope}`;
+  };
   changes.push(...diffKeyed("step-up grant", grantLabel, keyed(arr(b.elevatedGrants), (g) => str(g.id)), keyed(arr(a.elevatedGrants), (g) => str(g.id)), (g) => g, options));
 
   // Fields this code does not know (added by a newer feature): keyed by slug/id when they are

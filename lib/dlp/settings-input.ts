@@ -10,8 +10,8 @@ const detectorId = text().regex(/^[a-z0-9_]{1,40}$/, "Lowercase letters, digits 
 
 export const patternInput = z.object({
   id: detectorId,
-  name: text().trim().min(1).max(100),
-  regex: text().min(1).max(1000),
+  name: text().trim().min(1, "Give the pattern a name").max(100, "At most 100 characters"),
+  regex: text().min(1, "Enter a regular expression").max(1000, "At most 1000 characters"),
 });
 
 export const portalDlpInput = z.object({

@@ -31,8 +31,14 @@ export type LogDestinationView = {
   kind: (typeof logDestinationKinds)[number];
   url: string;
   enabled: boolean;
-  /** The last seq the destination acknowledged. */
-  lastDeliveredSeq: string;
+  /**
+   * The last seq the destination acknowledged; null until it has acknowledged a batch. A new
+   * destination starts after the log's head ("from now on") or from the beginning, so its cursor
+   * alone does not mean anything was delivered.
+   */
+  lastDeliveredSeq: string | null;
+  /** The cursor: the next batch starts after this seq. */
+  nextAfterSeq: string;
   lastDeliveredAt: string | null;
   /** Events stored after the cursor (capped: "100000+" is shown as such). */
   lagEvents: number;

@@ -8,6 +8,14 @@ const domainPattern = text()
   .regex(/^(\*\.)?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/, "Use a domain name such as claude.ai or *.example.com");
 
 /** Each setting's type, without defaults: what a change may hold. */
+/** Days a retention class is kept, with messages an admin can act on (not "expected int, received number"). */
+const retentionDays = () =>
+  z
+    .number({ error: "Enter a number of days" })
+    .int("Whole days only")
+    .min(1, "Keep at least 1 day")
+    .max(36_500, "At most 36,500 days (100 years)");
+
 const settingFields = {
   /** Lets admins register upstreams on link-local or cloud-metadata addresses (off: SSRF guard). */
   allowPrivateTargets: z.boolean(),
@@ -33,13 +41,13 @@ const settingFields = {
     .regex(/^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/[^\0]{1,500})$/, "Use env:NAME or file:/path")
     .nullable(),
   /** Retention per data class (lib/server/audit-retention.ts): MCP arguments and results… */
-  retentionPayloadDays: z.number().int().min(1).max(36_500),
+  retentionPayloadDays: retentionDays(),
   /** …MCP request metadata (mcp.* events)… */
-  retentionMcpDays: z.number().int().min(1).max(36_500),
+  retentionMcpDays: retentionDays(),
   /** …sign-in and token events (auth.*)… */
-  retentionAuthDays: z.number().int().min(1).max(36_500),
+  retentionAuthDays: retentionDays(),
   /** …and everything else: config changes, step-up decisions, alerts, the log's own events. */
-  retentionGovernanceDays: z.number().int().min(1).max(36_500),
+  retentionGovernanceDays: retentionDays(),
 };
 
 export const settingsSchema = z.object({

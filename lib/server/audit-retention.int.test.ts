@@ -106,6 +106,8 @@ describe("retention purge", () => {
     expect(by.mcp).toMatchObject({ days: 400, rows: 60, due: 30 });
     expect(by.auth).toMatchObject({ days: 400, rows: 4, due: 4 });
     expect(by.governance).toMatchObject({ days: 2557, rows: 4, due: 0 });
+    // The oldest payload is the oldest MCP call's (it was left out: "60 events, oldest —").
+    expect(by.payloads!.oldest).toBe(daysAgo(500).toISOString());
     for (const c of status.classes) expect(c.bytes).toBeGreaterThan(0);
     expect(status.lastPurge).toBeNull();
   });
@@ -157,7 +159,12 @@ describe("retention purge", () => {
     const event = await t.db.auditEvent.findFirstOrThrow({ where: { kind: "audit.purge" } });
     expect(event).toMatchObject({ actorId: "u-admin", outcome: "success" });
     expect((event.reasons as string[])[0]).toContain("deleted 34 events (30 MCP, 4 sign-in/token");
-    expect((await getRetentionStatus(t.db, auditor, NOW)).lastPurge).toMatchObject({ outcome: "success" });
+    const after = await getRetentionStatus(t.db, auditor, NOW);
+    expect(after.lastPurge).toMatchObject({ outcome: "success" });
+    // Metadata of 100 days ago stays without its payload: the oldest payload now is yesterday's.
+    const classes = Object.fromEntries(after.classes.map((c) => [c.class, c]));
+    expect(classes.mcp!.oldest).toBe(daysAgo(100).toISOString());
+    expect(classes.payloads!.oldest).toBe(daysAgo(1).toISOString());
   });
 
   it("exports a whole-chain JSON Lines file that still verifies offline across the holes", async () => {

@@ -340,13 +340,14 @@ export async function getRetentionStatus(db: Db, actor: Actor, now = new Date())
   const hold = await siemHold(db);
   const isDue = Prisma.sql`((${IS_MCP} AND "time" < ${utc(cutoffs.mcp)}) OR (${IS_AUTH} AND "time" < ${utc(cutoffs.auth)})
         OR (${CLASS_SQL.governance} AND "time" < ${utc(cutoffs.governance)}))`;
-  const rows = await db.$queryRaw<Array<{ cls: RowClass; rows: bigint | number; bytes: bigint | number | null; due: bigint | number; held: bigint | number; oldest: Date | null; payload_rows: bigint | number; payload_bytes: bigint | number | null; payload_due: bigint | number }>>`
+  const rows = await db.$queryRaw<Array<{ cls: RowClass; rows: bigint | number; bytes: bigint | number | null; due: bigint | number; held: bigint | number; oldest: Date | null; payload_oldest: Date | null; payload_rows: bigint | number; payload_bytes: bigint | number | null; payload_due: bigint | number }>>`
     SELECT CASE WHEN ${IS_MCP} THEN 'mcp' WHEN ${IS_AUTH} THEN 'auth' ELSE 'governance' END AS cls,
       count(*) AS rows,
       sum(pg_column_size(e.*)) AS bytes,
       count(*) FILTER (WHERE ${isDue}) AS due,
       count(*) FILTER (WHERE ${isDue} AND "seq" > ${hold ? BigInt(hold.deliveredUpTo) : null}) AS held,
       min("time") AS oldest,
+      min("time") FILTER (WHERE ${HAS_PAYLOAD}) AS payload_oldest,
       count(*) FILTER (WHERE ${HAS_PAYLOAD}) AS payload_rows,
       sum(${payloadSize}) AS payload_bytes,
       count(*) FILTER (WHERE ${HAS_PAYLOAD} AND "hashVersion" = 2 AND "time" < ${utc(cutoffs.payloads)} AND "time" >= ${utc(cutoffs.mcp)}) AS payload_due
@@ -362,7 +363,11 @@ export async function getRetentionStatus(db: Db, actor: Actor, now = new Date())
         rows: all.reduce((s, r) => s + num(r.payload_rows), 0),
         bytes: all.reduce((s, r) => s + num(r.payload_bytes), 0),
         due: all.reduce((s, r) => s + num(r.payload_due), 0),
-        oldest: null,
+        // The oldest event that still carries a payload (it was left null: "15 events, oldest —").
+        oldest: all.reduce<string | null>((min, r) => {
+          const at = r.payload_oldest ? new Date(r.payload_oldest).toISOString() : null;
+          return at && (!min || at < min) ? at : min;
+        }, null),
       };
     }
     const r = by.get(c);

@@ -335,3 +335,21 @@ describe("fleet", () => {
     expect(history.items[1]).toMatchObject({ version: current - 1, gateways: ["gw-stale"] });
   });
 });
+
+describe("history in words", () => {
+  it("names the user and the service account whose access ended, not their internal ids", async () => {
+    const users = await import("./users");
+    const leaver = await users.createUser(t.db, admin, { email: "leaver@corp.example", name: "Leaver", role: "viewer", password: "correct horse battery staple 42" });
+    const nightly = await t.db.serviceAccount.findFirstOrThrow({ where: { name: "Nightly" } });
+    await users.updateUser(t.db, admin, leaver.id, { disabled: true });
+    await serviceAccounts.updateServiceAccount(t.db, admin, nightly.id, { disabled: true });
+    const version = await publish("access ended");
+
+    const words = (await changes.diffConfigVersions(t.db, auditor, version)).changes.filter((c) => c.entity === "revocation").flatMap((c) => c.words);
+    expect(words).toEqual(
+      expect.arrayContaining(["Revocation of the tokens of user leaver@corp.example (user disabled) added", "Revocation of the tokens of client Nightly (service account disabled) added"]),
+    );
+    expect(words.join(" ")).not.toContain(leaver.id);
+    expect(words.join(" ")).not.toContain("undefined");
+  });
+});

@@ -2,7 +2,7 @@ import "server-only";
 import { z } from "zod";
 import YAML from "yaml";
 import { configDocument, storedConfigState, type ConfigDocument, type StoredConfigState } from "@/lib/config/document";
-import { diffDocuments, diffSnapshots, summarizeDiff, withDocumentChanges, type EntityChange } from "@/lib/config/diff";
+import { diffDocuments, diffSnapshots, summarizeDiff, withDocumentChanges, type DiffOptions, type EntityChange } from "@/lib/config/diff";
 import { AppError, notFound } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { exportParams, importParams } from "@/lib/schemas/config-changes";
@@ -31,7 +31,38 @@ async function rawSnapshot(db: Db | Tx, version: number): Promise<unknown> {
   return row.snapshot;
 }
 
-const diffOptions = { isSameSecret: isSameSealedSecret };
+const diffOptions: DiffOptions = { isSameSecret: isSameSealedSecret };
+
+const listOf = (snapshot: unknown, field: string): Array<Record<string, unknown>> => {
+  const value = typeof snapshot === "object" && snapshot !== null ? (snapshot as Record<string, unknown>)[field] : undefined;
+  return Array.isArray(value) ? value.filter((v): v is Record<string, unknown> => typeof v === "object" && v !== null) : [];
+};
+
+/**
+ * Names for the principals the snapshots' step-up grants and revocations carry as ids (a user's
+ * id, a service account's or OAuth client's client id), so that the history says
+ * "manager@example.com" rather than an internal id. An id no longer in the database stays an id.
+ */
+async function withPrincipalNames(db: Db | Tx, snapshots: unknown[]): Promise<DiffOptions> {
+  const userIds = new Set<string>();
+  const clientIds = new Set<string>();
+  for (const snapshot of snapshots) {
+    for (const g of listOf(snapshot, "elevatedGrants")) (g.principalKind === "user" ? userIds : clientIds).add(String(g.subject));
+    for (const r of listOf(snapshot, "revocations")) {
+      if (r.kind === "subject") userIds.add(String(r.id));
+      if (r.kind === "client") clientIds.add(String(r.id));
+    }
+  }
+  if (!userIds.size && !clientIds.size) return diffOptions;
+  const [users, accounts, consents] = await Promise.all([
+    userIds.size ? db.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true, email: true } }) : [],
+    clientIds.size ? db.serviceAccount.findMany({ where: { clientId: { in: [...clientIds] } }, select: { clientId: true, name: true } }) : [],
+    clientIds.size ? db.oAuthConsent.findMany({ where: { clientId: { in: [...clientIds] } }, select: { clientId: true, clientName: true }, distinct: ["clientId"] }) : [],
+  ]);
+  const userNames = new Map(users.map((u) => [u.id, u.email]));
+  const clientNames = new Map([...consents.map((c): [string, string] => [c.clientId, c.clientName]), ...accounts.map((a): [string, string] => [a.clientId, a.name])]);
+  return { ...diffOptions, principalLabel: (kind, id) => (kind === "user" ? userNames.get(id) : clientNames.get(id)) };
+}
 
 /**
  * What changed from `against` (default: the version before) to `version`, by entity, in words and
@@ -53,7 +84,8 @@ export async function diffConfigVersions(db: Db, actor: Actor, rawVersion: unkno
   // What snapshots do not carry (a role's step-up approval settings) comes from the stored documents.
   const documents = from === null ? [] : await db.configVersionState.findMany({ where: { version: { in: [from, to.data] } }, select: { version: true, document: true } });
   const documentOf = (v: number) => (documents.find((d) => d.version === v)?.document as { document?: unknown } | undefined)?.document ?? null;
-  const changes = withDocumentChanges(diffSnapshots(before, after, diffOptions), from === null ? [] : diffDocuments(documentOf(from), documentOf(to.data)));
+  const options = await withPrincipalNames(db, [before, after]);
+  const changes = withDocumentChanges(diffSnapshots(before, after, options), from === null ? [] : diffDocuments(documentOf(from), documentOf(to.data)));
   return { from, to: to.data, summary: summarizeDiff(changes), changes };
 }
 
@@ -80,7 +112,8 @@ async function previewApply(db: Db, document: unknown, mode: "rollback" | "impor
     const [before, stateBefore] = [await buildSnapshot(tx, version), await readConfigState(tx)];
     const report = await applyConfigDocument(tx, document, mode, fingerprints);
     const [after, stateAfter] = [await buildSnapshot(tx, version), await readConfigState(tx)];
-    const changes = withDocumentChanges(diffSnapshots(before, after, diffOptions), diffDocuments(stateBefore.document, stateAfter.document));
+    const options = await withPrincipalNames(tx, [before, after]);
+    const changes = withDocumentChanges(diffSnapshots(before, after, options), diffDocuments(stateBefore.document, stateAfter.document));
     return { summary: summarizeDiff(changes), changes, ...report };
   });
 }

@@ -129,7 +129,7 @@ describe("SIEM streaming", () => {
 
   it("speaks the Splunk HTTP Event Collector format from now on", async () => {
     const dest = await createLogDestination(t.db, admin, { name: "Splunk", kind: "splunk_hec", url: `${base}/services/collector/event`, secret: HEC_TOKEN });
-    const before = dest.lastDeliveredSeq;
+    const before = dest.nextAfterSeq;
     await ingest(3000, 3);
     await deliverDue(t.db, new Date());
     expect(receiver.accepted).toHaveLength(1);
@@ -141,5 +141,24 @@ describe("SIEM streaming", () => {
     expect(objects.slice(1).map((o) => o.event.data.arguments?.n)).toEqual([3000, 3001, 3002]);
     expect(objects.every((o) => o.sourcetype === "portico:audit" && typeof o.time === "number")).toBe(true);
     expect(BigInt(objects[0]!.event.seq)).toBeGreaterThan(BigInt(before));
+  });
+
+  it("never claims a delivery to a destination that was never reached", async () => {
+    const dest = await createLogDestination(t.db, admin, { name: "Unreachable", kind: "https", url: `${base}/down`, secret: SECRET });
+    // From now on: the cursor starts at the head, which is not a delivery.
+    expect(dest).toMatchObject({ lastDeliveredSeq: null, lastDeliveredAt: null, lagEvents: 1 });
+    receiver.failNext = 100;
+    await deliverDue(t.db, new Date());
+    expect(receiver.refused).toBeGreaterThan(0);
+    const failing = (await listLogDestinations(t.db, admin)).items.find((d) => d.id === dest.id)!;
+    expect(failing).toMatchObject({ lastDeliveredSeq: null, nextAfterSeq: dest.nextAfterSeq, lastError: "the receiver answered HTTP 503" });
+    // Once it answers, the first acknowledged batch is a delivery.
+    receiver.failNext = 0;
+    await updateLogDestination(t.db, admin, dest.id, { enabled: true });
+    await deliverDue(t.db, new Date(Date.now() + 10 * 60_000));
+    const delivered = (await listLogDestinations(t.db, admin)).items.find((d) => d.id === dest.id)!;
+    expect(delivered.lastDeliveredSeq).not.toBeNull();
+    expect(BigInt(delivered.lastDeliveredSeq!)).toBeGreaterThan(BigInt(dest.nextAfterSeq));
+    expect(delivered.lagEvents).toBe(0);
   });
 });

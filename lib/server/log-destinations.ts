@@ -43,7 +43,9 @@ async function toView(db: Db, row: LogDestination): Promise<LogDestinationView> 
     kind: row.kind as LogDestinationView["kind"],
     url: row.url,
     enabled: row.enabled,
-    lastDeliveredSeq: row.cursor.toString(),
+    // Created "from now on", the cursor starts at the head: it is where delivery starts, not a delivery.
+    lastDeliveredSeq: row.lastDeliveredAt ? row.cursor.toString() : null,
+    nextAfterSeq: row.cursor.toString(),
     lastDeliveredAt: row.lastDeliveredAt?.toISOString() ?? null,
     lagEvents: Math.min(lagEvents, LAG_CAP),
     isLagCapped: lagEvents > LAG_CAP,

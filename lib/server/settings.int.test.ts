@@ -47,4 +47,28 @@ describe("settings", () => {
     await expect(updateSettings(t.db, admin, {})).rejects.toThrow();
     expect(await readSettings(t.db)).toEqual(before);
   });
+
+  it("keeps no payload longer than the metadata row it lives on, saying which field and why", async () => {
+    const before = await readSettings(t.db);
+    const refused = await updateSettings(t.db, admin, { retentionPayloadDays: 500 }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: "validation_failed", fieldErrors: [{ field: "retentionPayloadDays", message: expect.stringMatching(/kept 400 days: keep payloads 400 days or fewer/) }] });
+    // Shortening the metadata below the payloads is refused on that field.
+    const shorter = await updateSettings(t.db, admin, { retentionMcpDays: 20 }).catch((error: unknown) => error);
+    expect(shorter).toMatchObject({ fieldErrors: [{ field: "retentionMcpDays", message: expect.stringMatching(/at least 30 days/) }] });
+    expect(await readSettings(t.db)).toEqual(before);
+    // Both at once, consistent: saved.
+    await updateSettings(t.db, admin, { retentionPayloadDays: 20, retentionMcpDays: 20 });
+    expect(await readSettings(t.db)).toMatchObject({ retentionPayloadDays: 20, retentionMcpDays: 20 });
+    await updateSettings(t.db, admin, { retentionMcpDays: before.retentionMcpDays, retentionPayloadDays: before.retentionPayloadDays });
+  });
+
+  it("says what is wrong with a number of days in words an admin can act on", async () => {
+    const messages = async (value: unknown) => {
+      const error = (await updateSettings(t.db, admin, { retentionAuthDays: value }).catch((e: unknown) => e)) as { issues?: Array<{ message: string }> };
+      return error.issues?.map((i) => i.message);
+    };
+    expect(await messages(0)).toEqual(["Keep at least 1 day"]);
+    expect(await messages(1.5)).toEqual(["Whole days only"]);
+    expect(await messages(40_000)).toEqual(["At most 36,500 days (100 years)"]);
+  });
 });

@@ -17,6 +17,26 @@ export async function getSettings(db: Db, actor: Actor): Promise<Settings> {
   return readSettings(db);
 }
 
+/**
+ * Payloads live on MCP request metadata rows: the purge deletes the row, payload and all, when
+ * the metadata's time is up, so payloads "kept" longer would be a promise the log cannot keep.
+ * Refused (on the field the admin changed) rather than clamped, so nothing is saved that differs
+ * from what they typed. Checked only when a retention figure changes, so a setting stored before
+ * this rule cannot block unrelated changes.
+ */
+function assertPayloadsWithinMetadata(before: Settings, input: Partial<Pick<Settings, "retentionPayloadDays" | "retentionMcpDays">>) {
+  if (input.retentionPayloadDays == null && input.retentionMcpDays == null) return;
+  const payloads = input.retentionPayloadDays ?? before.retentionPayloadDays;
+  const metadata = input.retentionMcpDays ?? before.retentionMcpDays;
+  if (payloads <= metadata) return;
+  const field = input.retentionPayloadDays != null ? "retentionPayloadDays" : "retentionMcpDays";
+  const message =
+    field === "retentionPayloadDays"
+      ? `Payloads are kept on MCP request metadata, which is kept ${metadata} days: keep payloads ${metadata} days or fewer`
+      : `MCP payloads are kept ${payloads} days and live on this metadata: keep it at least ${payloads} days, or shorten payloads first`;
+  throw new AppError("validation_failed", "MCP payloads cannot be kept longer than their request metadata", [{ field, message }]);
+}
+
 export async function updateSettings(db: Db, actor: Actor, raw: unknown): Promise<Settings> {
   authorize(actor, "settings:write");
   const input = updateSettingsInput.parse(raw);
@@ -30,6 +50,7 @@ export async function updateSettings(db: Db, actor: Actor, raw: unknown): Promis
   }
   return db.$transaction(async (tx) => {
     const before = settingsSchema.parse(Object.fromEntries((await tx.setting.findMany()).map((r) => [r.key, r.value])));
+    assertPayloadsWithinMetadata(before, input);
     for (const [key, value] of Object.entries(input)) {
       // A cleared setting (null) is its default again: the row goes.
       if (value === null) await tx.setting.deleteMany({ where: { key } });

@@ -10,12 +10,17 @@ const { systemActor } = await import("../auth/actor");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestDb;
+const users = { analyst: "", manager: "" };
 
 beforeAll(async () => {
   t = await createTestDatabase();
   // The registry's risk classes, as the demo seed sets them.
   const budgets = await t.db.server.create({ data: { slug: "budgets", name: "Budgets", url: "http://127.0.0.1:9/mcp" } });
   await t.db.tool.create({ data: { serverId: budgets.id, name: "update_budget_limit", inputSchema: {}, definitionHash: "x", riskClass: "financial" } });
+  // The demo users, as prisma/seed.ts creates them before the traffic.
+  users.analyst = (await t.db.user.create({ data: { email: "analyst@portico.local", name: "Ana Analyst", role: "viewer" } })).id;
+  users.manager = (await t.db.user.create({ data: { email: "manager@portico.local", name: "Max Manager", role: "approver" } })).id;
+  await t.db.user.create({ data: { email: "auditor@portico.local", name: "Audrey Auditor", role: "auditor" } });
 });
 
 afterAll(async () => {
@@ -41,5 +46,22 @@ describe("demo traffic seed", () => {
     expect(stored.every((e, i) => i === 0 || e.time >= stored[i - 1]!.time)).toBe(true);
     expect(d.totals.stepup).toBeGreaterThan(0);
     expect(await seedDemoTraffic(t.db)).toEqual({ events: 0, alerts: 0 });
+  });
+
+  it("credits each person's calls to their real account, and denies only what the demo's roles deny", async () => {
+    const calls = await t.db.auditEvent.findMany({ where: { kind: "mcp.request", actorType: "user" }, select: { actorId: true, actorLabel: true, outcome: true, reasons: true } });
+    const byLabel = (label: string) => calls.filter((c) => c.actorLabel === label);
+    // The analyst's own audit view (by her id) and the overview's per-person counts are one set.
+    expect(byLabel("analyst@portico.local").length).toBeGreaterThan(100);
+    expect(new Set(byLabel("analyst@portico.local").map((c) => c.actorId))).toEqual(new Set([users.analyst]));
+    expect(new Set(byLabel("manager@portico.local").map((c) => c.actorId))).toEqual(new Set([users.manager]));
+    expect(await t.db.auditEvent.count({ where: { actorId: { startsWith: "demo-" } } })).toBe(0);
+    // The Analyst role reads budgets freely: no denial says otherwise. Each denial is worded as the
+    // policy words it, naming the role's condition that failed.
+    // (The day of traffic; the explorer demo's week, requestId demo-req-*, is seed-audit.ts's.)
+    const denied = await t.db.auditEvent.findMany({ where: { kind: "mcp.request", outcome: "deny", NOT: { requestId: { startsWith: "demo-req-" } } }, select: { reasons: true } });
+    const reasons = denied.flatMap((e) => e.reasons as string[]);
+    expect(reasons.length).toBeGreaterThan(3);
+    for (const reason of reasons) expect(reason).toMatch(/^role "Analyst"(: requires a sign-in with MFA|: looks back 705 days, more than its limit of 365| needs approved elevated access for write tool "tag_resource" on tagging)$/);
   });
 });
