@@ -11,7 +11,7 @@ import { dashboardKeys } from "@/lib/api/query-keys";
 import { trafficRangeValues } from "@/lib/schemas/dashboard";
 import type { CostRow, Dashboards } from "@/lib/server/dashboards";
 import { denialWindow, overviewAuditHref, type AuditLinkFilter, type OverviewWindow } from "@/lib/dashboards/audit-links";
-import { SEVERITY_COLORS, STEPUP_COLORS, timeLabel } from "@/components/overview/chart-format";
+import { SEVERITY_COLORS, STEPUP_COLORS, timeLabel } from "@/lib/dashboards/chart-format";
 import { buttonVariants } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";

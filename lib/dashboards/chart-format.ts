@@ -18,9 +18,10 @@ export function timeLabel(iso: string, range: string, locale?: string): string {
 }
 
 /**
- * Series colours from Okabe and Ito's palette, told apart with every common colour-vision
- * deficiency: the theme's destructive red and chart-4 were two near-identical reds for "denied"
- * and "withdrawn" (and for high and critical alerts).
+ * Series colours from Okabe and Ito's and Paul Tol's palettes, picked so that every pair stays
+ * apart (CIE ΔE above 20) with normal vision and with protanopia, deuteranopia and tritanopia
+ * (chart-format.test.ts): the theme's destructive red and chart-4 were two
+ * near-identical reds for "denied" and "withdrawn" (and for high and critical alerts).
  */
-export const STEPUP_COLORS = { approved: "#009E73", denied: "#D55E00", expired: "#999999", withdrawn: "#CC79A7", pending: "#E69F00" } as const;
-export const SEVERITY_COLORS = { low: "#56B4E9", medium: "#E69F00", high: "#D55E00", critical: "#882255" } as const;
+export const STEPUP_COLORS = { approved: "#117733", denied: "#882255", expired: "#999999", withdrawn: "#E69F00", pending: "#56B4E9" } as const;
+export const SEVERITY_COLORS = { low: "#56B4E9", medium: "#DDCC77", high: "#D55E00", critical: "#332288" } as const;
