@@ -52,9 +52,10 @@ test.describe("in a British browser", () => {
     await signIn(page, "admin");
     await page.goto("/");
     const traffic = await trafficFor(page, "Last 7 days", "7d");
-    const ticks = traffic.getByTestId("calls-chart").locator(".recharts-xAxis .recharts-cartesian-axis-tick-value");
+    const ticks = traffic.getByTestId("calls-chart").locator(".recharts-cartesian-axis-tick-value");
     await expect(ticks.first()).toBeVisible();
-    const labels = await ticks.allTextContents();
+    // The time axis's ticks: the value axis's are bare counts.
+    const labels = (await ticks.allTextContents()).filter((text) => !/^\d+$/.test(text));
     expect(labels.length).toBeGreaterThan(1);
     for (const text of labels) expect(text).toMatch(/^\d{1,2} [A-Z][a-z]{2,3} \d{2}:\d{2}$/);
   });
