@@ -45,7 +45,7 @@ export default async function OverviewPage() {
         {isEmpty ? <GettingStarted overview={overview} canWrite={can(actor, "registry:write")} /> : null}
         <OverviewCards overview={overview} />
         {traffic && cost ? <TrafficCharts initial={traffic} initialCost={cost} /> : null}
-        {changes ? <RecentChanges events={changes.items} /> : null}
+        {changes ? <RecentChanges events={changes.items} seesAll={can(actor, "audit:all:read")} /> : null}
       </div>
     </>
   );

@@ -129,6 +129,16 @@ function SignOutButton() {
   );
 }
 
+/**
+ * What a badge counts, said in full: the alerts badge counts only open high and critical alerts
+ * that are not snoozed (lib/server/alerts/alerts.ts), fewer than the Alerts page's Open filter
+ * lists, and a bare number read as "all open alerts".
+ */
+export function attentionLabel(key: AttentionKey, count: number): string {
+  const plural = count === 1 ? "" : "s";
+  return key === "alerts" ? `${count} open high or critical alert${plural} (not snoozed)` : `${count} waiting`;
+}
+
 /** Polled, so a queue's badge moves while the person works elsewhere in the dashboard. */
 function useAttention(): AttentionCounts {
   const { data } = useQuery({
@@ -177,7 +187,8 @@ function SidebarContents({
                   <span className="flex-1">{item.label}</span>
                   {count ? (
                     <span
-                      aria-label={`${count} waiting`}
+                      title={attentionLabel(item.attention!, count)}
+                      aria-label={attentionLabel(item.attention!, count)}
                       className="min-w-5 rounded-full bg-primary px-1.5 text-center text-xs leading-5 font-semibold text-primary-foreground tabular-nums"
                     >
                       {count > 99 ? "99+" : count}

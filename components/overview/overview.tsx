@@ -161,12 +161,21 @@ export function GettingStarted({ overview, canWrite }: { overview: Overview; can
   );
 }
 
-export function RecentChanges({ events }: { events: AuditEventView[] }) {
+/**
+ * `seesAll`: whether the reader's role sees every change (audit:all:read). Managers and analysts
+ * see only the events they caused, so for them an empty list means "you changed nothing", not
+ * "nothing changed", and the card says so.
+ */
+export function RecentChanges({ events, seesAll }: { events: AuditEventView[]; seesAll: boolean }) {
   return (
     <Card role="region" aria-labelledby="recent-changes-title">
       <CardHeader>
         <CardTitle id="recent-changes-title">Recent configuration changes</CardTitle>
-        <CardDescription>The latest changes to servers, portals, roles, users and settings.</CardDescription>
+        <CardDescription>
+          {seesAll
+            ? "The latest changes to servers, portals, roles, users and settings."
+            : "The changes you made yourself: your role does not see other people's changes."}
+        </CardDescription>
         <CardAction>
           <Link href="/audit?kind=config.change" className={buttonVariants({ variant: "outline", size: "sm" })}>
             <ScrollText aria-hidden />
@@ -176,7 +185,15 @@ export function RecentChanges({ events }: { events: AuditEventView[] }) {
       </CardHeader>
       <CardContent>
         {events.length === 0 ? (
-          <EmptyState icon={<ScrollText />} title="No changes yet" description="Changes made in the dashboard or the API appear here." />
+          seesAll ? (
+            <EmptyState icon={<ScrollText />} title="No changes yet" description="Changes made in the dashboard or the API appear here." />
+          ) : (
+            <EmptyState
+              icon={<ScrollText />}
+              title="No changes of yours"
+              description="Your role shows only the configuration changes you made, and you have made none. Admins and auditors see every change."
+            />
+          )
         ) : (
           <Table aria-label="Recent configuration changes">
             <TableHeader>

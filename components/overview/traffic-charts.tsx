@@ -10,6 +10,8 @@ import { api, toQuery } from "@/lib/api/client";
 import { dashboardKeys } from "@/lib/api/query-keys";
 import { trafficRangeValues } from "@/lib/schemas/dashboard";
 import type { CostRow, Dashboards } from "@/lib/server/dashboards";
+import { denialWindow, overviewAuditHref, type AuditLinkFilter, type OverviewWindow } from "@/lib/dashboards/audit-links";
+import { SEVERITY_COLORS, STEPUP_COLORS, timeLabel } from "@/lib/dashboards/chart-format";
 import { buttonVariants } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
@@ -18,18 +20,8 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 
 const DECISION_COLORS = { allowed: "var(--success)", denied: "var(--destructive)", stepup: "var(--warning)", error: "var(--chart-4)" } as const;
 const DECISION_LABELS = { allowed: "Allowed", denied: "Denied", stepup: "Step-up", error: "Error" } as const;
-const SEVERITY_COLORS = { low: "var(--chart-5)", medium: "var(--warning)", high: "var(--chart-4)", critical: "var(--destructive)" } as const;
 const RANGE_LABELS: Record<(typeof trafficRangeValues)[number], string> = { "1h": "Last hour", "6h": "Last 6 hours", "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days" };
 
-const auditHref = (params: Record<string, string | undefined>) => `/audit${toQuery(params)}`;
-
-function timeLabel(iso: string, range: string): string {
-  const d = new Date(iso);
-  if (range === "30d") return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
-  return range === "7d"
-    ? d.toLocaleDateString(undefined, { month: "short", day: "numeric", hour: "2-digit" })
-    : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-}
 
 function ChartLink({ href, label }: { href: string; label: string }) {
   return (
@@ -69,7 +61,10 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
   }).data;
 
   const totalCalls = data ? Object.values(data.totals).reduce((a, b) => a + b, 0) : 0;
-  const portalFilter: Record<string, string> = portal ? { portal } : {};
+  // Every link opens the rows its figure counted: the window the data was counted over, its portal.
+  const window: OverviewWindow = { from: data?.from ?? initial.from, to: data?.to ?? initial.to, portal: portal || undefined };
+  const auditHref = (filter: AuditLinkFilter) => overviewAuditHref(window, filter);
+  const alertTotal = data ? data.alertsBySeverity.reduce((n, p) => n + p.low + p.medium + p.high + p.critical, 0) : 0;
 
   return (
     <section aria-label="Traffic" className="space-y-4">
@@ -103,7 +98,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                 {totalCalls.toLocaleString()} calls: {data.totals.allowed.toLocaleString()} allowed, {data.totals.denied.toLocaleString()} denied, {data.totals.stepup.toLocaleString()} step-up,{" "}
                 {data.totals.error.toLocaleString()} errors
               </CardDescription>
-              <ChartLink href={auditHref({ kind: "mcp.request", ...portalFilter })} label="Open in audit log" />
+              <ChartLink href={auditHref({ kind: "mcp.request" })} label="Open in audit log" />
             </CardHeader>
             <CardContent>
               <div className="h-64" data-testid="calls-chart">
@@ -127,7 +122,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
             <Card>
               <CardHeader>
                 <CardTitle>Top tools</CardTitle>
-                <ChartLink href={auditHref({ kind: "mcp.request", ...portalFilter })} label="Audit log" />
+                <ChartLink href={auditHref({ kind: "mcp.request" })} label="Audit log" />
               </CardHeader>
               <CardContent>
                 {data.topTools.length === 0 ? (
@@ -135,7 +130,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                 ) : (
                   <ul className="space-y-1.5 text-sm" aria-label="Top tools">
                     {data.topTools.map((t) => (
-                      <BarRow key={`${t.server}/${t.tool}`} label={`${t.server}/${t.tool}`} value={t.calls} max={data.topTools[0]!.calls} href={auditHref({ kind: "mcp.request", q: t.tool })} />
+                      <BarRow key={`${t.server}/${t.tool}`} label={`${t.server}/${t.tool}`} value={t.calls} max={data.topTools[0]!.calls} href={auditHref({ kind: "mcp.request", server: t.server || undefined, tool: t.tool })} />
                     ))}
                   </ul>
                 )}
@@ -144,12 +139,12 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
             <Card>
               <CardHeader>
                 <CardTitle>Top callers</CardTitle>
-                <ChartLink href={auditHref({ kind: "mcp.request", ...portalFilter })} label="Audit log" />
+                <ChartLink href={auditHref({ kind: "mcp.request" })} label="Audit log" />
               </CardHeader>
               <CardContent>
                 <ul className="space-y-1.5 text-sm" aria-label="Top callers">
                   {data.topCallers.map((c) => (
-                    <BarRow key={c.actor} label={c.actor} value={c.calls} max={data.topCallers[0]!.calls} href={auditHref({ kind: "mcp.request", q: c.actor })} />
+                    <BarRow key={c.actor} label={c.actor} value={c.calls} max={data.topCallers[0]!.calls} href={auditHref({ kind: "mcp.request", actor: c.actor })} />
                   ))}
                 </ul>
               </CardContent>
@@ -158,7 +153,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
               <CardHeader>
                 <CardTitle>Denials by rule</CardTitle>
                 <CardDescription>First reason of each refused call in range</CardDescription>
-                <ChartLink href={auditHref({ kind: "mcp.request", outcome: "deny", ...portalFilter })} label="Audit log" />
+                <ChartLink href={overviewAuditHref(denialWindow(window), { kind: "mcp.request", outcome: "deny" })} label="Audit log" />
               </CardHeader>
               <CardContent>
                 {data.denialsByRule.length === 0 ? (
@@ -166,7 +161,8 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                 ) : (
                   <ul className="space-y-1.5 text-sm" aria-label="Denials by rule">
                     {data.denialsByRule.map((d) => (
-                      <BarRow key={d.reason} label={d.reason} value={d.count} max={data.denialsByRule[0]!.count} href={auditHref({ kind: "mcp.request", outcome: "deny" })} tone="destructive" />
+                      <BarRow key={d.reason} label={d.reason} value={d.count} max={data.denialsByRule[0]!.count} href={overviewAuditHref(denialWindow(window), { kind: "mcp.request", outcome: "deny", rule: d.reason })}
+                        tone="destructive" />
                     ))}
                   </ul>
                 )}
@@ -195,7 +191,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                       {data.servers.map((s) => (
                         <TableRow key={s.server}>
                           <TableCell>
-                            <Link href={auditHref({ kind: "mcp.request", q: s.server })} className="hover:underline">
+                            <Link href={auditHref({ kind: "mcp.request", server: s.server })} className="hover:underline">
                               {s.server}
                             </Link>
                           </TableCell>
@@ -221,14 +217,14 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
             <ChartLink href="/alerts?status=" label="Open alerts" />
           </CardHeader>
           <CardContent>
-            {data.alertsBySeverity.length === 0 ? (
+            {alertTotal === 0 ? (
               <Empty what="No alerts were raised in this range." />
             ) : (
               <div className="h-48" data-testid="alerts-chart">
                 <ResponsiveContainer width="100%" height="100%">
                   <BarChart data={data.alertsBySeverity}>
                     <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                    <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} fontSize={12} />
+                    <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
                     <YAxis allowDecimals={false} width={32} fontSize={12} />
                     <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
                     <Legend />
@@ -243,7 +239,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
         </Card>
       ) : null}
 
-      {data ? <StepUpCard stepUp={data.stepUp} range={range} portalFilter={portalFilter} /> : null}
+      {data ? <StepUpCard stepUp={data.stepUp} range={range} auditHref={auditHref} /> : null}
 
       <Card>
         <CardHeader>
@@ -289,7 +285,6 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
   );
 }
 
-const STEPUP_COLORS = { approved: "var(--success)", denied: "var(--destructive)", expired: "var(--chart-5)", withdrawn: "var(--chart-4)", pending: "var(--warning)" } as const;
 
 function formatDuration(seconds: number | null): string {
   if (seconds === null) return "—";
@@ -299,20 +294,20 @@ function formatDuration(seconds: number | null): string {
 }
 
 /** Step-up requests over the range, how often and how fast they are decided, and what is elevated now. */
-function StepUpCard({ stepUp, range, portalFilter }: { stepUp: Dashboards["stepUp"]; range: string; portalFilter: Record<string, string> }) {
+function StepUpCard({ stepUp, range, auditHref }: { stepUp: Dashboards["stepUp"]; range: string; auditHref: (filter: AuditLinkFilter) => string }) {
   const activeTotal = stepUp.activeGrants.reduce((a, g) => a + g.count, 0);
   return (
     <Card>
       <CardHeader>
         <CardTitle>Step-up</CardTitle>
         <CardDescription>Requests for elevated access, their decisions, and the grants active now</CardDescription>
-        <ChartLink href={auditHref({ kind: "stepup.requested", ...portalFilter })} label="Open in audit log" />
+        <ChartLink href={auditHref({ kind: "stepup.requested" })} label="Open in audit log" />
       </CardHeader>
       <CardContent className="space-y-4">
         <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4" aria-label="Step-up figures">
-          <Figure label="Requests" value={stepUp.total.toLocaleString()} href={auditHref({ kind: "stepup.requested", ...portalFilter })} />
-          <Figure label="Approval rate" value={stepUp.approvalRate === null ? "—" : `${Math.round(stepUp.approvalRate * 100)}%`} href={auditHref({ kind: "stepup.approved", ...portalFilter })} />
-          <Figure label="Time to decision (p50 / p95)" value={`${formatDuration(stepUp.decisionSeconds.p50)} / ${formatDuration(stepUp.decisionSeconds.p95)}`} href={auditHref({ q: "stepup.", ...portalFilter })} />
+          <Figure label="Requests" value={stepUp.total.toLocaleString()} href={auditHref({ kind: "stepup.requested" })} />
+          <Figure label="Approval rate" value={stepUp.approvalRate === null ? "—" : `${Math.round(stepUp.approvalRate * 100)}%`} href={auditHref({ kind: "stepup.approved" })} />
+          <Figure label="Time to decision (p50 / p95)" value={`${formatDuration(stepUp.decisionSeconds.p50)} / ${formatDuration(stepUp.decisionSeconds.p95)}`} href={auditHref({ q: "stepup." })} />
           <Figure
             label="Active grants"
             value={activeTotal === 0 ? "0" : `${activeTotal} (${stepUp.activeGrants.map((g) => `${g.count} ${g.riskClass}`).join(", ")})`}
@@ -326,7 +321,7 @@ function StepUpCard({ stepUp, range, portalFilter }: { stepUp: Dashboards["stepU
             <ResponsiveContainer width="100%" height="100%">
               <BarChart data={stepUp.requests}>
                 <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} fontSize={12} />
+                <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
                 <YAxis allowDecimals={false} width={32} fontSize={12} />
                 <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
                 <Legend />

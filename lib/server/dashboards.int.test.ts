@@ -95,7 +95,8 @@ describe(`traffic rollups and dashboards (${label})`, () => {
 
   it("charts step-up: requests by outcome, approval rate, time to decision, grants active now; empty when there were none", async () => {
     const before = await getDashboards(t.db, admin, { range: "24h" }, now);
-    expect(before.stepUp).toEqual({ requests: [], total: 0, approvalRate: null, decisionSeconds: { p50: null, p95: null }, activeGrants: [] });
+    expect(before.stepUp).toMatchObject({ total: 0, approvalRate: null, decisionSeconds: { p50: null, p95: null }, activeGrants: [] });
+    expect(before.stepUp.requests.every((p) => p.approved + p.denied + p.expired + p.withdrawn + p.pending === 0)).toBe(true);
     const portal = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
     await t.db.portalRole.create({
       data: { slug: "analyst", name: "Analyst", stepUpRiskClasses: ["write"], stepUpMaxMinutes: 60, principals: { create: [{ kind: "user", value: "bob@example.com" }] }, grants: { create: [{ portalId: portal.id, riskClasses: ["read"] }] } },
@@ -122,6 +123,14 @@ describe(`traffic rollups and dashboards (${label})`, () => {
     expect(d.total).toBe(4);
     expect(d.requests.reduce((n, p) => n + p.approved, 0)).toBe(2);
     expect(d.requests.reduce((n, p) => n + p.denied + p.pending, 0)).toBe(2);
+    // One point per hour of the window, the empty hours as zeros: a bar chart spaces its points
+    // evenly, so a left-out hour would put requests 5 h and 3 h apart next to each other.
+    const full = await getDashboards(t.db, admin, { range: "24h" }, now);
+    const times = d.requests.map((p) => new Date(p.time).getTime());
+    expect(times[0]).toBe(new Date(full.from).getTime());
+    expect(times.every((time, i) => i === 0 || time - times[i - 1]! === 3_600_000)).toBe(true);
+    expect(times.at(-1)).toBeGreaterThan(now.getTime() - 3_600_000);
+    expect(full.alertsBySeverity.map((p) => p.time)).toEqual(full.calls.map((p) => p.time));
     expect(d.approvalRate).toBeCloseTo(2 / 3);
     expect(d.decisionSeconds.p50).toBe(240);
     // Only the grant approved an hour ago for 60 minutes is still running at `now`… by 4 minutes.

@@ -49,7 +49,11 @@ export type TrafficPoint = { time: string } & Record<Decision, number>;
 
 export type Dashboards = {
   range: TrafficRange;
+  /** The window every figure was counted over: from the start of a whole step to the moment of the query. */
   from: string;
+  to: string;
+  /** The series' step, in ms: every series has one point per step of the window, zeros included. */
+  stepMs: number;
   portals: string[];
   calls: TrafficPoint[];
   totals: Record<Decision, number>;
@@ -75,6 +79,13 @@ export type StepUpCharts = {
 };
 
 const num = (v: unknown) => Number(v ?? 0);
+
+/** One zeroed point per step of [from, now], keyed by its start, for a series to add its rows to. */
+function everyBucket<T extends object>(from: Date, now: Date, step: number, zero: () => T): Map<number, { time: string } & T> {
+  const points = new Map<number, { time: string } & T>();
+  for (let t = from.getTime(); t <= now.getTime(); t += step) points.set(t, { time: new Date(t).toISOString(), ...zero() });
+  return points;
+}
 
 /**
  * The overview's charts, from the rollups kept at ingest (lib/dashboards/rollup.ts: traffic per
@@ -116,13 +127,12 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
       SELECT to_timestamp(floor(extract(epoch from "firstSeenAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, "severity", count(*) AS n
       FROM "Alert" WHERE "firstSeenAt" >= ${from} GROUP BY 1, 2 ORDER BY 1`,
     db.portal.findMany({ select: { slug: true }, orderBy: { slug: "asc" } }),
-    getStepUpCharts(db, from, seconds, portalFilter, now),
+    getStepUpCharts(db, from, step, portalFilter, now),
   ]);
 
   // Every bucket of the range, so the chart's time axis has no holes where nothing happened.
   const empty = (): Record<Decision, number> => ({ allowed: 0, denied: 0, stepup: 0, error: 0 });
-  const points = new Map<number, TrafficPoint>();
-  for (let t = from.getTime(); t <= now.getTime(); t += step) points.set(t, { time: new Date(t).toISOString(), ...empty() });
+  const points = everyBucket(from, now, step, empty);
   const totals = empty();
   for (const row of series) {
     const t = new Date(row.bucket).getTime();
@@ -135,7 +145,8 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   const byServer = new Map<string, { buckets: number[]; calls: number; errors: number }>();
   for (const row of latency) byServer.set(row.server, { buckets: Array.from({ length: BUCKET_COUNT }, (_, i) => num(row[`b${i}`])), calls: num(row.calls), errors: num(row.errors) });
 
-  const severityPoints = new Map<number, Dashboards["alertsBySeverity"][number]>();
+  // Zeros too: a bar chart spaces its categories evenly, so a missing bucket would hide a gap in time.
+  const severityPoints = everyBucket(from, now, step, () => ({ low: 0, medium: 0, high: 0, critical: 0 }));
   for (const row of alerts) {
     const t = new Date(row.bucket).getTime();
     const point = severityPoints.get(t) ?? { time: new Date(t).toISOString(), low: 0, medium: 0, high: 0, critical: 0 };
@@ -146,6 +157,8 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
   return {
     range,
     from: from.toISOString(),
+    to: now.toISOString(),
+    stepMs: step,
     portals: portals.map((p) => p.slug),
     calls: [...points.values()].sort((a, b) => a.time.localeCompare(b.time)),
     totals,
@@ -164,7 +177,8 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
  * Step-up over the range, from the step-up tables themselves: requests are made by people, a few
  * hundred a day at most, so the table is small next to the audit events and needs no rollup.
  */
-async function getStepUpCharts(db: Db, from: Date, seconds: number, portal: string | null, now: Date): Promise<StepUpCharts> {
+async function getStepUpCharts(db: Db, from: Date, step: number, portal: string | null, now: Date): Promise<StepUpCharts> {
+  const seconds = step / 1000;
   const [series, decided, grants] = await Promise.all([
     db.$queryRaw<Array<{ bucket: Date; status: string; n: bigint }>>`
       SELECT to_timestamp(floor(extract(epoch from r."createdAt") / ${seconds}) * ${seconds}) AT TIME ZONE 'UTC' AS bucket, r."status", count(*) AS n
@@ -179,7 +193,7 @@ async function getStepUpCharts(db: Db, from: Date, seconds: number, portal: stri
       WHERE r."decidedAt" >= ${from} AND r."status" IN ('approved', 'denied') AND (${portal}::text IS NULL OR p."slug" = ${portal})`,
     db.elevatedGrant.groupBy({ by: ["riskClass"], where: { status: "active", endsAt: { gt: now }, ...(portal ? { portalSlug: portal } : {}) }, _count: { _all: true } }),
   ]);
-  const points = new Map<number, StepUpCharts["requests"][number]>();
+  const points = everyBucket(from, now, step, () => ({ approved: 0, denied: 0, expired: 0, withdrawn: 0, pending: 0 }));
   let total = 0;
   for (const row of series) {
     const t = new Date(row.bucket).getTime();
