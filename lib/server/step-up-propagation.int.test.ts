@@ -38,21 +38,8 @@ process.env.PORTICO_CONTROL_PLANE_URL = CP;
 process.env.PORTICO_GATEWAY_URL = GW;
 process.env.PORTICO_GATEWAY_TOKEN = GATEWAY_TOKEN;
 
-// The dashboard's session auth (next-auth) does not load outside Next: API tokens, the way
-// scripts call the admin API, are resolved by the real function against the database.
-vi.mock("@/lib/server/auth/current", async () => {
-  const { resolveApiToken } = await import("@/lib/server/auth/api-tokens");
-  const { getDb } = await import("@/lib/server/db/instance");
-  const { AppError } = await import("@/lib/errors");
-  return {
-    requireActor: async (headers: Headers) => {
-      const [scheme, token] = (headers.get("authorization") ?? "").split(" ");
-      const actor = scheme?.toLowerCase() === "bearer" && token ? await resolveApiToken(await getDb(), token, {}) : null;
-      if (!actor) throw new AppError("unauthorized", "Sign in or send a valid API token");
-      return actor;
-    },
-  };
-});
+// Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
+vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
 const { createTestDatabase } = await import("./db/test-database");
 const { systemActor } = await import("./auth/actor");
