@@ -2,18 +2,13 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 
-import { E2E_BASE_URL, E2E_PORTAL_URL, E2E_SERVICE_ACCOUNT_SECRET } from "./fixtures/constants";
-import { signIn, signInApi } from "./fixtures/session";
+import { E2E_PORTAL_URL } from "./fixtures/constants";
+import { DEMO_SERVICE_ACCOUNT, serviceAccountToken, signIn, signInApi } from "./fixtures/session";
 
-const CLIENT_ID = "sa_demo_analyst";
+const CLIENT_ID = DEMO_SERVICE_ACCOUNT;
 
 async function serviceAccountClient(request: APIRequestContext): Promise<Client> {
-  const res = await request.post(`${E2E_BASE_URL}/oauth/token`, {
-    headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${E2E_SERVICE_ACCOUNT_SECRET}`).toString("base64")}` },
-    form: { grant_type: "client_credentials", resource: E2E_PORTAL_URL },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-  const { access_token: token } = (await res.json()) as { access_token: string };
+  const token = await serviceAccountToken(request);
   const client = new Client({ name: "e2e-alerts", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(E2E_PORTAL_URL), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   return client;

@@ -1,7 +1,7 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 
-import { E2E_BASE_URL, E2E_PORTAL_URL, E2E_SERVICE_ACCOUNT_SECRET, PERSONAS } from "./fixtures/constants";
-import { signIn, signInApi } from "./fixtures/session";
+import { E2E_BASE_URL, PERSONAS } from "./fixtures/constants";
+import { serviceAccountToken, signIn, signInApi } from "./fixtures/session";
 
 /**
  * Approvals as a manager in Berlin sees it, while the demo automation asks for elevated access:
@@ -9,17 +9,7 @@ import { signIn, signInApi } from "./fixtures/session";
  * time of day is the manager's own, and loading the page raises no hydration error.
  */
 
-const CLIENT_ID = "sa_demo_analyst";
 const TIME_ZONE = "Europe/Berlin";
-
-async function serviceAccountToken(request: APIRequestContext): Promise<string> {
-  const res = await request.post(`${E2E_BASE_URL}/oauth/token`, {
-    headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${E2E_SERVICE_ACCOUNT_SECRET}`).toString("base64")}` },
-    form: { grant_type: "client_credentials", resource: E2E_PORTAL_URL },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 async function file(request: APIRequestContext, token: string, riskClass: string, reason: string): Promise<string> {
   const res = await request.post("/api/v1/step-up-requests", { headers: { authorization: `Bearer ${token}` }, data: { riskClass, reason, durationMinutes: 15 } });

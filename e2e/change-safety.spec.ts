@@ -1,23 +1,14 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 
-import { E2E_BASE_URL, E2E_PORTAL_URL, E2E_SERVICE_ACCOUNT_SECRET, PERSONAS } from "./fixtures/constants";
-import { signIn, signInApi } from "./fixtures/session";
+import { E2E_PORTAL_URL, PERSONAS } from "./fixtures/constants";
+import { DEMO_SERVICE_ACCOUNT, serviceAccountToken, signIn, signInApi } from "./fixtures/session";
 
 // The demo automation holds the Analyst role: its calls are the audited history the what-if replays.
-const CLIENT_ID = "sa_demo_analyst";
+const CLIENT_ID = DEMO_SERVICE_ACCOUNT;
 const TOOL = "cost-explorer_forecast_month_end";
 const ARGS = { month: "2026-10" };
-
-async function serviceAccountToken(request: APIRequestContext): Promise<string> {
-  const res = await request.post(`${E2E_BASE_URL}/oauth/token`, {
-    headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${E2E_SERVICE_ACCOUNT_SECRET}`).toString("base64")}` },
-    form: { grant_type: "client_credentials", resource: E2E_PORTAL_URL },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 async function connect(token: string): Promise<Client> {
   const client = new Client({ name: "e2e-change-safety", version: "1.0.0" });

@@ -1,22 +1,12 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { expect, test, type APIRequestContext } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 
-import { E2E_BASE_URL, E2E_PORTAL_URL, E2E_SERVICE_ACCOUNT_SECRET } from "./fixtures/constants";
-import { signIn } from "./fixtures/session";
+import { E2E_PORTAL_URL } from "./fixtures/constants";
+import { DEMO_SERVICE_ACCOUNT, serviceAccountToken, signIn } from "./fixtures/session";
 
-const CLIENT_ID = "sa_demo_analyst";
+const CLIENT_ID = DEMO_SERVICE_ACCOUNT;
 const TOOL = "cost-explorer_top_services";
-
-/** A portal access token for the demo service account, by the client-credentials grant. */
-async function serviceAccountToken(request: APIRequestContext): Promise<string> {
-  const res = await request.post(`${E2E_BASE_URL}/oauth/token`, {
-    headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${E2E_SERVICE_ACCOUNT_SECRET}`).toString("base64")}` },
-    form: { grant_type: "client_credentials", resource: E2E_PORTAL_URL },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 async function connect(token: string): Promise<Client> {
   const client = new Client({ name: "e2e-automation", version: "1.0.0" });
