@@ -18,7 +18,7 @@ import { EmptyState } from "@/components/ui/empty-state";
 import { Select } from "@/components/ui/select";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 
-const DECISION_COLORS = { allowed: "var(--success)", denied: "var(--destructive)", stepup: "var(--warning)", error: "var(--chart-4)" } as const;
+const DECISION_COLORS = { allowed: "var(--success)", denied: "var(--destructive)", stepup: "var(--warning)", error: "var(--chart-1)" } as const; // indigo: the theme's chart-4 is a second red beside denied
 const DECISION_LABELS = { allowed: "Allowed", denied: "Denied", stepup: "Step-up", error: "Error" } as const;
 const RANGE_LABELS: Record<(typeof trafficRangeValues)[number], string> = { "1h": "Last hour", "6h": "Last 6 hours", "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days" };
 
