@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
+import { errorOf } from "./testing/data-access";
+
 const TOKEN = "gateway-token-for-tests-0123456789abcdef";
 process.env.PORTICO_GATEWAY_TOKEN = TOKEN;
 
@@ -19,7 +21,6 @@ const { createTestDatabase } = await import("./db/test-database");
 const { ingestAuditEvents } = await import("./audit-ingest");
 const { appendAuditEvents, recordConfigChange } = await import("./audit");
 const { systemActor } = await import("./auth/actor");
-const { toAppError } = await import("./errors");
 const { auditEventInput, verifyChain } = await import("@/lib/audit/event");
 const { NextRequest } = await import("next/server");
 const route = await import("@/app/api/internal/audit/ingest/route");
@@ -61,15 +62,6 @@ async function chainOfAllRows() {
   }));
   return { rows, verdict: verifyChain(asEvents) };
 }
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (error) {
-    return toAppError(error) ?? error;
-  }
-  throw new Error("expected a rejection");
-};
 
 beforeAll(async () => {
   t = await createTestDatabase();
