@@ -25,7 +25,7 @@ process.env.LOCKOUT_THRESHOLD = "3";
 // Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
 vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { systemActor } = await import("./auth/actor");
 const { createToken } = await import("./tokens");
 const { createUser } = await import("./users");
@@ -51,7 +51,7 @@ const routes: Array<[RegExp, RouteModule]> = [
   [/^\/api\/v1\/tokens\/(?<id>[^/]+)$/, await import("@/app/api/v1/tokens/[id]/route")],
 ];
 
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 type Provider = Awaited<ReturnType<typeof createOAuthProvider>>;
 let t: TestDb;
 let provider: Provider;
@@ -61,13 +61,10 @@ let roleId: string;
 const PORTAL_URL = `${GW}/mcp/finops`;
 const REDIRECT = "http://127.0.0.1:6274/oauth/callback";
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 const admin = systemActor("test");
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  // The route handlers take their database from getDb(): point the process-wide handle at this one.
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   const portal = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
   const role = await t.db.portalRole.create({ data: { slug: "analyst", name: "Analyst", grants: { create: [{ portalId: portal.id }] } } });
   roleId = role.id;
@@ -84,7 +81,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await controlPlane.close();
-  delete dbHolder.porticoDb;
   await t?.close();
 });
 

@@ -24,7 +24,7 @@ const CP = controlPlane.url;
 // Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
 vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { systemActor } = await import("./auth/actor");
 const { createToken } = await import("./tokens");
 const { createServiceAccount } = await import("./service-accounts");
@@ -50,7 +50,7 @@ const routes: Array<[RegExp, RouteModule]> = [
   [/^\/api\/v1\/elevated-grants\/(?<id>[^/]+)\/revoke$/, await import("@/app/api/v1/elevated-grants/[id]/revoke/route")],
 ];
 
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 let t: TestDb;
 let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
 let upstream: Awaited<ReturnType<typeof startMcpHttpServer>>;
@@ -59,12 +59,10 @@ let roleId: string;
 let provider: Awaited<ReturnType<typeof createOAuthProvider>>;
 const PORTAL_URL = `${GW}/mcp/finops`;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 const admin = systemActor("test");
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   upstream = await startMcpHttpServer({ createServer: (() => { const store = createTaggingStore(); return () => createTaggingServer({ store }); })(), port: 0, host: "127.0.0.1" });
   await updateSettings(t.db, admin, { allowPrivateTargets: true });
   const server = await servers.createServer(t.db, admin, { slug: "tagging", name: "Tagging", url: upstream.url });
@@ -88,7 +86,6 @@ afterAll(async () => {
   await gateway?.close();
   await upstream?.close();
   await controlPlane.close();
-  delete dbHolder.porticoDb;
   await t?.close();
 });
 

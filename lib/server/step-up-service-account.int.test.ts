@@ -17,7 +17,7 @@ const CP = controlPlane.url;
 // Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
 vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { systemActor } = await import("./auth/actor");
 const { createServiceAccount } = await import("./service-accounts");
 const { publishConfig } = await import("./config-publisher");
@@ -32,16 +32,14 @@ const routes: Array<[RegExp, RouteModule]> = [
   [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/approve$/, await import("@/app/api/v1/step-up-requests/[id]/approve/route")],
 ];
 
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 let t: TestDb;
 let roleId: string;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 const admin = systemActor("test");
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   const finops = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
   const ops = await t.db.portal.create({ data: { slug: "ops", name: "Ops" } });
   const role = await t.db.portalRole.create({
@@ -60,7 +58,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await controlPlane.close();
-  delete dbHolder.porticoDb;
   await t?.close();
 });
 

@@ -44,7 +44,7 @@ const CP = controlPlane.url;
 // Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
 vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { createToken } = await import("./tokens");
 const { publishConfig } = await import("./config-publisher");
 const { startControlPlaneTracing, traceHttpRequests, currentTraceId, withSpan, routeOf } = await import("./tracing");
@@ -54,17 +54,15 @@ type RouteModule = import("./testing/route-router").RouteModule;
 
 const routes: Array<[RegExp, RouteModule]> = [...gatewayRoutes, [/^\/api\/v1\/portals\/(?<id>[^/]+)$/, await import("@/app/api/v1/portals/[id]/route")]];
 
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 let t: TestDb;
 let tracing: Awaited<ReturnType<typeof startControlPlaneTracing>>;
 let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
 let adminToken: string;
 let portalId: string;
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   portalId = (await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } })).id;
   const adminUser = await t.db.user.create({ data: { email: "admin@example.com", name: "Admin", role: "admin" } });
   const actor = { type: "user" as const, userId: adminUser.id, email: adminUser.email, name: adminUser.name, role: "admin" as const, mfa: true };
@@ -82,7 +80,6 @@ afterAll(async () => {
   await tracing?.shutdown();
   await controlPlane.close();
   receiver.close();
-  delete dbHolder.porticoDb;
   await t?.close();
 });
 
