@@ -214,6 +214,15 @@ export async function startHarness(options: HarnessOptions = {}) {
       .sign(asKeys.privateKey);
   }
 
+  /** Signs the demo portal's snapshot `version`, changed by `edit`, and returns once the gateway runs it. */
+  async function publish(version: number, edit: (snapshot: ConfigSnapshot) => void = () => undefined) {
+    const next = snapshot(version);
+    edit(next);
+    cp.latest = { version, jws: await sign(next) };
+    await gateway.store.accept(cp.latest);
+    await waitForConfig(gateway, version);
+  }
+
   async function connect(token: string, url = portalUrl()): Promise<Client> {
     const client = new Client({ name: "harness-client", version: "1.2.3" });
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
@@ -234,6 +243,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     waitForConfig: (minVersion: number) => waitForConfig(gateway, minVersion),
     snapshot,
     sign,
+    publish,
     mintToken,
     connect,
     /**
