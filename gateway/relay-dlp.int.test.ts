@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CreateMessageRequestSchema, ElicitRequestSchema, type CallToolResult, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
 import { startConformanceHarness, type ConformanceHarness } from "./testing/conformance-harness";
@@ -30,13 +29,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function connect(capabilities: ClientCapabilities, setup?: (client: Client) => void): Promise<Client> {
-  const client = new Client({ name: "dlp-test", version: "1" }, { capabilities });
-  setup?.(client);
-  const token = await h.mintToken();
-  await client.connect(new StreamableHTTPClientTransport(new URL(h.portalUrl()), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-  return client;
-}
+const connect = (capabilities: ClientCapabilities, setup?: (client: Client) => void) => h.connectDeclaring(capabilities, setup);
 
 const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 const serverRequests = (from: number) => h.events.slice(from).filter((e) => e.kind === "mcp.server_request");

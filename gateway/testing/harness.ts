@@ -6,7 +6,7 @@ import path from "node:path";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 
 import type { AuditEventInput } from "@/lib/audit/event";
@@ -229,6 +229,17 @@ export async function startHarness(options: HarnessOptions = {}) {
     return client;
   }
 
+  /**
+   * A client of the portal, with a fresh token, declaring `capabilities`; `setup` gives it its
+   * handlers (sampling, elicitation, roots) before it connects, as the upstream may ask at once.
+   */
+  async function connectDeclaring(capabilities: ClientCapabilities, setup?: (client: Client) => void): Promise<Client> {
+    const client = new Client({ name: "harness-client", version: "1.2.3" }, { capabilities });
+    setup?.(client);
+    await client.connect(new StreamableHTTPClientTransport(new URL(portalUrl()), { requestInit: { headers: { authorization: `Bearer ${await mintToken()}` } } }));
+    return client;
+  }
+
   return {
     cp,
     demo,
@@ -246,6 +257,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     publish,
     mintToken,
     connect,
+    connectDeclaring,
     /**
      * Another gateway of the same fleet: the same control plane and credential key, its own name,
      * port and data directory. Tokens for it need its own audience (`peer.portalUrl`).
