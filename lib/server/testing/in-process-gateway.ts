@@ -26,7 +26,7 @@ export type InProcessGatewayOptions = {
   controlPlaneUrl: string;
   gatewayToken: string;
   name: string;
-  /** The URL tokens are issued for (its port is the one listened on); when omitted, a free port's. */
+  /** The URL tokens are issued for, whose port it listens on; when omitted, it listens on any free port and is named by it. */
   gatewayUrl?: string;
   tracing?: GatewayDeps<ConfigSnapshot>["tracing"];
 };
