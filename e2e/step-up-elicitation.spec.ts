@@ -1,8 +1,8 @@
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
-import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
-import { E2E_BASE_URL, E2E_DEMO_PORTS, E2E_PORTAL_URL, PERSONAS } from "./fixtures/constants";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { E2E_BASE_URL, E2E_DEMO_PORTS, E2E_PORTAL_URL } from "./fixtures/constants";
 import { BrowserOAuthClient, connectThroughBrowser, ssoSignIn } from "./fixtures/mcp-oauth";
-import { signIn, signInApi } from "./fixtures/session";
+import { managerOnApprovals, roleForSpec } from "./fixtures/step-up";
 
 /**
  * Step-up for a client that does not re-authorize, with the SDK 2.x client
@@ -33,15 +33,6 @@ async function ritaWithModernClient(page: Page) {
   });
   await client.connect(new ModernTransport(new URL(E2E_PORTAL_URL), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   return { client, elicited };
-}
-
-async function managerOnApprovals(browser: Browser) {
-  const context = await browser.newContext();
-  const bob = await context.newPage();
-  await signIn(bob, "approver");
-  await bob.goto("/approvals");
-  await expect(bob.getByRole("heading", { name: "Approvals" })).toBeVisible();
-  return { context, bob };
 }
 
 const textOf = (result: unknown) => ((result as { content?: { text?: string }[] }).content?.[0]?.text ?? "");
@@ -79,37 +70,24 @@ async function budgetsOnFinops(api: APIRequestContext, portalId: string) {
 
 // Financial calls on budgets, approved one at a time, for Rita alone (removed afterwards). Its slug
 // sorts before the demo Analyst role's, so Rita's financial requests land under it.
-let roleId = "";
-test.beforeAll(async ({ playwright }) => {
-  const api = await playwright.request.newContext({ baseURL: E2E_BASE_URL });
-  await signInApi(api, PERSONAS.admin);
-  const portals = (await (await api.get("/api/v1/portals?q=finops")).json()) as { items: { id: string; slug: string }[] };
-  const portal = portals.items.find((p) => p.slug === "finops")!;
-  await budgetsOnFinops(api, portal.id);
-  const role = await api.post("/api/v1/roles", {
-    data: {
-      slug: "budget-per-call-e2e",
-      name: "Budget changes call by call",
-      principals: [{ kind: "user", value: "rita@corp.example" }],
-      grants: [{ portalId: portal.id, serverSlug: "budgets", toolName: null, riskClasses: ["read"] }],
-      stepUpRiskClasses: ["financial"],
-      perCallRiskClasses: ["financial"],
+roleForSpec(
+  (portalId) => ({
+    slug: "budget-per-call-e2e",
+    name: "Budget changes call by call",
+    principals: [{ kind: "user", value: "rita@corp.example" }],
+    grants: [{ portalId, serverSlug: "budgets", toolName: null, riskClasses: ["read"] }],
+    stepUpRiskClasses: ["financial"],
+    perCallRiskClasses: ["financial"],
+  }),
+  {
+    before: budgetsOnFinops,
+    // Rita's grants end with the spec, so later specs meet a gateway that challenges as before.
+    after: async (api) => {
+      const grants = (await (await api.get("/api/v1/elevated-grants?status=active&limit=100")).json()) as { items: { id: string; principal: { label: string } }[] };
+      for (const g of grants.items.filter((g) => g.principal.label === "rita@corp.example")) await api.post(`/api/v1/elevated-grants/${g.id}/revoke`, { data: {} });
     },
-  });
-  expect(role.status(), await role.text()).toBe(201);
-  roleId = ((await role.json()) as { id: string }).id;
-  await api.dispose();
-});
-
-// Rita's grants end with the spec, so later specs meet a gateway that challenges as before.
-test.afterAll(async ({ playwright }) => {
-  const api = await playwright.request.newContext({ baseURL: E2E_BASE_URL });
-  await signInApi(api, PERSONAS.admin);
-  const grants = (await (await api.get("/api/v1/elevated-grants?status=active&limit=100")).json()) as { items: { id: string; principal: { label: string } }[] };
-  for (const g of grants.items.filter((g) => g.principal.label === "rita@corp.example")) await api.post(`/api/v1/elevated-grants/${g.id}/revoke`, { data: {} });
-  if (roleId) await api.delete(`/api/v1/roles/${roleId}`);
-  await api.dispose();
-});
+  },
+);
 
 test("the SDK 2.x client gets the request page by URL elicitation; the analyst files it in the browser, the manager approves, and the client's next call goes through", async ({ page, browser }) => {
   const TAG = { name: "tagging_tag_resource", arguments: { resource_id: "i-0fe278e1bf1cda126", key: "owner", value: "rita" } };

@@ -2,10 +2,11 @@ import { createServer as createHttpServer } from "node:http";
 import { UnauthorizedError, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { E2E_BASE_URL, PERSONAS } from "./fixtures/constants";
 import { BrowserOAuthClient, connectThroughBrowser, REDIRECT_ORIGIN, ssoSignIn } from "./fixtures/mcp-oauth";
-import { signIn, signInApi } from "./fixtures/session";
+import { signInApi } from "./fixtures/session";
+import { finopsPortalId, managerOnApprovals, roleForSpec } from "./fixtures/step-up";
 import { stepUpRequestUrl } from "../gateway/stages/decide";
 
 /**
@@ -57,15 +58,6 @@ async function challenged(page: Page) {
   return { provider, client, url: url! };
 }
 
-async function managerOnApprovals(browser: Browser) {
-  const context = await browser.newContext();
-  const bob = await context.newPage();
-  await signIn(bob, "approver");
-  await bob.goto("/approvals");
-  await expect(bob.getByRole("heading", { name: "Approvals" })).toBeVisible();
-  return { context, bob };
-}
-
 async function fileOnAuthorizationPage(page: Page, url: URL, reason: string) {
   await page.goto(url.toString());
   await expect(page.getByTestId("step-up-title")).toBeVisible();
@@ -79,32 +71,13 @@ async function fileOnAuthorizationPage(page: Page, url: URL, reason: string) {
 
 // The seeded Analyst role grants one tagging tool only, so tagging's write tools are not offered for
 // step-up there; this role (for Sam alone, removed afterwards) lets Sam read tagging and ask for write.
-let roleId = "";
-test.beforeAll(async ({ playwright }) => {
-  const api = await playwright.request.newContext({ baseURL: E2E_BASE_URL });
-  await signInApi(api, PERSONAS.admin);
-  const portals = (await (await api.get("/api/v1/portals?q=finops")).json()) as { items: { id: string; slug: string }[] };
-  const portal = portals.items.find((p) => p.slug === "finops")!;
-  const role = await api.post("/api/v1/roles", {
-    data: {
-      slug: "tagging-step-up-e2e",
-      name: "Tagging on approval",
-      principals: [{ kind: "user", value: "sam@corp.example" }],
-      grants: [{ portalId: portal.id, serverSlug: "tagging", toolName: null, riskClasses: ["read"] }],
-      stepUpRiskClasses: ["write"],
-    },
-  });
-  expect(role.status(), await role.text()).toBe(201);
-  roleId = ((await role.json()) as { id: string }).id;
-  await api.dispose();
-});
-
-test.afterAll(async ({ playwright }) => {
-  const api = await playwright.request.newContext({ baseURL: E2E_BASE_URL });
-  await signInApi(api, PERSONAS.admin);
-  if (roleId) await api.delete(`/api/v1/roles/${roleId}`);
-  await api.dispose();
-});
+roleForSpec((portalId) => ({
+  slug: "tagging-step-up-e2e",
+  name: "Tagging on approval",
+  principals: [{ kind: "user", value: "sam@corp.example" }],
+  grants: [{ portalId, serverSlug: "tagging", toolName: null, riskClasses: ["read"] }],
+  stepUpRiskClasses: ["write"],
+}));
 
 test("an analyst is challenged, files a request, the manager approves it live, revokes it, and the next call is refused within a second", async ({ page, browser }) => {
   const { client, url } = await challenged(page);
@@ -199,11 +172,10 @@ test("a denied request ends the client's authorization with access_denied and sh
 
 test("no one approves their own request, not even an admin", async ({ request }) => {
   await signInApi(request, PERSONAS.admin);
-  const portals = (await (await request.get("/api/v1/portals?q=finops")).json()) as { items: { id: string; slug: string }[] };
-  const portal = portals.items.find((p) => p.slug === "finops")!;
+  const portalId = await finopsPortalId(request);
   const slug = `self-${Date.now()}`;
   const role = await request.post("/api/v1/roles", {
-    data: { slug, name: "Self approval test", principals: [{ kind: "user", value: PERSONAS.admin }], grants: [{ portalId: portal.id, riskClasses: ["read"] }], stepUpRiskClasses: ["write"] },
+    data: { slug, name: "Self approval test", principals: [{ kind: "user", value: PERSONAS.admin }], grants: [{ portalId, riskClasses: ["read"] }], stepUpRiskClasses: ["write"] },
   });
   expect(role.status(), await role.text()).toBe(201);
   try {

@@ -29,12 +29,9 @@ afterAll(async () => {
 });
 
 async function applySettings(version: number, prompts: unknown[], resources: unknown[]) {
-  const snapshot = h.snapshot(version);
-  const conf = snapshot.portals[0]!.servers.find((s) => s.slug === "conf")!;
-  Object.assign(conf, { prompts, resources });
-  h.cp.latest = { version, jws: await h.sign(snapshot) };
-  await h.gateway.store.accept(h.cp.latest);
-  await h.waitForConfig(version);
+  await h.publish(version, (snapshot) => {
+    Object.assign(snapshot.portals[0]!.servers.find((s) => s.slug === "conf")!, { prompts, resources });
+  });
 }
 
 describe("prompt and resource settings of a portal", () => {

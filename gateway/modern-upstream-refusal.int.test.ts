@@ -22,11 +22,9 @@ const ALL = { sampling: {}, elicitation: {}, roots: {} };
 beforeAll(async () => {
   rude = await startConformanceUpstreamV2({ ignoreDeclaredCapabilities: true });
   h = await startHarness({ extraServers: [{ slug: "rude", url: rude.url }] });
-  const snapshot = h.snapshot(2);
-  snapshot.portals[0]!.servers.find((s) => s.slug === "rude")!.serverRequests = { sampling: false, elicitation: true };
-  h.cp.latest = { version: 2, jws: await h.sign(snapshot) };
-  await h.gateway.store.accept(h.cp.latest);
-  await h.waitForConfig(2);
+  await h.publish(2, (snapshot) => {
+    snapshot.portals[0]!.servers.find((s) => s.slug === "rude")!.serverRequests = { sampling: false, elicitation: true };
+  });
   token = await h.mintToken();
 });
 

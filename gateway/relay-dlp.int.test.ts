@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CreateMessageRequestSchema, ElicitRequestSchema, type CallToolResult, type ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
-import { startConformanceUpstream, type ConformanceUpstream } from "./testing/conformance-upstream";
-import { startConformanceUpstreamV2, type ConformanceUpstreamV2 } from "./testing/conformance-upstream-v2";
-import { startHarness, type Harness } from "./testing/harness";
+import { startConformanceHarness, type ConformanceHarness } from "./testing/conformance-harness";
 
 /**
  * The portal's DLP applies to what it relays, not only to tool arguments and results: an
@@ -19,34 +16,20 @@ import { startHarness, type Harness } from "./testing/harness";
 const CARD = "4111 1111 1111 1111";
 const EMAIL = "ana@example.com";
 
-let h: Harness;
-let v1: ConformanceUpstream;
-let v2: ConformanceUpstreamV2;
+let h: ConformanceHarness;
 
 beforeAll(async () => {
-  v1 = await startConformanceUpstream();
-  v2 = await startConformanceUpstreamV2();
-  h = await startHarness({ extraServers: [{ slug: "conf", url: v1.url }, { slug: "conf2", url: v2.url }] });
-  const snapshot = h.snapshot(2);
-  snapshot.portals[0]!.dlp = { actions: { card: "block" }, capture: "full" };
-  h.cp.latest = { version: 2, jws: await h.sign(snapshot) };
-  await h.gateway.store.accept(h.cp.latest);
-  await h.waitForConfig(2);
+  h = await startConformanceHarness();
+  await h.publish(2, (snapshot) => {
+    snapshot.portals[0]!.dlp = { actions: { card: "block" }, capture: "full" };
+  });
 });
 
 afterAll(async () => {
   await h?.close();
-  await v1?.close();
-  await v2?.close();
 });
 
-async function connect(capabilities: ClientCapabilities, setup?: (client: Client) => void): Promise<Client> {
-  const client = new Client({ name: "dlp-test", version: "1" }, { capabilities });
-  setup?.(client);
-  const token = await h.mintToken();
-  await client.connect(new StreamableHTTPClientTransport(new URL(h.portalUrl()), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-  return client;
-}
+const connect = (capabilities: ClientCapabilities, setup?: (client: Client) => void) => h.connectDeclaring(capabilities, setup);
 
 const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 const serverRequests = (from: number) => h.events.slice(from).filter((e) => e.kind === "mcp.server_request");
@@ -101,7 +84,7 @@ describe("DLP on prompts and resources", () => {
     await expect(client.getPrompt({ name: "conf2_test_prompt_with_arguments", arguments: { arg1: CARD, arg2: "x" } })).rejects.toThrow(/payment card number \(detector "card"\)/);
     const ok = await client.getPrompt({ name: "conf2_test_prompt_with_arguments", arguments: { arg1: "paris", arg2: "x" } });
     expect(ok.messages).toHaveLength(1);
-    expect(JSON.stringify(v2.seen)).not.toContain("4111");
+    expect(JSON.stringify(h.v2.seen)).not.toContain("4111");
     await client.close();
   });
 
@@ -136,6 +119,6 @@ describe("DLP on input_required rounds (2026-07-28)", () => {
     const body = (await res.json()) as { result: CallToolResult };
     expect(body.result.isError).toBe(true);
     expect(textOf(body.result)).toContain('the answers to the server\'s questions contain a payment card number (detector "card")');
-    expect(JSON.stringify(v2.seen)).not.toContain("4111");
+    expect(JSON.stringify(h.v2.seen)).not.toContain("4111");
   });
 });

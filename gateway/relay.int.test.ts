@@ -41,13 +41,7 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-async function connect(capabilities: ClientCapabilities, setup?: (client: Client) => void): Promise<Client> {
-  const client = new Client({ name: "relay-test", version: "1" }, { capabilities });
-  setup?.(client);
-  const token = await h.mintToken();
-  await client.connect(new StreamableHTTPClientTransport(new URL(h.portalUrl()), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-  return client;
-}
+const connect = (capabilities: ClientCapabilities, setup?: (client: Client) => void) => h.connectDeclaring(capabilities, setup);
 
 const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 const serverRequests = (from: number) => h.events.slice(from).filter((e) => e.kind === "mcp.server_request");

@@ -6,9 +6,7 @@ import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 import type { AuditEventInput } from "@/lib/audit/event";
 
-import { startConformanceUpstream, type ConformanceUpstream } from "./testing/conformance-upstream";
-import { startConformanceUpstreamV2, type ConformanceUpstreamV2 } from "./testing/conformance-upstream-v2";
-import { startHarness, type Harness } from "./testing/harness";
+import { startConformanceHarness, type ConformanceHarness } from "./testing/conformance-harness";
 
 /**
  * Every request from the server side is on record as `mcp.server_request`, whichever era asks it:
@@ -23,27 +21,19 @@ import { startHarness, type Harness } from "./testing/harness";
 const CARD = "4111 1111 1111 1111";
 const EMAIL = "ana@example.com";
 
-let h: Harness;
-let v1: ConformanceUpstream;
-let v2: ConformanceUpstreamV2;
+let h: ConformanceHarness;
 let token: string;
 
 beforeAll(async () => {
-  v1 = await startConformanceUpstream();
-  v2 = await startConformanceUpstreamV2();
-  h = await startHarness({ extraServers: [{ slug: "conf", url: v1.url }, { slug: "conf2", url: v2.url }] });
-  const snapshot = h.snapshot(2);
-  snapshot.portals[0]!.dlp = { actions: { card: "block" }, capture: "full" };
-  h.cp.latest = { version: 2, jws: await h.sign(snapshot) };
-  await h.gateway.store.accept(h.cp.latest);
-  await h.waitForConfig(2);
+  h = await startConformanceHarness();
+  await h.publish(2, (snapshot) => {
+    snapshot.portals[0]!.dlp = { actions: { card: "block" }, capture: "full" };
+  });
   token = await h.mintToken();
 });
 
 afterAll(async () => {
   await h?.close();
-  await v1?.close();
-  await v2?.close();
 });
 
 type Body = { result?: Record<string, unknown>; error?: { code: number; message: string } };

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import path from "node:path";
 
 import { GATEWAY_TOKEN, PORTAL } from "./harness";
+
+export { freePort } from "./free-port";
 
 /**
  * The gateway as operators run it, `node --import tsx gateway/main.ts`, as a child of the test: the
@@ -14,18 +15,6 @@ import { GATEWAY_TOKEN, PORTAL } from "./harness";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const MAX_OUTPUT_CHARS = 4 * 1024 * 1024;
-
-/** A port free right now on 127.0.0.1. The gateway's public URL names its port, so it is chosen up front. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export type GatewayProcessOptions = {
   controlPlaneUrl: string;

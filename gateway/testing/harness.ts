@@ -6,7 +6,7 @@ import path from "node:path";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 
 import type { AuditEventInput } from "@/lib/audit/event";
@@ -214,9 +214,29 @@ export async function startHarness(options: HarnessOptions = {}) {
       .sign(asKeys.privateKey);
   }
 
+  /** Signs the demo portal's snapshot `version`, changed by `edit`, and returns once the gateway runs it. */
+  async function publish(version: number, edit: (snapshot: ConfigSnapshot) => void = () => undefined) {
+    const next = snapshot(version);
+    edit(next);
+    cp.latest = { version, jws: await sign(next) };
+    await gateway.store.accept(cp.latest);
+    await waitForConfig(gateway, version);
+  }
+
   async function connect(token: string, url = portalUrl()): Promise<Client> {
     const client = new Client({ name: "harness-client", version: "1.2.3" });
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    return client;
+  }
+
+  /**
+   * A client of the portal, with a fresh token, declaring `capabilities`; `setup` gives it its
+   * handlers (sampling, elicitation, roots) before it connects, as the upstream may ask at once.
+   */
+  async function connectDeclaring(capabilities: ClientCapabilities, setup?: (client: Client) => void): Promise<Client> {
+    const client = new Client({ name: "harness-client", version: "1.2.3" }, { capabilities });
+    setup?.(client);
+    await client.connect(new StreamableHTTPClientTransport(new URL(portalUrl()), { requestInit: { headers: { authorization: `Bearer ${await mintToken()}` } } }));
     return client;
   }
 
@@ -234,8 +254,10 @@ export async function startHarness(options: HarnessOptions = {}) {
     waitForConfig: (minVersion: number) => waitForConfig(gateway, minVersion),
     snapshot,
     sign,
+    publish,
     mintToken,
     connect,
+    connectDeclaring,
     /**
      * Another gateway of the same fleet: the same control plane and credential key, its own name,
      * port and data directory. Tokens for it need its own audience (`peer.portalUrl`).

@@ -11,7 +11,7 @@ process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
 const who = vi.hoisted(() => ({ actor: null as unknown }));
 vi.mock("@/lib/server/auth/current", () => ({ requireActor: () => who.actor }));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { systemActor } = await import("./auth/actor");
 const { operations } = await import("@/lib/api/operations");
 const { NextRequest } = await import("next/server");
@@ -24,10 +24,9 @@ const { ensureBuiltInAlertRules } = await import("./alerts/start");
 type RouteModule = Record<string, (req: InstanceType<typeof NextRequest>, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>>;
 const routeModules = import.meta.glob<RouteModule>("/app/api/v1/**/route.ts");
 
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 let t: TestDb;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 const ids: Record<string, string> = {};
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
@@ -209,8 +208,7 @@ async function call(op: (typeof operations)[number], body: string): Promise<Resp
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   const admin = await t.db.user.create({ data: { email: "admin@fuzz.test", name: "Admin", role: "admin" } });
   who.actor = { type: "user", userId: admin.id, email: admin.email, name: admin.name, role: "admin", mfa: true };
   const target = await t.db.user.create({ data: { email: "target@fuzz.test", name: "Target", role: "viewer" } });
@@ -261,7 +259,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  delete dbHolder.porticoDb;
   await t?.close();
 });
 

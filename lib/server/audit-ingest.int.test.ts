@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
+import { errorOf } from "./testing/data-access";
+
 const TOKEN = "gateway-token-for-tests-0123456789abcdef";
 process.env.PORTICO_GATEWAY_TOKEN = TOKEN;
 
@@ -15,21 +17,19 @@ vi.mock("@/lib/server/auth/current", () => ({
   },
 }));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { ingestAuditEvents } = await import("./audit-ingest");
 const { appendAuditEvents, recordConfigChange } = await import("./audit");
 const { systemActor } = await import("./auth/actor");
-const { toAppError } = await import("./errors");
 const { auditEventInput, verifyChain } = await import("@/lib/audit/event");
 const { NextRequest } = await import("next/server");
 const route = await import("@/app/api/internal/audit/ingest/route");
 
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 let t: TestDb;
 let server: http.Server;
 let baseUrl: string;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({
   id: randomUUID(),
@@ -62,23 +62,12 @@ async function chainOfAllRows() {
   return { rows, verdict: verifyChain(asEvents) };
 }
 
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (error) {
-    return toAppError(error) ?? error;
-  }
-  throw new Error("expected a rejection");
-};
-
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createProcessTestDatabase();
   // A first batch warms the JIT and the query plans; the table is emptied again, so the figures
   // below measure the ingest, not the process's first call.
   await ingestAuditEvents(t.db, Array.from({ length: 200 }, (_, i) => event(i)));
   await t.db.auditEvent.deleteMany();
-  // The route handler takes its database from getDb(); point the process-wide handle at this one.
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
   // The real route handler behind a real HTTP listener.
   server = http.createServer((req, res) => {
     const headers = new Headers();
@@ -109,7 +98,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
-  delete dbHolder.porticoDb;
   await t?.close();
 });
 

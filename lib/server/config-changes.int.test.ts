@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { errorOf, userActor } from "./testing/data-access";
+
 // Before any module reads the environment: the key seals secrets at rest and for gateways.
 process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
 const SECRET = `Bearer sk-live-${randomBytes(12).toString("hex")}`;
@@ -14,7 +16,6 @@ const serviceAccounts = await import("./service-accounts");
 const dlp = await import("./dlp");
 const { publishConfig } = await import("./config-publisher");
 const changes = await import("./config-changes");
-const { toAppError } = await import("./errors");
 const { snapshotContentHash, configSnapshot } = await import("@/lib/config/snapshot");
 const { deriveGatewayCredentialKey, openSealedCredential } = await import("@/lib/config/sealed-credential");
 const { toolDefinitionHash } = await import("@/lib/config/tool-definition");
@@ -27,20 +28,6 @@ let auditor: Actor;
 let viewer: Actor;
 const ids = { billing: "", tagging: "", portal: "", role: "", tools: {} as Record<string, string> };
 let baseline = 0;
-
-async function userActor(role: "admin" | "auditor" | "viewer"): Promise<Actor> {
-  const u = await t.db.user.create({ data: { email: `${role}-${randomBytes(3).toString("hex")}@t.local`, name: role, role } });
-  return { type: "user", userId: u.id, email: u.email, name: u.name, role, mfa: true };
-}
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (error) {
-    return toAppError(error) ?? error;
-  }
-  throw new Error("expected a rejection");
-};
 
 async function addTool(serverId: string, name: string, riskClass: "read" | "write" = "read") {
   const definition = { name, description: `${name} (upstream)`, inputSchema: { type: "object" } };
@@ -81,9 +68,9 @@ async function publish(summary: string): Promise<number> {
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  admin = await userActor("admin");
-  auditor = await userActor("auditor");
-  viewer = await userActor("viewer");
+  admin = await userActor(t.db, "admin");
+  auditor = await userActor(t.db, "auditor");
+  viewer = await userActor(t.db, "viewer");
   const billing = await servers.createServer(t.db, admin, {
     slug: "billing",
     name: "Billing",

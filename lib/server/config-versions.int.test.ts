@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { errorOf, userActor } from "./testing/data-access";
+
 // Before any module reads the environment: the key seals secrets at rest and for gateways.
 process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
 const SECRET = `Bearer sk-live-${randomBytes(12).toString("hex")}`;
@@ -13,7 +15,6 @@ const roles = await import("./roles");
 const configVersions = await import("./config-versions");
 const portalCatalog = await import("./portal-catalog");
 const signingKeys = await import("./signing-keys");
-const { toAppError } = await import("./errors");
 const { verifySnapshot, SnapshotVerificationError } = await import("@/lib/config/signing");
 const { deriveGatewayCredentialKey, openSealedCredential } = await import("@/lib/config/sealed-credential");
 const { toolDefinitionHash } = await import("@/lib/config/tool-definition");
@@ -27,20 +28,6 @@ let viewer: Actor;
 const system = systemActor("test");
 const ids = { server: "", portal: "", tools: {} as Record<string, string> };
 
-async function userActor(role: "admin" | "viewer"): Promise<Actor> {
-  const u = await t.db.user.create({ data: { email: `${role}-${randomBytes(3).toString("hex")}@t.local`, name: role, role } });
-  return { type: "user", userId: u.id, email: u.email, name: u.name, role, mfa: true };
-}
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (error) {
-    return toAppError(error) ?? error;
-  }
-  throw new Error("expected a rejection");
-};
-
 async function addTool(serverId: string, name: string, state: "active" | "changed" | "removed", riskClass: "read" | "write" = "read") {
   const definition = { name, description: `${name} (upstream)`, inputSchema: { type: "object", properties: { month: { type: "string" } } }, annotations: { readOnlyHint: riskClass === "read" } };
   const tool = await t.db.tool.create({ data: { serverId, ...definition, state, riskClass, definitionHash: toolDefinitionHash(definition) } });
@@ -53,8 +40,8 @@ const toolsOf = (s: ConfigSnapshot) => s.portals.flatMap((p) => p.servers.flatMa
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  admin = await userActor("admin");
-  viewer = await userActor("viewer");
+  admin = await userActor(t.db, "admin");
+  viewer = await userActor(t.db, "viewer");
 
   const billing = await servers.createServer(t.db, admin, {
     slug: "billing",

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { errorOf, userActor } from "./testing/data-access";
+
 process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
 
 const { createTestDatabase } = await import("./db/test-database");
@@ -10,7 +12,6 @@ const roles = await import("./roles");
 const { publishConfig } = await import("./config-publisher");
 const { appendAuditEvents } = await import("./audit");
 const explainer = await import("./policy-explainer");
-const { toAppError } = await import("./errors");
 const { toolDefinitionHash } = await import("@/lib/config/tool-definition");
 import type { Actor } from "./auth/actor";
 
@@ -27,11 +28,6 @@ const weekdays = { days: [1, 2, 3, 4, 5], start: "08:00", end: "19:00", timeZone
 const SATURDAY = "2026-12-05T10:00:00Z";
 const WEDNESDAY = "2026-12-02T10:00:00Z";
 
-async function userActor(role: "admin" | "auditor" | "viewer"): Promise<Actor> {
-  const u = await t.db.user.create({ data: { email: `${role}-${randomBytes(3).toString("hex")}@t.local`, name: role, role } });
-  return { type: "user", userId: u.id, email: u.email, name: u.name, role, mfa: true };
-}
-
 async function addTool(serverId: string, name: string, riskClass: "read" | "write") {
   const definition = { name, description: name, inputSchema: { type: "object" } };
   await t.db.tool.create({ data: { serverId, ...definition, riskClass, definitionHash: toolDefinitionHash(definition) } });
@@ -39,9 +35,9 @@ async function addTool(serverId: string, name: string, riskClass: "read" | "writ
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  admin = await userActor("admin");
-  auditor = await userActor("auditor");
-  viewer = await userActor("viewer");
+  admin = await userActor(t.db, "admin");
+  auditor = await userActor(t.db, "auditor");
+  viewer = await userActor(t.db, "viewer");
   const analyst = await t.db.user.create({ data: { email: "ana@corp.example", name: "Ana", role: "viewer", idpGroups: ["finops-analysts"] } });
   analystId = analyst.id;
   const server = await servers.createServer(t.db, admin, { slug: "tagging", name: "Tagging", url: "http://127.0.0.1:9/mcp" });
@@ -81,15 +77,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (error) {
-    return toAppError(error) ?? error;
-  }
-  throw new Error("expected a rejection");
-};
 
 describe(`policy explainer (${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, () => {
   it("explains a Saturday denial by the failing time window, and lists what tools/list would show", async () => {

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { errorOf, userActor } from "./testing/data-access";
+
 process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
 
 const { createTestDatabase } = await import("./db/test-database");
@@ -12,7 +14,6 @@ const users = await import("./users");
 const tokens = await import("./tokens");
 const settings = await import("./settings");
 const { resolveApiToken } = await import("./auth/api-tokens");
-const { toAppError } = await import("./errors");
 const { verifyChain } = await import("@/lib/audit/event");
 import type { Actor } from "./auth/actor";
 
@@ -22,24 +23,10 @@ const admin = systemActor("test");
 let viewer: Actor;
 let auditor: Actor;
 
-async function userActor(role: "admin" | "approver" | "auditor" | "viewer"): Promise<Actor> {
-  const u = await t.db.user.create({ data: { email: `${role}-${randomBytes(3).toString("hex")}@t.local`, name: role, role } });
-  return { type: "user", userId: u.id, email: u.email, name: u.name, role, mfa: false };
-}
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (error) {
-    return toAppError(error) ?? error;
-  }
-  throw new Error("expected a rejection");
-};
-
 beforeAll(async () => {
   t = await createTestDatabase();
-  viewer = await userActor("viewer");
-  auditor = await userActor("auditor");
+  viewer = await userActor(t.db, "viewer", { mfa: false });
+  auditor = await userActor(t.db, "auditor", { mfa: false });
 });
 afterAll(async () => {
   await t?.close();
@@ -197,7 +184,7 @@ describe("users and tokens", () => {
   });
 
   it("issues a token once, resolves it by hash, and refuses it after revocation", async () => {
-    const owner = await userActor("auditor");
+    const owner = await userActor(t.db, "auditor", { mfa: false });
     const created = await tokens.createToken(t.db, owner, { name: "export", scopes: ["read"], expiresInDays: 7 });
     expect(created.token).toMatch(/^ptk_/);
     const row = await t.db.apiToken.findUniqueOrThrow({ where: { id: created.id } });

@@ -1,13 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+import { freePort } from "@/gateway/testing/free-port";
+import { listenAsControlPlane } from "./testing/control-plane";
 
 /**
  * Revocation end to end, with every part real: the admin's action goes through the /api/v1 route
@@ -17,32 +15,17 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
  * refusal at the gateway, which must be under a second.
  */
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 // The environment must be complete before any module reads it.
 const GATEWAY_TOKEN = "revocation-test-gateway-token-0123456789abcdef";
 const GW = `http://127.0.0.1:${await freePort()}`;
-let listener: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(503).end();
-const cpServer = createServer((req, res) => listener(req, res));
-await new Promise<void>((resolve) => cpServer.listen(0, "127.0.0.1", resolve));
-const CP = `http://127.0.0.1:${(cpServer.address() as AddressInfo).port}`;
-process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
-process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
-process.env.PORTICO_CONTROL_PLANE_URL = CP;
-process.env.PORTICO_GATEWAY_URL = GW;
-process.env.PORTICO_GATEWAY_TOKEN = GATEWAY_TOKEN;
+const controlPlane = await listenAsControlPlane({ gatewayUrl: GW, gatewayToken: GATEWAY_TOKEN });
+const CP = controlPlane.url;
 process.env.LOCKOUT_THRESHOLD = "3";
 
 // Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
 vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { systemActor } = await import("./auth/actor");
 const { createToken } = await import("./tokens");
 const { createUser } = await import("./users");
@@ -51,22 +34,14 @@ const { createOAuthClient } = await import("./oauth/registered-clients");
 const { verifyLocalSignIn } = await import("./auth/local-sign-in");
 const { publishConfig, startPeriodicPublish } = await import("./config-publisher");
 const { REVOCATION_KEEP_MS } = await import("@/lib/config/revocations");
-const { createOAuthProvider, createOAuthRequestHandler } = await import("./oauth");
+const { createOAuthProvider } = await import("./oauth");
 const { approveAuthorizationRequest, loadAuthorizationRequest } = await import("./oauth/interactions");
-const { startGateway } = await import("@/gateway/gateway");
-const { buildGatewayState } = await import("@/gateway/portal-index");
-const { createPolicyAdapter } = await import("@/gateway/policy");
-const { normalizeSnapshot, snapshotVersion, verifySignedConfig } = await import("@/gateway/snapshot-state");
-
-const { routeRequests } = await import("./testing/route-router");
+const { gatewayRoutes, startInProcessGateway } = await import("./testing/in-process-gateway");
 type RouteModule = import("./testing/route-router").RouteModule;
 
 /** The routes this test calls, as the Next.js router would find them. */
 const routes: Array<[RegExp, RouteModule]> = [
-  [/^\/api\/internal\/config\/latest$/, await import("@/app/api/internal/config/latest/route")],
-  [/^\/api\/internal\/config\/jwks$/, await import("@/app/api/internal/config/jwks/route")],
-  [/^\/api\/internal\/gateways\/heartbeat$/, await import("@/app/api/internal/gateways/heartbeat/route")],
-  [/^\/api\/internal\/audit\/ingest$/, await import("@/app/api/internal/audit/ingest/route")],
+  ...gatewayRoutes,
   [/^\/api\/v1\/me$/, await import("@/app/api/v1/me/route")],
   [/^\/api\/v1\/service-accounts\/(?<id>[^/]+)$/, await import("@/app/api/v1/service-accounts/[id]/route")],
   [/^\/api\/v1\/service-accounts\/(?<id>[^/]+)\/rotate$/, await import("@/app/api/v1/service-accounts/[id]/rotate/route")],
@@ -76,32 +51,20 @@ const routes: Array<[RegExp, RouteModule]> = [
   [/^\/api\/v1\/tokens\/(?<id>[^/]+)$/, await import("@/app/api/v1/tokens/[id]/route")],
 ];
 
-/** The control plane's server.ts in small: /oauth to the provider, the rest to the route handlers. */
-function controlPlaneListener(handleOAuth: (req: IncomingMessage, res: ServerResponse) => boolean) {
-  const route = routeRequests(routes, CP);
-  return (req: IncomingMessage, res: ServerResponse) => {
-    if (!handleOAuth(req, res)) route(req, res);
-  };
-}
-
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 type Provider = Awaited<ReturnType<typeof createOAuthProvider>>;
 let t: TestDb;
 let provider: Provider;
-let gateway: Awaited<ReturnType<typeof startGateway>>;
-let dataDir: string;
+let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
 let adminToken: string;
 let roleId: string;
 const PORTAL_URL = `${GW}/mcp/finops`;
 const REDIRECT = "http://127.0.0.1:6274/oauth/callback";
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 const admin = systemActor("test");
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  // The route handlers take their database from getDb(): point the process-wide handle at this one.
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   const portal = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
   const role = await t.db.portalRole.create({ data: { slug: "analyst", name: "Analyst", grants: { create: [{ portalId: portal.id }] } } });
   roleId = role.id;
@@ -110,44 +73,15 @@ beforeAll(async () => {
   adminToken = (await createToken(t.db, actor, { name: "revocation test", scopes: ["read", "write"], expiresInDays: 1 })).token;
 
   provider = await createOAuthProvider(t.db);
-  listener = controlPlaneListener(createOAuthRequestHandler(provider));
+  await controlPlane.serve({ provider, routes });
   await publishConfig(t.db, "first version");
-
-  dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-revocation-"));
-  gateway = await startGateway(
-    {
-      port: Number(new URL(GW).port),
-      host: "127.0.0.1",
-      controlPlaneUrl: CP,
-      gatewayUrl: GW,
-      gatewayToken: GATEWAY_TOKEN,
-      gatewayName: "gw-revocation",
-      credentialKey: undefined,
-      dataDir,
-      allowedOrigins: [],
-      upstreamTimeoutMs: 5_000,
-    },
-    {
-      verifySnapshot: verifySignedConfig,
-      versionOf: snapshotVersion,
-      buildState: (snapshot, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(snapshot), gatewayUrl, createPolicyAdapter(snapshot), previous),
-      emit: () => undefined,
-    },
-  );
-  // Pushes go to gateways that have reported in.
-  const deadline = Date.now() + 10_000;
-  while (!(await t.db.gateway.count()) || !gateway.state()) {
-    if (Date.now() > deadline) throw new Error("the gateway did not report in");
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  gateway = await startInProcessGateway(t.db, { controlPlaneUrl: CP, gatewayUrl: GW, gatewayToken: GATEWAY_TOKEN, name: "gw-revocation" });
 });
 
 afterAll(async () => {
   await gateway?.close();
-  await new Promise((resolve) => cpServer.close(resolve));
-  delete dbHolder.porticoDb;
+  await controlPlane.close();
   await t?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 // ---- The admin's side ----

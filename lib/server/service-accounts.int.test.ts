@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { errorOf, userActor } from "./testing/data-access";
+
 // Before any module reads the environment: the key derives the secrets' HMAC key.
 process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
 process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
@@ -8,7 +10,6 @@ process.env.PORTICO_CONTROL_PLANE_URL = "http://127.0.0.1:3999";
 process.env.PORTICO_GATEWAY_URL = "http://127.0.0.1:4999";
 
 const { createTestDatabase } = await import("./db/test-database");
-const { toAppError } = await import("./errors");
 const sa = await import("./service-accounts");
 const roles = await import("./roles");
 const { serviceAccountClientMetadata } = await import("./oauth/clients");
@@ -21,20 +22,6 @@ let viewer: Actor;
 let analystRoleId: string;
 let auditorRoleId: string;
 
-async function userActor(role: "admin" | "viewer"): Promise<Actor> {
-  const u = await t.db.user.create({ data: { email: `${role}-${randomBytes(3).toString("hex")}@t.local`, name: role, role } });
-  return { type: "user", userId: u.id, email: u.email, name: u.name, role, mfa: true };
-}
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (error) {
-    return toAppError(error) ?? error;
-  }
-  throw new Error("expected a rejection");
-};
-
 /** What the token endpoint does with a presented secret: the account must be usable and the hash must match. */
 async function secretWorks(clientId: string, secret: string): Promise<boolean> {
   const client = await serviceAccountClientMetadata(t.db, clientId);
@@ -46,8 +33,8 @@ const principalsOf = (clientId: string) => t.db.rolePrincipal.findMany({ where: 
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  admin = await userActor("admin");
-  viewer = await userActor("viewer");
+  admin = await userActor(t.db, "admin");
+  viewer = await userActor(t.db, "viewer");
   analystRoleId = (await t.db.portalRole.create({ data: { slug: "analyst", name: "Analyst" } })).id;
   auditorRoleId = (await t.db.portalRole.create({ data: { slug: "auditor", name: "Auditor" } })).id;
 });

@@ -1,13 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+import { freePort } from "@/gateway/testing/free-port";
+import { listenAsControlPlane } from "./testing/control-plane";
 
 /**
  * Step-up end to end, every part real: a service account files a request, a manager approves it
@@ -17,31 +15,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
  * and the next call is refused. 20 trials of revocation-to-refusal, p50 and worst printed.
  */
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 // The environment must be complete before any module reads it.
 const GATEWAY_TOKEN = "step-up-test-gateway-token-0123456789abcdef";
 const GW = `http://127.0.0.1:${await freePort()}`;
-let listener: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(503).end();
-const cpServer = createServer((req, res) => listener(req, res));
-await new Promise<void>((resolve) => cpServer.listen(0, "127.0.0.1", resolve));
-const CP = `http://127.0.0.1:${(cpServer.address() as AddressInfo).port}`;
-process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
-process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
-process.env.PORTICO_CONTROL_PLANE_URL = CP;
-process.env.PORTICO_GATEWAY_URL = GW;
-process.env.PORTICO_GATEWAY_TOKEN = GATEWAY_TOKEN;
+const controlPlane = await listenAsControlPlane({ gatewayUrl: GW, gatewayToken: GATEWAY_TOKEN });
+const CP = controlPlane.url;
 
 // Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
 vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { systemActor } = await import("./auth/actor");
 const { createToken } = await import("./tokens");
 const { createServiceAccount } = await import("./service-accounts");
@@ -50,54 +33,36 @@ const servers = await import("./servers");
 const { syncServer } = await import("./sync");
 const { publishConfig } = await import("./config-publisher");
 const stepUp = await import("./step-up");
-const { createOAuthProvider, createOAuthRequestHandler } = await import("./oauth");
-const { startGateway } = await import("@/gateway/gateway");
-const { buildGatewayState } = await import("@/gateway/portal-index");
-const { createPolicyAdapter } = await import("@/gateway/policy");
-const { normalizeSnapshot, snapshotVersion, verifySignedConfig } = await import("@/gateway/snapshot-state");
+const { createOAuthProvider } = await import("./oauth");
+const { gatewayRoutes, startInProcessGateway } = await import("./testing/in-process-gateway");
 const { createOAuthClient } = await import("./oauth/registered-clients");
 const { loadAuthorizationRequest } = await import("./oauth/interactions");
 const oauthStepUp = await import("./oauth/step-up");
 const { createTaggingServer, createTaggingStore, startMcpHttpServer } = await import("@/demo/servers/index");
 
-const { routeRequests } = await import("./testing/route-router");
 type RouteModule = import("./testing/route-router").RouteModule;
 
 const routes: Array<[RegExp, RouteModule]> = [
-  [/^\/api\/internal\/config\/latest$/, await import("@/app/api/internal/config/latest/route")],
-  [/^\/api\/internal\/config\/jwks$/, await import("@/app/api/internal/config/jwks/route")],
-  [/^\/api\/internal\/gateways\/heartbeat$/, await import("@/app/api/internal/gateways/heartbeat/route")],
-  [/^\/api\/internal\/audit\/ingest$/, await import("@/app/api/internal/audit/ingest/route")],
+  ...gatewayRoutes,
   [/^\/api\/v1\/step-up-requests$/, await import("@/app/api/v1/step-up-requests/route")],
   [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/approve$/, await import("@/app/api/v1/step-up-requests/[id]/approve/route")],
   [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/deny$/, await import("@/app/api/v1/step-up-requests/[id]/deny/route")],
   [/^\/api\/v1\/elevated-grants\/(?<id>[^/]+)\/revoke$/, await import("@/app/api/v1/elevated-grants/[id]/revoke/route")],
 ];
 
-/** The control plane's server.ts in small: /oauth to the provider, the rest to the route handlers. */
-function controlPlaneListener(handleOAuth: (req: IncomingMessage, res: ServerResponse) => boolean) {
-  const route = routeRequests(routes, CP);
-  return (req: IncomingMessage, res: ServerResponse) => {
-    if (!handleOAuth(req, res)) route(req, res);
-  };
-}
-
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 let t: TestDb;
-let gateway: Awaited<ReturnType<typeof startGateway>>;
+let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
 let upstream: Awaited<ReturnType<typeof startMcpHttpServer>>;
-let dataDir: string;
 let managerToken: string;
 let roleId: string;
 let provider: Awaited<ReturnType<typeof createOAuthProvider>>;
 const PORTAL_URL = `${GW}/mcp/finops`;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 const admin = systemActor("test");
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   upstream = await startMcpHttpServer({ createServer: (() => { const store = createTaggingStore(); return () => createTaggingServer({ store }); })(), port: 0, host: "127.0.0.1" });
   await updateSettings(t.db, admin, { allowPrivateTargets: true });
   const server = await servers.createServer(t.db, admin, { slug: "tagging", name: "Tagging", url: upstream.url });
@@ -112,33 +77,16 @@ beforeAll(async () => {
   managerToken = (await createToken(t.db, { type: "user", userId: manager.id, email: manager.email, name: "Bob", role: "approver", mfa: true }, { name: "approvals", scopes: ["read", "write"], expiresInDays: 1 })).token;
 
   provider = await createOAuthProvider(t.db);
-  listener = controlPlaneListener(createOAuthRequestHandler(provider));
+  await controlPlane.serve({ provider, routes });
   await publishConfig(t.db, "first version");
-
-  dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-step-up-"));
-  gateway = await startGateway(
-    { port: Number(new URL(GW).port), host: "127.0.0.1", controlPlaneUrl: CP, gatewayUrl: GW, gatewayToken: GATEWAY_TOKEN, gatewayName: "gw-step-up", credentialKey: undefined, dataDir, allowedOrigins: [], upstreamTimeoutMs: 5_000 },
-    {
-      verifySnapshot: verifySignedConfig,
-      versionOf: snapshotVersion,
-      buildState: (snapshot, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(snapshot), gatewayUrl, createPolicyAdapter(snapshot), previous),
-      emit: () => undefined,
-    },
-  );
-  const deadline = Date.now() + 10_000;
-  while (!(await t.db.gateway.count()) || !gateway.state()) {
-    if (Date.now() > deadline) throw new Error("the gateway did not report in");
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  gateway = await startInProcessGateway(t.db, { controlPlaneUrl: CP, gatewayUrl: GW, gatewayToken: GATEWAY_TOKEN, name: "gw-step-up" });
 }, 60_000);
 
 afterAll(async () => {
   await gateway?.close();
   await upstream?.close();
-  await new Promise((resolve) => cpServer.close(resolve));
-  delete dbHolder.porticoDb;
+  await controlPlane.close();
   await t?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 const api = (method: string, pathname: string, body: unknown = {}) =>

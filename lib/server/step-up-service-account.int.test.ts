@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+import { listenAsControlPlane } from "./testing/control-plane";
 
 /**
  * A service account checks on and withdraws its own step-up requests with the same
@@ -11,27 +10,19 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
  */
 
 // The environment must be complete before any module reads it.
-let listener: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(503).end();
-const cpServer = createServer((req, res) => listener(req, res));
-await new Promise<void>((resolve) => cpServer.listen(0, "127.0.0.1", resolve));
-const CP = `http://127.0.0.1:${(cpServer.address() as AddressInfo).port}`;
 const GW = "http://127.0.0.1:4999";
-process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
-process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
-process.env.PORTICO_CONTROL_PLANE_URL = CP;
-process.env.PORTICO_GATEWAY_URL = GW;
-process.env.PORTICO_GATEWAY_TOKEN = "sa-step-up-test-gateway-token-0123456789abcdef";
+const controlPlane = await listenAsControlPlane({ gatewayUrl: GW, gatewayToken: "sa-step-up-test-gateway-token-0123456789abcdef" });
+const CP = controlPlane.url;
 
 // Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
 vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { systemActor } = await import("./auth/actor");
 const { createServiceAccount } = await import("./service-accounts");
 const { publishConfig } = await import("./config-publisher");
 const stepUp = await import("./step-up");
-const { createOAuthProvider, createOAuthRequestHandler } = await import("./oauth");
-const { routeRequests } = await import("./testing/route-router");
+const { createOAuthProvider } = await import("./oauth");
 type RouteModule = import("./testing/route-router").RouteModule;
 
 const routes: Array<[RegExp, RouteModule]> = [
@@ -41,16 +32,14 @@ const routes: Array<[RegExp, RouteModule]> = [
   [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/approve$/, await import("@/app/api/v1/step-up-requests/[id]/approve/route")],
 ];
 
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 let t: TestDb;
 let roleId: string;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 const admin = systemActor("test");
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   const finops = await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } });
   const ops = await t.db.portal.create({ data: { slug: "ops", name: "Ops" } });
   const role = await t.db.portalRole.create({
@@ -63,18 +52,12 @@ beforeAll(async () => {
     },
   });
   roleId = role.id;
-  const provider = await createOAuthProvider(t.db);
-  const handleOAuth = createOAuthRequestHandler(provider);
-  const route = routeRequests(routes, CP);
-  listener = (req, res) => {
-    if (!handleOAuth(req, res)) route(req, res);
-  };
+  await controlPlane.serve({ provider: await createOAuthProvider(t.db), routes });
   await publishConfig(t.db, "first version");
 }, 60_000);
 
 afterAll(async () => {
-  await new Promise((resolve) => cpServer.close(resolve));
-  delete dbHolder.porticoDb;
+  await controlPlane.close();
   await t?.close();
 });
 

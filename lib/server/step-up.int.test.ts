@@ -1,13 +1,14 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { errorOf } from "./testing/data-access";
+
 process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
 process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
 process.env.PORTICO_CONTROL_PLANE_URL = "http://127.0.0.1:3999";
 process.env.PORTICO_GATEWAY_URL = "http://127.0.0.1:4999";
 
 const { createTestDatabase } = await import("./db/test-database");
-const { toAppError } = await import("./errors");
 const stepUp = await import("./step-up");
 const { buildSnapshot } = await import("./config-versions");
 const { argumentsHash } = await import("@/lib/config/elevated-grants");
@@ -37,15 +38,6 @@ async function person(email: string, role: "admin" | "approver" | "viewer", grou
   const u = await t.db.user.create({ data: { email, name: email.split("@")[0]!, role, idpGroups: groups } });
   return { type: "user", userId: u.id, email, name: u.name, role, mfa: true };
 }
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (error) {
-    return toAppError(error) ?? error;
-  }
-  throw new Error("expected a rejection");
-};
 
 const file = (who: Requester, body: Record<string, unknown>, now = T0) =>
   stepUp.fileStepUpRequest(t.db, who, { portal: portalSlug, riskClass: "write", reason: "tag the Q4 accounts", durationMinutes: 30, ...body }, now);

@@ -9,6 +9,8 @@ import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { ListToolsRequestSchema, type Tool as McpTool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { userActor } from "./testing/data-access";
 import { COST_EXPLORER_TOOL_DESCRIPTIONS } from "@/demo/servers/cost-explorer";
 import { createCostExplorerServer, startDemoServers, startMcpHttpServer, type RunningDemoServers } from "@/demo/servers";
 
@@ -31,11 +33,6 @@ const system = systemActor("test");
 let admin: Actor;
 let viewer: Actor;
 const cleanups: (() => Promise<unknown>)[] = [];
-
-async function userActor(role: "admin" | "viewer"): Promise<Actor> {
-  const u = await t.db.user.create({ data: { email: `${role}-${randomBytes(3).toString("hex")}@t.local`, name: role, role } });
-  return { type: "user", userId: u.id, email: u.email, name: u.name, role, mfa: false };
-}
 
 function demoUrl(id: string): string {
   const server = demo.servers.find((s) => s.id === id);
@@ -102,8 +99,8 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  admin = await userActor("admin");
-  viewer = await userActor("viewer");
+  admin = await userActor(t.db, "admin", { mfa: false });
+  viewer = await userActor(t.db, "viewer", { mfa: false });
   demo = await startDemoServers({ ports: { "cost-explorer": 0, tagging: 0, budgets: 0 } });
 });
 

@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+import { listenAsControlPlane } from "./testing/control-plane";
 
 /**
  * Traces across both planes, to a real OTLP/HTTP receiver (an HTTP server in this test keeping
@@ -39,52 +38,31 @@ const receiver = createServer((req, res) => {
 const OTLP = await listen(receiver);
 
 const GATEWAY_TOKEN = "tracing-test-gateway-token-0123456789abcdef";
-let listener: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(503).end();
-const cpServer = createServer((req, res) => listener(req, res));
-const CP = await listen(cpServer);
-process.env.PORTICO_SECRET_KEY = randomBytes(32).toString("base64");
-process.env.AUTH_SECRET = randomBytes(32).toString("base64url");
-process.env.PORTICO_CONTROL_PLANE_URL = CP;
-process.env.PORTICO_GATEWAY_TOKEN = GATEWAY_TOKEN;
+const controlPlane = await listenAsControlPlane({ gatewayToken: GATEWAY_TOKEN });
+const CP = controlPlane.url;
 
 // Route handlers authenticate API tokens, as scripts call the admin API (no next-auth outside Next).
 vi.mock("@/lib/server/auth/current", () => import("./testing/api-token-auth"));
 
-const { createTestDatabase } = await import("./db/test-database");
+const { createProcessTestDatabase } = await import("./testing/process-database");
 const { createToken } = await import("./tokens");
 const { publishConfig } = await import("./config-publisher");
 const { startControlPlaneTracing, traceHttpRequests, currentTraceId, withSpan, routeOf } = await import("./tracing");
-const { startGateway } = await import("@/gateway/gateway");
 const { createTracing } = await import("@/gateway/tracing");
-const { buildGatewayState } = await import("@/gateway/portal-index");
-const { createPolicyAdapter } = await import("@/gateway/policy");
-const { normalizeSnapshot, snapshotVersion, verifySignedConfig } = await import("@/gateway/snapshot-state");
-
-const { routeRequests } = await import("./testing/route-router");
+const { gatewayRoutes, startInProcessGateway } = await import("./testing/in-process-gateway");
 type RouteModule = import("./testing/route-router").RouteModule;
 
-const routes: Array<[RegExp, RouteModule]> = [
-  [/^\/api\/internal\/config\/latest$/, await import("@/app/api/internal/config/latest/route")],
-  [/^\/api\/internal\/config\/jwks$/, await import("@/app/api/internal/config/jwks/route")],
-  [/^\/api\/internal\/gateways\/heartbeat$/, await import("@/app/api/internal/gateways/heartbeat/route")],
-  [/^\/api\/v1\/portals\/(?<id>[^/]+)$/, await import("@/app/api/v1/portals/[id]/route")],
-];
+const routes: Array<[RegExp, RouteModule]> = [...gatewayRoutes, [/^\/api\/v1\/portals\/(?<id>[^/]+)$/, await import("@/app/api/v1/portals/[id]/route")]];
 
-/** server.ts in small: its request wrapper around the route handlers Next.js would run. */
-const router = routeRequests(routes, CP);
-
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+type TestDb = Awaited<ReturnType<typeof createProcessTestDatabase>>;
 let t: TestDb;
 let tracing: Awaited<ReturnType<typeof startControlPlaneTracing>>;
-let gateway: Awaited<ReturnType<typeof startGateway>>;
-let dataDir: string;
+let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
 let adminToken: string;
 let portalId: string;
-const dbHolder = globalThis as unknown as { porticoDb?: Promise<{ db: TestDb["db"] }> };
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  dbHolder.porticoDb = Promise.resolve({ db: t.db });
+  t = await createProcessTestDatabase();
   portalId = (await t.db.portal.create({ data: { slug: "finops", name: "FinOps" } })).id;
   const adminUser = await t.db.user.create({ data: { email: "admin@example.com", name: "Admin", role: "admin" } });
   const actor = { type: "user" as const, userId: adminUser.id, email: adminUser.email, name: adminUser.name, role: "admin" as const, mfa: true };
@@ -92,47 +70,17 @@ beforeAll(async () => {
   await publishConfig(t.db, "first version");
 
   tracing = await startControlPlaneTracing({ endpoint: OTLP, serviceName: "portico-control-plane-test" });
-  listener = traceHttpRequests(router);
-
-  dataDir = await mkdtemp(path.join(os.tmpdir(), "portico-tracing-"));
-  gateway = await startGateway(
-    {
-      port: 0,
-      host: "127.0.0.1",
-      controlPlaneUrl: CP,
-      gatewayUrl: "http://127.0.0.1:0",
-      gatewayToken: GATEWAY_TOKEN,
-      gatewayName: "gw-traced",
-      credentialKey: undefined,
-      dataDir,
-      allowedOrigins: [],
-      upstreamTimeoutMs: 5_000,
-    },
-    {
-      verifySnapshot: verifySignedConfig,
-      versionOf: snapshotVersion,
-      buildState: (snapshot, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(snapshot), gatewayUrl, createPolicyAdapter(snapshot), previous),
-      emit: () => undefined,
-      urlFromBoundPort: true,
-      tracing: createTracing({ endpoint: OTLP, serviceName: "portico-gateway-test" }),
-    },
-  );
-  // Pushes go to gateways that have reported in.
-  const deadline = Date.now() + 10_000;
-  while (!(await t.db.gateway.count()) || !gateway.state()) {
-    if (Date.now() > deadline) throw new Error("the gateway did not report in");
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // server.ts in small: its request wrapper around the route handlers Next.js would run.
+  await controlPlane.serve({ routes, wrap: traceHttpRequests });
+  gateway = await startInProcessGateway(t.db, { controlPlaneUrl: CP, gatewayToken: GATEWAY_TOKEN, name: "gw-traced", tracing: createTracing({ endpoint: OTLP, serviceName: "portico-gateway-test" }) });
 });
 
 afterAll(async () => {
   await gateway?.close();
   await tracing?.shutdown();
-  await new Promise((resolve) => cpServer.close(resolve));
+  await controlPlane.close();
   receiver.close();
-  delete dbHolder.porticoDb;
   await t?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 const attr = (span: OtlpSpan, key: string) => Object.values(span.attributes.find((a) => a.key === key)?.value ?? {})[0];

@@ -5,11 +5,11 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalJWKSet, jwtVerify } from "jose";
-import { listenAsControlPlane } from "./test-control-plane";
+import { listenAsControlPlane } from "../testing/control-plane";
 
 // The control plane's URL must be in the environment before any module reads it.
 const GW = "http://127.0.0.1:4998";
-const controlPlane = await listenAsControlPlane(GW);
+const controlPlane = await listenAsControlPlane({ gatewayUrl: GW });
 const CP = controlPlane.url;
 
 const { createTestDatabase } = await import("../db/test-database");
@@ -123,7 +123,7 @@ beforeAll(async () => {
   await t.db.portal.create({ data: { slug: "other", name: "Other" } });
   user = await t.db.user.create({ data: { email: "analyst@example.com", name: "Ana Lyst", idpGroups: ["finops-analysts"] } });
   provider = await createOAuthProvider(t.db, { settings: settingsCache(t.db) });
-  await controlPlane.serve(provider);
+  await controlPlane.serve({ provider });
   metadataServer = createTlsServer({ key: readFileSync(path.join(tlsDir, "localhost.key")), cert: readFileSync(path.join(tlsDir, "localhost.pem")) }, (req, res) => {
     const doc = documents.get(req.url ?? "");
     if (!doc) return void res.writeHead(404).end();
@@ -409,7 +409,7 @@ describe("signing key rotation", () => {
     const { added } = await rotateOAuthSigningKeys(t.db);
     // What server.ts does when the keys change: a provider built from them.
     provider = await createOAuthProvider(t.db, { settings: settingsCache(t.db) });
-    await controlPlane.serve(provider);
+    await controlPlane.serve({ provider });
 
     const after = await refresh(clientId, before.refresh_token);
     expect(after.status, JSON.stringify(after.body)).toBe(200);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { listenAsControlPlane } from "./test-control-plane";
+import { listenAsControlPlane } from "../testing/control-plane";
 
 // The token endpoint over real HTTP, as server.ts serves it, with a throttle on a clock the test
 // moves: 3 failures per client id (20 per address) in a minute lock it out for 10 s, then 20 s.
 const GW = "http://127.0.0.1:4998";
-const controlPlane = await listenAsControlPlane(GW);
+const controlPlane = await listenAsControlPlane({ gatewayUrl: GW });
 const CP = controlPlane.url;
 
 const { createTestDatabase } = await import("../db/test-database");
@@ -51,7 +51,7 @@ beforeEach(async () => {
     clients: { maxFailures: 3, windowMs: 60_000, lockMs: 10_000, maxLockMs: 20_000, now: () => clock },
     addresses: { maxFailures: 20, windowMs: 60_000, lockMs: 10_000, maxLockMs: 20_000, now: () => clock },
   };
-  await controlPlane.serve(await createOAuthProvider(t.db, { throttle: createTokenThrottle(throttleOptions) }));
+  await controlPlane.serve({ provider: await createOAuthProvider(t.db, { throttle: createTokenThrottle(throttleOptions) }) });
 });
 
 afterAll(async () => {
@@ -131,7 +131,7 @@ describe("the token endpoint throttles failed client authentication", () => {
 
   it("behind a TLS proxy, counts the address the proxy appended, not the one a client claims", async () => {
     // An https issuer: the provider trusts X-Forwarded-For, as it does behind a terminating proxy.
-    await controlPlane.serve(await createOAuthProvider(t.db, { issuer: "https://portico.example/oauth", throttle: createTokenThrottle(throttleOptions) }));
+    await controlPlane.serve({ provider: await createOAuthProvider(t.db, { issuer: "https://portico.example/oauth", throttle: createTokenThrottle(throttleOptions) }) });
     const via = (claimed: string, appended: string) => ({ "x-forwarded-for": `${claimed}, ${appended}`, "x-forwarded-proto": "https" });
     const guess = (i: number, headers: Record<string, string>) =>
       post("/token", { grant_type: "client_credentials", resource: PORTAL }, basic(`sa_spray${i}`, "sas_wrong"), headers);

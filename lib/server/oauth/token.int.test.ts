@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { listenAsControlPlane } from "./test-control-plane";
+import { listenAsControlPlane } from "../testing/control-plane";
 
 // The control plane's URL must be in the environment before any module reads it.
 const GW = "http://127.0.0.1:4999";
-const controlPlane = await listenAsControlPlane(GW);
+const controlPlane = await listenAsControlPlane({ gatewayUrl: GW });
 const CP = controlPlane.url;
 
 const { createTestDatabase } = await import("../db/test-database");
@@ -42,7 +42,7 @@ beforeAll(async () => {
   const role = await t.db.portalRole.create({ data: { slug: "analyst", name: "Analyst", grants: { create: [{ portalId: finops.id }, { portalId: other.id }] } } });
   account = await createServiceAccount(t.db, admin, { name: "nightly report", portalRoleId: role.id });
   const provider = await createOAuthProvider(t.db);
-  await controlPlane.serve(provider);
+  await controlPlane.serve({ provider });
 });
 
 afterAll(async () => {
