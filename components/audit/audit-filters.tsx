@@ -9,7 +9,7 @@ import { Label } from "@/components/ui/label";
 import { Select, type SelectOption } from "@/components/ui/select";
 import { useDebouncedParam } from "@/components/data-table/use-debounced-param";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
-import { useHydrated } from "@/components/ui/local-date-time";
+import { useHydrated } from "@/components/ui/local-time";
 import { AUDIT_KINDS, AUDIT_OUTCOMES, kindLabel } from "@/components/audit/audit-format";
 
 type AuditFilterKey = AuditFilterParamKey;
