@@ -11,7 +11,8 @@ import { dashboardKeys } from "@/lib/api/query-keys";
 import { trafficRangeValues } from "@/lib/schemas/dashboard";
 import type { CostRow, Dashboards } from "@/lib/server/dashboards";
 import { denialWindow, overviewAuditHref, type AuditLinkFilter, type OverviewWindow } from "@/lib/dashboards/audit-links";
-import { SEVERITY_COLORS, STEPUP_COLORS, timeLabel } from "@/lib/dashboards/chart-format";
+import { SEVERITY_COLORS, STEPUP_COLORS, timeAxis } from "@/lib/dashboards/chart-format";
+import { formatTime } from "@/lib/format";
 import { buttonVariants } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
@@ -31,6 +32,12 @@ function ChartLink({ href, label }: { href: string; label: string }) {
       </Link>
     </CardAction>
   );
+}
+
+/** The time axis of a chart over `rows`, in the viewer's zone and locale (Recharts draws in the browser only). */
+function timeAxisProps(rows: readonly { time: string }[], range: string) {
+  const axis = timeAxis(rows.map((r) => r.time), range);
+  return { dataKey: "time", ticks: axis.ticks, interval: axis.ticks ? 0 : undefined, tickFormatter: (v: string) => axis.label(v), minTickGap: 32, fontSize: 12 } as const;
 }
 
 function Empty({ what }: { what: string }) {
@@ -105,9 +112,9 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                 <ResponsiveContainer width="100%" height="100%">
                   <AreaChart data={data.calls} margin={{ left: 0, right: 8, top: 8, bottom: 0 }}>
                     <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                    <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
+                    <XAxis {...timeAxisProps(data.calls, range)} />
                     <YAxis allowDecimals={false} width={40} fontSize={12} />
-                    <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                    <Tooltip labelFormatter={(v) => formatTime(String(v))} />
                     <Legend />
                     {(Object.keys(DECISION_COLORS) as (keyof typeof DECISION_COLORS)[]).map((k) => (
                       <Area key={k} type="monotone" dataKey={k} name={DECISION_LABELS[k]} stackId="calls" stroke={DECISION_COLORS[k]} fill={DECISION_COLORS[k]} fillOpacity={0.35} isAnimationActive={false} />
@@ -224,9 +231,9 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                 <ResponsiveContainer width="100%" height="100%">
                   <BarChart data={data.alertsBySeverity}>
                     <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                    <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
+                    <XAxis {...timeAxisProps(data.alertsBySeverity, range)} />
                     <YAxis allowDecimals={false} width={32} fontSize={12} />
-                    <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                    <Tooltip labelFormatter={(v) => formatTime(String(v))} />
                     <Legend />
                     {(Object.keys(SEVERITY_COLORS) as (keyof typeof SEVERITY_COLORS)[]).map((k) => (
                       <Bar key={k} dataKey={k} name={k} stackId="sev" fill={SEVERITY_COLORS[k]} isAnimationActive={false} />
@@ -321,9 +328,9 @@ function StepUpCard({ stepUp, range, auditHref }: { stepUp: Dashboards["stepUp"]
             <ResponsiveContainer width="100%" height="100%">
               <BarChart data={stepUp.requests}>
                 <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
+                <XAxis {...timeAxisProps(stepUp.requests, range)} />
                 <YAxis allowDecimals={false} width={32} fontSize={12} />
-                <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                <Tooltip labelFormatter={(v) => formatTime(String(v))} />
                 <Legend />
                 {(Object.keys(STEPUP_COLORS) as (keyof typeof STEPUP_COLORS)[]).map((k) => (
                   <Bar key={k} dataKey={k} name={k} stackId="stepup" fill={STEPUP_COLORS[k]} isAnimationActive={false} />
