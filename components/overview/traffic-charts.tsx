@@ -102,8 +102,8 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
             <CardHeader>
               <CardTitle>Calls over time</CardTitle>
               <CardDescription>
-                {totalCalls.toLocaleString()} calls: {data.totals.allowed.toLocaleString()} allowed, {data.totals.denied.toLocaleString()} denied, {data.totals.stepup.toLocaleString()} step-up,{" "}
-                {data.totals.error.toLocaleString()} errors
+                {totalCalls.toLocaleString("en")} calls: {data.totals.allowed.toLocaleString("en")} allowed, {data.totals.denied.toLocaleString("en")} denied, {data.totals.stepup.toLocaleString("en")} step-up,{" "}
+                {data.totals.error.toLocaleString("en")} errors
               </CardDescription>
               <ChartLink href={auditHref({ kind: "mcp.request" })} label="Open in audit log" />
             </CardHeader>
@@ -202,7 +202,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                               {s.server}
                             </Link>
                           </TableCell>
-                          <TableCell className="text-right tabular-nums">{s.calls.toLocaleString()}</TableCell>
+                          <TableCell className="text-right tabular-nums">{s.calls.toLocaleString("en")}</TableCell>
                           <TableCell className="text-right tabular-nums">{s.p50 === null ? "—" : `≤ ${s.p50} ms`}</TableCell>
                           <TableCell className="text-right tabular-nums">{s.p95 === null ? "—" : `≤ ${s.p95} ms`}</TableCell>
                           <TableCell className="text-right tabular-nums">{(s.errorRate * 100).toFixed(1)}%</TableCell>
@@ -278,7 +278,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                   <TableRow key={`${r.team}|${r.tool}`}>
                     <TableCell>{r.team}</TableCell>
                     <TableCell className="font-mono text-xs">{r.tool}</TableCell>
-                    <TableCell className="text-right tabular-nums">{r.calls.toLocaleString()}</TableCell>
+                    <TableCell className="text-right tabular-nums">{r.calls.toLocaleString("en")}</TableCell>
                     <TableCell className="text-right tabular-nums">{formatBytes(r.bytes)}</TableCell>
                     <TableCell className="text-right tabular-nums">{(r.latencyMs / 1000).toFixed(1)} s</TableCell>
                   </TableRow>
@@ -312,7 +312,7 @@ function StepUpCard({ stepUp, range, auditHref }: { stepUp: Dashboards["stepUp"]
       </CardHeader>
       <CardContent className="space-y-4">
         <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4" aria-label="Step-up figures">
-          <Figure label="Requests" value={stepUp.total.toLocaleString()} href={auditHref({ kind: "stepup.requested" })} />
+          <Figure label="Requests" value={stepUp.total.toLocaleString("en")} href={auditHref({ kind: "stepup.requested" })} />
           <Figure label="Approval rate" value={stepUp.approvalRate === null ? "—" : `${Math.round(stepUp.approvalRate * 100)}%`} href={auditHref({ kind: "stepup.approved" })} />
           <Figure label="Time to decision (p50 / p95)" value={`${formatDuration(stepUp.decisionSeconds.p50)} / ${formatDuration(stepUp.decisionSeconds.p95)}`} href={auditHref({ q: "stepup." })} />
           <Figure
@@ -369,7 +369,7 @@ function BarRow({ label, value, max, href, tone }: { label: string; value: numbe
       <Link href={href} className="group block">
         <div className="flex justify-between gap-2">
           <span className="truncate group-hover:underline">{label}</span>
-          <span className="tabular-nums text-muted-foreground">{value.toLocaleString()}</span>
+          <span className="tabular-nums text-muted-foreground">{value.toLocaleString("en")}</span>
         </div>
         <div className="mt-0.5 h-1.5 rounded bg-muted">
           <div className={tone === "destructive" ? "h-1.5 rounded bg-destructive" : "h-1.5 rounded bg-primary"} style={{ width: `${Math.max(2, (value / Math.max(1, max)) * 100)}%` }} />
