@@ -19,15 +19,6 @@ export function useHydrated(): boolean {
 }
 
 /**
- * The text of a time in the viewer's zone once hydrated, in UTC (saying so) before: for the places
- * that take a string (a title, a toast), where `LocalTime` cannot go.
- */
-export function useLocalTime(value: string, shape: TimeShape = "date-time"): string {
-  const hydrated = useHydrated();
-  return formatTime(value, shape, hydrated ? undefined : "UTC");
-}
-
-/**
  * A time in the viewer's time zone: the date and the time to the minute, or with `shape="time"`
  * the time of day to the second (its title then gives the date). The server (and hydration) render
  * it in UTC, labelled so, inside a `<time dateTime>`, and the browser swaps in its own zone right
