@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatClockTime, formatDateTime, formatRelativeTime } from "./format";
+import { formatRelativeTime, formatTime, formatUtcText, formatWaited, splitUtcTimes } from "./format";
 
 describe("formatRelativeTime", () => {
   const now = Date.parse("2026-03-05T12:00:00Z");
@@ -40,17 +40,58 @@ describe("formatRelativeTime", () => {
   });
 });
 
-describe("formatClockTime", () => {
+describe("formatTime", () => {
+  const at = "2026-03-05T12:07:09Z";
+
   it("says UTC when asked for it, so a server's render and a hydrating browser agree", () => {
-    expect(formatClockTime("2026-03-05T12:07:09Z", "UTC")).toBe("12:07:09 PM UTC");
-    expect(formatClockTime("2026-03-05T12:07:09Z", "Europe/Berlin")).toBe("1:07:09 PM");
+    expect(formatTime(at, "date-time", "UTC")).toBe("Mar 5, 2026, 12:07 PM UTC");
+    expect(formatTime(at, "time", "UTC")).toBe("12:07:09 PM UTC");
+  });
+
+  it("gives the wall clock of the viewer's zone, without naming it", () => {
+    expect(formatTime(at, "date-time", "America/Los_Angeles")).toBe("Mar 5, 2026, 4:07 AM");
+    expect(formatTime(at, "time", "Europe/Berlin")).toBe("1:07:09 PM");
+    // Past midnight in Singapore: the date moves on too.
+    expect(formatTime("2026-03-05T18:30:00Z", "date-time", "Asia/Singapore")).toBe("Mar 6, 2026, 2:30 AM");
+    // Berlin's summer time starts on 29 March.
+    expect(formatTime("2026-03-29T12:00:00Z", "time", "Europe/Berlin")).toBe("2:00:00 PM");
+  });
+
+  it("takes a Date as well as an ISO string, and the machine's zone when given none", () => {
+    expect(formatTime(new Date(at), "date-time", "Asia/Singapore")).toBe(formatTime(at, "date-time", "Asia/Singapore"));
+    expect(formatTime(at)).toMatch(/^Mar [4-6], 2026, \d{1,2}:\d{2}\s[AP]M$/);
   });
 });
 
-describe("formatDateTime", () => {
-  it("gives the date and the time to the minute", () => {
-    // The time zone of the machine decides the day and hour; the shape stays.
-    expect(formatDateTime("2026-03-05T12:07:00Z")).toMatch(/^Mar [4-6], 2026, \d{1,2}:\d{2}\s[AP]M$/);
-    expect(formatDateTime(new Date("2026-03-05T12:07:00Z"))).toBe(formatDateTime("2026-03-05T12:07:00Z"));
+describe("times in stored text", () => {
+  it("are written in UTC, saying so, and found again as instants", () => {
+    const title = `Step-up request by Nightly waiting since ${formatUtcText(new Date("2026-03-05T23:40:59Z"))}`;
+    expect(title).toBe("Step-up request by Nightly waiting since 2026-03-05 23:40 UTC");
+    expect(splitUtcTimes(title)).toEqual(["Step-up request by Nightly waiting since ", { iso: "2026-03-05T23:40:00.000Z" }]);
+    expect(splitUtcTimes("from 2026-03-05 01:00 UTC to 2026-03-06 01:00 UTC.")).toEqual(["from ", { iso: "2026-03-05T01:00:00.000Z" }, " to ", { iso: "2026-03-06T01:00:00.000Z" }, "."]);
+  });
+
+  it("leave other text alone, and a date that is no date", () => {
+    expect(splitUtcTimes("Upstream server Billing is failing")).toEqual(["Upstream server Billing is failing"]);
+    expect(splitUtcTimes("at 2026-13-45 25:00 UTC")).toEqual(["at 2026-13-45 25:00 UTC"]);
+  });
+});
+
+describe("formatWaited", () => {
+  const start = Date.parse("2026-03-05T12:00:00Z");
+  it.each([
+    [0, "0 s"],
+    [59_999, "59 s"],
+    [60_000, "1 min"],
+    // To the nearest minute, not down as a stopwatch: 2 min 50 s is "3 min".
+    [170_000, "3 min"],
+    [29 * 60_000 + 20_000, "29 min"],
+    [59 * 60_000 + 40_000, "1 h"],
+    [65 * 60_000, "1 h 5 min"],
+    [3 * 3_600_000 + 59 * 60_000 + 50_000, "4 h"],
+    // A clock a little ahead of the request's: not "-1 s".
+    [-2_000, "0 s"],
+  ])("%d ms → %j", (waited, expected) => {
+    expect(formatWaited(start, start + waited)).toBe(expected);
   });
 });

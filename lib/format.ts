@@ -4,7 +4,6 @@ const MINUTE_MS = 60_000;
 
 // A fixed locale, so that the server's first paint and the browser agree.
 const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "long" });
-const dateTimeFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" });
 
 // Each unit, and how many of it make the next one.
 const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
@@ -35,17 +34,64 @@ export function formatRelativeTime(value: string | Date, nowMs: number): string 
   return relativeFormat.format(Math.round(amount), "year");
 }
 
+/** What a shown time consists of: the date and the time to the minute, or the time of day to the second. */
+export type TimeShape = "date-time" | "time";
+
+const SHAPES: Record<TimeShape, Intl.DateTimeFormatOptions> = {
+  "date-time": { dateStyle: "medium", timeStyle: "short" },
+  time: { timeStyle: "medium" },
+};
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 /**
- * "2:07:15 PM": a time of day, in the local time zone or the one given ("UTC" where the viewer's
- * zone is not known yet: the server's render and the hydrating browser must agree).
+ * "Mar 5, 2026, 2:07 PM" or "2:07:15 PM": `value` in the viewer's time zone, or in the one given.
+ * In "UTC" the text says so ("2:07 PM UTC"): that is what the server renders before the browser,
+ * which alone knows the viewer's zone, takes over (see LocalTime). A fixed locale, so that the
+ * two renders differ only by the zone.
  */
-export function formatClockTime(value: string | Date, timeZone?: string): string {
-  const date = typeof value === "string" ? new Date(value) : value;
-  const text = new Intl.DateTimeFormat("en", { timeStyle: "medium", ...(timeZone ? { timeZone } : {}) }).format(date);
+export function formatTime(value: string | Date, shape: TimeShape = "date-time", timeZone?: string): string {
+  const key = `${shape} ${timeZone ?? ""}`;
+  let format = formats.get(key);
+  if (!format) formats.set(key, (format = new Intl.DateTimeFormat("en", { ...SHAPES[shape], ...(timeZone ? { timeZone } : {}) })));
+  const text = format.format(typeof value === "string" ? new Date(value) : value);
   return timeZone === "UTC" ? `${text} UTC` : text;
 }
 
-/** "Mar 5, 2026, 2:07 PM" in the local time zone; the title of a relative time. */
-export function formatDateTime(value: string | Date): string {
-  return dateTimeFormat.format(typeof value === "string" ? new Date(value) : value);
+/**
+ * "2026-03-05 14:07 UTC": a time in text that leaves Portico or is stored (alert titles sent by
+ * webhook and e-mail, change descriptions), where no viewer's zone applies. `splitUtcTimes` finds
+ * these again, so the dashboard can show each in the viewer's zone.
+ */
+export function formatUtcText(value: Date): string {
+  return `${value.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+const UTC_TEXT = /(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}) UTC/g;
+
+/** A text cut at each time written by `formatUtcText`: strings, and the times as ISO instants. */
+export function splitUtcTimes(text: string): (string | { iso: string })[] {
+  const parts: (string | { iso: string })[] = [];
+  let last = 0;
+  for (const match of text.matchAll(UTC_TEXT)) {
+    const iso = `${match[1]}T${match[2]}:00.000Z`;
+    if (Number.isNaN(Date.parse(iso))) continue;
+    if (match.index > last) parts.push(text.slice(last, match.index));
+    parts.push({ iso });
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
+}
+
+/**
+ * "12 s", "3 min", "1 h 5 min": how long something has waited. Seconds count while they matter
+ * (the first minute), then minutes to the nearest one, as a person would say it.
+ */
+export function formatWaited(fromMs: number, nowMs: number): string {
+  const seconds = Math.max(0, Math.floor((nowMs - fromMs) / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
 }

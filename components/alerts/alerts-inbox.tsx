@@ -15,7 +15,8 @@ import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/empty-state";
 import { FormField } from "@/components/ui/form-field";
-import { RelativeTime } from "@/components/ui/relative-time";
+import { TextWithTimes } from "@/components/ui/local-time";
+import { RelativeTime, useNow } from "@/components/ui/relative-time";
 import { Select } from "@/components/ui/select";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { Textarea } from "@/components/ui/textarea";
@@ -77,6 +78,7 @@ export function AlertsInbox({ initial, initialFilters, canAct }: { initial: Page
   };
 
   const items = alerts.data?.items ?? [];
+  const now = useNow();
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap gap-3">
@@ -110,7 +112,7 @@ export function AlertsInbox({ initial, initialFilters, canAct }: { initial: Page
                 </TableCell>
                 <TableCell className="max-w-md">
                   <button type="button" className="text-left font-medium hover:underline" onClick={() => setDetailId(a.id)}>
-                    {a.title}
+                    <TextWithTimes text={a.title} />
                   </button>
                   <p className="text-xs text-muted-foreground">{a.ruleName}</p>
                   {a.note ? <p className="text-xs text-muted-foreground">Note: {a.note}</p> : null}
@@ -124,7 +126,7 @@ export function AlertsInbox({ initial, initialFilters, canAct }: { initial: Page
                 </TableCell>
                 <TableCell className="space-x-1">
                   <Badge variant={STATUS_BADGE[a.status]}>{a.status}</Badge>
-                  {a.snoozedUntil && new Date(a.snoozedUntil) > new Date() ? <Badge variant="secondary">snoozed</Badge> : null}
+                  {a.snoozedUntil && Date.parse(a.snoozedUntil) > now ? <Badge variant="secondary">snoozed</Badge> : null}
                 </TableCell>
                 <TableCell>
                   <div className="flex flex-wrap justify-end gap-1">
@@ -182,7 +184,7 @@ function AcknowledgeDialog({ alert, onClose, onSubmit }: { alert: AlertView | nu
         }
       }}
       title="Acknowledge alert"
-      description={alert?.title}
+      description={alert ? <TextWithTimes text={alert.title} /> : undefined}
       footer={
         <>
           <Button variant="outline" onClick={onClose}>
@@ -221,7 +223,7 @@ function AlertDetailDialog({ id, onClose }: { id: string | null; onClose: () => 
   });
   const d = detail.data;
   return (
-    <Dialog open={id !== null} onOpenChange={(open) => (open ? undefined : onClose())} title={d?.title ?? "Alert"} description={d ? `${d.ruleName} · ${d.subject}` : undefined} className="max-w-2xl">
+    <Dialog open={id !== null} onOpenChange={(open) => (open ? undefined : onClose())} title={d ? <TextWithTimes text={d.title} /> : "Alert"} description={d ? `${d.ruleName} · ${d.subject}` : undefined} className="max-w-2xl">
       {d ? (
         <div className="space-y-4 text-sm">
           <p>

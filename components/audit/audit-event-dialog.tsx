@@ -5,11 +5,11 @@ import { useQuery } from "@tanstack/react-query";
 
 import { api, toQuery } from "@/lib/api/client";
 import { auditKeys } from "@/lib/api/query-keys";
-import { formatDateTime } from "@/lib/format";
 import type { AuditEventView } from "@/lib/schemas/audit";
 import { Badge } from "@/components/ui/badge";
 import { CodeBlock } from "@/components/ui/code-block";
 import { Dialog } from "@/components/ui/dialog";
+import { LocalTime } from "@/components/ui/local-time";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { ChangeDiff } from "@/components/audit/change-diff";
 import { actorLabel, changeValues, kindLabel, outcomeVariant } from "@/components/audit/audit-format";
@@ -56,7 +56,7 @@ export function AuditEventDialog({ event, onOpenChange }: { event: AuditEventVie
       open
       onOpenChange={onOpenChange}
       title={`${kindLabel(event.kind)}: ${event.action}`}
-      description={formatDateTime(event.time)}
+      description={<LocalTime value={event.time} />}
       className="max-w-4xl"
     >
       <div className="grid max-h-[70vh] gap-5 overflow-y-auto pr-1">

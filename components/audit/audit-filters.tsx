@@ -9,7 +9,7 @@ import { Label } from "@/components/ui/label";
 import { Select, type SelectOption } from "@/components/ui/select";
 import { useDebouncedParam } from "@/components/data-table/use-debounced-param";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
-import { useHydrated } from "@/components/ui/local-date-time";
+import { useHydrated } from "@/components/ui/local-time";
 import { AUDIT_KINDS, AUDIT_OUTCOMES, kindLabel } from "@/components/audit/audit-format";
 
 type AuditFilterKey = AuditFilterParamKey;
@@ -163,11 +163,11 @@ export function AuditFilters({ facets }: { facets: AuditFacets | undefined }) {
       </div>
       {facets?.window ? (
         // Counted over a window at scale (lib/server/audit-events.ts): say so rather than pass them off as totals.
-        <p className="text-xs text-muted-foreground">The counts beside the filters cover the newest {facets.window.toLocaleString()} matching events, not all of them.</p>
+        <p className="text-xs text-muted-foreground">The counts beside the filters cover the newest {facets.window.toLocaleString("en")} matching events, not all of them.</p>
       ) : null}
       {facets?.searched ? (
         <p className="text-xs text-muted-foreground">
-          With a search, the counts beside the filters cover the matches among the newest {facets.searched.toLocaleString()} events only, not all of them.
+          With a search, the counts beside the filters cover the matches among the newest {facets.searched.toLocaleString("en")} events only, not all of them.
         </p>
       ) : null}
       <details open={hasMore || undefined}>

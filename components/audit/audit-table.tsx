@@ -15,7 +15,7 @@ import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/empty-state";
-import { LocalDateTime } from "@/components/ui/local-date-time";
+import { LocalTime } from "@/components/ui/local-time";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { AuditEventDialog } from "@/components/audit/audit-event-dialog";
 import { AuditFilters } from "@/components/audit/audit-filters";
@@ -39,7 +39,7 @@ const columns: ColumnDef<AuditEventView, unknown>[] = [
     header: "Time",
     cell: ({ row }) => (
       <span className="whitespace-nowrap">
-        <LocalDateTime value={row.original.time} /> <RelativeTime value={row.original.time} className="hidden text-xs text-muted-foreground 2xl:inline" />
+        <LocalTime value={row.original.time} /> <RelativeTime value={row.original.time} className="hidden text-xs text-muted-foreground 2xl:inline" />
       </span>
     ),
   },

@@ -5,9 +5,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Download, ShieldCheck, X } from "lucide-react";
 
 import { api, toQuery } from "@/lib/api/client";
-import { formatDateTime } from "@/lib/format";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
+import { LocalTime } from "@/components/ui/local-time";
 
 async function problemOf(res: Response): Promise<string> {
   const body = (await res.json().catch(() => null)) as { title?: string } | null;
@@ -173,13 +173,13 @@ export function AuditVerify() {
       {latest?.status === "passed" ? (
         <Alert variant="success" title="Chain verified">
           {latest.verifiedUpTo
-            ? `Verified up to seq ${latest.verifiedUpTo.seq} at ${formatDateTime(latest.verifiedUpTo.time)}: ${latest.checked.toLocaleString("en")} events, ${latest.checkpoints} signed checkpoints matched.`
+            ? <>Verified up to seq {latest.verifiedUpTo.seq} at <LocalTime value={latest.verifiedUpTo.time} />: {latest.checked.toLocaleString("en")} events, {latest.checkpoints} signed checkpoints matched.</>
             : "The log is empty."}
         </Alert>
       ) : null}
       {latest?.status === "failed" && latest.failure ? (
         <Alert variant="destructive" title={`Chain broken at seq ${latest.failure.seq}`}>
-          Seq {latest.failure.seq} ({formatDateTime(latest.failure.time)}): {latest.failure.problem}, {latest.failure.detail}.
+          Seq {latest.failure.seq} (<LocalTime value={latest.failure.time} />): {latest.failure.problem}, {latest.failure.detail}.
           {latest.verifiedUpTo ? ` Intact up to seq ${latest.verifiedUpTo.seq}.` : ""}
         </Alert>
       ) : null}
@@ -192,7 +192,7 @@ export function AuditVerify() {
           <ul aria-label="Earlier verifications" className="mt-1 grid gap-0.5">
             {jobs.slice(1).map((j) => (
               <li key={j.id}>
-                {formatDateTime(j.createdAt)} by {j.startedBy}: {jobSummary(j)}
+                <LocalTime value={j.createdAt} /> by {j.startedBy}: {jobSummary(j)}
               </li>
             ))}
           </ul>

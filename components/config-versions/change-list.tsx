@@ -1,5 +1,6 @@
 import type { EntityChange } from "@/lib/config/diff";
 import { Badge, type BadgeVariant } from "@/components/ui/badge";
+import { TextWithTimes } from "@/components/ui/local-time";
 
 const KIND: Record<EntityChange["change"], { label: string; variant: BadgeVariant }> = {
   added: { label: "Added", variant: "success" },
@@ -21,7 +22,9 @@ export function ChangeList({ changes, emptyText = "No differences." }: { changes
           </div>
           <ul className="space-y-0.5 text-sm">
             {c.words.map((w) => (
-              <li key={w}>{w}</li>
+              <li key={w}>
+                <TextWithTimes text={w} />
+              </li>
             ))}
           </ul>
           <details className="text-xs">

@@ -11,7 +11,8 @@ import { dashboardKeys } from "@/lib/api/query-keys";
 import { trafficRangeValues } from "@/lib/schemas/dashboard";
 import type { CostRow, Dashboards } from "@/lib/server/dashboards";
 import { denialWindow, overviewAuditHref, type AuditLinkFilter, type OverviewWindow } from "@/lib/dashboards/audit-links";
-import { SEVERITY_COLORS, STEPUP_COLORS, timeLabel } from "@/lib/dashboards/chart-format";
+import { SEVERITY_COLORS, STEPUP_COLORS, timeAxis } from "@/lib/dashboards/chart-format";
+import { formatTime } from "@/lib/format";
 import { buttonVariants } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
@@ -31,6 +32,12 @@ function ChartLink({ href, label }: { href: string; label: string }) {
       </Link>
     </CardAction>
   );
+}
+
+/** The time axis of a chart over `rows`, in the viewer's zone and locale (Recharts draws in the browser only). */
+function timeAxisProps(rows: readonly { time: string }[], range: string) {
+  const axis = timeAxis(rows.map((r) => r.time), range);
+  return { dataKey: "time", ticks: axis.ticks, interval: axis.ticks ? 0 : undefined, tickFormatter: (v: string) => axis.label(v), minTickGap: 32, fontSize: 12 } as const;
 }
 
 function Empty({ what }: { what: string }) {
@@ -95,8 +102,8 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
             <CardHeader>
               <CardTitle>Calls over time</CardTitle>
               <CardDescription>
-                {totalCalls.toLocaleString()} calls: {data.totals.allowed.toLocaleString()} allowed, {data.totals.denied.toLocaleString()} denied, {data.totals.stepup.toLocaleString()} step-up,{" "}
-                {data.totals.error.toLocaleString()} errors
+                {totalCalls.toLocaleString("en")} calls: {data.totals.allowed.toLocaleString("en")} allowed, {data.totals.denied.toLocaleString("en")} denied, {data.totals.stepup.toLocaleString("en")} step-up,{" "}
+                {data.totals.error.toLocaleString("en")} errors
               </CardDescription>
               <ChartLink href={auditHref({ kind: "mcp.request" })} label="Open in audit log" />
             </CardHeader>
@@ -105,9 +112,9 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                 <ResponsiveContainer width="100%" height="100%">
                   <AreaChart data={data.calls} margin={{ left: 0, right: 8, top: 8, bottom: 0 }}>
                     <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                    <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
+                    <XAxis {...timeAxisProps(data.calls, range)} />
                     <YAxis allowDecimals={false} width={40} fontSize={12} />
-                    <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                    <Tooltip labelFormatter={(v) => formatTime(String(v))} />
                     <Legend />
                     {(Object.keys(DECISION_COLORS) as (keyof typeof DECISION_COLORS)[]).map((k) => (
                       <Area key={k} type="monotone" dataKey={k} name={DECISION_LABELS[k]} stackId="calls" stroke={DECISION_COLORS[k]} fill={DECISION_COLORS[k]} fillOpacity={0.35} isAnimationActive={false} />
@@ -195,7 +202,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                               {s.server}
                             </Link>
                           </TableCell>
-                          <TableCell className="text-right tabular-nums">{s.calls.toLocaleString()}</TableCell>
+                          <TableCell className="text-right tabular-nums">{s.calls.toLocaleString("en")}</TableCell>
                           <TableCell className="text-right tabular-nums">{s.p50 === null ? "—" : `≤ ${s.p50} ms`}</TableCell>
                           <TableCell className="text-right tabular-nums">{s.p95 === null ? "—" : `≤ ${s.p95} ms`}</TableCell>
                           <TableCell className="text-right tabular-nums">{(s.errorRate * 100).toFixed(1)}%</TableCell>
@@ -224,9 +231,9 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                 <ResponsiveContainer width="100%" height="100%">
                   <BarChart data={data.alertsBySeverity}>
                     <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                    <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
+                    <XAxis {...timeAxisProps(data.alertsBySeverity, range)} />
                     <YAxis allowDecimals={false} width={32} fontSize={12} />
-                    <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                    <Tooltip labelFormatter={(v) => formatTime(String(v))} />
                     <Legend />
                     {(Object.keys(SEVERITY_COLORS) as (keyof typeof SEVERITY_COLORS)[]).map((k) => (
                       <Bar key={k} dataKey={k} name={k} stackId="sev" fill={SEVERITY_COLORS[k]} isAnimationActive={false} />
@@ -271,7 +278,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
                   <TableRow key={`${r.team}|${r.tool}`}>
                     <TableCell>{r.team}</TableCell>
                     <TableCell className="font-mono text-xs">{r.tool}</TableCell>
-                    <TableCell className="text-right tabular-nums">{r.calls.toLocaleString()}</TableCell>
+                    <TableCell className="text-right tabular-nums">{r.calls.toLocaleString("en")}</TableCell>
                     <TableCell className="text-right tabular-nums">{formatBytes(r.bytes)}</TableCell>
                     <TableCell className="text-right tabular-nums">{(r.latencyMs / 1000).toFixed(1)} s</TableCell>
                   </TableRow>
@@ -305,7 +312,7 @@ function StepUpCard({ stepUp, range, auditHref }: { stepUp: Dashboards["stepUp"]
       </CardHeader>
       <CardContent className="space-y-4">
         <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4" aria-label="Step-up figures">
-          <Figure label="Requests" value={stepUp.total.toLocaleString()} href={auditHref({ kind: "stepup.requested" })} />
+          <Figure label="Requests" value={stepUp.total.toLocaleString("en")} href={auditHref({ kind: "stepup.requested" })} />
           <Figure label="Approval rate" value={stepUp.approvalRate === null ? "—" : `${Math.round(stepUp.approvalRate * 100)}%`} href={auditHref({ kind: "stepup.approved" })} />
           <Figure label="Time to decision (p50 / p95)" value={`${formatDuration(stepUp.decisionSeconds.p50)} / ${formatDuration(stepUp.decisionSeconds.p95)}`} href={auditHref({ q: "stepup." })} />
           <Figure
@@ -321,9 +328,9 @@ function StepUpCard({ stepUp, range, auditHref }: { stepUp: Dashboards["stepUp"]
             <ResponsiveContainer width="100%" height="100%">
               <BarChart data={stepUp.requests}>
                 <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                <XAxis dataKey="time" tickFormatter={(v: string) => timeLabel(v, range)} minTickGap={32} fontSize={12} />
+                <XAxis {...timeAxisProps(stepUp.requests, range)} />
                 <YAxis allowDecimals={false} width={32} fontSize={12} />
-                <Tooltip labelFormatter={(v) => new Date(String(v)).toLocaleString()} />
+                <Tooltip labelFormatter={(v) => formatTime(String(v))} />
                 <Legend />
                 {(Object.keys(STEPUP_COLORS) as (keyof typeof STEPUP_COLORS)[]).map((k) => (
                   <Bar key={k} dataKey={k} name={k} stackId="stepup" fill={STEPUP_COLORS[k]} isAnimationActive={false} />
@@ -362,7 +369,7 @@ function BarRow({ label, value, max, href, tone }: { label: string; value: numbe
       <Link href={href} className="group block">
         <div className="flex justify-between gap-2">
           <span className="truncate group-hover:underline">{label}</span>
-          <span className="tabular-nums text-muted-foreground">{value.toLocaleString()}</span>
+          <span className="tabular-nums text-muted-foreground">{value.toLocaleString("en")}</span>
         </div>
         <div className="mt-0.5 h-1.5 rounded bg-muted">
           <div className={tone === "destructive" ? "h-1.5 rounded bg-destructive" : "h-1.5 rounded bg-primary"} style={{ width: `${Math.max(2, (value / Math.max(1, max)) * 100)}%` }} />

@@ -13,6 +13,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Checkbox } from "@/components/ui/checkbox";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { LocalTime, useHydrated } from "@/components/ui/local-time";
 import { Select } from "@/components/ui/select";
 
 type Kind = ExplainPrincipal["kind"];
@@ -31,7 +32,10 @@ export function PolicyExplainer({ options }: { options: ExplainerOptions }) {
   const [who, setWho] = useState("");
   const [portal, setPortal] = useState(options.portals[0]?.slug ?? "");
   const [tool, setTool] = useState(options.portals[0]?.tools[0]?.exposedName ?? "");
-  const [at, setAt] = useState(localNow);
+  // Empty until hydrated: the server does not know the viewer's zone, so the browser fills in "now".
+  const hydrated = useHydrated();
+  const [pickedAt, setAt] = useState<string | null>(null);
+  const at = pickedAt ?? (hydrated ? localNow() : "");
   const [sourceIp, setSourceIp] = useState("");
   const [mfa, setMfa] = useState(true);
 
@@ -133,7 +137,7 @@ export function PolicyExplainer({ options }: { options: ExplainerOptions }) {
               </span>
             </CardTitle>
             <CardDescription>
-              {result.tool.riskClass} tool on {result.tool.server}, at {new Date(result.at).toLocaleString()}, version {result.version}.
+              {result.tool.riskClass} tool on {result.tool.server}, at <LocalTime value={result.at} />, version {result.version}.
             </CardDescription>
           </CardHeader>
           <CardContent className="space-y-4">

@@ -8,6 +8,7 @@ import { toast } from "sonner";
 
 import { api, toQuery } from "@/lib/api/client";
 import { roleKeys, serviceAccountKeys } from "@/lib/api/query-keys";
+import { formatTime } from "@/lib/format";
 import type { Page } from "@/lib/schemas/common";
 import {
   SERVICE_ACCOUNT_DEFAULT_EXPIRY_DAYS,
@@ -22,6 +23,7 @@ import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { CopyButton } from "@/components/ui/copy-button";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
+import { useHydrated } from "@/components/ui/local-time";
 import { RelativeTime, useNow } from "@/components/ui/relative-time";
 import { RetryAlert } from "@/components/ui/retry-alert";
 import { DataTable } from "@/components/data-table/data-table";
@@ -58,6 +60,7 @@ export function ServiceAccountsList({
 }) {
   const queryClient = useQueryClient();
   const now = useNow();
+  const hydrated = useHydrated();
   const { query } = useTableSearchParams();
   const params = serviceAccountListParams(query);
   const [isCreateOpen, setIsCreateOpen] = useState(false);
@@ -123,7 +126,7 @@ export function ServiceAccountsList({
           <div className="flex flex-wrap items-center gap-1">
             <Badge variant={meta.variant}>{meta.label}</Badge>
             {row.original.previousSecretExpiresAt ? (
-              <Badge variant="warning" title={`The previous secret works until ${new Date(row.original.previousSecretExpiresAt).toLocaleString()}`}>
+              <Badge variant="warning" title={`The previous secret works until ${formatTime(row.original.previousSecretExpiresAt, "date-time", hydrated ? undefined : "UTC")}`}>
                 Old secret in grace
               </Badge>
             ) : null}

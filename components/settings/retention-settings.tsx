@@ -6,7 +6,6 @@ import { Play, Plus, Trash2 } from "lucide-react";
 import { toast } from "sonner";
 
 import { ApiError, api } from "@/lib/api/client";
-import { formatDateTime } from "@/lib/format";
 import type { LogDestinationView } from "@/lib/schemas/log-destination";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -15,6 +14,7 @@ import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { LocalTime } from "@/components/ui/local-time";
 import { Select } from "@/components/ui/select";
 import { Switch } from "@/components/ui/switch";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
@@ -128,7 +128,7 @@ export function RetentionCard({ canWrite }: { canWrite: boolean }) {
                   <TableCell className="text-right tabular-nums">{c.rows.toLocaleString("en")}</TableCell>
                   <TableCell className="text-right tabular-nums">{size(c.bytes)}</TableCell>
                   <TableCell className="text-right tabular-nums">{c.due.toLocaleString("en")}</TableCell>
-                  <TableCell className="text-xs">{c.oldest ? formatDateTime(c.oldest) : "—"}</TableCell>
+                  <TableCell className="text-xs">{c.oldest ? <LocalTime value={c.oldest} /> : "—"}</TableCell>
                 </TableRow>
               );
             })}
@@ -158,9 +158,13 @@ export function RetentionCard({ canWrite }: { canWrite: boolean }) {
             </>
           ) : null}
           <span className="text-xs text-muted-foreground" role="status" aria-label="Last purge">
-            {data.lastPurge
-              ? `Last purge ${formatDateTime(data.lastPurge.time)} by ${data.lastPurge.actorLabel ?? "the schedule"}: ${data.lastPurge.outcome === "success" ? data.lastPurge.summary : `stopped (${data.lastPurge.summary})`}`
-              : "No purge has run yet."}
+            {data.lastPurge ? (
+              <>
+                Last purge <LocalTime value={data.lastPurge.time} /> by {data.lastPurge.actorLabel ?? "the schedule"}: {data.lastPurge.outcome === "success" ? data.lastPurge.summary : `stopped (${data.lastPurge.summary})`}
+              </>
+            ) : (
+              "No purge has run yet."
+            )}
             {data.purgeRecords ? ` ${data.purgeRecords} signed purge records.` : ""}
           </span>
         </div>
@@ -185,13 +189,24 @@ const events = (n: number, capped = false) => `${n.toLocaleString("en")}${capped
  * Where a destination stands. One created "from now on" starts after the log's head: until it has
  * acknowledged a batch, that seq is where delivery starts, not something it received.
  */
-function deliveryWords(d: LogDestinationView): string {
+function deliveryWords(d: LogDestinationView): React.ReactNode {
   const behind = `${events(d.lagEvents, d.isLagCapped)} to send`;
   if (d.lastDeliveredSeq === null) {
     const start = d.nextAfterSeq === "0" ? "starts from the first event" : `starts after seq ${d.nextAfterSeq}`;
     return `Nothing delivered yet · ${start} · ${behind}`;
   }
-  return `Last delivered seq ${d.lastDeliveredSeq}${d.lastDeliveredAt ? ` at ${formatDateTime(d.lastDeliveredAt)}` : ""} · ${behind}`;
+  return (
+    <>
+      Last delivered seq {d.lastDeliveredSeq}
+      {d.lastDeliveredAt ? (
+        <>
+          {" "}
+          at <LocalTime value={d.lastDeliveredAt} />
+        </>
+      ) : null}{" "}
+      · {behind}
+    </>
+  );
 }
 
 /** SIEM destinations with a live status line each: last delivered seq, lag, last error. */
@@ -246,7 +261,18 @@ export function LogDestinationsCard({ canWrite }: { canWrite: boolean }) {
                   <span className="truncate text-xs text-muted-foreground">{d.url}</span>
                   <span role="status" className="text-xs">
                     {deliveryWords(d)}
-                    {d.lastError ? ` · last error: ${d.lastError}${d.lastErrorAt ? ` (${formatDateTime(d.lastErrorAt)}), next try ${formatDateTime(d.nextAttemptAt)}` : ""}` : ""}
+                    {d.lastError ? (
+                      <>
+                        {" "}
+                        · last error: {d.lastError}
+                        {d.lastErrorAt ? (
+                          <>
+                            {" "}
+                            (<LocalTime value={d.lastErrorAt} />), next try <LocalTime value={d.nextAttemptAt} />
+                          </>
+                        ) : null}
+                      </>
+                    ) : null}
                   </span>
                 </div>
                 {canWrite ? (

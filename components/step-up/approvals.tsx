@@ -16,7 +16,8 @@ import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { Dialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/empty-state";
 import { FormField } from "@/components/ui/form-field";
-import { ClockTime, RelativeTime, useClock } from "@/components/ui/relative-time";
+import { LocalTime } from "@/components/ui/local-time";
+import { RelativeTime, WaitedTime } from "@/components/ui/relative-time";
 import { Select } from "@/components/ui/select";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
@@ -145,7 +146,7 @@ export function Approvals({
                       <Badge variant="outline">{g.riskClass}</Badge> {g.isPerCall ? <span className="text-xs text-muted-foreground">one call: {g.tool}</span> : null}
                     </TableCell>
                     <TableCell>
-                      <ClockTime value={g.endsAt} /> <span className="text-xs text-muted-foreground">(<RelativeTime value={g.endsAt} />)</span>
+                      <LocalTime value={g.endsAt} shape="time" /> <span className="text-xs text-muted-foreground">(<RelativeTime value={g.endsAt} />)</span>
                     </TableCell>
                     <TableCell>{g.useCount}×</TableCell>
                     <TableCell>{g.approvedBy ?? "—"}</TableCell>
@@ -182,15 +183,7 @@ export function Approvals({
   );
 }
 
-/** How long a request has waited, as a stopwatch counts: whole seconds, then whole minutes. */
-function waitingFor(createdAt: string, now: number): string {
-  const s = Math.max(0, Math.floor((now - Date.parse(createdAt)) / 1000));
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min`;
-}
-
 function RequestCard({ request: r, canDecide, isFocused = false, onApprove, onDeny }: { request: StepUpRequestView; canDecide: boolean; isFocused?: boolean; onApprove: () => void; onDeny: () => void }) {
-  // The page's shared clock: every card keeps counting, including one that arrived by polling.
-  const waiting = useClock((now) => waitingFor(r.createdAt, now));
   return (
     <div id={`request-${r.id}`} className={`rounded-lg border bg-card p-4 shadow-xs ${isFocused ? "ring-2 ring-primary" : ""}`} data-testid="step-up-request" data-focused={isFocused || undefined}>
       <div className="flex flex-wrap items-start justify-between gap-3">
@@ -210,9 +203,8 @@ function RequestCard({ request: r, canDecide, isFocused = false, onApprove, onDe
           <p className="text-sm text-muted-foreground">&ldquo;{r.reason}&rdquo;</p>
           <p className="text-xs text-muted-foreground">
             Waiting{" "}
-            <time dateTime={r.createdAt} data-testid="waiting" suppressHydrationWarning>
-              {waiting}
-            </time> · role {r.role.name} · expires <RelativeTime value={r.expiresAt} />
+            {/* The page's shared clock: every card keeps counting, including one that arrived by polling. */}
+            <WaitedTime since={r.createdAt} data-testid="waiting" /> · role {r.role.name} · expires <RelativeTime value={r.expiresAt} />
           </p>
         </div>
         {canDecide ? (

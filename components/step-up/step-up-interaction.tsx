@@ -12,7 +12,8 @@ import { Button } from "@/components/ui/button";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
-import { ClockTime } from "@/components/ui/relative-time";
+import { LocalTime } from "@/components/ui/local-time";
+import { WaitedTime } from "@/components/ui/relative-time";
 import { Spinner } from "@/components/ui/spinner";
 import { Textarea } from "@/components/ui/textarea";
 import type { StepUpRequestView } from "@/lib/schemas/step-up";
@@ -169,7 +170,6 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
         </div>
       );
   } else if (requestId) {
-    const waited = request.data ? Math.max(0, Math.round((request.dataUpdatedAt - Date.parse(request.data.createdAt)) / 1000)) : 0;
     body = (
       <div className="space-y-4" data-testid="step-up-waiting">
         <div className="flex items-center gap-3 rounded-lg border bg-muted/40 p-4">
@@ -177,7 +177,7 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
           <div className="text-sm">
             <p className="font-medium">Waiting for a manager&apos;s decision</p>
             <p className="text-muted-foreground">
-              This page continues by itself once it is decided. {request.data ? <>Waiting {waited < 60 ? `${waited} s` : `${Math.floor(waited / 60)} min`}; the request expires at <ClockTime value={request.data.expiresAt} />.</> : null}
+              This page continues by itself once it is decided. {request.data ? <>Waiting <WaitedTime since={request.data.createdAt} />; the request expires at <LocalTime value={request.data.expiresAt} shape="time" />.</> : null}
             </p>
           </div>
         </div>

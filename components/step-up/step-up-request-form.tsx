@@ -8,7 +8,7 @@ import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
-import { ClockTime } from "@/components/ui/relative-time";
+import { LocalTime } from "@/components/ui/local-time";
 import { FormField } from "@/components/ui/form-field";
 import { Select } from "@/components/ui/select";
 import { Spinner } from "@/components/ui/spinner";
@@ -144,7 +144,7 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
           <div className="text-sm">
             <p className="font-medium">Waiting for a manager&apos;s decision</p>
             <p className="text-muted-foreground">
-              This page updates by itself. {view ? <>The request expires at <ClockTime value={view.expiresAt} /> if no one decides.</> : null}
+              This page updates by itself. {view ? <>The request expires at <LocalTime value={view.expiresAt} shape="time" /> if no one decides.</> : null}
             </p>
           </div>
         </div>
@@ -163,7 +163,7 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
   } else if (props.activeUntil) {
     body = (
       <Alert variant="success" title="You already have this access" data-testid="step-up-active">
-        An approved request covers {riskClass} tools on {portal.name} until <ClockTime value={props.activeUntil} />. Retry the call from your client; ask again here once it ends.
+        An approved request covers {riskClass} tools on {portal.name} until <LocalTime value={props.activeUntil} shape="time" />. Retry the call from your client; ask again here once it ends.
       </Alert>
     );
   } else {

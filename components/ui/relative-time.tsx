@@ -1,8 +1,9 @@
 "use client";
 
-import { useSyncExternalStore } from "react";
+import { useSyncExternalStore, type ComponentProps } from "react";
 
-import { formatClockTime, formatDateTime, formatRelativeTime } from "@/lib/format";
+import { formatRelativeTime, formatTime, formatWaited } from "@/lib/format";
+import { useHydrated } from "@/components/ui/local-time";
 
 const MINUTE = 60_000;
 // Every second: a "Waiting 12 s" counts visibly, and a relative time turns over within a second of
@@ -52,35 +53,24 @@ export function useNow(): number {
  */
 export function RelativeTime({ value, fallback = "—", className }: { value: string | null | undefined; fallback?: string; className?: string }) {
   const text = useClock((now) => (value ? formatRelativeTime(value, now) : fallback));
-  const isLocal = useIsBrowser();
+  const hydrated = useHydrated();
   if (!value) return <span className={className}>{fallback}</span>;
   return (
-    <time dateTime={value} title={isLocal ? formatDateTime(value) : undefined} className={className} suppressHydrationWarning>
+    <time dateTime={value} title={hydrated ? formatTime(value) : undefined} className={className} suppressHydrationWarning>
       {text}
     </time>
   );
 }
 
-// Whether this render is the browser's own (after hydration): the server has no viewer's time zone,
-// so anything in local time waits for it (the title of a relative time, a time of day).
-const noop = () => () => undefined;
-const useIsBrowser = () =>
-  useSyncExternalStore(
-    noop,
-    () => true,
-    () => false,
-  );
-
 /**
- * A time of day ("2:07:15 PM") in the viewer's time zone. The server does not know that zone, so
- * the server and the hydrating browser both show UTC (marked as such) and the browser switches to
- * local time right after: no hydration mismatch in a browser outside UTC.
+ * How long something has waited since `since` ("12 s", "3 min", "1 h 5 min"), counting on the
+ * page's shared clock. The server's moment differs from the browser's, hence the hydration escape.
  */
-export function ClockTime({ value, className }: { value: string; className?: string }) {
-  const isLocal = useIsBrowser();
+export function WaitedTime({ since, ...props }: { since: string } & Omit<ComponentProps<"time">, "dateTime" | "children">) {
+  const text = useClock((now) => formatWaited(Date.parse(since), now));
   return (
-    <time dateTime={value} title={isLocal ? formatDateTime(value) : undefined} className={className}>
-      {formatClockTime(value, isLocal ? undefined : "UTC")}
+    <time dateTime={since} {...props} suppressHydrationWarning>
+      {text}
     </time>
   );
 }

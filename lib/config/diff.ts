@@ -1,4 +1,5 @@
 import { canonicalJson } from "@/lib/audit/event";
+import { formatUtcText } from "@/lib/format";
 
 /**
  * What changed between two config snapshots, by entity (portal, server in a portal, tool, role,
@@ -64,7 +65,7 @@ function principalWords(kind: string, id: string, options: DiffOptions): string 
 /** A grant's end, to the minute, in UTC (the same for every reader of the history). */
 function when(value: unknown): string {
   const date = new Date(str(value));
-  return Number.isNaN(date.getTime()) ? str(value) : `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return Number.isNaN(date.getTime()) ? str(value) : formatUtcText(date);
 }
 
 /** What a revocation entry ends, by its kind (see `revocationKinds`). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { SEVERITY_COLORS, STEPUP_COLORS, timeLabel } from "@/lib/dashboards/chart-format";
+import { SEVERITY_COLORS, STEPUP_COLORS, timeAxis, timeLabel } from "@/lib/dashboards/chart-format";
 
 // 23:00 UTC on 6 December: London is on UTC then, so the label is the same wherever the test runs.
 const at = "2026-12-06T23:00:00.000Z";
@@ -8,16 +8,40 @@ const at = "2026-12-06T23:00:00.000Z";
 describe("tick labels of the overview's charts", () => {
   it("give day, month and hours:minutes for 2-hour buckets, in British and American English alike", () => {
     process.env.TZ = "UTC";
-    const gb = timeLabel(at, "7d", "en-GB");
+    const gb = timeLabel(at, "7d", { locale: "en-GB" });
     expect(gb).toMatch(/^\d{1,2} \w{3} \d{2}:\d{2}$/);
     expect(gb).not.toMatch(/, \d{2}$/);
-    expect(timeLabel(at, "7d", "en-US")).toMatch(/^\w{3} \d{1,2} \d{2}:\d{2}\s?(AM|PM)$/);
-    expect(timeLabel(at, "7d", "de-DE")).toMatch(/\d{2}:\d{2}$/);
+    expect(timeLabel(at, "7d", { locale: "en-US" })).toMatch(/^\w{3} \d{1,2} \d{2}:\d{2}\s?(AM|PM)$/);
+    expect(timeLabel(at, "7d", { locale: "de-DE" })).toMatch(/\d{2}:\d{2}$/);
   });
 
   it("give the date alone for day buckets, and the time alone within a day", () => {
-    expect(timeLabel(at, "30d", "en-GB")).toMatch(/^\d{1,2} \w{3}$/);
-    expect(timeLabel(at, "1h", "en-GB")).toMatch(/^\d{2}:\d{2}$/);
+    expect(timeLabel(at, "30d", { locale: "en-GB" })).toMatch(/^\d{1,2} \w{3}$/);
+    expect(timeLabel(at, "1h", { locale: "en-GB" })).toMatch(/^\d{2}:\d{2}$/);
+  });
+});
+
+describe("the time axis of the last 24 hours", () => {
+  // Hourly buckets from 08:00 UTC on 6 December to 07:00 UTC on 7 December.
+  const hours = Array.from({ length: 24 }, (_, i) => new Date(Date.parse("2026-12-06T08:00:00Z") + i * 3_600_000).toISOString());
+
+  it("gives the time alone, and the day where it changes in the viewer's zone", () => {
+    const axis = timeAxis(hours, "24h", { locale: "en-GB", timeZone: "America/Los_Angeles", count: 6 });
+    // Every fourth hour: 00:00 to 20:00, all on 6 December in Los Angeles (UTC crosses midnight).
+    expect(axis.ticks!.map(axis.label)).toEqual(["00:00", "04:00", "08:00", "12:00", "16:00", "20:00"]);
+    const berlin = timeAxis(hours, "24h", { locale: "en-GB", timeZone: "Europe/Berlin", count: 6 });
+    expect(berlin.ticks!.map(berlin.label)).toEqual(["6 Dec 09:00", "13:00", "17:00", "21:00", "7 Dec 01:00", "05:00"]);
+  });
+
+  it("gives no day when every tick falls on the same one", () => {
+    const hour = Array.from({ length: 60 }, (_, i) => new Date(Date.parse("2026-12-06T12:00:00Z") + i * 60_000).toISOString());
+    const axis = timeAxis(hour, "1h", { locale: "en-GB", timeZone: "Asia/Singapore", count: 6 });
+    expect(axis.ticks!.map(axis.label)).toEqual(["20:00", "20:10", "20:20", "20:30", "20:40", "20:50"]);
+  });
+
+  it("leaves the ticks to the chart when every label carries its date", () => {
+    expect(timeAxis(hours, "7d").ticks).toBeUndefined();
+    expect(timeAxis(hours, "7d", { locale: "en-GB", timeZone: "UTC" }).label(hours[0]!)).toBe("6 Dec 08:00");
   });
 });
 

@@ -6,6 +6,7 @@ import { describeError, log } from "../log";
 import { raiseAlert } from "./engine";
 import { resolveAlertAutomatically } from "./alerts";
 import { listSigningKeyAges } from "../signing-keys";
+import { formatUtcText } from "@/lib/format";
 
 const DAY_MS = 86_400_000;
 
@@ -49,7 +50,7 @@ async function currentMatches(db: Db, rule: StateRule, now: Date): Promise<Match
         db.serviceAccount.findMany({ where: { disabledAt: null, expiresAt: { lte: until } }, select: { clientId: true, name: true, expiresAt: true } }),
         db.apiToken.findMany({ where: { revokedAt: null, expiresAt: { lte: until, gt: now } }, select: { id: true, name: true, prefix: true, expiresAt: true, user: { select: { email: true } } } }),
       ]);
-      const when = (d: Date) => (d <= now ? "has expired" : `expires ${d.toISOString().slice(0, 10)}`);
+      const when = (d: Date) => (d <= now ? "has expired" : `expires ${formatUtcText(d)}`);
       return [
         ...accounts.map((a) => ({ subject: `service-account:${a.clientId}`, title: `Service account ${a.name} ${when(a.expiresAt)}`, auditFilter: { q: a.clientId } })),
         ...tokens.map((t) => ({ subject: `api-token:${t.id}`, title: `API token ${t.name} (${t.prefix}…) of ${t.user.email} ${when(t.expiresAt)}`, auditFilter: { q: t.prefix } })),
@@ -68,7 +69,7 @@ async function currentMatches(db: Db, rule: StateRule, now: Date): Promise<Match
             SELECT 1 FROM "AuditEvent" d WHERE d."targetId" = r."targetId" AND d."seq" > r."seq" AND d."kind" LIKE 'stepup%'
               AND d."kind" NOT IN ('stepup.requested', 'stepup.request') AND d."action" NOT IN ('stepup.requested', 'stepup.request'))
         LIMIT 500`;
-      return rows.map((r) => ({ subject: `stepup:${r.targetId}`, title: `Step-up request by ${r.actorLabel ?? "someone"} waiting since ${new Date(r.time).toISOString().slice(11, 16)} UTC`, auditFilter: { q: r.targetId } }));
+      return rows.map((r) => ({ subject: `stepup:${r.targetId}`, title: `Step-up request by ${r.actorLabel ?? "someone"} waiting since ${formatUtcText(new Date(r.time))}`, auditFilter: { q: r.targetId } }));
     }
     case "credential_age": {
       const before = new Date(now.getTime() - (p.days as number) * DAY_MS);
