@@ -83,7 +83,26 @@ function seedInChild(servers: unknown[]): Promise<{ applied: string[]; portalSlu
   });
 }
 
+/**
+ * npm install's postinstall generates the database client; a checkout whose node_modules came
+ * another way (copied, or installed with --ignore-scripts) has none, and the build then fails on
+ * ten unresolved imports. Generated here when it is missing or older than the schema.
+ */
+function ensureDatabaseClient() {
+  const client = path.join(root, "lib/generated/prisma/client.ts");
+  const schema = path.join(root, "prisma/schema.prisma");
+  if (fs.existsSync(client) && fs.statSync(client).mtimeMs >= fs.statSync(schema).mtimeMs) return;
+  say("Generating the database client (prisma generate)…");
+  const generate = spawnSync(process.execPath, [path.join(root, "node_modules/prisma/build/index.js"), "generate"], {
+    cwd: root,
+    env: { ...env, PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false" },
+    stdio: "inherit",
+  });
+  if (generate.status !== 0) throw new Error("prisma generate failed");
+}
+
 async function main() {
+  ensureDatabaseClient();
   if (process.env.PORTICO_SKIP_BUILD !== "1" && needsBuild(root)) {
     say("Building the dashboard (first run or sources changed)…");
     const build = spawnSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], { cwd: root, env, stdio: "inherit" });
