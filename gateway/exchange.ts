@@ -98,7 +98,7 @@ export type Call = {
   /** Set by a framing that can carry what the upstream sends back during the call (relay.ts). */
   channel?: CallChannel;
   /** Set by decide when the call needs elevated access: where the person asks for it (stages/elicit-step-up.ts). */
-  stepUp?: { url: string; scope: string };
+  stepUp?: { url: string; scope: string; ended: string | null };
   /** Set only when tracing is on (gateway/tracing.ts): recorded on the audit event. */
   traceId?: string;
   finalized: boolean;

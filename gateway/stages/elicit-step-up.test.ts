@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 
+import type { TokenIdentity } from "../auth";
 import type { GatewayAsk } from "../exchange";
 import { callOf, state } from "../testing/stage-fixtures";
 import { createDecide } from "./decide";
@@ -10,8 +11,9 @@ const resolve = createResolve({ getState: () => state, hasDrifted: () => false }
 const decide = createDecide({ gatewayUrl: "http://gw", controlPlaneUrl: "https://portico.example" });
 const elicit = createElicitStepUp();
 
-function challenged(capabilities: GatewayAsk["capabilities"], answer: () => Promise<Record<string, unknown>>) {
+function challenged(capabilities: GatewayAsk["capabilities"], answer: () => Promise<Record<string, unknown>>, who: Partial<TokenIdentity> = {}) {
   const call = callOf("tools/call", { name: "b_pay", arguments: { amount: 1200 } });
+  call.caller.identity = { ...call.caller.identity, ...who };
   const asked: Record<string, unknown>[] = [];
   call.channel = { notify: () => undefined, relay: () => undefined, ask: { capabilities, request: (_m, params) => (asked.push(params), answer()) } };
   expect(resolve(call)).toBeUndefined();
@@ -54,5 +56,12 @@ describe("elicit step-up", () => {
     resolve(call);
     decide(call);
     expect(new URL(call.stepUp!.url).searchParams.has("args")).toBe(false);
+  });
+
+  it("tells a caller whose grant left the snapshot that its elevated access ended", async () => {
+    const { call, ending, asked } = challenged({ elicitation: { url: {} } }, async () => ({ action: "accept" }), { scopes: ["mcp", "mcp:elevated:financial"], elevationId: "g-old" });
+    await elicit(call, ending);
+    expect(asked[0]?.message).toBe('Your elevated access ended (elevated grant g-old is no longer active). b_pay needs a manager\'s approval (scope "mcp mcp:elevated:financial"). Open the page to ask for it; once approved, call the tool again.');
+    expect(call.reasons).toContain("elevated grant g-old is no longer active");
   });
 });

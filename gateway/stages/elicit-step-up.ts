@@ -26,7 +26,7 @@ export function createElicitStepUp() {
       mode: "url",
       elicitationId: randomUUID(),
       url: call.stepUp.url,
-      message: `${call.exposedName ?? "This tool"} needs a manager's approval (scope "${call.stepUp.scope}"). Open the page to ask for it; once approved, call the tool again.`,
+      message: `${call.stepUp.ended ? `Your elevated access ended (${call.stepUp.ended}). ` : ""}${call.exposedName ?? "This tool"} needs a manager's approval (scope "${call.stepUp.scope}"). Open the page to ask for it; once approved, call the tool again.`,
     };
     // Only a client that declared URL mode is asked; the others keep the 403 (or its fallback).
     if (missingCapability(ask.capabilities, "elicitation/create", params) !== null) return ending;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { argumentsHash, type SnapshotElevatedGrant } from "@/lib/config/elevated-grants";
+import { formatUtcText } from "@/lib/format";
 
 import type { TokenIdentity } from "../auth";
 import { newCall, newCaller, newRequestContext } from "../exchange";
@@ -82,6 +83,39 @@ describe("grants", () => {
     expect(run([perCall], "b_pay", args, {}, first.state).ending).toMatchObject({ status: 403 });
     // A token naming a per-call grant gets nothing from it.
     expect(run([perCall], "b_pay", { amount: 1 }, { scopes: ["mcp", "mcp:elevated:financial"], elevationId: "g-call" }).ending).toMatchObject({ status: 403 });
+  });
+
+  it("names the grant that ended, and tells the caller its elevated access ended", () => {
+    const token = { scopes: ["mcp", "mcp:elevated:write"], elevationId: "g-window" };
+    const message = (ending: unknown) => (ending as { message: string }).message;
+    // Revoked or expired and dropped: the snapshot lists active grants only, so it cannot tell which.
+    const dropped = run([], "a_write", {}, token);
+    expect(dropped.call.reasons).toEqual(["needs approval", "elevated grant g-window is no longer active"]);
+    expect(message(dropped.ending)).toMatch(/^Your elevated access ended \(elevated grant g-window is no longer active\)\. Tool "a_write" needs elevated access/);
+    expect(dropped.ending).toMatchObject({ fallback: { text: message(dropped.ending) } });
+    expect(dropped.ending?.kind === "http" && dropped.ending.headers?.["www-authenticate"]).toContain('error_description="Your elevated access ended. This tool needs elevated access: ');
+    // Past its end while the snapshot still lists it: the time is known.
+    const expired = run([grant({ endsAt: PAST })], "a_write", {}, token);
+    expect(expired.call.reasons).toContain(`elevated grant g-window expired at ${formatUtcText(new Date(PAST))}`);
+    // A principal without an elevated token, whose grant ran out.
+    expect(run([grant({ endsAt: PAST })], "a_write", {}).call.reasons).toContain(`elevated grant g-window expired at ${formatUtcText(new Date(PAST))}`);
+  });
+
+  it("names a used per-call grant, and says nothing of grants that never covered this call", () => {
+    const args = { amount: 5000 };
+    const perCall = grant({ id: "g-call", riskClass: "financial", serverSlug: "b", toolName: "pay", argumentsHash: argumentsHash(args) });
+    const first = run([perCall], "b_pay", args);
+    expect(run([perCall], "b_pay", args, {}, first.state).call.reasons).toEqual(["needs approval", "per-call grant g-call was used by an earlier call"]);
+    const untouched = (grants: SnapshotElevatedGrant[], who: Partial<TokenIdentity> = {}) => {
+      const { call, ending } = run(grants, "a_write", {}, who);
+      expect(call.reasons).toEqual(["needs approval"]);
+      expect((ending as { message: string }).message).not.toContain("ended");
+    };
+    // Another subject's, another class's, one still active for another class, and a token for another class.
+    untouched([grant({ subject: "other", endsAt: PAST })]);
+    untouched([grant({ riskClass: "financial", endsAt: PAST })]);
+    untouched([grant({ subject: "other" })], { scopes: ["mcp", "mcp:elevated:write"], elevationId: "g-window" });
+    untouched([], { scopes: ["mcp", "mcp:elevated:financial"], elevationId: "g-window" });
   });
 
   it("leaves a caller with neither scope nor grant untouched", () => {

@@ -1,3 +1,5 @@
+import type { EndedGrant } from "@/lib/config/elevated-grants";
+import { formatUtcText } from "@/lib/format";
 import { elevatedScope } from "@/lib/policy/evaluate";
 import type { RiskClass } from "@/lib/schemas/common";
 
@@ -58,4 +60,27 @@ export function createGrants() {
   }
 
   return { check, settle };
+}
+
+/**
+ * For decide's step-up denial only (never the allowed path): the grant this caller's token or
+ * principal held for the call's risk class that no longer counts, so the denial can say the
+ * access ended rather than that none was ever asked for. A token's grant is named only when the
+ * token carries this class's scope: a grant for another class says nothing about this one.
+ */
+export function endedGrant(call: Call, now: number): EndedGrant | null {
+  const { tool, state, portal } = call;
+  if (!tool || !state || !portal) return null;
+  const identity = call.caller.identity;
+  const query = { kind: identity.kind, subject: identity.subject, portal: portal.slug, riskClass: tool.riskClass, server: tool.serverSlug, tool: tool.upstreamName };
+  const tokenGrant = identity.elevationId && identity.scopes.includes(elevatedScope(tool.riskClass as RiskClass)) ? identity.elevationId : null;
+  return (tokenGrant && state.grants.ended({ ...query, id: tokenGrant }, now)) || state.grants.ended({ ...query, id: null }, now);
+}
+
+/** The audit reason (and the client's explanation) for an ended grant: only what the snapshot knows. */
+export function endedGrantText(grant: EndedGrant): string {
+  if (grant.isUsed) return `per-call grant ${grant.id} was used by an earlier call`;
+  if (grant.endsAt) return `elevated grant ${grant.id} expired at ${formatUtcText(new Date(grant.endsAt))}`;
+  // The snapshot lists active grants only: one that left it expired or was revoked, it cannot tell which.
+  return `elevated grant ${grant.id} is no longer active`;
 }

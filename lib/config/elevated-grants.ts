@@ -39,6 +39,13 @@ export function argumentsHash(args: Record<string, unknown> | undefined | null):
 
 export type GrantMatch = { grantId: string; isPerCall: boolean };
 
+/**
+ * A grant that no longer counts, as a step-up denial names it: `endsAt` when the snapshot still
+ * lists it past its end, `isUsed` for a per-call grant a call used up, neither when it has left the
+ * snapshot (the list carries active grants only, so expired and revoked look the same there).
+ */
+export type EndedGrant = { id: string; endsAt: string | null; isUsed: boolean };
+
 export type GrantIndex = {
   /** Whether window grant `id` is active at `now` for this subject, portal and risk class. */
   isActive(id: string, subject: string, portal: string, riskClass: string, now: number): boolean;
@@ -49,6 +56,13 @@ export type GrantIndex = {
   find(call: { subject: string; kind: string; portal: string; riskClass: string; server: string; tool: string; arguments?: Record<string, unknown> }, now: number): GrantMatch | null;
   /** A per-call grant is good once: the gateway forgets it as soon as a call used it. */
   consume(id: string): void;
+  /**
+   * For a step-up denial only (it scans): the grant that no longer counts for this call. With `id`
+   * (the grant an elevated token names), that grant unless it is active or another principal's
+   * or class's; without, the principal's latest grant for the risk class (and, per call, this
+   * tool) that ended or was used while the snapshot still lists it. Null when there is none.
+   */
+  ended(call: { id: string | null; subject: string; kind: string; portal: string; riskClass: string; server: string; tool: string }, now: number): EndedGrant | null;
 };
 
 type Compiled = SnapshotElevatedGrant & { endsMs: number };
@@ -95,6 +109,22 @@ export function createGrantIndex(grants: readonly SnapshotElevatedGrant[], usedB
     },
     consume(id) {
       used.add(id);
+    },
+    ended(call, now) {
+      const lapsed = (grant: Compiled): EndedGrant | null =>
+        now >= grant.endsMs ? { id: grant.id, endsAt: grant.endsAt, isUsed: false } : used.has(grant.id) ? { id: grant.id, endsAt: null, isUsed: true } : null;
+      if (call.id !== null) {
+        const grant = byId.get(call.id);
+        if (!grant) return { id: call.id, endsAt: null, isUsed: false };
+        return grant.subject === call.subject && grant.portalSlug === call.portal && grant.riskClass === call.riskClass ? lapsed(grant) : null;
+      }
+      let latest: Compiled | null = null;
+      for (const grant of byPrincipal.get(`${call.kind}\u0000${call.subject}\u0000${call.portal}`) ?? []) {
+        if (grant.riskClass !== call.riskClass || !lapsed(grant)) continue;
+        if (grant.argumentsHash !== null && (grant.serverSlug !== call.server || grant.toolName !== call.tool)) continue;
+        if (!latest || grant.endsMs > latest.endsMs) latest = grant;
+      }
+      return latest && lapsed(latest);
     },
   };
 }

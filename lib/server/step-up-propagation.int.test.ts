@@ -163,7 +163,11 @@ describe(`step-up reaches the gateway (${label})`, () => {
     const request = (await filed.json()) as { id: string; requester: { kind: string; id: string } };
     expect(request.requester).toEqual({ kind: "service_account", id: account.clientId, label: "before-and-after" });
     const client = await connect(before.token);
-    expect(await tag(client)).toMatch(/elevated access/);
+    // A service account cannot re-authorize: the refusal names the request page for a person and the API request for it.
+    const refused = await tag(client);
+    expect(refused).toContain('Tool \\"tagging_tag_resource\\" needs elevated access');
+    expect(refused).toContain(`A person requests it at ${CP}/step-up/new?portal=finops&risk=write&server=tagging&tool=tag_resource`);
+    expect(refused).toContain(`a service account files POST ${CP}/api/v1/step-up-requests with its access token`);
 
     const res = await api("POST", `/api/v1/step-up-requests/${request.id}/approve`, { durationMinutes: 15 });
     expect(res.status, await res.clone().text()).toBe(200);
@@ -210,7 +214,8 @@ describe(`step-up reaches the gateway (${label})`, () => {
         await new Promise((r) => setTimeout(r, 5));
         outcome = await tag(client);
       }
-      expect(outcome).toMatch(/elevated access/);
+      // The token still names the grant: the refusal says the access ended, not that none was ever asked for.
+      expect(outcome).toContain(`Your elevated access ended (elevated grant ${grantId} is no longer active)`);
       // The first trial warms the route and publish paths, as a running control plane has them.
       if (i > 0) times.push(Date.now() - started);
       await client.close();
