@@ -8,7 +8,7 @@ import { Frame } from "@/components/oauth/consent-card";
 import { SignInAgain } from "@/components/step-up/sign-in-again";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
-import { Button } from "@/components/ui/button";
+import { Button, buttonVariants } from "@/components/ui/button";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
@@ -38,6 +38,9 @@ export const RISK_TEXT: Record<string, string> = {
   destructive: "delete or overwrite things",
   financial: "change budgets and spending",
 };
+
+/** How long a denial's note (or an ended request) shows before the client gets `access_denied`. */
+const RETURN_SECONDS = 5;
 
 type Errors = Record<string, string>;
 
@@ -149,24 +152,21 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
 
   let body: React.ReactNode;
   if (finished) {
+    const back = <ReturnToClient location={finished.location} clientName={props.clientName} />;
     body =
       finished.outcome === "denied" ? (
         <div className="space-y-4" data-testid="step-up-denied">
           <Alert variant="destructive" title="Your request was denied">
             {finished.note ? <>Note from the approver: &ldquo;{finished.note}&rdquo;</> : "No note was given."}
           </Alert>
-          <Button className="w-full" variant="outline" onClick={() => window.location.assign(finished.location)}>
-            Back to {props.clientName}
-          </Button>
+          {back}
         </div>
       ) : (
         <div className="space-y-4" data-testid="step-up-ended">
           <Alert variant="warning" title={`Your request ${finished.outcome === "withdrawn" ? "was withdrawn" : "expired"}`}>
             Start again from your MCP client if you still need it.
           </Alert>
-          <Button className="w-full" variant="outline" onClick={() => window.location.assign(finished.location)}>
-            Back to {props.clientName}
-          </Button>
+          {back}
         </div>
       );
   } else if (requestId) {
@@ -239,5 +239,36 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
         {body}
       </div>
     </Frame>
+  );
+}
+
+/**
+ * After a denial (or a request that ended without approval): the client waits on its redirect URI,
+ * so the page sends it `access_denied` by itself after a few seconds to read the note, as an
+ * approval continues by itself; "Back now" goes at once.
+ */
+function ReturnToClient({ location, clientName }: { location: string; clientName: string }) {
+  const [left, setLeft] = useState(RETURN_SECONDS);
+  // Once on the way (the count ran out or "Back now" was clicked), no second navigation: the
+  // authorization request resumes once.
+  const [leaving, setLeaving] = useState(false);
+  useEffect(() => {
+    if (leaving) return;
+    const timer = setTimeout(() => {
+      if (left > 1) return setLeft(left - 1);
+      setLeaving(true);
+      window.location.assign(location);
+    }, 1000);
+    return () => clearTimeout(timer);
+  }, [left, leaving, location]);
+  return (
+    <div className="flex items-center justify-between gap-3 text-sm text-muted-foreground">
+      <p data-testid="step-up-return-countdown">
+        {leaving ? `Back to ${clientName}…` : `Back to ${clientName} in ${left} s…`}
+      </p>
+      <a href={location} onClick={() => setLeaving(true)} className={buttonVariants({ variant: "outline", size: "sm" })}>
+        Back now
+      </a>
+    </div>
   );
 }
