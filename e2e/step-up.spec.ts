@@ -258,6 +258,9 @@ test("after a denial, the analyst's request page still shows the manager's note 
   await expect(page.getByRole("heading", { name: "Request elevated access" })).toBeVisible();
   const { context, bob } = await managerOnApprovals(browser);
   const reason = `A budget for the Q1 pilot ${Date.now()}`;
+  // The form offers the shortest window first (least privilege), and an example reason about budgets, not tags.
+  await expect(page.getByLabel("For how long?")).toHaveValue("15");
+  await expect(page.getByLabel("Why do you need it?")).toHaveAttribute("placeholder", /budget/i);
   await page.getByLabel("Why do you need it?").fill(reason);
   await page.getByLabel("For how long?").selectOption("15");
   await page.getByRole("button", { name: "Ask for approval" }).click();

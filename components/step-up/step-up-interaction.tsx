@@ -39,6 +39,18 @@ export const RISK_TEXT: Record<string, string> = {
   financial: "change budgets and spending",
 };
 
+/** What a reason could say for each risk class: the form's example, never a write example for a budget. */
+export const REASON_EXAMPLE: Record<string, string> = {
+  read: "Check last month's spend for the cost review",
+  write: "Tag the Q4 cost-centre resources for the audit",
+  destructive: "Remove the stale tags left by the Q3 migration",
+  financial: "Raise the Q1 pilot budget, as agreed in finance ticket FIN-1234",
+};
+export const reasonPlaceholder = (riskClass: string) => REASON_EXAMPLE[riskClass] ?? "What you will do with it, and the ticket it is for";
+
+/** The form's default window: the shortest the role allows (least privilege); asking for longer is a choice. */
+export const shortestDuration = (durations: number[]) => String(durations.length ? Math.min(...durations) : 15);
+
 /** How long a denial's note (or an ended request) shows before the client gets `access_denied`. */
 const RETURN_SECONDS = 5;
 
@@ -219,10 +231,10 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
     body = (
       <form action={submitRequest} className="space-y-4" data-testid="step-up-form">
         <FormField label="Why do you need it?" htmlFor="reason" error={errors.reason} description="Your approver reads this." required>
-          <Textarea name="reason" placeholder="Tag the Q4 cost-centre resources for the audit" maxLength={1000} />
+          <Textarea name="reason" placeholder={reasonPlaceholder(riskClass)} maxLength={1000} />
         </FormField>
         <FormField label="For how long?" htmlFor="durationMinutes" error={errors.durationMinutes} description={`Allowed by your role "${props.initial.roleName}".`} required>
-          <Select name="durationMinutes" defaultValue={String(props.initial.durations.at(-1) ?? 15)} options={props.initial.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
+          <Select name="durationMinutes" defaultValue={shortestDuration(props.initial.durations)} options={props.initial.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
         </FormField>
         <Button type="submit" className="w-full" loading={busy}>
           Ask for approval
