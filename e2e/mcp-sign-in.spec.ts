@@ -72,6 +72,16 @@ test("a local account with TOTP signs in a client; the person sees it under Conn
     await client.close();
   }
 
+  // Seconds later the client asks for the elevated scope (as on the gateway's step-up challenge):
+  // the code just entered at sign-in is a fresh second factor, so the page offers the request form
+  // at once instead of asking for another code (which the one-time rule would refuse as a replay).
+  const elevated = new URL(provider.authorizationUrl!);
+  elevated.searchParams.set("scope", "mcp mcp:elevated:write");
+  await page.goto(elevated.toString());
+  await expect(page.getByTestId("step-up-title")).toBeVisible();
+  await expect(page.getByTestId("step-up-form")).toBeVisible();
+  await expect(page.getByTestId("step-up-mfa")).toHaveCount(0);
+
   await page.goto("/connected-clients");
   const row = page.getByRole("row", { name: /VS Code \(e2e\)/ });
   await expect(row).toBeVisible();

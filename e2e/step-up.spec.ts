@@ -150,7 +150,7 @@ test("an analyst is challenged, files a request, the manager approves it live, r
   await Promise.all([client.close(), context.close(), auditor.close()]);
 });
 
-test("a denied request ends the client's authorization with access_denied and shows the manager's note", async ({ page, browser }) => {
+test("a denied request shows the manager's note, then ends the client's authorization with access_denied by itself", async ({ page, browser }) => {
   const { client, url } = await challenged(page);
   const { context, bob } = await managerOnApprovals(browser);
   const reason = `Retag everything ${Date.now()}`;
@@ -164,9 +164,12 @@ test("a denied request ends the client's authorization with access_denied and sh
     await bob.getByLabel("Note to the requester").fill("Use the staging account for bulk changes");
     await bob.getByTestId("confirm-deny").click();
     await expect(page.getByTestId("step-up-denied")).toContainText("Use the staging account for bulk changes");
-    await page.getByRole("button", { name: /Back to/ }).click();
+    // No click: the page counts down and sends the waiting client its answer, as an approval does.
+    await expect(page.getByTestId("step-up-return-countdown")).toContainText(/Back to Claude Code \(step-up e2e\) in \d s/);
+    await expect(page.getByRole("link", { name: "Back now" })).toBeVisible();
   });
   expect(callback.searchParams.get("error")).toBe("access_denied");
+  expect(callback.searchParams.get("error_description")).toBe("a manager denied the step-up request: Use the staging account for bulk changes");
   await Promise.all([client.close(), context.close()]);
 });
 
@@ -255,6 +258,9 @@ test("after a denial, the analyst's request page still shows the manager's note 
   await expect(page.getByRole("heading", { name: "Request elevated access" })).toBeVisible();
   const { context, bob } = await managerOnApprovals(browser);
   const reason = `A budget for the Q1 pilot ${Date.now()}`;
+  // The form offers the shortest window first (least privilege), and an example reason about budgets, not tags.
+  await expect(page.getByLabel("For how long?")).toHaveValue("15");
+  await expect(page.getByLabel("Why do you need it?")).toHaveAttribute("placeholder", /budget/i);
   await page.getByLabel("Why do you need it?").fill(reason);
   await page.getByLabel("For how long?").selectOption("15");
   await page.getByRole("button", { name: "Ask for approval" }).click();

@@ -8,7 +8,7 @@ import { Frame } from "@/components/oauth/consent-card";
 import { SignInAgain } from "@/components/step-up/sign-in-again";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
-import { Button } from "@/components/ui/button";
+import { Button, buttonVariants } from "@/components/ui/button";
 import { FormField } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
@@ -38,6 +38,21 @@ export const RISK_TEXT: Record<string, string> = {
   destructive: "delete or overwrite things",
   financial: "change budgets and spending",
 };
+
+/** What a reason could say for each risk class: the form's example, never a write example for a budget. */
+export const REASON_EXAMPLE: Record<string, string> = {
+  read: "Check last month's spend for the cost review",
+  write: "Tag the Q4 cost-centre resources for the audit",
+  destructive: "Remove the stale tags left by the Q3 migration",
+  financial: "Raise the Q1 pilot budget, as agreed in finance ticket FIN-1234",
+};
+export const reasonPlaceholder = (riskClass: string) => REASON_EXAMPLE[riskClass] ?? "What you will do with it, and the ticket it is for";
+
+/** The form's default window: the shortest the role allows (least privilege); asking for longer is a choice. */
+export const shortestDuration = (durations: number[]) => String(durations.length ? Math.min(...durations) : 15);
+
+/** How long a denial's note (or an ended request) shows before the client gets `access_denied`. */
+const RETURN_SECONDS = 5;
 
 type Errors = Record<string, string>;
 
@@ -149,24 +164,21 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
 
   let body: React.ReactNode;
   if (finished) {
+    const back = <ReturnToClient location={finished.location} clientName={props.clientName} />;
     body =
       finished.outcome === "denied" ? (
         <div className="space-y-4" data-testid="step-up-denied">
           <Alert variant="destructive" title="Your request was denied">
             {finished.note ? <>Note from the approver: &ldquo;{finished.note}&rdquo;</> : "No note was given."}
           </Alert>
-          <Button className="w-full" variant="outline" onClick={() => window.location.assign(finished.location)}>
-            Back to {props.clientName}
-          </Button>
+          {back}
         </div>
       ) : (
         <div className="space-y-4" data-testid="step-up-ended">
           <Alert variant="warning" title={`Your request ${finished.outcome === "withdrawn" ? "was withdrawn" : "expired"}`}>
             Start again from your MCP client if you still need it.
           </Alert>
-          <Button className="w-full" variant="outline" onClick={() => window.location.assign(finished.location)}>
-            Back to {props.clientName}
-          </Button>
+          {back}
         </div>
       );
   } else if (requestId) {
@@ -219,10 +231,10 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
     body = (
       <form action={submitRequest} className="space-y-4" data-testid="step-up-form">
         <FormField label="Why do you need it?" htmlFor="reason" error={errors.reason} description="Your approver reads this." required>
-          <Textarea name="reason" placeholder="Tag the Q4 cost-centre resources for the audit" maxLength={1000} />
+          <Textarea name="reason" placeholder={reasonPlaceholder(riskClass)} maxLength={1000} />
         </FormField>
         <FormField label="For how long?" htmlFor="durationMinutes" error={errors.durationMinutes} description={`Allowed by your role "${props.initial.roleName}".`} required>
-          <Select name="durationMinutes" defaultValue={String(props.initial.durations.at(-1) ?? 15)} options={props.initial.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
+          <Select name="durationMinutes" defaultValue={shortestDuration(props.initial.durations)} options={props.initial.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
         </FormField>
         <Button type="submit" className="w-full" loading={busy}>
           Ask for approval
@@ -239,5 +251,36 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
         {body}
       </div>
     </Frame>
+  );
+}
+
+/**
+ * After a denial (or a request that ended without approval): the client waits on its redirect URI,
+ * so the page sends it `access_denied` by itself after a few seconds to read the note, as an
+ * approval continues by itself; "Back now" goes at once.
+ */
+function ReturnToClient({ location, clientName }: { location: string; clientName: string }) {
+  const [left, setLeft] = useState(RETURN_SECONDS);
+  // Once on the way (the count ran out or "Back now" was clicked), no second navigation: the
+  // authorization request resumes once.
+  const [leaving, setLeaving] = useState(false);
+  useEffect(() => {
+    if (leaving) return;
+    const timer = setTimeout(() => {
+      if (left > 1) return setLeft(left - 1);
+      setLeaving(true);
+      window.location.assign(location);
+    }, 1000);
+    return () => clearTimeout(timer);
+  }, [left, leaving, location]);
+  return (
+    <div className="flex items-center justify-between gap-3 text-sm text-muted-foreground">
+      <p data-testid="step-up-return-countdown">
+        {leaving ? `Back to ${clientName}…` : `Back to ${clientName} in ${left} s…`}
+      </p>
+      <a href={location} onClick={() => setLeaving(true)} className={buttonVariants({ variant: "outline", size: "sm" })}>
+        Back now
+      </a>
+    </div>
   );
 }

@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { CheckCircle2, Clock } from "lucide-react";
 import { useEffect, useState } from "react";
-import { RISK_TEXT } from "@/components/step-up/step-up-interaction";
+import { reasonPlaceholder, RISK_TEXT, shortestDuration } from "@/components/step-up/step-up-interaction";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -170,11 +170,11 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
     body = (
       <form action={submit} className="space-y-4" data-testid="step-up-form">
         <FormField label="Why do you need it?" htmlFor="reason" error={errors.reason} description="Your approver reads this." required>
-          <Textarea name="reason" placeholder="Tag the Q4 cost-centre resources for the audit" maxLength={1000} />
+          <Textarea name="reason" placeholder={reasonPlaceholder(riskClass)} maxLength={1000} />
         </FormField>
         {perCall ? null : (
           <FormField label="For how long?" htmlFor="durationMinutes" error={errors.durationMinutes} description={`Allowed by your role "${props.roleName}".`} required>
-            <Select name="durationMinutes" defaultValue={String(props.durations.at(-1) ?? 15)} options={props.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
+            <Select name="durationMinutes" defaultValue={shortestDuration(props.durations)} options={props.durations.map((m) => ({ value: String(m), label: `${m} minutes` }))} />
           </FormField>
         )}
         <Button type="submit" loading={busy}>

@@ -8,7 +8,7 @@ const { createTestDatabase } = await import("./db/test-database");
 const { stepUpLinkState } = await import("./step-up-link");
 const stepUp = await import("./step-up");
 const { parseStepUpLink } = await import("@/lib/schemas/step-up-link");
-const { mfaFreshness, freshMfaCookie } = await import("./oauth/step-up");
+const { mfaFreshness, freshMfaCookie, oauthErrorDescription } = await import("./oauth/step-up");
 const { mfaProvenAt } = await import("./auth/mfa-time");
 
 /**
@@ -152,5 +152,13 @@ describe("an SSO sign-in's proof of the second factor", () => {
     expect(mfaProvenAt(undefined, now)).toBe(0);
     // A clock ahead at the IdP does not lend freshness beyond now.
     expect(mfaProvenAt(now / 1000 + 600, now)).toBe(now);
+  });
+});
+
+describe("a denial's note in the client's error_description", () => {
+  it("keeps to the characters RFC 6749 allows, so the client can show the note it was sent", () => {
+    expect(oauthErrorDescription("a manager denied the step-up request: Use the staging account")).toBe("a manager denied the step-up request: Use the staging account");
+    expect(oauthErrorDescription('Ask Zoë in "Finance"\nfirst \\ then retry 🙂')).toBe("Ask Zoe in 'Finance' first / then retry ?");
+    expect(oauthErrorDescription("x".repeat(1000))).toHaveLength(300);
   });
 });

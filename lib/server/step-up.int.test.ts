@@ -220,4 +220,23 @@ describe("time and revocation", () => {
     expect((await stepUp.getElevatedGrant(t.db, bob, grantId!, at(803))).status).toBe("used");
     expect((await buildSnapshot(t.db, 5, at(803))).elevatedGrants ?? []).toEqual([]);
   });
+
+  it("dates what ended while nothing swept (the control plane down) at its end, not at the late sweep", async () => {
+    const vic = await stepUp.userRequester(t.db, (viewer as { userId: string }).userId);
+    const short = await file(aliceReq, { durationMinutes: 15 }, at(1000));
+    const long = await file(vic, { durationMinutes: 30 }, at(1000));
+    const { grantId: shortGrant } = await stepUp.approveStepUpRequest(t.db, bob, short.id, {}, at(1001));
+    const { grantId: longGrant } = await stepUp.approveStepUpRequest(t.db, bob, long.id, {}, at(1001));
+    const pending = await file(aliceReq, { riskClass: "financial", server: "budgets", tool: "set_budget", arguments: { amount: 1 } }, at(1002));
+    // Nothing runs until hours later: each event carries its own end time ...
+    await stepUp.sweepStepUps(t.db, at(1300));
+    const [requestEnd] = await eventsOf("stepup.expired", pending.id);
+    const [shortEnd] = await eventsOf("stepup.expired", shortGrant!);
+    const [longEnd] = await eventsOf("stepup.expired", longGrant!);
+    expect(requestEnd?.time).toEqual(at(1032));
+    expect(shortEnd?.time).toEqual(at(1016));
+    expect(longEnd?.time).toEqual(at(1031));
+    // ... while seq stays the order written (requests first, then grants), by design.
+    expect(requestEnd!.seq < shortEnd!.seq && requestEnd!.seq < longEnd!.seq).toBe(true);
+  });
 });

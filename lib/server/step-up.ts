@@ -578,7 +578,8 @@ async function expireDue(tx: Tx, now: Date, where: Prisma.StepUpRequestWhereInpu
   await appendAuditEvents(
     tx,
     due.map((r) =>
-      stepUpEvent("expired", "expiry", now, { type: "step_up_request", id: r.id, portal: r.portal.slug }, {
+      // Dated when it expired, not when a sweep noticed (after downtime, hours later); seq stays arrival order.
+      stepUpEvent("expired", "expiry", r.expiresAt, { type: "step_up_request", id: r.id, portal: r.portal.slug }, {
         reasons: ["no decision before the request expired"],
         data: { requestId: r.id, requester: r.requesterLabel, expiredAt: r.expiresAt.toISOString() },
       }),
@@ -589,7 +590,8 @@ async function expireDue(tx: Tx, now: Date, where: Prisma.StepUpRequestWhereInpu
 
 /**
  * Writes down what time has done: pending requests past their expiry become `expired`, active
- * grants past their end `ended`, each with its audit event. Gateways do not wait for this (a
+ * grants past their end `ended`, each with its audit event dated when that happened (a sweep after
+ * the control plane was down writes events hours old, in seq order of writing). Gateways do not wait for this (a
  * grant's end travels with it), so running it late changes the record, never access.
  */
 export async function sweepStepUps(db: Db, now = new Date()): Promise<{ expiredRequests: number; endedGrants: number }> {
@@ -601,7 +603,8 @@ export async function sweepStepUps(db: Db, now = new Date()): Promise<{ expiredR
       await appendAuditEvents(
         tx,
         ending.map((g) =>
-          stepUpEvent("expired", "expiry", now, { type: "elevated_grant", id: g.id, portal: g.portalSlug }, {
+          // Dated when the grant ended, not when this sweep ran (after downtime, hours later).
+          stepUpEvent("expired", "expiry", g.endsAt, { type: "elevated_grant", id: g.id, portal: g.portalSlug }, {
             reasons: ["the grant reached its end time"],
             data: { requestId: g.requestId, grantId: g.id, endedAt: g.endsAt.toISOString() },
           }),

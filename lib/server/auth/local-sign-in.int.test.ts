@@ -6,7 +6,9 @@ process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
 process.env.LOCKOUT_THRESHOLD = "3";
 
 const { createTestDatabase } = await import("../db/test-database");
-const { verifyLocalSignIn } = await import("./local-sign-in");
+const { localSessionUser, verifyLocalSignIn } = await import("./local-sign-in");
+const { sessionMfaAt } = await import("./mfa-time");
+const { mfaFreshness } = await import("../oauth/step-up");
 const { hashPassword } = await import("./passwords");
 const { startMfaEnrolment, confirmMfaEnrolment } = await import("./mfa");
 import type { Actor } from "./actor";
@@ -70,5 +72,26 @@ describe("local sign-in", () => {
     const user = await makeUser("eve@t.local");
     await t.db.user.update({ where: { id: user.id }, data: { disabled: true } });
     expect(await verifyLocalSignIn(t.db, { email: "eve@t.local", password })).toEqual({ ok: false, reason: "disabled" });
+  });
+
+  it("counts the TOTP code of a sign-in as a fresh second factor, so the step-up page right after does not ask for another", async () => {
+    const user = await makeUser("fay@t.local");
+    const actor: Actor = { type: "user", userId: user.id, email: user.email, name: user.name, role: "viewer", mfa: false };
+    const { secret } = await startMfaEnrolment(t.db, actor);
+    await confirmMfaEnrolment(t.db, actor, generateSync({ secret }));
+    const before = Date.now();
+    const result = await verifyLocalSignIn(t.db, { email: "fay@t.local", password, code: generateSync({ secret, epoch: Math.floor(before / 1000) + 30 }) });
+    if (!result.ok) throw new Error(`sign-in refused: ${result.reason}`);
+    // What the session keeps (the credentials provider's user, then the JWT's mfaAt) ...
+    const mfaAt = sessionMfaAt(localSessionUser(result), Date.now());
+    expect(mfaAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    // ... is fresh on the step-up page seconds later, and stale once the 10-minute window has passed.
+    expect(await mfaFreshness(t.db, user.id, { sessionMfaAt: mfaAt, cookie: undefined }, Date.now() + 5_000)).toEqual({ kind: "fresh" });
+    expect(await mfaFreshness(t.db, user.id, { sessionMfaAt: mfaAt, cookie: undefined }, before + 11 * 60_000)).toEqual({ kind: "stale", hasTotp: true });
+
+    // Without a second factor the session claims none.
+    await makeUser("gus@t.local");
+    const plain = await verifyLocalSignIn(t.db, { email: "gus@t.local", password });
+    expect(plain.ok && sessionMfaAt(localSessionUser(plain), Date.now())).toBeNull();
   });
 });

@@ -18,7 +18,13 @@ export const localSignInInput = z.object({
 export type SignInFailure = "invalid_credentials" | "locked" | "mfa_required" | "mfa_invalid" | "disabled";
 
 export type SignInResult =
-  | { ok: true; user: { id: string; email: string; name: string; role: string }; mfa: boolean }
+  | {
+      ok: true;
+      user: { id: string; email: string; name: string; role: string };
+      mfa: boolean;
+      /** When this sign-in proved the second factor (epoch seconds, like an IdP's `auth_time`); null without one. */
+      authTime: number | null;
+    }
   | { ok: false; reason: SignInFailure };
 
 type Context = { ip?: string; requestId?: string };
@@ -107,5 +113,15 @@ export async function verifyLocalSignIn(db: Db, raw: unknown, ctx: Context = {})
     data: { failedLogins: 0, lockedUntil: null, lastLoginAt: now, ...(acceptedStep !== null ? { totpLastStep: acceptedStep } : {}) },
   });
   await audit("success", "sign_in.password", user.id);
-  return { ok: true, user: { id: user.id, email: user.email, name: user.name, role: user.role }, mfa: user.totpEnabled };
+  const mfa = user.totpEnabled;
+  return { ok: true, user: { id: user.id, email: user.email, name: user.name, role: user.role }, mfa, authTime: mfa ? Math.floor(now.getTime() / 1000) : null };
+}
+
+/**
+ * The session's user for a successful local sign-in. `authTime` is when the code was entered, so
+ * the step-up page counts the second factor as fresh right after a sign-in with TOTP instead of
+ * asking for a second code (which the one-time rule then refuses as a replay for up to 30 s).
+ */
+export function localSessionUser(result: Extract<SignInResult, { ok: true }>) {
+  return { id: result.user.id, email: result.user.email, name: result.user.name, mfa: result.mfa, authTime: result.authTime };
 }

@@ -3,11 +3,11 @@ import NextAuth, { CredentialsSignin, type NextAuthConfig } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
 import { env, isOidcConfigured } from "../env";
 import { getDb } from "../db/instance";
-import { verifyLocalSignIn, type SignInFailure } from "./local-sign-in";
+import { localSessionUser, verifyLocalSignIn, type SignInFailure } from "./local-sign-in";
 import { groupsFromClaim, provisionSsoUser } from "./sso";
 import { clientIp } from "./request-context";
 import { log } from "../log";
-import { mfaProvenAt } from "./mfa-time";
+import { sessionMfaAt } from "./mfa-time";
 
 class LocalSignInError extends CredentialsSignin {
   constructor(reason: SignInFailure) {
@@ -24,7 +24,10 @@ declare module "next-auth" {
   }
   interface User {
     mfa?: boolean;
-    /** The IdP's `auth_time` (epoch seconds) when it sent one: when the person really signed in there. */
+    /**
+     * When the second factor was proven (epoch seconds): the IdP's `auth_time` when it sent one (when
+     * the person really signed in there), or the moment a local sign-in checked the TOTP code.
+     */
     authTime?: number | null;
   }
 }
@@ -43,7 +46,7 @@ function config(): NextAuthConfig {
         const db = await getDb();
         const result = await verifyLocalSignIn(db, credentials, { ip: clientIp(request.headers) });
         if (!result.ok) throw new LocalSignInError(result.reason);
-        return { id: result.user.id, email: result.user.email, name: result.user.name, mfa: result.mfa };
+        return localSessionUser(result);
       },
     }),
   ];
@@ -111,7 +114,7 @@ function config(): NextAuthConfig {
         if (user) {
           token.sub = user.id;
           token.mfa = Boolean(user.mfa);
-          token.mfaAt = user.mfa ? mfaProvenAt(user.authTime, Date.now()) : null;
+          token.mfaAt = sessionMfaAt(user, Date.now());
         }
         return token;
       },

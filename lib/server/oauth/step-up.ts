@@ -159,9 +159,27 @@ export async function finishStepUp(provider: Provider, db: Db, user: Approver, r
     }
   }
   const { interaction } = request;
-  interaction.result = { error: "access_denied", error_description: own.status === "denied" ? "a manager denied the step-up request" : `the step-up request was ${own.status}` };
+  const description = own.status === "denied" ? `a manager denied the step-up request${own.decisionNote ? `: ${own.decisionNote}` : ""}` : `the step-up request was ${own.status}`;
+  interaction.result = { error: "access_denied", error_description: oauthErrorDescription(description) };
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   return { status: "done", location: interaction.returnTo, outcome: own.status === "approved" ? "expired" : own.status, note: own.decisionNote };
+}
+
+/**
+ * Text fit for an OAuth `error_description` (RFC 6749 §4.1.2.1: printable ASCII without the
+ * double quote and the backslash), from free text such as an approver's note: accents dropped,
+ * line breaks as spaces, any other character outside the set as "?", at most 300 characters.
+ */
+export function oauthErrorDescription(text: string): string {
+  const ascii = text
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .replace(/\s+/g, " ")
+    .replace(/"/g, "'")
+    .replace(/\\/g, "/")
+    .replace(/[^\x20-\x7e]/gu, "?")
+    .trim();
+  return ascii.length > 300 ? `${ascii.slice(0, 297)}...` : ascii;
 }
 
 export async function cancelFromInteraction(db: Db, user: Approver, requestId: string) {
