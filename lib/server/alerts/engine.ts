@@ -11,6 +11,7 @@ import {
   rateDetectors,
   type Detector,
   type Match,
+  type AlertScope,
   type RuleView,
   type Severity,
 } from "@/lib/alerts/rules";
@@ -317,7 +318,7 @@ export async function raiseAlert(db: Db, raise: Raise, options: { isStateCheck?:
             firstSeenAt: time,
             lastSeenAt: time,
             lastNotifiedAt: new Date(),
-            auditFilter: { ...match.auditFilter, from: new Date(time.getTime() - 60 * 60_000).toISOString() },
+            auditFilter: eventsLink(rule, match, time),
           },
         });
         await addOccurrences(tx, alert.id, raise, MAX_OCCURRENCES);
@@ -346,6 +347,20 @@ export async function raiseAlert(db: Db, raise: Raise, options: { isStateCheck?:
       throw error;
     }
   }
+}
+
+/**
+ * The explorer filters of an alert's "Events" link: the match's structured filters (never the
+ * free-text `q`, which searches neither actors nor addresses), the rule's portal, server and tool
+ * scope (event rules), and a range from the start of the window that counted the first events (an hour at least,
+ * for events delivered late) with no end, so the events counted later are in it too.
+ */
+export function eventsLink(rule: { detector: Detector; params: Record<string, unknown>; scope: AlertScope }, match: Match, time: Date): Record<string, string> {
+  const windowMinutes = typeof rule.params.windowMinutes === "number" ? rule.params.windowMinutes : 0;
+  const from = new Date(time.getTime() - Math.max(60, windowMinutes) * 60_000).toISOString();
+  // The scope narrows the events an event rule counts; the scheduled checks read no events.
+  const { portal, server, tool } = eventDetectors.has(rule.detector) ? rule.scope : {};
+  return { ...(portal ? { portal } : {}), ...(server ? { server } : {}), ...(tool ? { tool } : {}), ...match.auditFilter, from };
 }
 
 async function addOccurrences(tx: Tx, alertId: string, raise: Raise, room: number) {
