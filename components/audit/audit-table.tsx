@@ -19,6 +19,7 @@ import { LocalTime } from "@/components/ui/local-time";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { AuditEventDialog } from "@/components/audit/audit-event-dialog";
 import { AuditFilters } from "@/components/audit/audit-filters";
+import type { DlpDetectorOption } from "@/lib/dlp/policy";
 import { AuditExport, AuditVerify } from "@/components/audit/audit-tools";
 import { actorLabel, invalidFilters, kindLabel, outcomeVariant, targetLabel } from "@/components/audit/audit-format";
 
@@ -135,12 +136,15 @@ export function AuditTable({
   initialParams,
   initialError,
   canVerify = false,
+  dlpDetectors,
 }: {
   initialPage: Page<AuditEventView>;
   initialParams: AuditListParams;
   initialError?: string;
   /** Shows the chain verification controls (admins and auditors). */
   canVerify?: boolean;
+  /** The DLP detectors to filter by: built-ins and the admin's patterns. */
+  dlpDetectors: DlpDetectorOption[];
 }) {
   const { get, setParam, setParams } = useTableSearchParams();
   const [selected, setSelected] = useState<AuditEventView | null>(null);
@@ -174,7 +178,7 @@ export function AuditTable({
 
   return (
     <>
-      <AuditFilters facets={facets.data} />
+      <AuditFilters facets={facets.data} dlpDetectors={dlpDetectors} />
       <div className="mb-3 flex flex-wrap items-center gap-2">
         <Button variant="outline" size="sm" onClick={() => setParam("order", isNewestFirst ? "asc" : null)} title={order.title} aria-label={`${order.label} (switch to ${order.other})`}>
           {isNewestFirst ? <ArrowDownWideNarrow aria-hidden /> : <ArrowUpNarrowWide aria-hidden />}
