@@ -54,7 +54,8 @@ const columns: ColumnDef<AuditEventView, unknown>[] = [
     id: "actor",
     header: "Actor",
     meta: { className: "max-w-44 truncate" },
-    cell: ({ row }) => <span title={actorLabel(row.original)}>{actorLabel(row.original)}</span>,
+    // A service account's name, with its client id on hover (the id the event holds).
+    cell: ({ row }) => <span title={row.original.actorName ? `${row.original.actorName} (${row.original.actorId})` : actorLabel(row.original)}>{actorLabel(row.original)}</span>,
   },
   {
     id: "action",

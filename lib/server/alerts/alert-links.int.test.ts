@@ -13,6 +13,7 @@ const { startAlerting } = await import("./start");
 const { listAlerts } = await import("./alerts");
 const { listAuditEvents } = await import("../audit-events");
 const { systemActor } = await import("../auth/actor");
+const { getDashboards } = await import("../dashboards");
 
 /**
  * An alert's "Events" link, as the inbox hands it out, run through the explorer's own query: it
@@ -56,6 +57,8 @@ beforeAll(async () => {
     ],
   });
   await t.db.user.create({ data: { email: "victim@example.com", name: "Victim", role: "viewer", passwordHash: await hashPassword("correct horse battery staple") } });
+  // A service account the gateway labels by its client id, as it labels sa_demo_analyst.
+  await t.db.serviceAccount.create({ data: { name: "Nightly report (Finance)", clientId: "sa_nightly", secretHash: "x", expiresAt: new Date(Date.now() + 365 * 86_400_000) } });
   alerting = await startAlerting(t.db, { checkIntervalMs: 3_600_000, deliveryIntervalMs: 3_600_000 });
   const network = await t.db.alertRule.findUniqueOrThrow({ where: { key: "unexpected-network" } });
   // Alice's usual address first, so her call from another one is a new address.
@@ -75,6 +78,8 @@ beforeAll(async () => {
     // A financial tool by Alice; a read of it by Bob.
     event({ tool: "set_budget" }),
     event({ tool: "set_budget", actorId: "user-bob", actorLabel: "bob@example.com", sourceIp: "10.1.2.5" }),
+    // The service account's financial call, from the gateway.
+    event({ tool: "set_budget", actorType: "service_account", actorId: "sa_nightly", actorLabel: "sa_nightly", sourceIp: "10.1.2.7" }),
     // A cost query reaching back 400 days.
     event({ tool: "cost_query", actorId: "user-carol", actorLabel: "carol@example.com", sourceIp: "10.1.2.6", data: { httpStatus: 200, arguments: { start: old } } }),
     // Two DLP matches of Alice's with one tool, one of Bob's with another; Alice's clean call of that tool.
@@ -115,7 +120,11 @@ describe(`alert "Events" links (${label})`, () => {
       "Failed sign-ins per account": expect.arrayContaining(["Failed sign-ins for victim@example.com", "Failed sign-ins for Robot (Analyst)"]),
       "Failed sign-ins per address": expect.arrayContaining(["Failed sign-ins from 203.0.113.7", "Failed sign-ins from 198.51.100.5"]),
       "MCP requests refused (401/403)": expect.arrayContaining(["MCP requests refused for sa_demo_analyst", "MCP requests refused for address 192.0.2.99"]),
-      "Financial or destructive tool called": expect.arrayContaining(["alice@example.com called financial tool budgets/set_budget", "bob@example.com called financial tool budgets/set_budget"]),
+      "Financial or destructive tool called": expect.arrayContaining([
+        "alice@example.com called financial tool budgets/set_budget",
+        "bob@example.com called financial tool budgets/set_budget",
+        "Nightly report (Finance) called financial tool budgets/set_budget",
+      ]),
       "Cost query looking back over a year": [expect.stringMatching(/^carol@example.com queried costs 4\d\d days back with cost_query$/)],
       "DLP detector match": expect.arrayContaining(["DLP match (card) in a call of budgets/get_budget by alice@example.com", "DLP match (iban, email) in a call of budgets/cost_query by bob@example.com"]),
       "Access from an unexpected network": ["alice@example.com called from a new address 203.0.113.50"],
@@ -128,5 +137,16 @@ describe(`alert "Events" links (${label})`, () => {
       expect(linked.length, `${alert.title}: ${alert.auditHref}`).toBeGreaterThan(0);
       expect(linked, `${alert.title}: ${alert.auditHref}`).toEqual(await eventsBehind(alert.id));
     }
+  });
+
+  it("names a service account the gateway labels by client id as the rest of the dashboard does, the id kept for filters", async () => {
+    const { items } = await listAuditEvents(t.db, admin, { actor: "sa_nightly", limit: 10 });
+    expect(items.map((e) => [e.actorId, e.actorLabel, e.actorName])).toEqual([["sa_nightly", "sa_nightly", "Nightly report (Finance)"]]);
+    // An unknown client id (no such service account) and a person keep their labels.
+    const others = await listAuditEvents(t.db, admin, { actor: "sa_demo_analyst", limit: 1 });
+    expect(others.items[0]?.actorName).toBeUndefined();
+    const callers = (await getDashboards(t.db, admin, { range: "1h" })).topCallers;
+    expect(callers).toContainEqual({ actor: "sa_nightly", name: "Nightly report (Finance)", calls: 1 });
+    expect(callers).toContainEqual({ actor: "alice@example.com", calls: expect.any(Number) });
   });
 });

@@ -18,6 +18,7 @@ import {
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "../db/client";
 import { appendAuditEvents } from "../audit";
+import { serviceAccountNames, unnamedServiceAccount } from "../actor-names";
 import { describeError, log } from "../log";
 import { enqueueDeliveries } from "./deliveries";
 
@@ -57,6 +58,8 @@ export class AlertEngine {
   private readonly addresses = new Map<string, Map<string, number>>();
   /** grantId → the server and tool its request named, for the grant-misuse rule (grants never change what they were asked for). */
   private readonly grants = new Map<string, { server: string | null; tool: string | null }>();
+  /** Service accounts' names by client id (null: none by that id), for alert titles. */
+  private readonly names = new Map<string, string | null>();
   private queue: Promise<void> = Promise.resolve();
   private started: Promise<void> | null = null;
 
@@ -166,7 +169,7 @@ export class AlertEngine {
         orderBy: { seq: "asc" },
         take: 100_000,
       });
-      for (const row of rows) this.evaluateOne(row as unknown as AuditEventInput, rules, true);
+      for (const row of await this.withNames(rows as unknown as AuditEventInput[])) this.evaluateOne(row, rules, true);
     }
   }
 
@@ -193,8 +196,32 @@ export class AlertEngine {
     for (const r of rows) this.grants.set(r.id, { server: r.serverSlug, tool: r.toolName });
   }
 
-  private async evaluate(events: AuditEventInput[]): Promise<void> {
+  /**
+   * A service account's gateway events carry its client id as their label; titles and subjects
+   * name it as the rest of the dashboard does (actor-names.ts). Names are read once per client id.
+   */
+  private async withNames(events: AuditEventInput[]): Promise<AuditEventInput[]> {
+    const wanted = new Set<string>();
+    for (const e of events) {
+      const id = unnamedServiceAccount(e);
+      if (id && !this.names.has(id)) wanted.add(id);
+    }
+    if (wanted.size > 0) {
+      const found = await serviceAccountNames(this.db, wanted);
+      if (this.names.size + wanted.size > MAX_WINDOWS) this.names.clear();
+      // An id with no service account (deleted) keeps its label: remembered as null, not asked again.
+      for (const id of wanted) this.names.set(id, found.get(id) ?? null);
+    }
+    return events.map((e) => {
+      const id = unnamedServiceAccount(e);
+      const name = id ? this.names.get(id) : null;
+      return name ? { ...e, actorLabel: name } : e;
+    });
+  }
+
+  private async evaluate(batch: AuditEventInput[]): Promise<void> {
     const rules = (await this.loadRules()).filter((r) => eventDetectors.has(r.detector));
+    const events = await this.withNames(batch);
     if (rules.some((r) => r.detector === "stepup_grant_misuse")) await this.loadGrants(events);
     const raises = new Map<string, Raise>();
     for (const event of events) {
