@@ -14,6 +14,7 @@ const { listAlerts } = await import("./alerts");
 const { listAuditEvents } = await import("../audit-events");
 const { systemActor } = await import("../auth/actor");
 const { getDashboards } = await import("../dashboards");
+const { runAlertChecks } = await import("./checks");
 
 /**
  * An alert's "Events" link, as the inbox hands it out, run through the explorer's own query: it
@@ -148,5 +149,20 @@ describe(`alert "Events" links (${label})`, () => {
     const callers = (await getDashboards(t.db, admin, { range: "1h" })).topCallers;
     expect(callers).toContainEqual({ actor: "sa_nightly", name: "Nightly report (Finance)", calls: 1 });
     expect(callers).toContainEqual({ actor: "alice@example.com", calls: expect.any(Number) });
+  });
+
+  it("a scheduled check's link names what it is about by structured filters: an expiring service account's own events, a failing server's calls", async () => {
+    await t.db.serviceAccount.create({ data: { name: "Expiring (Finance)", clientId: "sa_expiring", secretHash: "x", expiresAt: new Date(Date.now() + 2 * 86_400_000) } });
+    await t.db.server.update({ where: { slug: "budgets" }, data: { status: "error" } });
+    const call = event({ actorType: "service_account", actorId: "sa_expiring", actorLabel: "sa_expiring", sourceIp: "10.1.2.3" });
+    await ingestAuditEvents(t.db, [call]);
+    await alerting.engine.idle();
+    await runAlertChecks(t.db);
+    const { items } = await listAlerts(t.db, admin, { limit: 100 });
+    const expiring = items.find((a) => a.title.startsWith("Service account Expiring (Finance) expires"));
+    expect(await eventsLinked(expiring!.auditHref)).toEqual([call.id]);
+    const failing = items.find((a) => a.title === "Upstream server Budgets is failing");
+    const calls = await listAuditEvents(t.db, admin, { kind: "mcp.request", server: "budgets", limit: 200 });
+    expect(await eventsLinked(failing!.auditHref)).toEqual(calls.items.map((e) => e.id).sort());
   });
 });
