@@ -58,7 +58,10 @@ test("six wrong passwords and a write call raise alerts; the admin acknowledges 
   await page.goto("/alerts");
   const signInAlert = await alertRow(page, new RegExp(`Failed sign-ins for ${email.replace(/[.]/g, "\\.")}`));
   await expect(signInAlert.getByRole("cell", { name: "6", exact: true })).toBeVisible();
-  const writeAlert = await alertRow(page, /sa_demo_analyst called write tool tagging\/tag_resource/);
+  // Named as Approvals and token events name it, though the gateway's events label it by client id.
+  const writeAlert = await alertRow(page, /Demo automation \(Analyst\) called write tool tagging\/tag_resource/);
+  // Its events: the call itself, found by the actor's id and the tool (free text searches neither actor nor address).
+  await expect(writeAlert.getByRole("link", { name: /^Events behind/ })).toHaveAttribute("href", /^\/audit\?(?!.*\bq=)(?=.*\bactor=sa_demo_analyst)(?=.*\btool=tag_resource)/);
   // The sidebar badge counts open high and critical alerts.
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: /Alerts/ }).getByLabel(/^\d+ open high or critical alerts? \(not snoozed\)$/)).toBeVisible();
 
@@ -73,7 +76,7 @@ test("six wrong passwords and a write call raise alerts; the admin acknowledges 
   await page.getByRole("combobox", { name: "Status" }).selectOption("acknowledged");
   await expect(await alertRow(page, new RegExp(`Failed sign-ins for ${email.replace(/[.]/g, "\\.")}`))).toContainText("Note: Locked out on its own");
   await page.getByRole("combobox", { name: "Status" }).selectOption("resolved");
-  await alertRow(page, /sa_demo_analyst called write tool tagging\/tag_resource/);
+  await alertRow(page, /Demo automation \(Analyst\) called write tool tagging\/tag_resource/);
 
   // Each change is in the audit trail.
   const trail = (await (await page.request.get("/api/v1/audit-events?kind=alert&limit=50")).json()) as { items: { action: string }[] };
@@ -84,7 +87,9 @@ test("six wrong passwords and a write call raise alerts; the admin acknowledges 
   const traffic = page.getByRole("region", { name: "Traffic" });
   await expect(traffic.getByTestId("calls-chart")).toBeVisible();
   await expect(traffic.getByRole("list", { name: "Top tools" })).toContainText("tagging/tag_resource");
-  await expect(traffic.getByRole("list", { name: "Top callers" })).toContainText(CLIENT_ID);
+  // The service account by its name, as Approvals names it; its link filters by its client id.
+  const callers = traffic.getByRole("list", { name: "Top callers" });
+  await expect(callers.getByRole("link", { name: /^Demo automation \(Analyst\)/ })).toHaveAttribute("href", new RegExp(`actor=${CLIENT_ID}`));
   await expect(traffic.getByTestId("alerts-chart")).toBeVisible();
   // The seeded step-up request is on the step-up chart.
   await expect(traffic.getByTestId("stepup-chart")).toBeVisible();

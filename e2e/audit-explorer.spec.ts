@@ -180,12 +180,17 @@ test("a call carrying a test card number is stored redacted and flagged, and blo
     const note = `dlp ${run} card 4111 1111 1111 1111`;
     await client.callTool({ name: "cost-explorer_top_services", arguments: { month: "2026-10", note } });
 
+    // An admin's own pattern can be picked beside the built-ins.
+    const pattern = await admin.put("/api/v1/settings/dlp", { data: { patterns: [{ id: "employee_id", name: "Employee id", regex: "E[0-9]{6}" }] } });
+    expect(pattern.status(), await pattern.text()).toBe(200);
+
     await signIn(page, "auditor");
     const row = page.getByRole("table", { name: "Audit events" }).getByRole("row", { name: /DLP card/ }).first();
     await expect(async () => {
       await page.goto(`/audit?dlp=card&actor=sa_demo_analyst`);
       await expect(row).toBeVisible({ timeout: 1_000 });
     }).toPass({ timeout: 15_000 });
+    await expect(page.getByLabel("DLP detector").locator("option")).toContainText(["card", "us_ssn", "employee_id (Employee id)"]);
     await row.click();
     const dialog = page.getByRole("dialog");
     await expect(dialog.getByText(`dlp ${run} card [REDACTED:card]`)).toBeVisible();
@@ -198,7 +203,7 @@ test("a call carrying a test card number is stored redacted and flagged, and blo
       .poll(async () => JSON.stringify(await client.callTool({ name: "cost-explorer_top_services", arguments: { month: "2026-10", note } })), { timeout: 10_000 })
       .toContain('Blocked by data loss prevention: the arguments contain a payment card number (detector \\"card\\")');
   } finally {
-    await admin.put("/api/v1/settings/dlp", { data: { portals: { finops: { actions: {}, capture: "full" } } } });
+    await admin.put("/api/v1/settings/dlp", { data: { patterns: [], portals: { finops: { actions: {}, capture: "full" } } } });
     await admin.dispose();
     await client.close();
   }

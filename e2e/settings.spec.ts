@@ -131,10 +131,15 @@ test("an admin testing a DLP pattern that does not compile sees why on the field
   await expect(testBox.getByRole("alert")).toContainText(/missing \]/);
   await expect(testBox.getByRole("status")).toHaveCount(0);
 
-  // Empty: a human message, not "The request is not valid" alone.
+  // Blank (added, not written yet): the test leaves the row out and runs the rest, built-ins included.
   await regex.fill("");
   await expect(regex).not.toHaveAttribute("aria-invalid", "true");
+  await testBox.getByLabel("Test on sample text").fill("see ticket-42, card 4111 1111 1111 1111");
   await testBox.getByRole("button", { name: "Test" }).click();
+  await expect(testBox.getByRole("status")).toContainText("Recorded as: see ticket-42, card [REDACTED:card]");
+  await expect(regex).not.toHaveAttribute("aria-invalid", "true");
+  // Saving it names the row: a human message, not "The request is not valid" alone.
+  await patterns.getByRole("button", { name: "Save patterns" }).click();
   await expect(regex).toHaveAccessibleDescription("Enter a regular expression");
 
   // Saving says the same, and saves nothing.

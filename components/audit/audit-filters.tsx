@@ -10,6 +10,7 @@ import { Select, type SelectOption } from "@/components/ui/select";
 import { useDebouncedParam } from "@/components/data-table/use-debounced-param";
 import { useTableSearchParams } from "@/components/data-table/use-table-search-params";
 import { useHydrated } from "@/components/ui/local-time";
+import type { DlpDetectorOption } from "@/lib/dlp/policy";
 import { AUDIT_KINDS, AUDIT_OUTCOMES, kindLabel } from "@/components/audit/audit-format";
 
 type AuditFilterKey = AuditFilterParamKey;
@@ -25,10 +26,14 @@ const RANGE_LABELS: Record<(typeof AUDIT_RANGES)[number], string> = {
 const RANGES: SelectOption[] = AUDIT_RANGES.map((value) => ({ value, label: RANGE_LABELS[value] }));
 
 const UPSTREAM_OUTCOMES: SelectOption[] = ["success", "partial", "error", "failed", "timeout", "cancelled", "not_called", "none"].map((v) => ({ value: v, label: v }));
-const DLP_DETECTORS: SelectOption[] = ["card", "iban", "aws_access_key", "aws_secret_key", "gcp_key", "azure_key", "private_key", "bearer_token", "jwt", "email", "us_ssn"].map((v) => ({
-  value: v,
-  label: v,
-}));
+/**
+ * The detector's id (what the table and the events show), with the admin's name for a pattern; a
+ * picked id no longer configured (a deleted pattern) stays listed, as the URL still filters by it.
+ */
+function dlpOptions(detectors: DlpDetectorOption[], current: string | null): SelectOption[] {
+  const options = detectors.map((d) => ({ value: d.id, label: d.isBuiltIn ? d.id : `${d.id} (${d.label})` }));
+  return current && !options.some((o) => o.value === current) ? [...options, { value: current, label: current }] : options;
+}
 
 /** An ISO instant as a `datetime-local` value in the viewer's time zone, and back. */
 function toLocalInput(iso: string | null): string {
@@ -92,7 +97,7 @@ function TextFilter({ param, label, placeholder, className }: { param: AuditFilt
   );
 }
 
-export function AuditFilters({ facets }: { facets: AuditFacets | undefined }) {
+export function AuditFilters({ facets, dlpDetectors }: { facets: AuditFacets | undefined; dlpDetectors: DlpDetectorOption[] }) {
   const { get, setParam, setParams } = useTableSearchParams();
   const active = AUDIT_FILTER_KEYS.filter((k) => get(k) !== null);
   const hydrated = useHydrated();
@@ -187,7 +192,7 @@ export function AuditFilters({ facets }: { facets: AuditFacets | undefined }) {
           <TextFilter param="grant" label="Step-up grant" placeholder="Grant id" />
           <TextFilter param="ip" label="Source IP or CIDR" placeholder="10.0.0.0/8" />
           {select("upstream", "Upstream outcome", UPSTREAM_OUTCOMES, "Any upstream outcome")}
-          {select("dlp", "DLP detector", DLP_DETECTORS, "Any DLP match")}
+          {select("dlp", "DLP detector", dlpOptions(dlpDetectors, get("dlp")), "Any DLP match")}
           <TextFilter param="session" label="Session" placeholder="Session id" />
           <TextFilter param="requestId" label="Request id" placeholder="Request id" />
         </div>

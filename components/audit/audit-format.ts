@@ -120,5 +120,5 @@ export function targetLabel(event: AuditEventView): string {
 }
 
 export function actorLabel(event: AuditEventView): string {
-  return event.actorLabel ?? (event.actorType === "anonymous" ? "Anonymous" : event.actorType);
+  return event.actorName ?? event.actorLabel ?? (event.actorType === "anonymous" ? "Anonymous" : event.actorType);
 }

@@ -19,6 +19,7 @@ import { LocalTime } from "@/components/ui/local-time";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { AuditEventDialog } from "@/components/audit/audit-event-dialog";
 import { AuditFilters } from "@/components/audit/audit-filters";
+import type { DlpDetectorOption } from "@/lib/dlp/policy";
 import { AuditExport, AuditVerify } from "@/components/audit/audit-tools";
 import { actorLabel, invalidFilters, kindLabel, outcomeVariant, targetLabel } from "@/components/audit/audit-format";
 
@@ -53,7 +54,8 @@ const columns: ColumnDef<AuditEventView, unknown>[] = [
     id: "actor",
     header: "Actor",
     meta: { className: "max-w-44 truncate" },
-    cell: ({ row }) => <span title={actorLabel(row.original)}>{actorLabel(row.original)}</span>,
+    // A service account's name, with its client id on hover (the id the event holds).
+    cell: ({ row }) => <span title={row.original.actorName ? `${row.original.actorName} (${row.original.actorId})` : actorLabel(row.original)}>{actorLabel(row.original)}</span>,
   },
   {
     id: "action",
@@ -135,12 +137,15 @@ export function AuditTable({
   initialParams,
   initialError,
   canVerify = false,
+  dlpDetectors,
 }: {
   initialPage: Page<AuditEventView>;
   initialParams: AuditListParams;
   initialError?: string;
   /** Shows the chain verification controls (admins and auditors). */
   canVerify?: boolean;
+  /** The DLP detectors to filter by: built-ins and the admin's patterns. */
+  dlpDetectors: DlpDetectorOption[];
 }) {
   const { get, setParam, setParams } = useTableSearchParams();
   const [selected, setSelected] = useState<AuditEventView | null>(null);
@@ -174,7 +179,7 @@ export function AuditTable({
 
   return (
     <>
-      <AuditFilters facets={facets.data} />
+      <AuditFilters facets={facets.data} dlpDetectors={dlpDetectors} />
       <div className="mb-3 flex flex-wrap items-center gap-2">
         <Button variant="outline" size="sm" onClick={() => setParam("order", isNewestFirst ? "asc" : null)} title={order.title} aria-label={`${order.label} (switch to ${order.other})`}>
           {isNewestFirst ? <ArrowDownWideNarrow aria-hidden /> : <ArrowUpNarrowWide aria-hidden />}

@@ -151,7 +151,7 @@ export function TrafficCharts({ initial, initialCost }: { initial: Dashboards; i
               <CardContent>
                 <ul className="space-y-1.5 text-sm" aria-label="Top callers">
                   {data.topCallers.map((c) => (
-                    <BarRow key={c.actor} label={c.actor} value={c.calls} max={data.topCallers[0]!.calls} href={auditHref({ kind: "mcp.request", actor: c.actor })} />
+                    <BarRow key={c.actor} label={c.name ?? c.actor} value={c.calls} max={data.topCallers[0]!.calls} href={auditHref({ kind: "mcp.request", actor: c.actor })} />
                   ))}
                 </ul>
               </CardContent>

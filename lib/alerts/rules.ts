@@ -210,6 +210,29 @@ function rolesOf(event: AuditEventInput): string[] {
   return typeof data.roleSlug === "string" ? [...roles, data.roleSlug] : roles;
 }
 
+/**
+ * How the explorer finds an event's actor again: its id when it has one (an exact match), else its
+ * label (the start of an email or client name). The free-text `q` searches neither.
+ */
+const actorOf = (e: AuditEventInput) => e.actorId ?? e.actorLabel ?? null;
+/** The explorer filters (lib/schemas/audit.ts) that name this actor, or none for an anonymous one. */
+const actorFilter = (e: AuditEventInput): Record<string, string> => {
+  const actor = actorOf(e);
+  return actor ? { actor } : {};
+};
+/** The filters that name where an MCP call went: its portal, server and tool, those it has. */
+const callFilter = (e: AuditEventInput): Record<string, string> => ({
+  ...(e.portal ? { portal: e.portal } : {}),
+  ...(e.server ? { server: e.server } : {}),
+  ...(e.tool ? { tool: e.tool } : {}),
+});
+
+/** The detectors named in an event's `dlp` field (entries of `{ detector, field, count }`), each once. */
+function dlpDetectors(dlp: unknown): string[] {
+  if (!Array.isArray(dlp)) return [];
+  return [...new Set(dlp.map((d) => str((d as { detector?: unknown } | null)?.detector)).filter((d): d is string => d !== null))];
+}
+
 const isFailedAuth = (e: AuditEventInput) => (e.kind === "auth.sign_in" || e.kind === "auth.token") && e.outcome === "failure";
 const dataOf = (e: AuditEventInput) => (e.data ?? {}) as Record<string, unknown>;
 const str = (v: unknown) => (typeof v === "string" && v ? v : null);
@@ -240,11 +263,11 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       if (event.action === "token.lockout") return null;
       if (rule.params.by === "ip") {
         if (!event.sourceIp) return null;
-        return { subject: `ip:${event.sourceIp}`, title: `Failed sign-ins from ${event.sourceIp}`, auditFilter: { outcome: "failure", q: event.sourceIp } };
+        return { subject: `ip:${event.sourceIp}`, title: `Failed sign-ins from ${event.sourceIp}`, auditFilter: { outcome: "failure", ip: event.sourceIp } };
       }
       const account = event.actorLabel ?? str(data.clientId) ?? event.actorId;
       if (!account) return null;
-      return { subject: `account:${account}`, title: `Failed sign-ins for ${account}`, auditFilter: { outcome: "failure", q: account } };
+      return { subject: `account:${account}`, title: `Failed sign-ins for ${account}`, auditFilter: { outcome: "failure", actor: account } };
     }
     case "mcp_refused": {
       if (event.kind !== "mcp.request") return null;
@@ -252,7 +275,7 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       if (status !== 401 && status !== 403) return null;
       const client = event.actorLabel ?? event.actorId ?? (event.sourceIp ? `address ${event.sourceIp}` : null);
       if (!client) return null;
-      return { subject: `client:${client}`, title: `MCP requests refused for ${client}`, auditFilter: { kind: "mcp.request", outcome: "deny", q: event.actorId ?? event.sourceIp ?? client } };
+      return { subject: `client:${client}`, title: `MCP requests refused for ${client}`, auditFilter: { kind: "mcp.request", outcome: "deny", ...(actorOf(event) ? actorFilter(event) : { ip: event.sourceIp! }) } };
     }
     case "risky_tool": {
       if (event.kind !== "mcp.request" || event.action !== "tools/call" || !event.server || !event.tool) return null;
@@ -262,7 +285,7 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       return {
         subject: `tool:${event.portal ?? ""}/${event.server}/${event.tool}|${who}`,
         title: `${who} called ${risk} tool ${event.server}/${event.tool}${event.outcome === "deny" ? " (denied)" : ""}`,
-        auditFilter: { kind: "mcp.request", q: event.tool },
+        auditFilter: { kind: "mcp.request", ...callFilter(event), ...actorFilter(event) },
         detail: { riskClass: risk, outcome: event.outcome },
       };
     }
@@ -271,12 +294,12 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       const who = event.actorId ?? null;
       const cidrs = rule.params.cidrs as string[];
       if (cidrs.length > 0 && !isInCidrs(event.sourceIp, cidrs)) {
-        return { subject: `network:${who ?? "anonymous"}|${event.sourceIp}`, title: `${event.actorLabel ?? who ?? "A client"} called from ${event.sourceIp}, outside the expected networks`, auditFilter: { q: event.sourceIp } };
+        return { subject: `network:${who ?? "anonymous"}|${event.sourceIp}`, title: `${event.actorLabel ?? who ?? "A client"} called from ${event.sourceIp}, outside the expected networks`, auditFilter: { kind: "mcp.request", ip: event.sourceIp, ...(who ? { actor: who } : {}) } };
       }
       if (!who || (rule.params.newIpDays as number) === 0) return null;
       // A new actor has no usual address yet: only a known actor at a new address is unexpected.
       if (ctx.addressHistory(who, event.sourceIp) !== "new-address") return null;
-      return { subject: `network:${who}|${event.sourceIp}`, title: `${event.actorLabel ?? who} called from a new address ${event.sourceIp}`, auditFilter: { q: event.sourceIp } };
+      return { subject: `network:${who}|${event.sourceIp}`, title: `${event.actorLabel ?? who} called from a new address ${event.sourceIp}`, auditFilter: { kind: "mcp.request", ip: event.sourceIp, actor: who } };
     }
     case "lookback": {
       if (event.kind !== "mcp.request" || event.action !== "tools/call") return null;
@@ -288,7 +311,7 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       return {
         subject: `lookback:${who}|${event.server ?? ""}/${event.tool ?? ""}`,
         title: `${who} queried costs ${days} days back with ${event.tool ?? "a tool"}${event.outcome === "deny" ? " (denied)" : ""}`,
-        auditFilter: { kind: "mcp.request", q: event.tool ?? who },
+        auditFilter: { kind: "mcp.request", ...callFilter(event), ...actorFilter(event) },
         detail: { days, outcome: event.outcome },
       };
     }
@@ -296,7 +319,16 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       const dlp = data.dlp;
       if (!dlp || (Array.isArray(dlp) && dlp.length === 0)) return null;
       const who = event.actorLabel ?? event.actorId ?? "anonymous";
-      return { subject: `dlp:${who}|${event.tool ?? event.kind}`, title: `DLP match in a request by ${who}`, auditFilter: { q: event.requestId ?? who }, detail: { dlp } };
+      const found = dlpDetectors(dlp);
+      // One alert per actor and tool: the title names both, and what matched in this first event.
+      const where = event.tool ? `a call of ${event.server ? `${event.server}/` : ""}${event.tool}` : `a ${event.kind} event`;
+      return {
+        subject: `dlp:${who}|${event.tool ?? event.kind}`,
+        title: `DLP match${found.length ? ` (${found.join(", ")})` : ""} in ${where} by ${who}`,
+        // The alert's events: this actor's, of this tool; narrowed to the detector when only one matched.
+        auditFilter: { kind: event.kind, ...callFilter(event), ...actorFilter(event), ...(found.length === 1 ? { dlp: found[0]! } : {}) },
+        detail: { dlp },
+      };
     }
     case "stepup_grant_misuse": {
       if (event.kind !== "mcp.request" || event.action !== "tools/call" || event.outcome !== "allow") return null;
@@ -310,7 +342,7 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       return {
         subject: `grant:${grantId}|${event.server}/${event.tool}`,
         title: `${who} used a step-up grant asked for ${asked.server ?? ""}${asked.server ? "/" : ""}${asked.tool} to call ${event.server}/${event.tool}`,
-        auditFilter: { kind: "mcp.request", grant: grantId },
+        auditFilter: { kind: "mcp.request", grant: grantId, server: event.server, tool: event.tool },
         detail: { grantId, asked, used: { server: event.server, tool: event.tool } },
       };
     }
@@ -318,7 +350,7 @@ export function matchEvent(rule: RuleView, event: AuditEventInput, ctx: MatchCon
       if (event.kind !== "stepup.requested") return null;
       const who = event.actorLabel ?? event.actorId;
       if (!who) return null;
-      return { subject: `requester:${who}`, title: `Many step-up requests from ${who}`, auditFilter: { kind: "stepup.requested", q: who } };
+      return { subject: `requester:${who}`, title: `Many step-up requests from ${who}`, auditFilter: { kind: "stepup.requested", ...actorFilter(event) } };
     }
     case "audit_verify_failed": {
       if (event.kind !== "audit.verify.failed") return null;

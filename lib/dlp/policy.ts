@@ -18,6 +18,9 @@ export const dlpPattern = z.object({
 });
 export type DlpPattern = z.infer<typeof dlpPattern>;
 
+/** A detector as the audit explorer's filter lists it: a built-in, or an admin pattern's id and name. */
+export type DlpDetectorOption = { id: string; label: string; isBuiltIn: boolean };
+
 /** A portal's DLP settings as they travel in the config snapshot (optional: absent = defaults). */
 export const portalDlp = z.object({
   /** Per detector (built-in id or admin pattern id); unlisted detectors `redact`. */

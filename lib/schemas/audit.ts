@@ -118,6 +118,8 @@ export type AuditEventView = {
   requestId: string | null;
   /** The target record's current name (server, portal, alert; a person's email), when the page could look it up. */
   targetName?: string;
+  /** A service account's name where the event labels it by its client id (gateway events): one name per actor on the dashboard. */
+  actorName?: string;
   /** True when this reader may not see arguments and results (they were removed, not absent). */
   payloadsHidden?: boolean;
 };

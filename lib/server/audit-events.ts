@@ -20,6 +20,7 @@ import { driverQuery } from "./db/driver";
 import { authorize, type Actor } from "./auth/actor";
 import { auditConditions, auditScope, seqRangeConditions, stripPayloads, textMatch, whereSql, type AuditScope } from "./audit-query";
 import { auditWireFields } from "./audit-wire";
+import { serviceAccountNames, unnamedServiceAccount } from "./actor-names";
 
 /** Whether a row is in a reader's scope (the detail view reads one row by id, outside the SQL filters). */
 function inScope(row: AuditEvent, scope: AuditScope): boolean {
@@ -105,11 +106,12 @@ export async function listAuditEvents(db: Db, actor: Actor, raw: unknown, now = 
   const seqs = await pageSeqs(db, conditions, params.order, params.cursor ? BigInt(params.cursor) : null, params.limit + 1, by);
   const rows = await rowsBySeq(db, seqs.slice(0, params.limit));
   const last = rows.at(-1);
-  const names = await targetNames(db, rows, scope);
+  const [names, actors] = await Promise.all([targetNames(db, rows, scope), actorNames(db, rows)]);
   return {
     items: rows.map((r) => {
       const name = r.targetType && r.targetId ? names.get(`${r.targetType}\u0000${r.targetId}`) : undefined;
-      return { ...toView(r, scope), ...(name ? { targetName: name } : {}) };
+      const actorName = actors.get(unnamedServiceAccount(r) ?? "");
+      return { ...toView(r, scope), ...(name ? { targetName: name } : {}), ...(actorName ? { actorName } : {}) };
     }),
     nextCursor: seqs.length > params.limit && last ? last.seq.toString() : null,
   };
@@ -134,6 +136,11 @@ async function targetNames(db: Db, rows: AuditEvent[], scope: AuditScope): Promi
     UNION ALL SELECT 'user', "id", "email" FROM "User" WHERE "id" = ANY(${users}::text[])
     UNION ALL SELECT 'alert', "id", "title" FROM "Alert" WHERE "id" = ANY(${alerts}::text[])`;
   return new Map(found.map((f) => [`${f.type}\u0000${f.id}`, f.name]));
+}
+
+/** Service accounts' names for a page's gateway events that label them by client id (actor-names.ts). */
+function actorNames(db: Db, rows: AuditEvent[]): Promise<Map<string, string>> {
+  return serviceAccountNames(db, rows.flatMap((r) => unnamedServiceAccount(r) ?? []));
 }
 
 const FACET_LIMIT = 12;
@@ -241,7 +248,8 @@ export async function getAuditEvent(db: Db, actor: Actor, id: string): Promise<A
   const row = await db.auditEvent.findUnique({ where: { id } });
   if (!row || !inScope(row, scope)) throw notFound("Audit event");
   const version = await db.configVersion.findFirst({ where: { createdAt: { lte: row.time } }, orderBy: { version: "desc" }, select: { version: true } });
-  return { event: toView(row, scope), configVersion: version?.version ?? null };
+  const actorName = (await actorNames(db, [row])).get(unnamedServiceAccount(row) ?? "");
+  return { event: { ...toView(row, scope), ...(actorName ? { actorName } : {}) }, configVersion: version?.version ?? null };
 }
 
 /**

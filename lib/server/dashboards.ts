@@ -6,6 +6,7 @@ import { dashboardQuery } from "@/lib/schemas/dashboard";
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
+import { serviceAccountNames } from "./actor-names";
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -58,7 +59,8 @@ export type Dashboards = {
   calls: TrafficPoint[];
   totals: Record<Decision, number>;
   topTools: { server: string; tool: string; calls: number }[];
-  topCallers: { actor: string; calls: number }[];
+  /** `actor` as the events label it (the audit filter's value); `name`: a service account's name where that is its client id. */
+  topCallers: { actor: string; name?: string; calls: number }[];
   denialsByRule: { reason: string; count: number }[];
   servers: { server: string; calls: number; errorRate: number; p50: number | null; p95: number | null }[];
   alertsBySeverity: ({ time: string } & Record<"low" | "medium" | "high" | "critical", number>)[];
@@ -130,6 +132,9 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
     getStepUpCharts(db, from, step, portalFilter, now),
   ]);
 
+  // The gateway labels a service account's calls with its client id; the dashboard names it (actor-names.ts).
+  const callerNames = await serviceAccountNames(db, callers.map((r) => r.actor));
+
   // Every bucket of the range, so the chart's time axis has no holes where nothing happened.
   const empty = (): Record<Decision, number> => ({ allowed: 0, denied: 0, stepup: 0, error: 0 });
   const points = everyBucket(from, now, step, empty);
@@ -163,7 +168,7 @@ export async function getDashboards(db: Db, actor: Actor, raw: unknown, now = ne
     calls: [...points.values()].sort((a, b) => a.time.localeCompare(b.time)),
     totals,
     topTools: tools.map((r) => ({ server: r.server, tool: r.tool, calls: num(r.calls) })),
-    topCallers: callers.map((r) => ({ actor: r.actor, calls: num(r.calls) })),
+    topCallers: callers.map((r) => ({ actor: r.actor, ...(callerNames.has(r.actor) ? { name: callerNames.get(r.actor) } : {}), calls: num(r.calls) })),
     denialsByRule: denials.map((r) => ({ reason: r.reason, count: num(r.count) })),
     servers: [...byServer.entries()]
       .map(([server, s]) => ({ server, calls: s.calls, errorRate: s.calls ? s.errors / s.calls : 0, p50: percentileOf(s.buckets, 0.5), p95: percentileOf(s.buckets, 0.95) }))

@@ -1,8 +1,10 @@
 import "server-only";
 import { z } from "zod";
-import { dlpPattern, portalDlp } from "@/lib/dlp/policy";
+import { BUILTIN_DETECTORS, DETECTOR_LABELS } from "@/lib/dlp/detectors";
+import { dlpPattern, portalDlp, type DlpDetectorOption } from "@/lib/dlp/policy";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "./db/client";
+import { authorize, type Actor } from "./auth/actor";
 
 type Tx = Prisma.TransactionClient;
 
@@ -29,3 +31,16 @@ export async function readDlpPolicy(db: Tx | Db): Promise<DlpPolicy> {
   return parsed.success ? parsed.data : { patterns: [], portals: {} };
 }
 
+
+/**
+ * The detectors an audit reader can filter by: the built-ins, then the admin's patterns (id and
+ * name only, never the expression). Anyone who reads the audit log sees these ids on its events.
+ */
+export async function listDlpDetectorOptions(db: Db, actor: Actor): Promise<DlpDetectorOption[]> {
+  authorize(actor, "audit:read");
+  const { patterns } = await readDlpPolicy(db);
+  return [
+    ...BUILTIN_DETECTORS.map((id) => ({ id, label: DETECTOR_LABELS[id], isBuiltIn: true })),
+    ...patterns.map((p) => ({ id: p.id, label: p.name, isBuiltIn: false })),
+  ];
+}

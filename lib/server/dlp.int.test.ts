@@ -7,6 +7,7 @@ process.env.PORTICO_CONTROL_PLANE_URL ??= "http://localhost:3000";
 const { createTestDatabase } = await import("./db/test-database");
 const { updateDlpSettings, getDlpSettings, testDlp } = await import("./dlp");
 const { buildSnapshot } = await import("./config-versions");
+const { listDlpDetectorOptions } = await import("./dlp-policy");
 const { systemActor } = await import("./auth/actor");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -41,5 +42,28 @@ describe("DLP settings", () => {
       ["card", "4111 1111 1111 1111"],
     ]);
     expect(result.redacted).toBe("[REDACTED:project] and [REDACTED:card] but not 4111 1111 1111 1112");
+  });
+
+  it("tests with a just-added blank row left out, built-ins included; saving it names that row", async () => {
+    const rows = [
+      { id: "project", name: "Project code", regex: "PRJ-[0-9]{4}" },
+      { id: "pattern_2", name: "New pattern", regex: "" },
+    ];
+    const result = await testDlp(t.db, admin, { text: "PRJ-1234, 4111 1111 1111 1111", patterns: rows });
+    expect(result.matches.map((m) => m.detector)).toEqual(["project", "card"]);
+    // A row with a broken expression after the blank one is still named by its own place.
+    await expect(testDlp(t.db, admin, { text: "x", patterns: [...rows, { id: "bad", name: "Backref", regex: "(a)\\1" }] })).rejects.toMatchObject({ fieldErrors: [{ field: "patterns.2.regex" }] });
+    await expect(updateDlpSettings(t.db, admin, { patterns: rows })).rejects.toMatchObject({ issues: [{ path: ["patterns", 1, "regex"], message: "Enter a regular expression" }] });
+  });
+
+  it("lists the admin's patterns beside the built-ins for every audit reader, without their expressions", async () => {
+    await updateDlpSettings(t.db, admin, { patterns: [{ id: "employee_id", name: "Employee id", regex: "E[0-9]{6}" }] });
+    const viewer: Actor = { ...auditor, role: "viewer" };
+    for (const reader of [auditor, viewer]) {
+      const options = await listDlpDetectorOptions(t.db, reader);
+      expect(options.at(-1)).toEqual({ id: "employee_id", label: "Employee id", isBuiltIn: false });
+      expect(options.filter((o) => o.isBuiltIn).map((o) => o.id)).toContain("card");
+      expect(JSON.stringify(options)).not.toContain("E[0-9]");
+    }
   });
 });

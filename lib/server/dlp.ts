@@ -54,9 +54,10 @@ export type DlpTestMatch = { detector: string; text: string; start: number; end:
 export async function testDlp(db: Db, actor: Actor, raw: unknown): Promise<{ matches: DlpTestMatch[]; redacted: string }> {
   authorize(actor, "settings:read");
   const input = testDlpInput.parse(raw);
-  const patterns = input.patterns ?? (await readDlpPolicy(db)).patterns;
-  assertDlpPatternsCompile(patterns);
-  const scanner = createScanner({ patterns });
+  const given = input.patterns ?? (await readDlpPolicy(db)).patterns;
+  // Checked whole (a blank expression compiles), so an error names the row the form shows; blank rows are then left out.
+  assertDlpPatternsCompile(given);
+  const scanner = createScanner({ patterns: given.filter((p) => p.regex.trim() !== "") });
   const matches = scanner.detectors.flatMap((d) => d.find(input.text).map((m) => ({ detector: d.id, text: input.text.slice(m.start, m.end), start: m.start, end: m.end })));
   matches.sort((a, b) => a.start - b.start);
   return { matches, redacted: scanner.scan(input.text, "sample").value as string };

@@ -4,6 +4,7 @@ import { requireUser } from "@/lib/server/auth/current";
 import { can } from "@/lib/server/auth/actor";
 import { getDb } from "@/lib/server/db/instance";
 import { listAuditEvents } from "@/lib/server/audit-events";
+import { listDlpDetectorOptions } from "@/lib/server/dlp-policy";
 import { PageHeader } from "@/components/ui/page-header";
 import { loadInitialPage, searchParam } from "@/components/data-table/initial-page";
 import { AuditTable, type AuditListParams } from "@/components/audit/audit-table";
@@ -20,7 +21,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
   const db = await getDb();
   const sp = await searchParams;
   const params: AuditListParams = Object.fromEntries([...AUDIT_FILTER_KEYS, "cursor", "order"].map((k) => [k, searchParam(sp[k])]));
-  const { page, error } = await loadInitialPage(() => listAuditEvents(db, actor, { ...params, limit: 50 }));
+  const [{ page, error }, dlpDetectors] = await Promise.all([loadInitialPage(() => listAuditEvents(db, actor, { ...params, limit: 50 })), listDlpDetectorOptions(db, actor)]);
   const scopeNote = can(actor, "audit:portals:read")
     ? "You see your own events and the metadata of the portals you approve step-up requests for."
     : !can(actor, "audit:all:read")
@@ -32,7 +33,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
   return (
     <>
       <PageHeader title="Audit log" description={scopeNote ? `${DESCRIPTION} ${scopeNote}` : DESCRIPTION} />
-      <AuditTable initialPage={page} initialParams={params} initialError={error} canVerify={can(actor, "audit:verify")} />
+      <AuditTable initialPage={page} initialParams={params} initialError={error} canVerify={can(actor, "audit:verify")} dlpDetectors={dlpDetectors} />
     </>
   );
 }

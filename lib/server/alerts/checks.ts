@@ -40,9 +40,11 @@ async function currentMatches(db: Db, rule: StateRule, now: Date): Promise<Match
         detail: { count: g.deadLetterCount, reason: g.deadLetterReason },
       }));
     }
+    // Links name the server's calls and the credential's own events by the explorer's structured
+    // filters: the free-text `q` searches neither servers' calls nor actors.
     case "upstream_failing": {
       const rows = await db.server.findMany({ where: { status: "error" }, select: { slug: true, name: true, statusDetail: true } });
-      return rows.map((s) => ({ subject: `server:${s.slug}`, title: `Upstream server ${s.name} is failing`, auditFilter: { q: s.slug }, detail: { status: s.statusDetail } }));
+      return rows.map((s) => ({ subject: `server:${s.slug}`, title: `Upstream server ${s.name} is failing`, auditFilter: { kind: "mcp.request", server: s.slug }, detail: { status: s.statusDetail } }));
     }
     case "credentials_expiring": {
       const until = new Date(now.getTime() + (p.days as number) * DAY_MS);
@@ -52,8 +54,8 @@ async function currentMatches(db: Db, rule: StateRule, now: Date): Promise<Match
       ]);
       const when = (d: Date) => (d <= now ? "has expired" : `expires ${formatUtcText(d)}`);
       return [
-        ...accounts.map((a) => ({ subject: `service-account:${a.clientId}`, title: `Service account ${a.name} ${when(a.expiresAt)}`, auditFilter: { q: a.clientId } })),
-        ...tokens.map((t) => ({ subject: `api-token:${t.id}`, title: `API token ${t.name} (${t.prefix}…) of ${t.user.email} ${when(t.expiresAt)}`, auditFilter: { q: t.prefix } })),
+        ...accounts.map((a) => ({ subject: `service-account:${a.clientId}`, title: `Service account ${a.name} ${when(a.expiresAt)}`, auditFilter: { actor: a.clientId } })),
+        ...tokens.map((t) => ({ subject: `api-token:${t.id}`, title: `API token ${t.name} (${t.prefix}…) of ${t.user.email} ${when(t.expiresAt)}`, auditFilter: { actor: t.id } })),
       ];
     }
     case "stepup_waiting": {

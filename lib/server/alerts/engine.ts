@@ -11,12 +11,14 @@ import {
   rateDetectors,
   type Detector,
   type Match,
+  type AlertScope,
   type RuleView,
   type Severity,
 } from "@/lib/alerts/rules";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "../db/client";
 import { appendAuditEvents } from "../audit";
+import { serviceAccountNames, unnamedServiceAccount } from "../actor-names";
 import { describeError, log } from "../log";
 import { enqueueDeliveries } from "./deliveries";
 
@@ -56,6 +58,8 @@ export class AlertEngine {
   private readonly addresses = new Map<string, Map<string, number>>();
   /** grantId → the server and tool its request named, for the grant-misuse rule (grants never change what they were asked for). */
   private readonly grants = new Map<string, { server: string | null; tool: string | null }>();
+  /** Service accounts' names by client id (null: none by that id), for alert titles. */
+  private readonly names = new Map<string, string | null>();
   private queue: Promise<void> = Promise.resolve();
   private started: Promise<void> | null = null;
 
@@ -165,7 +169,7 @@ export class AlertEngine {
         orderBy: { seq: "asc" },
         take: 100_000,
       });
-      for (const row of rows) this.evaluateOne(row as unknown as AuditEventInput, rules, true);
+      for (const row of await this.withNames(rows as unknown as AuditEventInput[])) this.evaluateOne(row, rules, true);
     }
   }
 
@@ -192,8 +196,32 @@ export class AlertEngine {
     for (const r of rows) this.grants.set(r.id, { server: r.serverSlug, tool: r.toolName });
   }
 
-  private async evaluate(events: AuditEventInput[]): Promise<void> {
+  /**
+   * A service account's gateway events carry its client id as their label; titles and subjects
+   * name it as the rest of the dashboard does (actor-names.ts). Names are read once per client id.
+   */
+  private async withNames(events: AuditEventInput[]): Promise<AuditEventInput[]> {
+    const wanted = new Set<string>();
+    for (const e of events) {
+      const id = unnamedServiceAccount(e);
+      if (id && !this.names.has(id)) wanted.add(id);
+    }
+    if (wanted.size > 0) {
+      const found = await serviceAccountNames(this.db, wanted);
+      if (this.names.size + wanted.size > MAX_WINDOWS) this.names.clear();
+      // An id with no service account (deleted) keeps its label: remembered as null, not asked again.
+      for (const id of wanted) this.names.set(id, found.get(id) ?? null);
+    }
+    return events.map((e) => {
+      const id = unnamedServiceAccount(e);
+      const name = id ? this.names.get(id) : null;
+      return name ? { ...e, actorLabel: name } : e;
+    });
+  }
+
+  private async evaluate(batch: AuditEventInput[]): Promise<void> {
     const rules = (await this.loadRules()).filter((r) => eventDetectors.has(r.detector));
+    const events = await this.withNames(batch);
     if (rules.some((r) => r.detector === "stepup_grant_misuse")) await this.loadGrants(events);
     const raises = new Map<string, Raise>();
     for (const event of events) {
@@ -317,7 +345,7 @@ export async function raiseAlert(db: Db, raise: Raise, options: { isStateCheck?:
             firstSeenAt: time,
             lastSeenAt: time,
             lastNotifiedAt: new Date(),
-            auditFilter: { ...match.auditFilter, from: new Date(time.getTime() - 60 * 60_000).toISOString() },
+            auditFilter: eventsLink(rule, match, time),
           },
         });
         await addOccurrences(tx, alert.id, raise, MAX_OCCURRENCES);
@@ -346,6 +374,20 @@ export async function raiseAlert(db: Db, raise: Raise, options: { isStateCheck?:
       throw error;
     }
   }
+}
+
+/**
+ * The explorer filters of an alert's "Events" link: the match's structured filters (never the
+ * free-text `q`, which searches neither actors nor addresses), the rule's portal, server and tool
+ * scope (event rules), and a range from the start of the window that counted the first events (an hour at least,
+ * for events delivered late) with no end, so the events counted later are in it too.
+ */
+export function eventsLink(rule: { detector: Detector; params: Record<string, unknown>; scope: AlertScope }, match: Match, time: Date): Record<string, string> {
+  const windowMinutes = typeof rule.params.windowMinutes === "number" ? rule.params.windowMinutes : 0;
+  const from = new Date(time.getTime() - Math.max(60, windowMinutes) * 60_000).toISOString();
+  // The scope narrows the events an event rule counts; the scheduled checks read no events.
+  const { portal, server, tool } = eventDetectors.has(rule.detector) ? rule.scope : {};
+  return { ...(portal ? { portal } : {}), ...(server ? { server } : {}), ...(tool ? { tool } : {}), ...match.auditFilter, from };
 }
 
 async function addOccurrences(tx: Tx, alertId: string, raise: Raise, room: number) {
