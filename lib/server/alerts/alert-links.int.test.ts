@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
@@ -6,6 +6,7 @@ process.env.AUTH_SECRET ??= randomBytes(32).toString("base64url");
 process.env.LOCKOUT_THRESHOLD = "50";
 
 const { createTestDatabase } = await import("../db/test-database");
+const { mcpRequestEvent: event } = await import("../testing/audit-events");
 const { ingestAuditEvents } = await import("../audit-ingest");
 const { verifyLocalSignIn } = await import("../auth/local-sign-in");
 const { hashPassword } = await import("../auth/passwords");
@@ -28,23 +29,6 @@ let alerting: Awaited<ReturnType<typeof startAlerting>>;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
 const admin = systemActor("test admin");
 
-const event = (extra: Record<string, unknown> = {}) => ({
-  id: randomUUID(),
-  time: new Date().toISOString(),
-  kind: "mcp.request",
-  actorType: "user",
-  actorId: "user-alice",
-  actorLabel: "alice@example.com",
-  action: "tools/call",
-  outcome: "allow",
-  portal: "finops",
-  server: "budgets",
-  tool: "get_budget",
-  data: { httpStatus: 200 },
-  sourceIp: "10.1.2.3",
-  requestId: randomUUID(),
-  ...extra,
-});
 const times = <T,>(n: number, make: () => T) => Array.from({ length: n }, make);
 
 beforeAll(async () => {

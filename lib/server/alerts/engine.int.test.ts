@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
@@ -7,6 +7,7 @@ process.env.AUTH_SECRET ??= randomBytes(32).toString("base64url");
 process.env.LOCKOUT_THRESHOLD = "50";
 
 const { createTestDatabase } = await import("../db/test-database");
+const { mcpRequestEvent: mcpEvent } = await import("../testing/audit-events");
 const { ingestAuditEvents } = await import("../audit-ingest");
 const { verifyLocalSignIn } = await import("../auth/local-sign-in");
 const { hashPassword } = await import("../auth/passwords");
@@ -22,23 +23,6 @@ let alerting: Awaited<ReturnType<typeof startAlerting>>;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
 const admin = systemActor("test admin");
 
-const mcpEvent = (extra: Record<string, unknown> = {}) => ({
-  id: randomUUID(),
-  time: new Date().toISOString(),
-  kind: "mcp.request",
-  actorType: "user",
-  actorId: "user-alice",
-  actorLabel: "alice@example.com",
-  action: "tools/call",
-  outcome: "allow",
-  portal: "finops",
-  server: "budgets",
-  tool: "get_budget",
-  data: { httpStatus: 200, latencyMs: 3 },
-  sourceIp: "10.1.2.3",
-  requestId: randomUUID(),
-  ...extra,
-});
 
 async function alertsOf(key: string) {
   return t.db.alert.findMany({ where: { rule: { key } }, orderBy: { createdAt: "asc" } });
