@@ -10,7 +10,10 @@ export function log(level: Level, message: string, fields: Record<string, unknow
   else console.log(line);
 }
 
-/** What of an unexpected error may be logged: its kind and code, not values it may quote. */
+/**
+ * What of an unexpected error may be logged: its kind, code and a bounded message, never a stack
+ * trace (the gateway's describeError is the same), nor values a message may quote.
+ */
 export function describeError(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { error: typeof error };
   const code = (error as { code?: unknown }).code;
@@ -19,6 +22,6 @@ export function describeError(error: unknown): Record<string, unknown> {
     error: error.name,
     ...(typeof code === "string" ? { code } : {}),
     // Prisma messages can quote query arguments, which may be encrypted secrets.
-    ...(isPrisma ? {} : { detail: error.message.slice(0, 500), stack: error.stack?.split("\n").slice(1, 6).join("\n") }),
+    ...(isPrisma ? {} : { detail: error.message.slice(0, 500) }),
   };
 }
