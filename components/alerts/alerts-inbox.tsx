@@ -110,14 +110,15 @@ export function AlertsInbox({ initial, initialFilters, canAct }: { initial: Page
                 <TableCell>
                   <Badge variant={SEVERITY_BADGE[a.severity]}>{a.severity}</Badge>
                 </TableCell>
-                <TableCell className="max-w-md">
+                {/* Titles name actors, tools and addresses: they wrap here instead of running into the next column. */}
+                <TableCell className="min-w-56 max-w-md whitespace-normal break-words">
                   <button type="button" className="text-left font-medium hover:underline" onClick={() => setDetailId(a.id)}>
                     <TextWithTimes text={a.title} />
                   </button>
                   <p className="text-xs text-muted-foreground">{a.ruleName}</p>
                   {a.note ? <p className="text-xs text-muted-foreground">Note: {a.note}</p> : null}
                 </TableCell>
-                <TableCell>{a.count}</TableCell>
+                <TableCell className="tabular-nums">{a.count}</TableCell>
                 <TableCell>
                   <RelativeTime value={a.firstSeenAt} />
                 </TableCell>

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 process.env.PORTICO_SECRET_KEY ??= randomBytes(32).toString("base64");
 process.env.AUTH_SECRET ??= randomBytes(32).toString("base64url");
@@ -148,5 +148,23 @@ describe(`alert "Events" links (${label})`, () => {
     const failing = items.find((a) => a.title === "Upstream server Budgets is failing");
     const calls = await listAuditEvents(t.db, admin, { kind: "mcp.request", server: "budgets", limit: 200 });
     expect(await eventsLinked(failing!.auditHref)).toEqual(calls.items.map((e) => e.id).sort());
+  });
+});
+
+describe(`alert titles after a rename (${label})`, () => {
+  it("name a renamed service account by its new name once the engine's minute-old copy of the name is read again", async () => {
+    await t.db.serviceAccount.update({ where: { clientId: "sa_nightly" }, data: { name: "Nightly report v2 (Finance)" } });
+    const realNow = Date.now.bind(Date);
+    // A minute and a bit later, as the engine sees it: the name it read for the first alert is stale.
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() + 61_000);
+    try {
+      await ingestAuditEvents(t.db, times(5, () => event({ actorType: "service_account", actorId: "sa_nightly", actorLabel: "sa_nightly", outcome: "deny", data: { httpStatus: 403 }, sourceIp: "10.1.2.7" })));
+      await alerting.engine.idle();
+    } finally {
+      clock.mockRestore();
+    }
+    const titles = (await listAlerts(t.db, admin, { limit: 100 })).items.map((a) => a.title);
+    expect(titles).toContain("MCP requests refused for Nightly report v2 (Finance)");
+    expect(titles).not.toContain("MCP requests refused for Nightly report (Finance)");
   });
 });

@@ -28,6 +28,8 @@ type Tx = Prisma.TransactionClient;
 const MAX_OCCURRENCES = 25;
 const RULES_TTL_MS = 30_000;
 const MAX_WINDOWS = 50_000;
+/** How long a service account's name is used before it is read again (a rename shows after at most this). */
+const NAME_TTL_MS = 60_000;
 const MAX_ADDRESS_ACTORS = 50_000;
 const DAY_MS = 86_400_000;
 /** How long events written inside a caller's transaction are waited for before they count as rolled back. */
@@ -58,8 +60,8 @@ export class AlertEngine {
   private readonly addresses = new Map<string, Map<string, number>>();
   /** grantId → the server and tool its request named, for the grant-misuse rule (grants never change what they were asked for). */
   private readonly grants = new Map<string, { server: string | null; tool: string | null }>();
-  /** Service accounts' names by client id (null: none by that id), for alert titles. */
-  private readonly names = new Map<string, string | null>();
+  /** Service accounts' names by client id (null: none by that id) and when each was read, for alert titles. */
+  private readonly names = new Map<string, { name: string | null; readAt: number }>();
   private queue: Promise<void> = Promise.resolve();
   private started: Promise<void> | null = null;
 
@@ -198,23 +200,26 @@ export class AlertEngine {
 
   /**
    * A service account's gateway events carry its client id as their label; titles and subjects
-   * name it as the rest of the dashboard does (actor-names.ts). Names are read once per client id.
+   * name it as the rest of the dashboard does (actor-names.ts). A name is read again once it is a
+   * minute old, so a renamed account (on this control plane or another) is named anew soon after.
    */
   private async withNames(events: AuditEventInput[]): Promise<AuditEventInput[]> {
     const wanted = new Set<string>();
+    const now = Date.now();
     for (const e of events) {
       const id = unnamedServiceAccount(e);
-      if (id && !this.names.has(id)) wanted.add(id);
+      const known = id ? this.names.get(id) : undefined;
+      if (id && (!known || now - known.readAt >= NAME_TTL_MS)) wanted.add(id);
     }
     if (wanted.size > 0) {
       const found = await serviceAccountNames(this.db, wanted);
       if (this.names.size + wanted.size > MAX_WINDOWS) this.names.clear();
-      // An id with no service account (deleted) keeps its label: remembered as null, not asked again.
-      for (const id of wanted) this.names.set(id, found.get(id) ?? null);
+      // An id with no service account (deleted) keeps its label: remembered as null until read again.
+      for (const id of wanted) this.names.set(id, { name: found.get(id) ?? null, readAt: now });
     }
     return events.map((e) => {
       const id = unnamedServiceAccount(e);
-      const name = id ? this.names.get(id) : null;
+      const name = id ? this.names.get(id)?.name : null;
       return name ? { ...e, actorLabel: name } : e;
     });
   }
