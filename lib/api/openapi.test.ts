@@ -1,6 +1,31 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "./openapi";
-import { operations } from "./operations";
+import { findOperation, operations } from "./operations";
+
+type Doc = ReturnType<typeof openApiDocument>;
+type OperationDoc = { parameters: Array<{ name: string; in: string }>; responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> };
+const opDoc = (doc: Doc, method: string, p: string) => doc.paths[p]![method] as OperationDoc;
+
+/** Every method every /api/v1 route module exports, as `get /servers/{id}`. */
+function routeMethods(): string[] {
+  const root = path.resolve(import.meta.dirname, "../../app/api/v1");
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name === "route.ts") {
+        const route = `/${path.relative(root, dir)}`.replace(/\[(\w+)\]/g, "{$1}");
+        if (route === "/openapi.json") continue;
+        for (const [, method] of readFileSync(full, "utf8").matchAll(/export (?:const|async function|function) (GET|POST|PATCH|PUT|DELETE)\b/g)) found.push(`${method!.toLowerCase()} ${route}`);
+      }
+    }
+  };
+  walk(root);
+  return found.sort();
+}
 
 describe("openApiDocument", () => {
   const doc = openApiDocument("http://localhost:3000/api/v1");
@@ -22,5 +47,25 @@ describe("openApiDocument", () => {
     const ids = Object.values(doc.paths).flatMap((m) => Object.values(m).map((o) => (o as { operationId: string }).operationId));
     expect(new Set(ids).size).toBe(ids.length);
     expect(() => JSON.parse(JSON.stringify(doc))).not.toThrow();
+  });
+
+  it("knows the operation of every route handler, so none escapes the scope and query checks", () => {
+    const routes = routeMethods();
+    expect(routes).toEqual(operations.map((o) => `${o.method} ${o.path}`).sort());
+    for (const route of routes) {
+      const [method, p] = route.split(" ") as [string, string];
+      expect(findOperation(method.toUpperCase(), `/api/v1${p.replace(/\{\w+\}/g, "x1")}`)?.path, route).toBe(p);
+    }
+    expect(findOperation("GET", "/api/v1/audit-events/facets")?.path).toBe("/audit-events/facets");
+    expect(findOperation("GET", "/api/v1/nothing-here")).toBeNull();
+  });
+
+  it("lists each operation's query parameters from its schema and documents the 422 a bad one gets", () => {
+    for (const op of operations) {
+      const documented = opDoc(doc, op.method, op.path).parameters.filter((p) => p.in === "query").map((p) => p.name);
+      expect(documented, `${op.method} ${op.path}`).toEqual(Object.keys(op.query?.shape ?? {}));
+      expect(opDoc(doc, op.method, op.path).responses, `${op.method} ${op.path}`).toHaveProperty("422");
+    }
+    expect(opDoc(doc, "get", "/tools").parameters.map((p) => p.name)).toContain("serverId");
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { permissions } from "@/lib/auth/permissions";
+import { permissions, scopeFor } from "@/lib/auth/permissions";
 import { operations } from "./operations";
 
 const problem = {
@@ -39,27 +39,41 @@ export function openApiDocument(serverUrl: string) {
         }))
       : [];
     const roles = op.permission ? (permissions[op.permission] as readonly string[]).join(", ") : "any signed-in user";
+    const scope = op.permission ? scopeFor(op.permission) : op.scope;
+    const status = op.status ?? 200;
+    const takesCursor = Boolean(op.query && "cursor" in op.query.shape);
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
       summary: op.summary,
-      description: `Allowed for: ${roles}.${op.permission ? ` Permission \`${op.permission}\`.` : ""}`,
+      description: `Allowed for: ${roles}.${op.permission ? ` Permission \`${op.permission}\`.` : ""}${scope ? ` An API token needs the \`${scope}\` scope.` : ""}`,
       tags: [op.tag],
       operationId: `${op.method}${op.path.replace(/\{(\w+)\}/g, "By_$1").replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
       parameters: [...pathParams, ...queryParams],
       ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body) } } } } : {}),
       responses: {
-        [String(op.status ?? 200)]: op.status === 204 ? { description: "Done" } : { description: "OK", content: { "application/json": { schema: { type: "object" } } } },
-        "400": problem,
+        [String(status)]:
+          status === 204
+            ? { description: "Done: no body" }
+            : { description: status === 201 ? "Created" : "OK", content: { "application/json": { schema: { type: "object" } } } },
+        // A body that is not JSON, or a cursor from elsewhere.
+        ...(op.body || takesCursor ? { "400": problem } : {}),
         "401": problem,
         "403": problem,
         ...(op.path.includes("{") ? { "404": problem } : {}),
-        ...(op.body ? { "409": problem, "422": problem } : {}),
+        ...(op.body || op.method === "delete" ? { "409": problem } : {}),
+        // Every operation refuses a query parameter it does not take, and checks the ones it does.
+        "422": problem,
       },
     };
   }
   return {
     openapi: "3.1.0",
-    info: { title: "Portico admin API", version: "1", description: "Manage MCP servers, portals, roles, users and API tokens. Errors are RFC 9457 problem+json." },
+    info: {
+      title: "Portico admin API",
+      version: "1",
+      description:
+        "Manage MCP servers, portals, roles, users and API tokens. Errors are RFC 9457 problem+json. A query parameter an operation does not list is refused (422), never ignored.",
+    },
     servers: [{ url: serverUrl }],
     security: [{ bearerToken: [] }, { sessionCookie: [] }],
     components: {

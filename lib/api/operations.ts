@@ -21,7 +21,7 @@ import { acknowledgeAlertInput, createAlertChannelInput, listAlertsParams, resol
 import { createAlertRuleInput, updateAlertRuleInput } from "@/lib/alerts/rules";
 import { dashboardQuery } from "@/lib/schemas/dashboard";
 import { testDlpInput, updateDlpInput } from "@/lib/dlp/settings-input";
-import type { Permission } from "@/lib/auth/permissions";
+import type { Permission, TokenScope } from "@/lib/auth/permissions";
 import { configDocument } from "@/lib/config/document";
 import { exportParams, importParamsSchema } from "@/lib/schemas/config-changes";
 import { explainInput, simulateInput } from "@/lib/schemas/policy";
@@ -40,6 +40,8 @@ export type Operation = {
   tag: string;
   /** null: any authenticated caller (what they see is limited to their own records). */
   permission: Permission | null;
+  /** The API token scope an operation open to any caller still needs (with a permission, its scope). */
+  scope?: TokenScope;
   query?: z.ZodObject;
   body?: z.ZodType;
   status?: number;
@@ -109,10 +111,10 @@ export const operations: Operation[] = [
   { method: "patch", path: "/users/{id}", summary: "Change a user's role, name, password, lock-out or MFA", tag: "Users", permission: "users:write", body: updateUserInput },
   { method: "delete", path: "/users/{id}", summary: "Remove a user: their API tokens, client approvals and MCP access end at once; their audit trail stays", tag: "Users", permission: "users:write" },
   { method: "get", path: "/tokens", summary: "List your API tokens (all=true: everyone's, admins only)", tag: "API tokens", permission: null, query: listTokensParams },
-  { method: "post", path: "/tokens", summary: "Create an API token; the token is in this response only", tag: "API tokens", permission: null, body: createTokenInput, status: 201 },
-  { method: "delete", path: "/tokens/{id}", summary: "Revoke an API token", tag: "API tokens", permission: null },
+  { method: "post", path: "/tokens", summary: "Create an API token; the token is in this response only", tag: "API tokens", permission: null, scope: "write", body: createTokenInput, status: 201 },
+  { method: "delete", path: "/tokens/{id}", summary: "Revoke an API token", tag: "API tokens", permission: null, scope: "write" },
   { method: "get", path: "/connected-clients", summary: "List the MCP clients you connected (all=true: everyone's, admins only)", tag: "Connected clients", permission: null, query: listConnectedClientsParams },
-  { method: "delete", path: "/connected-clients/{id}", summary: "Disconnect an MCP client: its refresh tokens stop working", tag: "Connected clients", permission: null },
+  { method: "delete", path: "/connected-clients/{id}", summary: "Disconnect an MCP client: its refresh tokens stop working", tag: "Connected clients", permission: null, scope: "write" },
   { method: "get", path: "/oauth-clients", summary: "List OAuth clients registered by admins or by themselves (DCR)", tag: "OAuth clients", permission: "clients:all" },
   { method: "post", path: "/oauth-clients", summary: "Pre-register a public OAuth client (PKCE) for an MCP client", tag: "OAuth clients", permission: "clients:all", body: createOAuthClientInput, status: 201 },
   { method: "delete", path: "/oauth-clients/{id}", summary: "Delete an OAuth client and everyone's connections to it", tag: "OAuth clients", permission: "clients:all", status: 204 },
@@ -208,3 +210,18 @@ export const operations: Operation[] = [
   { method: "get", path: "/elevated-grants/{id}", summary: "Get an elevated grant", tag: "Step-up", permission: "approvals:read" },
   { method: "post", path: "/elevated-grants/{id}/revoke", summary: "Revoke an elevated grant: gateways refuse it within a second", tag: "Step-up", permission: "approvals:decide" },
 ];
+
+const byMethod = new Map<string, Array<{ pattern: RegExp; op: Operation }>>();
+for (const op of operations) {
+  const pattern = new RegExp(`^/api/v1${op.path.replace(/\{\w+\}/g, "[^/]+")}$`);
+  const list = byMethod.get(op.method) ?? [];
+  list.push({ pattern, op });
+  byMethod.set(op.method, list);
+}
+// A literal segment wins over a parameter (/audit-events/facets is not the event "facets").
+for (const list of byMethod.values()) list.sort((a, b) => a.op.path.split("{").length - b.op.path.split("{").length);
+
+/** The operation a request is for, as the router would pick its route; null for one not listed. */
+export function findOperation(method: string, pathname: string): Operation | null {
+  return byMethod.get(method.toLowerCase())?.find(({ pattern }) => pattern.test(pathname))?.op ?? null;
+}

@@ -10,6 +10,7 @@ import { requestIdFrom } from "./auth/request-context";
 import { changesConfig, publishConfig } from "./config-publisher";
 import { assertGatewayToken } from "./internal-auth";
 import { describeError, log } from "./log";
+import { assertOperationContract } from "./api-contract";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -112,6 +113,7 @@ export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
     return respond(req, requestId, async () => {
       assertSameOriginWrite(req);
       const actor = await requireActor(req.headers);
+      assertOperationContract(req, actor);
       const db = await getDb();
       const result = await handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
       // Answered only once gateways have a version to pull, so "saved" means "on its way".

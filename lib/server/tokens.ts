@@ -30,7 +30,7 @@ const include = { user: { select: { id: true, email: true } } } as const;
 // Tokens are personal: everyone manages their own; admins can see and revoke everyone's. A
 // read-only token cannot mint or revoke tokens.
 function assertCanManageTokens(actor: Actor) {
-  if (actor.type === "api_token" && !actor.scopes.includes("write")) throw new AppError("forbidden", "This token is read-only");
+  if (actor.type === "api_token" && !actor.scopes.includes("write")) throw new AppError("forbidden", "This API token lacks the `write` scope");
 }
 
 export async function listTokens(db: Db, actor: Actor, raw: unknown): Promise<Page<TokenView>> {

@@ -29,7 +29,19 @@ export function can(actor: Actor, permission: Permission): boolean {
 
 export function authorize(actor: Actor | null, permission: Permission): asserts actor is Actor {
   if (!actor) throw new AppError("unauthorized", "Sign in or send an API token");
+  const missing = missingScope(actor, permission);
+  if (missing) throw forbidden(`This API token lacks the \`${missing}\` scope`);
   if (!can(actor, permission)) throw forbidden();
+}
+
+/**
+ * The scope an API token would need for a permission its owner's role has: the one thing its
+ * caller can fix (a new token), so the refusal names it. Null when the scope is not what is missing.
+ */
+export function missingScope(actor: Actor, permission: Permission): TokenScope | null {
+  if (actor.type !== "api_token" || !roleCan(actor.role, permission)) return null;
+  const scope = scopeFor(permission);
+  return actor.scopes.includes(scope) ? null : scope;
 }
 
 /** The user behind an actor, for things people own (API tokens, MFA). */

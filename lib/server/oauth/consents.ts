@@ -63,7 +63,7 @@ export async function destroyGrant(tx: Tx | Db, grantId: string) {
 }
 
 export async function revokeConnectedClient(db: Db, actor: Actor, id: string): Promise<ConnectedClientView> {
-  if (actor.type === "api_token" && !actor.scopes.includes("write")) throw forbidden("This token is read-only");
+  if (actor.type === "api_token" && !actor.scopes.includes("write")) throw forbidden("This API token lacks the `write` scope");
   const consent = await db.oAuthConsent.findUnique({ where: { id }, include });
   // Someone else's connection is "not found" to a non-admin: its existence is not theirs to know.
   if (!consent || (consent.userId !== ownerId(actor) && !can(actor, "clients:all"))) throw notFound("Connected client");
