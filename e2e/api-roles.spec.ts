@@ -160,7 +160,9 @@ test("a read-only token cannot write even for an admin", async () => {
   const token = await tokenFor(ctx, "admin", ["read"]);
   const api = await playwrightRequest.newContext({ baseURL: E2E_BASE_URL, extraHTTPHeaders: { authorization: `Bearer ${token}` } });
   expect((await api.get("/api/v1/servers")).status()).toBe(200);
-  expect((await api.post("/api/v1/portals", { data: { slug: "ro-test", name: "RO" } })).status()).toBe(403);
+  const refused = await api.post("/api/v1/portals", { data: { slug: "ro-test", name: "RO" } });
+  expect(refused.status()).toBe(403);
+  expect(((await refused.json()) as { title: string }).title).toBe("This API token lacks the `write` scope");
   await Promise.all([ctx.dispose(), api.dispose()]);
 });
 
@@ -169,7 +171,7 @@ test("a revoked or garbage token is refused", async () => {
   const token = await tokenFor(ctx, "viewer");
   const list = (await (await ctx.get("/api/v1/tokens")).json()) as { items: { id: string; prefix: string }[] };
   const mine = list.items.find((t) => token.startsWith(t.prefix))!;
-  expect((await ctx.delete(`/api/v1/tokens/${mine.id}`)).status()).toBe(200);
+  expect((await ctx.delete(`/api/v1/tokens/${mine.id}`)).status()).toBe(204);
   const api = await playwrightRequest.newContext({ baseURL: E2E_BASE_URL });
   for (const bad of [token, "ptk_garbage", "not-a-token"]) {
     const res = await api.get("/api/v1/me", { headers: { authorization: `Bearer ${bad}` } });

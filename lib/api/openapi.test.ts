@@ -60,6 +60,14 @@ describe("openApiDocument", () => {
     expect(findOperation("GET", "/api/v1/nothing-here")).toBeNull();
   });
 
+  it("answers every DELETE with 204 and no body, and says so", () => {
+    for (const op of operations.filter((o) => o.method === "delete")) {
+      expect(op.status, op.path).toBe(204);
+      expect(opDoc(doc, "delete", op.path).responses["204"]!.content).toBeUndefined();
+    }
+    expect(doc.info.description).toContain("204 with no body for every DELETE");
+  });
+
   it("lists each operation's query parameters from its schema and documents the 422 a bad one gets", () => {
     for (const op of operations) {
       const documented = opDoc(doc, op.method, op.path).parameters.filter((p) => p.in === "query").map((p) => p.name);

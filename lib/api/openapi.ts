@@ -72,7 +72,7 @@ export function openApiDocument(serverUrl: string) {
       title: "Portico admin API",
       version: "1",
       description:
-        "Manage MCP servers, portals, roles, users and API tokens. Errors are RFC 9457 problem+json. A query parameter an operation does not list is refused (422), never ignored.",
+        "Manage MCP servers, portals, roles, users and API tokens. Errors are RFC 9457 problem+json. Success codes follow one rule: 201 with the record for a create, 202 with the job for work started in the background, 204 with no body for every DELETE, 200 with a body for anything else. A query parameter an operation does not list is refused (422), never ignored.",
     },
     servers: [{ url: serverUrl }],
     security: [{ bearerToken: [] }, { sessionCookie: [] }],

@@ -1,4 +1,8 @@
-import { apiRoute } from "@/lib/server/http";
+import { apiRoute, noContent } from "@/lib/server/http";
 import { revokeConnectedClient } from "@/lib/server/oauth/consents";
 
-export const DELETE = apiRoute<{ id: string }>(({ db, actor, params }) => revokeConnectedClient(db, actor, params.id));
+// Every DELETE of /api/v1 answers 204 with no body (lib/api/openapi.ts).
+export const DELETE = apiRoute<{ id: string }>(async ({ db, actor, params }) => {
+  await revokeConnectedClient(db, actor, params.id);
+  return noContent();
+});
