@@ -76,4 +76,14 @@ describe("openApiDocument", () => {
     }
     expect(opDoc(doc, "get", "/tools").parameters.map((p) => p.name)).toContain("serverId");
   });
+
+  it("documents the main resources' responses from their schemas, not as any object", () => {
+    const ok = (method: string, p: string, status = "200") => opDoc(doc, method, p).responses[status]!.content!["application/json"]!.schema;
+    const page = ok("get", "/servers") as { required: string[]; properties: { items: { items: { required: string[] } } } };
+    expect(page.required).toEqual(["items", "nextCursor"]);
+    expect(page.properties.items.items.required).toEqual(expect.arrayContaining(["id", "slug", "status", "toolCount"]));
+    expect(ok("post", "/roles", "201")).toHaveProperty("properties.grants");
+    expect(ok("post", "/tokens", "201")).toHaveProperty("properties.token");
+    expect(opDoc(doc, "post", "/roles").responses).not.toHaveProperty("200");
+  });
 });

@@ -54,7 +54,7 @@ export function openApiDocument(serverUrl: string) {
         [String(status)]:
           status === 204
             ? { description: "Done: no body" }
-            : { description: status === 201 ? "Created" : "OK", content: { "application/json": { schema: { type: "object" } } } },
+            : { description: status === 201 ? "Created" : "OK", content: { "application/json": { schema: op.response ? jsonSchema(op.response, "output") : { type: "object" } } } },
         // A body that is not JSON, or a cursor from elsewhere.
         ...(op.body || takesCursor ? { "400": problem } : {}),
         "401": problem,
