@@ -285,6 +285,10 @@ describe("bad input", () => {
     const res = await post(batch, { authorization: `Bearer ${token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: -32600 } });
+    // A batch of one is a batch too (it was answered as if sent alone).
+    const one = await post(JSON.stringify([{ jsonrpc: "2.0", id: 4, method: "tools/list" }]), { authorization: `Bearer ${token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" });
+    expect(one.status).toBe(400);
+    expect(await one.json()).toMatchObject({ error: { code: -32600, message: expect.stringContaining("batches are not supported") } });
   });
 
   it("accepts batches in 2025-03-26 sessions, which still allow them", async () => {

@@ -244,7 +244,8 @@ export function createPipeline(options: PipelineOptions) {
     }
     // Fresh claims (groups, MFA) from the token just verified; the subject cannot change.
     session.identity = who.identity;
-    if (input.messages.length > 1 && !BATCHING_VERSIONS.has(session.protocolVersion ?? "")) {
+    // An array is a batch however many messages it holds: a batch of one is refused as well.
+    if (input.ctx.isBatch && !BATCHING_VERSIONS.has(session.protocolVersion ?? "")) {
       return refuse(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${session.protocolVersion}.`, "batch not allowed");
     }
     return sessions.handle(session, req, res, input);
