@@ -274,6 +274,14 @@ describe("bad input", () => {
     expect(await res.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 } });
   });
 
+  it("tells a caller with no session how to get one", async () => {
+    const res = await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }), { authorization: `Bearer ${await h.mintToken()}`, "mcp-protocol-version": "2025-11-25" });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      "Bad Request: Mcp-Session-Id header is required. Send initialize first to open a session, or use protocol version 2026-07-28, which needs none.",
+    );
+  });
+
   it("refuses batches in 2025-11-25 sessions", async () => {
     const token = await h.mintToken();
     const init = await post(initialize, { authorization: `Bearer ${token}` });
