@@ -396,13 +396,15 @@ async function deciderOrNull(db: Db, actor: Actor): Promise<Decider | null> {
   return can(actor, "approvals:decide") && actor.type !== "system" ? deciderOf(db, actor) : null;
 }
 
-/** The queue (approvers, admins, auditors) or, for anyone else, their own requests. */
+/** The queue (approvers, admins, auditors) or, for anyone else or with `mine`, their own requests. */
 export async function listStepUpRequests(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Page<StepUpRequestView>> {
   const params = parse(listStepUpRequestsParams, raw);
   const own = requesterOf(actor);
   if (!can(actor, "approvals:read") && !own) throw forbidden();
+  if (params.mine && !own) throw forbidden("Only a person has requests of their own");
+  const isQueue = can(actor, "approvals:read") && !params.mine;
   const where: Prisma.StepUpRequestWhereInput = {
-    ...(can(actor, "approvals:read") ? {} : { requesterKind: own!.kind, requesterId: own!.id }),
+    ...(isQueue ? {} : { requesterKind: own!.kind, requesterId: own!.id }),
     ...statusWhere(params.status, now),
     ...(params.q ? { OR: [{ requesterLabel: { contains: params.q, mode: "insensitive" } }, { reason: { contains: params.q, mode: "insensitive" } }] } : {}),
   };
@@ -412,7 +414,7 @@ export async function listStepUpRequests(db: Db, actor: Actor, raw: unknown, now
   ]);
   const page = toPage(rows, params.limit, (row) => toRequestView(row, decider, now));
   // What an approver looks at before saying yes, beside each request still waiting.
-  if (can(actor, "approvals:read")) {
+  if (isQueue) {
     const withActivity = await Promise.all(page.items.map(async (item) => (item.status === "pending" ? { ...item, recentActivity: await recentActivityOf(db, { requesterId: item.requester.id, portal: item.portal }) } : item)));
     return { ...page, items: withActivity };
   }
@@ -519,11 +521,15 @@ function toGrantView(row: GrantRow, now: Date): ElevatedGrantView {
   };
 }
 
+/** Everyone's grants (approvers, admins, auditors) or, with `mine`, the caller's own (anyone signed in). */
 export async function listElevatedGrants(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Page<ElevatedGrantView>> {
-  authorize(actor, "approvals:read");
   const params = parse(listElevatedGrantsParams, raw);
+  const own = requesterOf(actor);
+  if (params.mine) {
+    if (!own) throw forbidden("Only a person holds grants of their own");
+  } else authorize(actor, "approvals:read");
   const status = params.status;
-  const where: Prisma.ElevatedGrantWhereInput =
+  const statusFilter: Prisma.ElevatedGrantWhereInput =
     status === "active"
       ? { status: "active", endsAt: { gt: now } }
       : status === "ended"
@@ -531,6 +537,7 @@ export async function listElevatedGrants(db: Db, actor: Actor, raw: unknown, now
         : status
           ? { status }
           : {};
+  const where: Prisma.ElevatedGrantWhereInput = params.mine ? { ...statusFilter, principalKind: own!.kind, principalId: own!.id } : statusFilter;
   const rows = await db.elevatedGrant.findMany({ where, include: grantInclude, orderBy: { id: "desc" }, ...pageArgs(params) });
   return toPage(rows, params.limit, (row) => toGrantView(row, now));
 }
