@@ -114,3 +114,13 @@ describe("GET /elevated-grants?mine=1", () => {
     expect(await items<ElevatedGrantView>("manager", "/elevated-grants?status=active")).toHaveLength(1);
   });
 });
+
+describe("listStepUpOptions", () => {
+  it("offers what the person's roles list under step-up, and nothing to someone no role names", async () => {
+    expect(await stepUp.listStepUpOptions(t.db, await stepUp.userRequester(t.db, viewer.userId))).toEqual([
+      { portal: { slug: "finops", name: "FinOps" }, riskClass: "destructive", roleName: "Analyst", isPerCall: false },
+      { portal: { slug: "finops", name: "FinOps" }, riskClass: "write", roleName: "Analyst", isPerCall: false },
+    ]);
+    expect(await stepUp.listStepUpOptions(t.db, await stepUp.userRequester(t.db, otherManager.userId))).toEqual([]);
+  });
+});

@@ -82,7 +82,7 @@ function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
 const roleInclude = { principals: true, grants: true } as const satisfies Prisma.PortalRoleInclude;
 type RoleRow = Prisma.PortalRoleGetPayload<{ include: typeof roleInclude }>;
 
-function namesRequester(role: RoleRow, requester: Requester): boolean {
+function namesRequester(role: Pick<RoleRow, "principals">, requester: Requester): boolean {
   return role.principals.some((p) => {
     if (requester.kind === "service_account") return p.kind === "service_account" && p.value === requester.clientId;
     if (p.kind === "group") return requester.groups.includes(p.value);
@@ -100,6 +100,33 @@ export async function findStepUpRole(db: Tx | Db, requester: Requester, portalId
   // adapter refuses `has` on an enum array ("malformed array literal") when it runs from files.
   const roles = await db.portalRole.findMany({ where: { grants: { some: { portalId } } }, include: roleInclude, orderBy: { slug: "asc" } });
   return roles.find((r) => r.stepUpRiskClasses.includes(riskClass) && namesRequester(r, requester)) ?? null;
+}
+
+/** A portal and risk class the requester may ask for, under the role `findStepUpRole` would pick. */
+export type StepUpOption = { portal: { slug: string; name: string }; riskClass: RiskClass; roleName: string; isPerCall: boolean };
+
+/**
+ * Everything the requester may ask for (the My access page's "Request elevated access"), chosen as
+ * `findStepUpRole` chooses: the first role by slug that names them, grants something on the portal
+ * and lists the risk class. Per-call ones are listed too, though only a client can file them (the
+ * request carries the call's exact arguments).
+ */
+export async function listStepUpOptions(db: Db, requester: Requester): Promise<StepUpOption[]> {
+  const roles = await db.portalRole.findMany({
+    include: { principals: true, grants: { include: { portal: { select: { slug: true, name: true } } } } },
+    orderBy: { slug: "asc" },
+  });
+  const options = new Map<string, StepUpOption>();
+  for (const role of roles) {
+    if (role.stepUpRiskClasses.length === 0 || !namesRequester(role, requester)) continue;
+    for (const grant of role.grants) {
+      for (const riskClass of role.stepUpRiskClasses) {
+        const key = `${grant.portal.slug}/${riskClass}`;
+        if (!options.has(key)) options.set(key, { portal: grant.portal, riskClass, roleName: role.name, isPerCall: role.perCallRiskClasses.includes(riskClass) });
+      }
+    }
+  }
+  return [...options.values()].sort((a, b) => a.portal.name.localeCompare(b.portal.name) || a.riskClass.localeCompare(b.riskClass));
 }
 
 /** The requester as the authorization page sees a signed-in user. */
