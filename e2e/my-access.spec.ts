@@ -51,6 +51,10 @@ test.describe("the analyst's own step-up", () => {
   });
 
   test("files from My access, sees it pending, then approved with a live countdown when the manager approves, without reloading", async ({ page }) => {
+    // Every uncaught error and console error (a hydration mismatch of the countdown is both).
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
+    page.on("console", (message) => void (message.type() === "error" && errors.push(`console: ${message.text()}`)));
     await signIn(page, "viewer");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My access" }).click();
     await expect(page.getByRole("heading", { name: "My access", level: 1 })).toBeVisible();
@@ -95,6 +99,12 @@ test.describe("the analyst's own step-up", () => {
     // It counts down, second by second, with nothing reloaded.
     const before = await timeLeft.textContent();
     await expect(timeLeft).not.toHaveText(before!, { timeout: 3_000 });
+
+    // A fresh load with the grant running renders the same on the server and in the browser.
+    await page.reload();
+    await expect(page.getByTestId("my-grant").getByTestId("time-left")).toHaveText(/^1[45]:\d\d left$/);
+    await page.waitForTimeout(1_500);
+    expect(errors).toEqual([]);
   });
 
   test("reads a denial's note, and withdraws a pending request from the list", async ({ page }) => {
