@@ -45,10 +45,9 @@ const myGrantsQuery = "/elevated-grants?mine=1&limit=100";
  * every request they filed with its state and decision, live. Only their own: both lists are read
  * with `mine=1`, which the data layer scopes to the caller whatever their role.
  */
-export function MyAccess({ initialRequests, initialGrants, options }: { initialRequests: Page<StepUpRequestView>; initialGrants: Page<ElevatedGrantView>; options: MyStepUpOption[] }) {
+export function MyAccess({ initialRequests, initialGrants }: { initialRequests: Page<StepUpRequestView>; initialGrants: Page<ElevatedGrantView> }) {
   const queryClient = useQueryClient();
   const [withdrawing, setWithdrawing] = useState<StepUpRequestView | null>(null);
-  const [isAsking, setIsAsking] = useState(false);
 
   const requests = useQuery({
     queryKey: stepUpRequestKeys.list({ mine: true }),
@@ -77,15 +76,8 @@ export function MyAccess({ initialRequests, initialGrants, options }: { initialR
   const active = (grants.data?.items ?? []).filter((g) => activeIds.split(" ").includes(g.id));
   const portalName = new Map(all.map((r) => [r.portal.slug, r.portal.name]));
 
-  const askButton = (
-    <Button onClick={() => setIsAsking(true)}>
-      <KeyRound /> Request elevated access
-    </Button>
-  );
-
   return (
     <>
-      {all.length || active.length ? <div className="mb-4 flex justify-end">{askButton}</div> : null}
       {requests.error ? <Alert variant="destructive" title="Could not load your requests">{requests.error.message}</Alert> : null}
 
       {all.length === 0 && active.length === 0 ? (
@@ -95,10 +87,9 @@ export function MyAccess({ initialRequests, initialGrants, options }: { initialR
           description={
             <>
               Some tools (writes, deletions, spending) need a manager&apos;s approval for a limited time: that is step-up. When your MCP client says a tool needs approval,
-              follow its link, or use Request elevated access. What you ask for, the manager&apos;s decision and how long the access lasts show up here.
+              follow its link, or use Request elevated access above. What you ask for, the manager&apos;s decision and how long the access lasts show up here.
             </>
           }
-          action={askButton}
           data-testid="my-access-empty"
         />
       ) : (
@@ -203,7 +194,6 @@ export function MyAccess({ initialRequests, initialGrants, options }: { initialR
           await refresh();
         }}
       />
-      <AskDialog open={isAsking} onClose={() => setIsAsking(false)} options={options} />
     </>
   );
 }
@@ -257,6 +247,19 @@ function waitingPageHref(r: StepUpRequestView): string {
   if (args && args.length <= LINK_ARGS_MAX) query.set("args", args);
   query.set("request", r.id);
   return `/step-up/new?${query}`;
+}
+
+/** "Request elevated access": a dialog of what the person may ask for, each leading to the request page. */
+export function RequestAccessButton({ options }: { options: MyStepUpOption[] }) {
+  const [isOpen, setIsOpen] = useState(false);
+  return (
+    <>
+      <Button onClick={() => setIsOpen(true)}>
+        <KeyRound /> Request elevated access
+      </Button>
+      <AskDialog open={isOpen} onClose={() => setIsOpen(false)} options={options} />
+    </>
+  );
 }
 
 function AskDialog({ open, onClose, options }: { open: boolean; onClose: () => void; options: MyStepUpOption[] }) {

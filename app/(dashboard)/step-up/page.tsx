@@ -4,7 +4,7 @@ import { requireUser } from "@/lib/server/auth/current";
 import { getDb } from "@/lib/server/db/instance";
 import { listElevatedGrants, listStepUpOptions, listStepUpRequests, userRequester } from "@/lib/server/step-up";
 import { PageHeader } from "@/components/ui/page-header";
-import { MyAccess } from "@/components/step-up/my-access";
+import { MyAccess, RequestAccessButton } from "@/components/step-up/my-access";
 
 export const metadata: Metadata = { title: "My access" };
 export const dynamic = "force-dynamic";
@@ -27,8 +27,9 @@ export default async function MyAccessPage() {
       <PageHeader
         title="My access"
         description="Your requests for elevated access and what managers decided. Approved access lasts for the time shown, then your tools go back to what your role allows."
+        actions={<RequestAccessButton options={options} />}
       />
-      <MyAccess initialRequests={requests} initialGrants={grants} options={options} />
+      <MyAccess initialRequests={requests} initialGrants={grants} />
     </>
   );
 }
