@@ -47,11 +47,22 @@ export const denyStepUpRequestInput = z.object({
 });
 export type DenyStepUpRequestInput = z.input<typeof denyStepUpRequestInput>;
 
+/**
+ * `mine=1`: only the caller's own, whatever their role (the My access page; a manager's own
+ * requests are otherwise mixed into the queue, and a viewer may list no one's grants but their own).
+ */
+const mine = z
+  .enum(["1", "true", "0", "false"])
+  .optional()
+  .transform((v) => v === "1" || v === "true");
+
 export const listStepUpRequestsParams = listParams.extend({
   status: z.enum(stepUpStatuses).optional(),
+  mine,
 });
 export const listElevatedGrantsParams = listParams.extend({
   status: z.enum(grantStatuses).optional(),
+  mine,
 });
 
 export type RecentActivity = { time: string; tool: string | null; outcome: string; reasons: string[] };

@@ -82,7 +82,7 @@ function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
 const roleInclude = { principals: true, grants: true } as const satisfies Prisma.PortalRoleInclude;
 type RoleRow = Prisma.PortalRoleGetPayload<{ include: typeof roleInclude }>;
 
-function namesRequester(role: RoleRow, requester: Requester): boolean {
+function namesRequester(role: Pick<RoleRow, "principals">, requester: Requester): boolean {
   return role.principals.some((p) => {
     if (requester.kind === "service_account") return p.kind === "service_account" && p.value === requester.clientId;
     if (p.kind === "group") return requester.groups.includes(p.value);
@@ -100,6 +100,33 @@ export async function findStepUpRole(db: Tx | Db, requester: Requester, portalId
   // adapter refuses `has` on an enum array ("malformed array literal") when it runs from files.
   const roles = await db.portalRole.findMany({ where: { grants: { some: { portalId } } }, include: roleInclude, orderBy: { slug: "asc" } });
   return roles.find((r) => r.stepUpRiskClasses.includes(riskClass) && namesRequester(r, requester)) ?? null;
+}
+
+/** A portal and risk class the requester may ask for, under the role `findStepUpRole` would pick. */
+export type StepUpOption = { portal: { slug: string; name: string }; riskClass: RiskClass; roleName: string; isPerCall: boolean };
+
+/**
+ * Everything the requester may ask for (the My access page's "Request elevated access"), chosen as
+ * `findStepUpRole` chooses: the first role by slug that names them, grants something on the portal
+ * and lists the risk class. Per-call ones are listed too, though only a client can file them (the
+ * request carries the call's exact arguments).
+ */
+export async function listStepUpOptions(db: Db, requester: Requester): Promise<StepUpOption[]> {
+  const roles = await db.portalRole.findMany({
+    include: { principals: true, grants: { include: { portal: { select: { slug: true, name: true } } } } },
+    orderBy: { slug: "asc" },
+  });
+  const options = new Map<string, StepUpOption>();
+  for (const role of roles) {
+    if (role.stepUpRiskClasses.length === 0 || !namesRequester(role, requester)) continue;
+    for (const grant of role.grants) {
+      for (const riskClass of role.stepUpRiskClasses) {
+        const key = `${grant.portal.slug}/${riskClass}`;
+        if (!options.has(key)) options.set(key, { portal: grant.portal, riskClass, roleName: role.name, isPerCall: role.perCallRiskClasses.includes(riskClass) });
+      }
+    }
+  }
+  return [...options.values()].sort((a, b) => a.portal.name.localeCompare(b.portal.name) || a.riskClass.localeCompare(b.riskClass));
 }
 
 /** The requester as the authorization page sees a signed-in user. */
@@ -396,13 +423,15 @@ async function deciderOrNull(db: Db, actor: Actor): Promise<Decider | null> {
   return can(actor, "approvals:decide") && actor.type !== "system" ? deciderOf(db, actor) : null;
 }
 
-/** The queue (approvers, admins, auditors) or, for anyone else, their own requests. */
+/** The queue (approvers, admins, auditors) or, for anyone else or with `mine`, their own requests. */
 export async function listStepUpRequests(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Page<StepUpRequestView>> {
   const params = parse(listStepUpRequestsParams, raw);
   const own = requesterOf(actor);
   if (!can(actor, "approvals:read") && !own) throw forbidden();
+  if (params.mine && !own) throw forbidden("Only a person has requests of their own");
+  const isQueue = can(actor, "approvals:read") && !params.mine;
   const where: Prisma.StepUpRequestWhereInput = {
-    ...(can(actor, "approvals:read") ? {} : { requesterKind: own!.kind, requesterId: own!.id }),
+    ...(isQueue ? {} : { requesterKind: own!.kind, requesterId: own!.id }),
     ...statusWhere(params.status, now),
     ...(params.q ? { OR: [{ requesterLabel: { contains: params.q, mode: "insensitive" } }, { reason: { contains: params.q, mode: "insensitive" } }] } : {}),
   };
@@ -412,7 +441,7 @@ export async function listStepUpRequests(db: Db, actor: Actor, raw: unknown, now
   ]);
   const page = toPage(rows, params.limit, (row) => toRequestView(row, decider, now));
   // What an approver looks at before saying yes, beside each request still waiting.
-  if (can(actor, "approvals:read")) {
+  if (isQueue) {
     const withActivity = await Promise.all(page.items.map(async (item) => (item.status === "pending" ? { ...item, recentActivity: await recentActivityOf(db, { requesterId: item.requester.id, portal: item.portal }) } : item)));
     return { ...page, items: withActivity };
   }
@@ -519,11 +548,15 @@ function toGrantView(row: GrantRow, now: Date): ElevatedGrantView {
   };
 }
 
+/** Everyone's grants (approvers, admins, auditors) or, with `mine`, the caller's own (anyone signed in). */
 export async function listElevatedGrants(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Page<ElevatedGrantView>> {
-  authorize(actor, "approvals:read");
   const params = parse(listElevatedGrantsParams, raw);
+  const own = requesterOf(actor);
+  if (params.mine) {
+    if (!own) throw forbidden("Only a person holds grants of their own");
+  } else authorize(actor, "approvals:read");
   const status = params.status;
-  const where: Prisma.ElevatedGrantWhereInput =
+  const statusFilter: Prisma.ElevatedGrantWhereInput =
     status === "active"
       ? { status: "active", endsAt: { gt: now } }
       : status === "ended"
@@ -531,6 +564,7 @@ export async function listElevatedGrants(db: Db, actor: Actor, raw: unknown, now
         : status
           ? { status }
           : {};
+  const where: Prisma.ElevatedGrantWhereInput = params.mine ? { ...statusFilter, principalKind: own!.kind, principalId: own!.id } : statusFilter;
   const rows = await db.elevatedGrant.findMany({ where, include: grantInclude, orderBy: { id: "desc" }, ...pageArgs(params) });
   return toPage(rows, params.limit, (row) => toGrantView(row, now));
 }
