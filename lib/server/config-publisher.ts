@@ -20,9 +20,8 @@ export const changesConfig = (method: string, path: string) => method !== "GET" 
 // The queue holds the publish only, never the push: a slow gateway must not hold up the next version.
 let queue: Promise<unknown> = Promise.resolve();
 
-// The push of the newest version this process published, to the live gateways: a write whose
-// publish found that version already carrying its change (another write's publish took it along)
-// waits for that push instead.
+// The push of the newest version this process published, to the live gateways: what a write waits
+// for, also when its own publish found nothing new (another write's publish took its change along).
 let latestPush: { version: number; done: Promise<void> } = { version: 0, done: Promise.resolve() };
 
 /**
@@ -47,7 +46,8 @@ export async function publishConfig(db: Db, summary: string, { waitForGatewaysMs
   const run = queue.then(() => publishAndStartPush(db, summary, options));
   queue = run;
   const result = await run;
-  if (result && waitForGatewaysMs > 0 && latestPush.version === result.version) await withinMs(latestPush.done, waitForGatewaysMs);
+  // A newer version than this write's (another publish right after it) carries its change as well.
+  if (result && waitForGatewaysMs > 0 && latestPush.version >= result.version) await withinMs(latestPush.done, waitForGatewaysMs);
   return result;
 }
 
@@ -60,7 +60,7 @@ async function publishAndStartPush(db: Db, summary: string, options: PublishOpti
         log("info", "config version published", { version: result.version, summary });
         // Not awaited here (the queue moves on); a caller waits for it, bounded, in publishConfig.
         // Still in this trace: the push's spans (and the gateways') are children of this one.
-        latestPush = { version: result.version, done: pushConfigToGateways(db, { version: result.version, jws: result.signature }).live };
+        latestPush = { version: result.version, done: pushConfigToGateways(db, { version: result.version, jws: result.signature }) };
       }
       return result;
     });

@@ -179,20 +179,17 @@ export async function replayGatewayDeadLetters(db: Db, actor: Actor, id: string)
 const PUSH_ATTEMPTS = 6;
 
 /**
- * Pushes a version to every known gateway, retrying with backoff. `all` settles when every push
- * has ended; `live` when those to the gateways that reported lately have, which is what a write
- * waits for (a gateway gone for good must not slow every change down). A gateway that misses every
- * attempt still converges: its heartbeat learns the latest version and pulls. Never rejects.
+ * Pushes a version to every known gateway, retrying with backoff. Resolves (never rejects) once the
+ * pushes to the gateways that reported lately have ended, which is what a write waits for: a
+ * gateway gone for good must not slow every change down. The other pushes go on; a gateway that
+ * misses every attempt still converges: its heartbeat learns the latest version and pulls.
  */
-export function pushConfigToGateways(db: Db, config: { version: number; jws: string }): { live: Promise<void>; all: Promise<void> } {
+export function pushConfigToGateways(db: Db, config: { version: number; jws: string }): Promise<void> {
   const token = env().PORTICO_GATEWAY_TOKEN;
-  if (!token) return { live: Promise.resolve(), all: Promise.resolve() };
+  if (!token) return Promise.resolve();
   let liveDone: (pushes: Promise<unknown>) => void = () => undefined;
-  const live = new Promise<unknown>((resolve) => (liveDone = resolve)).then(
-    () => undefined,
-    () => undefined,
-  );
-  const all = withSpan("config.push", { "portico.config_version": config.version }, async (span) => {
+  const live = new Promise<unknown>((resolve) => (liveDone = resolve));
+  void withSpan("config.push", { "portico.config_version": config.version }, async (span) => {
     const gateways = await db.gateway.findMany({ select: { name: true, url: true, lastSeenAt: true } });
     span?.setAttribute("portico.gateways", gateways.length);
     const pushes = gateways.map(async (gateway) => {
@@ -206,6 +203,7 @@ export function pushConfigToGateways(db: Db, config: { version: number; jws: str
         },
         SpanKind.CLIENT,
       );
+      // Recorded before the write is answered: a request's "in force" reads these acks.
       if (isRunning) await recordAck(db, gateway.name, config.version).catch(() => undefined);
     });
     const now = Date.now();
@@ -214,7 +212,10 @@ export function pushConfigToGateways(db: Db, config: { version: number; jws: str
   })
     .catch((error: unknown) => log("error", "pushing a config version failed", { version: config.version, ...describeError(error) }))
     .finally(() => liveDone(Promise.resolve()));
-  return { live, all };
+  return live.then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /** True once the gateway runs the version (or a newer one). */
