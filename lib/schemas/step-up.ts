@@ -86,6 +86,11 @@ export type StepUpRequestView = {
   decidedAt: string | null;
   decisionNote: string | null;
   grantId: string | null;
+  /**
+   * On one approved request read by itself, while its grant is active: whether every live gateway
+   * runs it yet. Until then a call is still refused, so nobody should be told to retry.
+   */
+  isInForce?: boolean;
   /** For the one reading it: may they approve or deny it (and if not, why)? */
   canDecide: boolean;
   cannotDecideReason: string | null;

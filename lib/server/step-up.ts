@@ -24,6 +24,7 @@ import type { Db } from "./db/client";
 import { authorize, can, type Actor } from "./auth/actor";
 import { actorFields, appendAuditEvents } from "./audit";
 import { pageArgs, toPage, iso } from "./pagination";
+import { OFFLINE_AFTER_MS } from "./gateways";
 import { announceStepUpRequest } from "./step-up-webhook";
 
 type Tx = Prisma.TransactionClient;
@@ -193,7 +194,7 @@ function stepUpEvent(
 const requestInclude = {
   portal: { select: { id: true, slug: true, name: true } },
   role: { select: { id: true, slug: true, name: true, stepUpApprovers: true } },
-  grant: { select: { id: true } },
+  grant: { select: { id: true, status: true, endsAt: true } },
 } as const satisfies Prisma.StepUpRequestInclude;
 type RequestRow = Prisma.StepUpRequestGetPayload<{ include: typeof requestInclude }>;
 
@@ -461,8 +462,40 @@ export async function getStepUpRequest(db: Db, actor: Actor, id: string, now = n
   const isOwn = !!row && !!own && row.requesterKind === own.kind && row.requesterId === own.id;
   // Someone else's request is as good as unknown to a person without the queue.
   if (!row || (!isOwn && !can(actor, "approvals:read"))) throw notFound("Step-up request");
-  const [decider, recentActivity] = await Promise.all([deciderOrNull(db, actor), can(actor, "approvals:read") ? recentActivityOf(db, row) : []]);
-  return { ...toRequestView(row, decider, now), recentActivity };
+  const [decider, recentActivity, inForce] = await Promise.all([deciderOrNull(db, actor), can(actor, "approvals:read") ? recentActivityOf(db, row) : [], inForceOf(db, row, now)]);
+  return { ...toRequestView(row, decider, now), ...inForce, recentActivity };
+}
+
+/**
+ * Approved is not yet usable: the grant works once the gateways run a config version that carries
+ * it, which the approval's push brings about within milliseconds, or a gateway's next heartbeat
+ * within seconds. A requester told "retry now" before then is refused again, so a single request's
+ * read says which (`isInForce`), for an approved request whose grant is still active.
+ */
+async function inForceOf(db: Db, row: RequestRow, now: Date): Promise<{ isInForce?: boolean }> {
+  const grant = row.grant;
+  if (row.status !== "approved" || !grant || grant.status !== "active" || grant.endsAt <= now) return {};
+  return { isInForce: await isGrantInForce(db, grant.id, now) };
+}
+
+/**
+ * True when every live gateway (reported within OFFLINE_AFTER_MS) runs a version whose snapshot
+ * lists the grant: the newest version each acknowledged (gateways only move forward). A gateway
+ * that stopped reporting does not hold it up: it serves nobody, and pulls the latest version when
+ * it comes back. With no live gateway, nothing stands in the way.
+ */
+export async function isGrantInForce(db: Db, grantId: string, now = new Date()): Promise<boolean> {
+  const live = await db.gateway.findMany({ where: { lastSeenAt: { gt: new Date(now.getTime() - OFFLINE_AFTER_MS) } }, select: { name: true } });
+  const names = live.map((g) => g.name);
+  if (!names.length) return true;
+  const newest = await db.gatewayVersionAck.groupBy({ by: ["gatewayName"], where: { gatewayName: { in: names } }, _max: { version: true } });
+  if (newest.length < names.length) return false;
+  const needle = JSON.stringify([{ id: grantId }]);
+  for (const version of new Set(newest.map((n) => n._max.version!))) {
+    const [carries] = await db.$queryRaw<Array<{ carries: boolean }>>`SELECT (snapshot -> 'elevatedGrants') @> ${needle}::jsonb AS carries FROM "ConfigVersion" WHERE version = ${version}`;
+    if (!carries?.carries) return false;
+  }
+  return true;
 }
 
 /**
@@ -492,7 +525,7 @@ export async function getOwnStepUpRequest(db: Db, requester: Requester, id: stri
 /** A request as its own requester polls it (the authorization page's wait). */
 export async function findOwnStepUpRequest(db: Db, requester: Requester, id: string, now = new Date()): Promise<StepUpRequestView | null> {
   const row = await db.stepUpRequest.findFirst({ where: { id, requesterKind: requester.kind, requesterId: requesterId(requester) }, include: requestInclude });
-  return row ? toRequestView(row, null, now) : null;
+  return row ? { ...toRequestView(row, null, now), ...(await inForceOf(db, row, now)) } : null;
 }
 
 /** The requester's last calls and denials on the portal: what an approver looks at before saying yes. */
