@@ -163,10 +163,16 @@ describe("gateway over real HTTP with the MCP SDK client", () => {
     await client.close();
   }, 15_000);
 
-  it("refuses unknown tools with a clear error", async () => {
+  it("refuses unknown tools with a clear error, and records the name as unknown, not as a tool", async () => {
     const client = await h.connect(await h.mintToken());
-    await expect(client.callTool({ name: "nope_nothing", arguments: {} })).rejects.toThrow(/not available in this portal/);
+    const before = h.events.length;
+    await expect(client.callTool({ name: "get_spend", arguments: {} })).rejects.toThrow(/^MCP error -32602: Tool "get_spend" is not available in this portal: no tool has that name/);
     await client.close();
+    const deadline = Date.now() + 2_000;
+    while (!h.events.slice(before).some((e) => e.action === "tools/call") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const event = h.events.slice(before).find((e) => e.action === "tools/call");
+    expect(event).toMatchObject({ outcome: "deny", targetType: "portal", targetId: PORTAL, server: null, tool: null, reasons: ["unknown tool"], data: expect.objectContaining({ unknownTool: "get_spend" }) });
+    expect(event?.data).not.toHaveProperty("exposedName");
   });
 });
 
@@ -372,6 +378,23 @@ describe("signed config pushes", () => {
   const push = (body: unknown, token = GATEWAY_TOKEN) =>
     fetch(`${h.gateway.url}/internal/config`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 
+  it("says a quarantined tool is quarantined, not turned off, even to a gateway that never offered it", async () => {
+    const client = await h.connect(await h.mintToken());
+    const version = h.gateway.state()!.version + 1;
+    const res = await push({ version, jws: await h.sign(h.snapshot(version, { quarantined: ["budgets_get_budget_status"] })) });
+    expect(res.status).toBe(200);
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain("budgets_get_budget_status");
+    await expect(client.callTool({ name: "budgets_get_budget_status", arguments: {} })).rejects.toThrow(
+      /^MCP error -32602: Tool "budgets_get_budget_status" is quarantined: its definition changed upstream and an admin must review it\.$/,
+    );
+    expect(h.events.findLast((e) => e.action === "tools/call")).toMatchObject({ outcome: "deny", targetId: "budgets_get_budget_status", reasons: ["tool quarantined: definition changed upstream"] });
+    // Accepted again: offered again.
+    const next = version + 1;
+    expect((await push({ version: next, jws: await h.sign(h.snapshot(next)) })).status).toBe(200);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("budgets_get_budget_status");
+    await client.close();
+  });
+
   it("refuses pushes without the gateway token", async () => {
     const res = await push({ version: 99, jws: "x" }, "wrong-token-wrong-token-wrong-token-wrong");
     expect(res.status).toBe(401);
@@ -391,8 +414,8 @@ describe("signed config pushes", () => {
     expect(await res.json()).toEqual({ runningVersion: version });
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).not.toContain("budgets_list_budgets");
-    await expect(client.callTool({ name: "budgets_list_budgets", arguments: {} })).rejects.toThrow(/^MCP error -32602: Tool "budgets_list_budgets" is not available in this portal: it was turned off/);
-    expect(h.events.findLast((e) => e.action === "tools/call")?.outcome).toBe("deny");
+    await expect(client.callTool({ name: "budgets_list_budgets", arguments: {} })).rejects.toThrow(/^MCP error -32602: Tool "budgets_list_budgets" is turned off in this portal\.$/);
+    expect(h.events.findLast((e) => e.action === "tools/call")).toMatchObject({ outcome: "deny", targetType: "tool", targetId: "budgets_list_budgets", reasons: ["tool turned off in this portal"] });
     const deadline = Date.now() + 2_000;
     while (listChanged === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(listChanged).toBeGreaterThan(0);
