@@ -25,6 +25,8 @@ test("a tool turned off in the dashboard leaves the portal within a second, and 
     await signIn(page, "admin");
     await page.goto("/portals");
     await page.getByRole("link", { name: "FinOps" }).first().click();
+    // Who can use it: the demo's roles with a grant on the portal.
+    await expect(page.getByRole("list", { name: "Roles with access" }).getByRole("link", { name: "Analyst", exact: true })).toBeVisible();
     const toggle = page.getByRole("switch", { name: `Enable tool ${TOOL}` });
     await expect(toggle).toHaveAttribute("aria-checked", "true");
     await toggle.click();

@@ -1,7 +1,8 @@
+import { createServer as createHttpServer } from "node:http";
 import { expect, test } from "@playwright/test";
 import { generateSync } from "otplib";
 import { E2E_PASSWORD, PERSONAS } from "./fixtures/constants";
-import { BrowserOAuthClient, connectThroughBrowser, serveClientMetadata, ssoSignIn } from "./fixtures/mcp-oauth";
+import { BrowserOAuthClient, connectThroughBrowser, REDIRECT_ORIGIN, serveClientMetadata, ssoSignIn, startSignIn } from "./fixtures/mcp-oauth";
 import { signIn, signInApi, signOut } from "./fixtures/session";
 
 // What the seeded Analyst role allows: the read tools of cost-explorer, tagging and budgets; tagging's
@@ -130,4 +131,33 @@ test("a client identified by its metadata document (CIMD) connects, once an admi
     await metadata.close();
     await request.patch("/api/v1/settings", { data: { oauthCimdAllowPrivate: false } });
   }
+});
+
+test("a person with no role on the portal is told so, with no Approve button, and the client gets access_denied saying why", async ({ page }) => {
+  const provider = new BrowserOAuthClient({ clientName: "No-role CLI (e2e)" });
+  await startSignIn(provider);
+  let callback: URL | undefined;
+  const listener = createHttpServer((req, res) => {
+    callback = new URL(req.url ?? "/", REDIRECT_ORIGIN);
+    res.writeHead(200, { "content-type": "text/plain" }).end("Done.");
+  });
+  await new Promise<void>((resolve) => listener.listen(Number(new URL(REDIRECT_ORIGIN).port), "127.0.0.1", resolve));
+  try {
+    await page.goto(provider.authorizationUrl!.toString());
+    // The local manager holds no portal role (the seeded manager role names an IdP group).
+    await page.getByLabel("Email").fill(PERSONAS.approver);
+    await page.getByLabel("Password").fill(E2E_PASSWORD);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(page.getByTestId("consent-title")).toHaveText("You hold no role on FinOps");
+    await expect(page.getByTestId("no-role-message")).toContainText(/You hold no role on FinOps; ask a Portico admin for access \(.*admin@portico\.local/);
+    await expect(page.getByRole("button", { name: "Approve" })).toHaveCount(0);
+    await page.getByRole("button", { name: "Back to No-role CLI (e2e)" }).click();
+    await expect.poll(() => callback?.toString() ?? "").toContain("error=");
+  } finally {
+    listener.closeAllConnections();
+    await new Promise((resolve) => listener.close(resolve));
+  }
+  expect(callback!.searchParams.get("code")).toBeNull();
+  expect(callback!.searchParams.get("error")).toBe("access_denied");
+  expect(callback!.searchParams.get("error_description")).toMatch(/^You hold no role on FinOps; ask a Portico admin for access \(.*admin@portico\.local.*\)\.$/);
 });

@@ -51,6 +51,8 @@ test("an admin builds a portal and turns a tool off", async ({ page }) => {
   await page.getByRole("link", { name: "Cost review" }).click();
 
   await expect(page.getByText(`${E2E_GATEWAY_URL}/mcp/cost-review`).first()).toBeVisible();
+  // A new portal no role grants says so: whoever connects would see no tools.
+  await expect(page.getByRole("alert").filter({ hasText: "No role grants this portal yet" })).toBeVisible();
   const toggle = page.getByRole("switch", { name: "Enable tool cost-explorer_top_services" });
   await expect(toggle).toHaveAttribute("aria-checked", "true");
   await toggle.click();

@@ -62,8 +62,9 @@ export type McpRequestEventFields = {
 
 /**
  * What the request was about, as the audit table shows it: the upstream tool when the gateway
- * resolved one, else the name the client asked for (a tool turned off or unknown is still worth
- * seeing by name), else the portal.
+ * resolved one, else the name the client asked for when it is a tool of the portal's (one turned
+ * off or quarantined is still worth seeing by name), else the portal. A name no tool has is no
+ * tool target: it stays in `data.unknownTool`, with the reason "unknown tool".
  */
 function target(fields: McpRequestEventFields): { targetType: string | null; targetId: string | null } {
   if (fields.tool) return { targetType: "tool", targetId: `${fields.server ?? ""}/${fields.tool}` };

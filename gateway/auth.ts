@@ -42,7 +42,16 @@ export type TokenIdentity = {
 
 export type AuthResult =
   | { ok: true; identity: TokenIdentity }
-  | { ok: false; status: 401 | 403 | 503; error: "invalid_request" | "invalid_token" | "insufficient_scope" | "temporarily_unavailable"; reason: string; hadToken: boolean };
+  | {
+      ok: false;
+      status: 401 | 403 | 503;
+      error: "invalid_request" | "invalid_token" | "insufficient_scope" | "temporarily_unavailable";
+      /** Short and fixed, for logs and audit: never the token, never a claim value. */
+      reason: string;
+      /** What is wrong, in plain words for whoever reads the answer (a script author): may name the token's own portal or expiry, never the token. */
+      description: string;
+      hadToken: boolean;
+    };
 
 export type TokenVerifier = {
   verify(authorization: string | undefined, portalUrl: string): Promise<AuthResult>;
@@ -83,6 +92,53 @@ function failureReason(error: unknown): string {
   if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) return "token malformed";
   if (error instanceof joseErrors.JOSENotSupported) return "token algorithm not supported";
   return "token rejected";
+}
+
+/** A claim value fit for a response body and a quoted header parameter: printable ASCII, bounded. */
+const printable = (value: unknown) => String(value).replace(/[^\x20-\x7e]/g, "").replace(/["\\]/g, "").slice(0, 200);
+
+/** `https://gw/mcp/<slug>` → `portal "<slug>" (https://gw/mcp/<slug>)`; anything else as it is. */
+function portalOf(url: string): string {
+  const slug = /\/mcp\/([^/?#]+)\/?$/.exec(url)?.[1];
+  return slug ? `portal "${slug}" (${url})` : url;
+}
+
+const isoSeconds = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.000Z$/, "Z");
+
+/**
+ * What is wrong with a refused token, in plain words, for the answer's body and error_description.
+ * It may name what the signed token itself says (its portal, its expiry): its bearer can read those
+ * anyway. It never repeats the token.
+ */
+function failureDescription(error: unknown, portalUrl: string): string {
+  if (error instanceof joseErrors.JWTExpired) {
+    const exp = error.payload.exp;
+    const when = typeof exp === "number" && Number.isFinite(exp) ? ` at ${isoSeconds(exp)}` : "";
+    return `the token expired${when}; get a new one`;
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    const { claim, payload } = error;
+    if (claim === "aud") {
+      const audiences = (Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud]).map(printable).filter(Boolean);
+      const issuedFor = audiences.length > 0 ? `for ${audiences.slice(0, 3).map(portalOf).join(", ")}` : "for no portal";
+      return `the token was issued ${issuedFor}, not for this ${portalOf(portalUrl)}; get a token with resource=${portalUrl}`;
+    }
+    if (claim === "iss") return "the token was issued by another authorization server, not this portal's";
+    if (claim === "nbf") return "the token is not valid yet (its nbf is in the future); check the clock";
+    if (error.reason === "missing") return `the token lacks the "${printable(claim)}" claim`;
+    return `the token's "${printable(claim)}" claim is not acceptable`;
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
+    return "the token is signed with an algorithm this gateway does not accept";
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return "the token's signature is not valid: it was altered, or not signed by this portal's authorization server";
+  }
+  if (error instanceof joseErrors.JWKSNoMatchingKey) {
+    return "the token was signed with a key this portal's authorization server does not publish (retired, or another server's); get a new token";
+  }
+  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) return "the bearer token is not a well-formed access token (a signed JWT)";
+  return "the token was not accepted";
 }
 
 function isKeySetUnavailable(error: unknown): boolean {
@@ -153,13 +209,20 @@ export function createTokenVerifier(options: { controlPlaneUrl: string; refreshM
   // token's own expiry, so a key withdrawn from the JWKS stops working within that minute. A hit is
   // checked against revocations like a fresh token, so the cache never outlives a revocation.
   const verified = new Map<string, { identity: TokenIdentity; until: number }>();
-  const revoked = (reason: string): AuthResult => ({ ok: false, status: 401, error: "invalid_token", reason: `token revoked: ${reason}`, hadToken: true });
+  const revoked = (reason: string): AuthResult => ({
+    ok: false,
+    status: 401,
+    error: "invalid_token",
+    reason: `token revoked: ${reason}`,
+    description: `the token was revoked (${reason}); get a new one`,
+    hadToken: true,
+  });
 
   return {
     async verify(authorization, portalUrl) {
-      if (!authorization) return { ok: false, status: 401, error: "invalid_request", reason: "no bearer token", hadToken: false };
+      if (!authorization) return { ok: false, status: 401, error: "invalid_request", reason: "no bearer token", description: "a valid bearer token for this portal is required", hadToken: false };
       const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
-      if (!match?.[1]) return { ok: false, status: 401, error: "invalid_token", reason: "authorization is not a bearer token", hadToken: true };
+      if (!match?.[1]) return { ok: false, status: 401, error: "invalid_token", reason: "authorization is not a bearer token", description: 'the Authorization header is not a bearer token; send "Authorization: Bearer <access token>"', hadToken: true };
       const cacheKey = `${portalUrl} ${match[1]}`;
       const hit = verified.get(cacheKey);
       if (hit) {
@@ -183,16 +246,16 @@ export function createTokenVerifier(options: { controlPlaneUrl: string; refreshM
         }));
       } catch (error) {
         if (isKeySetUnavailable(error)) {
-          return { ok: false, status: 503, error: "temporarily_unavailable", reason: "authorization server keys unavailable", hadToken: true };
+          return { ok: false, status: 503, error: "temporarily_unavailable", reason: "authorization server keys unavailable", description: "the authorization server's keys are unavailable; try again shortly", hadToken: true };
         }
-        return { ok: false, status: 401, error: "invalid_token", reason: failureReason(error), hadToken: true };
+        return { ok: false, status: 401, error: "invalid_token", reason: failureReason(error), description: failureDescription(error, portalUrl), hadToken: true };
       }
       const identity = identityFromClaims(payload);
-      if (!identity) return { ok: false, status: 401, error: "invalid_token", reason: "token has no subject", hadToken: true };
+      if (!identity) return { ok: false, status: 401, error: "invalid_token", reason: "token has no subject", description: "the token names no subject (sub)", hadToken: true };
       const reason = isRevoked(identity, Date.now());
       if (reason !== null) return revoked(reason);
       if (!identity.scopes.includes(MCP_SCOPE)) {
-        return { ok: false, status: 403, error: "insufficient_scope", reason: `token lacks the "${MCP_SCOPE}" scope`, hadToken: true };
+        return { ok: false, status: 403, error: "insufficient_scope", reason: `token lacks the "${MCP_SCOPE}" scope`, description: `the token lacks the "${MCP_SCOPE}" scope; ask for it when getting the token`, hadToken: true };
       }
       if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
       verified.set(cacheKey, { identity, until: Math.min(Date.now() + VERIFIED_TTL_MS, (identity.expiresAt ?? 0) * 1000) });

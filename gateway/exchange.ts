@@ -78,6 +78,8 @@ export type Call = {
   server?: string;
   target?: string;
   exposedName?: string;
+  /** Set by resolve: the name called is no tool of the portal's (never offered, not merely off). */
+  isUnknownTool?: boolean;
   outcome: "allow" | "deny";
   reasons: string[];
   /** Set by decide: the portal roles behind the decision. */

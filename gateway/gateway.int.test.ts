@@ -163,10 +163,16 @@ describe("gateway over real HTTP with the MCP SDK client", () => {
     await client.close();
   }, 15_000);
 
-  it("refuses unknown tools with a clear error", async () => {
+  it("refuses unknown tools with a clear error, and records the name as unknown, not as a tool", async () => {
     const client = await h.connect(await h.mintToken());
-    await expect(client.callTool({ name: "nope_nothing", arguments: {} })).rejects.toThrow(/not available in this portal/);
+    const before = h.events.length;
+    await expect(client.callTool({ name: "get_spend", arguments: {} })).rejects.toThrow(/^MCP error -32602: Tool "get_spend" is not available in this portal: no tool has that name/);
     await client.close();
+    const deadline = Date.now() + 2_000;
+    while (!h.events.slice(before).some((e) => e.action === "tools/call") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const event = h.events.slice(before).find((e) => e.action === "tools/call");
+    expect(event).toMatchObject({ outcome: "deny", targetType: "portal", targetId: PORTAL, server: null, tool: null, reasons: ["unknown tool"], data: expect.objectContaining({ unknownTool: "get_spend" }) });
+    expect(event?.data).not.toHaveProperty("exposedName");
   });
 });
 
@@ -206,28 +212,45 @@ describe("who is calling", () => {
     expect(meta).toEqual(expect.objectContaining({ resource: h.portalUrl(), authorization_servers: [`${h.cp.url}/oauth`], scopes_supported: ["mcp"] }));
   });
 
+  const expiredAt = Math.floor(Date.now() / 1000) - 60;
+  // The body says in plain words what is wrong (script authors read bodies, not challenges); the
+  // challenge's error_description says the same. Neither repeats the token.
   it.each([
-    ["another portal", () => h.mintToken({}, { audience: `${h.gateway.publicUrl}/mcp/other` })],
-    ["an expired token", () => h.mintToken({}, { expiresIn: Math.floor(Date.now() / 1000) - 60 })],
-    ["another issuer", () => h.mintToken({}, { issuer: "http://evil.example/oauth" })],
+    ["another portal", () => h.mintToken({}, { audience: `${h.gateway.publicUrl}/mcp/other` }), () => `the token was issued for portal "other" (${h.gateway.publicUrl}/mcp/other), not for this portal "${PORTAL}" (${h.portalUrl()}); get a token with resource=${h.portalUrl()}`],
+    ["an expired token", () => h.mintToken({}, { expiresIn: expiredAt }), () => `the token expired at ${new Date(expiredAt * 1000).toISOString().replace(".000Z", "Z")}; get a new one`],
+    ["another issuer", () => h.mintToken({}, { issuer: "http://evil.example/oauth" }), () => "the token was issued by another authorization server, not this portal's"],
     ["a tampered token", async () => {
       const [header, payload, signature] = (await h.mintToken()).split(".");
       const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
       claims.sub = "admin";
       return `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${signature}`;
-    }],
+    }, () => "the token's signature is not valid: it was altered, or not signed by this portal's authorization server"],
     ["alg none", async () => {
       const payload = Buffer.from(JSON.stringify({ sub: SERVICE_ACCOUNT, aud: h.portalUrl(), iss: `${h.cp.url}/oauth`, exp: 9_999_999_999, scope: "mcp" })).toString("base64url");
       return `${Buffer.from('{"alg":"none"}').toString("base64url")}.${payload}.`;
-    }],
+    }, () => "the token is signed with an algorithm this gateway does not accept"],
     ["an HS256 token signed with the gateway token", async () => {
       const { SignJWT } = await import("jose");
       return new SignJWT({ scope: "mcp" }).setProtectedHeader({ alg: "HS256", kid: "as-1" }).setSubject(SERVICE_ACCOUNT).setIssuer(`${h.cp.url}/oauth`).setAudience(h.portalUrl()).setExpirationTime("5m").sign(new TextEncoder().encode(GATEWAY_TOKEN));
-    }],
-  ])("refuses %s with 401 invalid_token", async (_name, token) => {
-    const res = await post(initialize, { authorization: `Bearer ${await token()}` });
+    }, () => "the token is signed with an algorithm this gateway does not accept"],
+    ["something that is not a JWT", async () => "not-a-jwt", () => "the bearer token is not a well-formed access token (a signed JWT)"],
+  ])("refuses %s with 401 invalid_token and says why in the body", async (_name, token, why) => {
+    const sent = await token();
+    const res = await post(initialize, { authorization: `Bearer ${sent}` });
     expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    const challenge = res.headers.get("www-authenticate") ?? "";
+    expect(challenge).toContain('error="invalid_token"');
+    expect(challenge).toContain(`error_description="${why().replace(/"/g, "")}"`);
+    const body = (await res.json()) as { error: { message: string } };
+    expect(body.error.message).toBe(`Unauthorized: ${why()}.`);
+    expect(body.error.message).not.toContain(sent);
+  });
+
+  it("says so in the body when the Authorization header is not a bearer token", async () => {
+    const res = await post(initialize, { authorization: "Basic dXNlcjpwYXNz" });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe('Unauthorized: the Authorization header is not a bearer token; send "Authorization: Bearer <access token>".');
+    expect(res.headers.get("www-authenticate")).not.toContain("dXNlcjpwYXNz");
   });
 
   it("rejects a token for another portal through the SDK client too", async () => {
@@ -274,6 +297,14 @@ describe("bad input", () => {
     expect(await res.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 } });
   });
 
+  it("tells a caller with no session how to get one", async () => {
+    const res = await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }), { authorization: `Bearer ${await h.mintToken()}`, "mcp-protocol-version": "2025-11-25" });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      "Bad Request: Mcp-Session-Id header is required. Send initialize first to open a session, or use protocol version 2026-07-28, which needs none.",
+    );
+  });
+
   it("refuses batches in 2025-11-25 sessions", async () => {
     const token = await h.mintToken();
     const init = await post(initialize, { authorization: `Bearer ${token}` });
@@ -285,6 +316,10 @@ describe("bad input", () => {
     const res = await post(batch, { authorization: `Bearer ${token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: -32600 } });
+    // A batch of one is a batch too (it was answered as if sent alone).
+    const one = await post(JSON.stringify([{ jsonrpc: "2.0", id: 4, method: "tools/list" }]), { authorization: `Bearer ${token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" });
+    expect(one.status).toBe(400);
+    expect(await one.json()).toMatchObject({ error: { code: -32600, message: expect.stringContaining("batches are not supported") } });
   });
 
   it("accepts batches in 2025-03-26 sessions, which still allow them", async () => {
@@ -355,6 +390,23 @@ describe("signed config pushes", () => {
   const push = (body: unknown, token = GATEWAY_TOKEN) =>
     fetch(`${h.gateway.url}/internal/config`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 
+  it("says a quarantined tool is quarantined, not turned off, even to a gateway that never offered it", async () => {
+    const client = await h.connect(await h.mintToken());
+    const version = h.gateway.state()!.version + 1;
+    const res = await push({ version, jws: await h.sign(h.snapshot(version, { quarantined: ["budgets_get_budget_status"] })) });
+    expect(res.status).toBe(200);
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain("budgets_get_budget_status");
+    await expect(client.callTool({ name: "budgets_get_budget_status", arguments: {} })).rejects.toThrow(
+      /^MCP error -32602: Tool "budgets_get_budget_status" is quarantined: its definition changed upstream and an admin must review it\.$/,
+    );
+    expect(h.events.findLast((e) => e.action === "tools/call")).toMatchObject({ outcome: "deny", targetId: "budgets_get_budget_status", reasons: ["tool quarantined: definition changed upstream"] });
+    // Accepted again: offered again.
+    const next = version + 1;
+    expect((await push({ version: next, jws: await h.sign(h.snapshot(next)) })).status).toBe(200);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("budgets_get_budget_status");
+    await client.close();
+  });
+
   it("refuses pushes without the gateway token", async () => {
     const res = await push({ version: 99, jws: "x" }, "wrong-token-wrong-token-wrong-token-wrong");
     expect(res.status).toBe(401);
@@ -374,8 +426,8 @@ describe("signed config pushes", () => {
     expect(await res.json()).toEqual({ runningVersion: version });
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).not.toContain("budgets_list_budgets");
-    await expect(client.callTool({ name: "budgets_list_budgets", arguments: {} })).rejects.toThrow(/^MCP error -32602: Tool "budgets_list_budgets" is not available in this portal: it was turned off/);
-    expect(h.events.findLast((e) => e.action === "tools/call")?.outcome).toBe("deny");
+    await expect(client.callTool({ name: "budgets_list_budgets", arguments: {} })).rejects.toThrow(/^MCP error -32602: Tool "budgets_list_budgets" is turned off in this portal\.$/);
+    expect(h.events.findLast((e) => e.action === "tools/call")).toMatchObject({ outcome: "deny", targetType: "tool", targetId: "budgets_list_budgets", reasons: ["tool turned off in this portal"] });
     const deadline = Date.now() + 2_000;
     while (listChanged === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(listChanged).toBeGreaterThan(0);

@@ -14,7 +14,7 @@ import { headerValue, sendJsonRpcError, type JsonRpcMessage } from "./http-util"
 import { createListeners } from "./listeners";
 import { describeError, log } from "./log";
 import type { GatewayMetrics } from "./metrics";
-import { isModernPost } from "./modern";
+import { isModernPost, MODERN_PROTOCOL_VERSIONS } from "./modern";
 import type { GatewayState } from "./portal-index";
 import { createInputRequired } from "./input-required";
 import { createModernUpstreams } from "./modern-upstream";
@@ -236,7 +236,7 @@ export function createPipeline(options: PipelineOptions) {
     who: { slug: string; identity: TokenIdentity; sessionId: string | undefined },
     refuse: (status: number, code: number, message: string, reason: string) => void,
   ): Promise<void> | void {
-    if (!who.sessionId) return refuse(400, -32000, "Bad Request: Mcp-Session-Id header is required.", "no session id");
+    if (!who.sessionId) return refuse(400, -32000, `Bad Request: Mcp-Session-Id header is required. Send initialize first to open a session, or use protocol version ${MODERN_PROTOCOL_VERSIONS[0]}, which needs none.`, "no session id");
     const session = sessions.get(who.sessionId);
     // Another caller's session id is as good as unknown.
     if (!session || session.portalSlug !== who.slug || session.identity.subject !== who.identity.subject || session.identity.kind !== who.identity.kind) {
@@ -244,7 +244,8 @@ export function createPipeline(options: PipelineOptions) {
     }
     // Fresh claims (groups, MFA) from the token just verified; the subject cannot change.
     session.identity = who.identity;
-    if (input.messages.length > 1 && !BATCHING_VERSIONS.has(session.protocolVersion ?? "")) {
+    // An array is a batch however many messages it holds: a batch of one is refused as well.
+    if (input.ctx.isBatch && !BATCHING_VERSIONS.has(session.protocolVersion ?? "")) {
       return refuse(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${session.protocolVersion}.`, "batch not allowed");
     }
     return sessions.handle(session, req, res, input);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { TokenIdentity } from "./auth";
-import { buildGatewayState, NO_LONGER_OFFERED, type NormalizedConfig } from "./portal-index";
+import { buildGatewayState, type NormalizedConfig } from "./portal-index";
 
 const tool = (serverSlug: string, name: string, exposedName = `${serverSlug}_${name}`) => ({
   serverSlug,
@@ -33,13 +33,18 @@ describe("buildGatewayState", () => {
 
   it("routes to neither tool when two claim one exposed name, and drops invalid names", () => {
     expect(portal.tools.has("same")).toBe(false);
-    expect(portal.unavailableTools.get("same")).toMatch(/ambiguous/);
+    expect(portal.unavailableTools.get("same")).toBe("ambiguous");
     expect(portal.tools.has("has space")).toBe(false);
   });
 
-  it("remembers why a tool that was offered before is gone", () => {
-    const next = buildGatewayState(config([tool("b", "listed")], 2), "http://gw", allowAll, state);
-    expect(next.portals.get("p1")!.unavailableTools.get("a_read")).toBe(NO_LONGER_OFFERED);
+  it("remembers why a tool that was offered before is gone: quarantined when the snapshot says so, else turned off", () => {
+    const next = buildGatewayState({ version: 2, portals: [{ slug: "p1", servers, tools: [tool("b", "listed")], quarantined: ["a_quarantined"] }] }, "http://gw", allowAll, state);
+    const unavailable = next.portals.get("p1")!.unavailableTools;
+    expect(unavailable.get("a_read")).toBe("turned_off");
+    expect(unavailable.get("a_quarantined")).toBe("quarantined");
+    // Known as quarantined without a previous version (a gateway just started).
+    const fresh = buildGatewayState({ version: 2, portals: [{ slug: "p1", servers, tools: [], quarantined: ["a_read"] }] }, "http://gw", allowAll);
+    expect(fresh.portals.get("p1")!.unavailableTools.get("a_read")).toBe("quarantined");
   });
 
   it("lists tools in a stable order and hides denied ones", () => {

@@ -33,7 +33,7 @@ export type PortalView = {
   /** Tools listed in order, so tools/list is stable. */
   toolList: ExposedTool[];
   /** Exposed names of tools the portal does not (or no longer) offer, with why. */
-  unavailableTools: Map<string, string>;
+  unavailableTools: Map<string, UnavailableTool>;
   servers: Map<string, UpstreamSpec>;
   /** Changes when the set of servers (hence prompts and resources) changes. */
   serversFingerprint: string;
@@ -83,6 +83,8 @@ export type NormalizedConfig = {
     dropServerPrefix?: boolean;
     /** Servers switched on in this portal. */
     servers: UpstreamSpec[];
+    /** Exposed names of tools the portal would offer but that are quarantined (definition changed upstream, awaiting review). */
+    quarantined?: string[];
     /** Tools the portal offers; anything else is not available. */
     tools: Array<{
       serverSlug: string;
@@ -97,8 +99,13 @@ export type NormalizedConfig = {
   }>;
 };
 
-export const NO_LONGER_OFFERED = "it was turned off in this portal, or its definition changed upstream and awaits an admin's review";
-const AMBIGUOUS = "its name is ambiguous in this portal";
+/**
+ * Why a name the portal knows is not served. `quarantined` comes from the snapshot (the control
+ * plane names such tools); `turned_off` is a tool the previous version offered and this one neither
+ * offers nor names as quarantined (switched off, its server switched off, or gone upstream);
+ * `ambiguous`, two tools claiming one exposed name.
+ */
+export type UnavailableTool = "quarantined" | "turned_off" | "ambiguous";
 
 export type PolicyAdapter = {
   decide(portal: PortalView, tool: ExposedTool, identity: TokenIdentity, context: CallContext): Decision;
@@ -134,15 +141,15 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
     const servers = new Map(p.servers.map((s) => [s.slug, s]));
     for (const s of p.servers) upstreams.set(s.slug, s);
     const tools = new Map<string, ExposedTool>();
-    const unavailableTools = new Map<string, string>();
+    const unavailableTools = new Map<string, UnavailableTool>();
     for (const t of p.tools) {
       if (!servers.has(t.serverSlug)) continue;
       // MCP clients refuse (or mangle) other names; the control plane should never send one.
       if (!isValidExposedName(t.exposedName)) continue;
       // Two tools claiming one exposed name: neither is safe to route to.
-      if (tools.has(t.exposedName) || unavailableTools.get(t.exposedName) === AMBIGUOUS) {
+      if (tools.has(t.exposedName) || unavailableTools.get(t.exposedName) === "ambiguous") {
         tools.delete(t.exposedName);
-        unavailableTools.set(t.exposedName, AMBIGUOUS);
+        unavailableTools.set(t.exposedName, "ambiguous");
         continue;
       }
       tools.set(t.exposedName, {
@@ -154,10 +161,11 @@ export function buildGatewayState(config: NormalizedConfig, gatewayUrl: string, 
         definitionHash: t.definitionHash,
       });
     }
+    for (const name of p.quarantined ?? []) if (!tools.has(name) && !unavailableTools.has(name)) unavailableTools.set(name, "quarantined");
     const before = previous?.portals.get(p.slug);
     if (before) {
       for (const name of [...before.tools.keys(), ...before.unavailableTools.keys()]) {
-        if (!tools.has(name) && !unavailableTools.has(name)) unavailableTools.set(name, before.unavailableTools.get(name) ?? NO_LONGER_OFFERED);
+        if (!tools.has(name) && !unavailableTools.has(name)) unavailableTools.set(name, "turned_off");
       }
     }
     portals.set(p.slug, {

@@ -32,6 +32,7 @@ export function normalizeSnapshot(snapshot: ConfigSnapshot): NormalizedConfig {
         ...(s.serverRequests ? { serverRequests: s.serverRequests } : {}),
         ...(s.prompts?.length || s.resources?.length ? { catalog: catalogSettings(s.prompts ?? [], s.resources ?? []) } : {}),
       })),
+      quarantined: portal.servers.flatMap((s) => s.quarantined ?? []),
       tools: portal.servers.flatMap((s) =>
         s.tools.map((t) => ({
           serverSlug: s.slug,

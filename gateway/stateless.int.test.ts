@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
 
-import { GATEWAY_TOKEN, startHarness, type Harness } from "./testing/harness";
+import { GATEWAY_TOKEN, PORTAL, startHarness, type Harness } from "./testing/harness";
 
 /**
  * The 2026-07-28 era: stateless requests with their version in `_meta`, beside the legacy
@@ -239,8 +239,15 @@ describe("stateless requests on the wire", () => {
       const removed = await post({ jsonrpc: "2.0", id: 10, method, params: { ...params, _meta: envelope() } });
       expect([method, removed.status, removed.json?.error?.code]).toEqual([method, 404, -32601]);
     }
-    const unknown = await post({ jsonrpc: "2.0", id: 11, method: "tools/call", params: { name: "nope_nothing", arguments: {}, _meta: envelope() } });
+    const before = h.events.length;
+    const unknown = await post({ jsonrpc: "2.0", id: 11, method: "tools/call", params: { name: "get_spend", arguments: {}, _meta: envelope() } });
     expect(unknown.json?.error).toMatchObject({ code: -32602 });
     expect(unknown.json?.error?.message).toMatch(/not available in this portal/);
+    // On record as an unknown name, as in the 2025 era (gateway.int.test.ts), not as a tool of the portal.
+    const deadline = Date.now() + 2_000;
+    while (!h.events.slice(before).some((e) => e.action === "tools/call") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const event = h.events.slice(before).find((e) => e.action === "tools/call");
+    expect(event).toMatchObject({ outcome: "deny", targetType: "portal", targetId: PORTAL, server: null, tool: null, reasons: ["unknown tool"], data: expect.objectContaining({ unknownTool: "get_spend" }) });
+    expect(event?.data).not.toHaveProperty("exposedName");
   });
 });

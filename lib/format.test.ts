@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatRelativeTime, formatTime, formatUtcText, formatWaited, splitUtcTimes } from "./format";
+import { formatRelativeTime, formatTime, formatTimeLeft, formatUtcText, formatWaited, splitUtcTimes } from "./format";
 
 describe("formatRelativeTime", () => {
   const now = Date.parse("2026-03-05T12:00:00Z");
@@ -93,5 +93,19 @@ describe("formatWaited", () => {
     [-2_000, "0 s"],
   ])("%d ms → %j", (waited, expected) => {
     expect(formatWaited(start, start + waited)).toBe(expected);
+  });
+});
+
+describe("formatTimeLeft", () => {
+  const end = Date.parse("2026-12-08T10:30:00Z");
+  it.each([
+    [end - 30 * 60_000, "30:00"],
+    [end - (29 * 60_000 + 41_000), "29:41"],
+    [end - 400, "0:01"],
+    [end - (62 * 60_000 + 3_000), "1:02:03"],
+    [end, "0:00"],
+    [end + 5_000, "0:00"],
+  ])("at %i: %s", (now, text) => {
+    expect(formatTimeLeft(end, now)).toBe(text);
   });
 });

@@ -95,3 +95,15 @@ export function formatWaited(fromMs: number, nowMs: number): string {
   const hours = Math.floor(minutes / 60);
   return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
 }
+
+/**
+ * "29:41", "1:02:03": what is left of a window until `endMs`, to the second, as a countdown shows
+ * it; "0:00" once it is over (the caller says "ended").
+ */
+export function formatTimeLeft(endMs: number, nowMs: number): string {
+  const total = Math.max(0, Math.ceil((endMs - nowMs) / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = String(total % 60).padStart(2, "0");
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
+}

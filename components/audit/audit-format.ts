@@ -115,6 +115,8 @@ export function targetLabel(event: AuditEventView): string {
   if (event.tool) return [event.portal, event.server, event.tool].filter(Boolean).join(" / ");
   // A tool the gateway could not resolve (turned off, unknown): the name the client asked for.
   if (event.targetType === "tool" && event.targetId) return [event.portal, event.targetId].filter(Boolean).join(" / ");
+  // A name no tool of the portal has (gateway/audit.ts): said as such, never as a tool.
+  if (isRecord(event.data) && typeof event.data.unknownTool === "string") return [event.portal, `unknown tool “${event.data.unknownTool}”`].filter(Boolean).join(" / ");
   if (event.portal) return event.portal;
   return event.targetId ?? "";
 }

@@ -13,6 +13,7 @@ import {
   History,
   KeyRound,
   LayoutDashboard,
+  LockKeyholeOpen,
   LogOut,
   Menu,
   Network,
@@ -52,6 +53,8 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { key: "policy-explainer", label: "Policy explainer", href: "/policy-explainer", icon: Scale },
   { key: "alerts", label: "Alerts", href: "/alerts", icon: Siren, attention: "alerts" },
   { key: "approvals", label: "Approvals", href: "/approvals", icon: ClipboardCheck, attention: "approvals" },
+  // Everyone's own step-up (requests, decisions, access held now); no permission, so no role hides it.
+  { key: "my-access", label: "My access", href: "/step-up", icon: LockKeyholeOpen },
   { key: "audit", label: "Audit", href: "/audit", icon: ScrollText },
   { key: "users", label: "Users", href: "/users", icon: Users },
   { key: "connected-clients", label: "Connected clients", href: "/connected-clients", icon: Cable },

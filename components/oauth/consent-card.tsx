@@ -43,6 +43,37 @@ export function InteractionProblem({ title, children }: { title: string; childre
   );
 }
 
+/**
+ * A person with no role on the portal: nothing to approve. Going back tells the client
+ * `access_denied` with the same words, so it can show them too.
+ */
+export function NoRoleCard({ request, user, message, formToken }: { request: AuthorizationRequestView; user: { email: string }; message: string; formToken: string }) {
+  const action = `/oauth/interaction/${encodeURIComponent(request.uid)}/decision`;
+  return (
+    <Frame>
+      <div className="space-y-5 rounded-xl border bg-card p-6 shadow-xs">
+        <div>
+          <h1 className="text-lg font-semibold" data-testid="consent-title">
+            You hold no role on {request.portal?.name}
+          </h1>
+          <p className="mt-1 text-sm text-muted-foreground">
+            Signed in as <span className="font-medium text-foreground">{user.email}</span>
+          </p>
+        </div>
+        <Alert variant="warning" title="Ask an admin for access" data-testid="no-role-message">
+          {message} <span className="break-all">{request.client.name}</span> cannot use this portal&apos;s tools for you until a role grants you access.
+        </Alert>
+        <form method="post" action={action}>
+          <input type="hidden" name="token" value={formToken} />
+          <Button type="submit" name="decision" value="deny" variant="outline" className="w-full">
+            Back to {request.client.name}
+          </Button>
+        </form>
+      </div>
+    </Frame>
+  );
+}
+
 /** The first-time approval of an MCP client: who asks, where the answer goes, for which portal and what. */
 export function ConsentCard({ request, user, formToken }: { request: AuthorizationRequestView; user: { email: string; name: string }; formToken: string }) {
   const action = `/oauth/interaction/${encodeURIComponent(request.uid)}/decision`;

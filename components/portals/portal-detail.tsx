@@ -16,6 +16,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { RetryAlert } from "@/components/ui/retry-alert";
 import { AllowlistBadge } from "@/components/portals/portal-badges";
+import { PortalAccessCard } from "@/components/portals/portal-access-card";
 import { PortalConnectCard } from "@/components/portals/portal-connect-card";
 import { PortalFormDialog } from "@/components/portals/portal-form-dialog";
 import { usePortal, usePortalTools } from "@/components/portals/portal-queries";
@@ -104,7 +105,10 @@ export function PortalDetail({ initialPortal, initialTools, canWrite, urlPrefix 
 
       <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-2">
         <PortalConnectCard slug={portal.slug} url={portal.url} />
-        <PortalServersCard portal={portal} canWrite={canWrite} />
+        <div className="grid gap-6">
+          <PortalServersCard portal={portal} canWrite={canWrite} />
+          <PortalAccessCard portal={portal} canWrite={canWrite} />
+        </div>
       </div>
 
       <PortalToolsCard

@@ -10,7 +10,7 @@ import { Dialog } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import type { ServiceAccountWithSecret } from "@/lib/schemas/service-account";
-import { tokenRequestExample } from "@/components/service-accounts/format";
+import { tokenPortalsOf, tokenRequestExample, type RoleOption } from "@/components/service-accounts/format";
 
 /** Shows a service account's client id and secret, the one time the secret exists outside its owner's hands. */
 export function SecretDialog({
@@ -18,15 +18,17 @@ export function SecretDialog({
   title,
   onDone,
   tokenEndpoint,
-  examplePortalUrl,
+  roles,
 }: {
   account: ServiceAccountWithSecret | null;
   title: string;
   onDone: () => void;
   tokenEndpoint: string;
-  examplePortalUrl: string;
+  /** The roles with the portals each grants, to name in the token example. */
+  roles: readonly RoleOption[];
 }) {
   const id = useId();
+  const portals = account ? tokenPortalsOf(account.role, roles) : [];
   return (
     <Dialog
       open={account !== null}
@@ -54,7 +56,23 @@ export function SecretDialog({
               <CopyButton value={account.clientSecret} label="Copy client secret" variant="outline" />
             </div>
           </div>
-          <CodeBlock title="Get a 15-minute access token" code={tokenRequestExample(tokenEndpoint, account.clientId, examplePortalUrl)} wrap />
+          {portals.length === 0 ? (
+            <Alert title="No portal to get a token for yet">
+              {account.role
+                ? `Role ${account.role.name} grants no portal yet. Once it grants one, this account gets 15-minute tokens for it at ${tokenEndpoint} with the client-credentials grant and resource=<the portal's URL>.`
+                : `This account holds no role yet. Give it a role that grants a portal; it then gets 15-minute tokens for that portal at ${tokenEndpoint} with the client-credentials grant and resource=<the portal's URL>.`}
+            </Alert>
+          ) : (
+            // One example per portal the role grants: a token is for one portal, and any other is refused.
+            portals.map((portal) => (
+              <CodeBlock
+                key={portal.url}
+                title={portals.length === 1 ? `Get a 15-minute access token for ${portal.name}` : `Get a 15-minute access token for ${portal.name} (one portal per token)`}
+                code={tokenRequestExample(tokenEndpoint, account.clientId, portal.url)}
+                wrap
+              />
+            ))
+          )}
         </div>
       ) : null}
     </Dialog>

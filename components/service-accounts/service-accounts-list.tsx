@@ -49,14 +49,12 @@ export function ServiceAccountsList({
   roles,
   canWrite,
   tokenEndpoint,
-  examplePortalUrl,
 }: {
   initialPage: Page<ServiceAccountView>;
   initialParams: ServiceAccountListParams;
   roles: readonly RoleOption[];
   canWrite: boolean;
   tokenEndpoint: string;
-  examplePortalUrl: string;
 }) {
   const queryClient = useQueryClient();
   const now = useNow();
@@ -288,7 +286,7 @@ export function ServiceAccountsList({
         account={secret?.account ?? null}
         title={secret?.title ?? ""}
         tokenEndpoint={tokenEndpoint}
-        examplePortalUrl={examplePortalUrl}
+        roles={roles}
         onDone={() => {
           if (secret) toast.success(`Secret for “${secret.account.name}” ready`);
           setSecret(null);

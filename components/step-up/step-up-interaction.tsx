@@ -93,9 +93,11 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
     refetchInterval: 1000,
   });
   const status = request.data?.status;
+  // Approved counts once the gateways run the grant: the client goes straight to a call with its new token.
+  const isDecided = !!status && status !== "pending" && request.data?.isInForce !== false;
 
   useEffect(() => {
-    if (!requestId || !status || status === "pending" || finishing.current) return;
+    if (!requestId || !isDecided || finishing.current) return;
     finishing.current = true;
     void post(uid, { token: formToken, action: "finish", requestId }).then(({ ok, data }) => {
       if (!ok) {
@@ -110,7 +112,7 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
       if (data.outcome === "approved") window.location.assign(location);
       else setFinished({ outcome: String(data.outcome), note: (data.note as string | null) ?? null, location });
     });
-  }, [requestId, status, uid, formToken]);
+  }, [requestId, isDecided, request.dataUpdatedAt, uid, formToken]);
 
   async function submitTotp(form: FormData) {
     setBusy(true);
@@ -187,7 +189,7 @@ export function StepUpInteraction(props: StepUpInteractionProps) {
         <div className="flex items-center gap-3 rounded-lg border bg-muted/40 p-4">
           <Spinner className="size-5" />
           <div className="text-sm">
-            <p className="font-medium">Waiting for a manager&apos;s decision</p>
+            <p className="font-medium">{status === "approved" ? "Approved: waiting for the gateways to run it" : "Waiting for a manager's decision"}</p>
             <p className="text-muted-foreground">
               This page continues by itself once it is decided. {request.data ? <>Waiting <WaitedTime since={request.data.createdAt} />; the request expires at <LocalTime value={request.data.expiresAt} shape="time" />.</> : null}
             </p>

@@ -41,8 +41,9 @@ export type StepUpRequestFormProps = {
 
 /**
  * The request page's body: what is asked and why, the reason and duration, then the request's
- * state, polled every two seconds until a manager decides (the note shows on a denial). The
- * client that hit the tool error needs no new token: once approved, its next call goes through.
+ * state, polled every two seconds until a manager decides (the note shows on a denial) and, on an
+ * approval, until the gateways run the grant. The client that hit the tool error needs no new
+ * token: once the page says approved, its next call goes through.
  */
 export function StepUpRequestForm(props: StepUpRequestFormProps) {
   const { portal, riskClass, server, tool } = props;
@@ -57,7 +58,8 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
     queryFn: () => api<StepUpRequestView>("GET", `/step-up-requests/${encodeURIComponent(requestId!)}`),
     enabled: !!requestId,
     initialData: props.initialRequest && props.initialRequest.id === requestId ? props.initialRequest : undefined,
-    refetchInterval: (query) => (query.state.data && query.state.data.status !== "pending" ? false : POLL_MS),
+    // Approved but not yet run by every gateway: polled on until it is, when a retry goes through.
+    refetchInterval: (query) => (query.state.data && query.state.data.status !== "pending" && query.state.data.isInForce !== false ? false : POLL_MS),
   });
 
   // The URL names the request shown, so that a reload shows its state (a denial's note) again, not a blank form.
@@ -108,7 +110,17 @@ export function StepUpRequestForm(props: StepUpRequestFormProps) {
 
   const view = request.data;
   let body: React.ReactNode;
-  if (requestId && view?.status === "approved") {
+  if (requestId && view?.status === "approved" && view.isInForce === false) {
+    body = (
+      <div className="flex items-center gap-3 rounded-lg border bg-muted/40 p-4" data-testid="step-up-approved-propagating">
+        <Spinner className="size-5" />
+        <div className="text-sm">
+          <p className="font-medium">{view.decidedBy ? `${view.decidedBy} approved it` : "Approved"}: waiting for the gateways to run it</p>
+          <p className="text-muted-foreground">This usually takes a second. Retry the call from your client once this page says so; before then it is still refused.</p>
+        </div>
+      </div>
+    );
+  } else if (requestId && view?.status === "approved") {
     body = (
       <Alert variant="success" title="Approved" data-testid="step-up-approved">
         {view.decidedBy ? <>{view.decidedBy} approved it. </> : null}

@@ -2,7 +2,7 @@
 
 import { useSyncExternalStore, type ComponentProps } from "react";
 
-import { formatRelativeTime, formatTime, formatWaited } from "@/lib/format";
+import { formatRelativeTime, formatTime, formatTimeLeft, formatWaited } from "@/lib/format";
 import { useHydrated } from "@/components/ui/local-time";
 
 const MINUTE = 60_000;
@@ -70,6 +70,19 @@ export function WaitedTime({ since, ...props }: { since: string } & Omit<Compone
   const text = useClock((now) => formatWaited(Date.parse(since), now));
   return (
     <time dateTime={since} {...props} suppressHydrationWarning>
+      {text}
+    </time>
+  );
+}
+
+/**
+ * A live countdown to `until` ("29:41 left"), ticking on the page's shared clock; `ended` once it
+ * is over. The server's moment differs from the browser's, hence the hydration escape.
+ */
+export function TimeLeft({ until, ended = "ended", ...props }: { until: string; ended?: string } & Omit<ComponentProps<"time">, "dateTime" | "children">) {
+  const text = useClock((now) => (Date.parse(until) > now ? `${formatTimeLeft(Date.parse(until), now)} left` : ended));
+  return (
+    <time dateTime={until} {...props} suppressHydrationWarning>
       {text}
     </time>
   );

@@ -33,6 +33,7 @@ type Ended = {
   outcome: Call["outcome"];
   reasons: string[];
   exposedName: Call["exposedName"];
+  isUnknownTool: boolean;
   arguments: unknown;
   result: unknown;
   dlp: Call["dlp"];
@@ -71,7 +72,8 @@ export function createAudit(deps: AuditDeps) {
       clientVersion: caller.clientVersion,
       sessionId: caller.id || null,
       protocolVersion: caller.protocolVersion,
-      exposedName: p.exposedName,
+      // An unknown name is kept as what it is, not as a tool's exposed name (gateway/audit.ts: no tool target).
+      ...(p.isUnknownTool ? { unknownTool: p.exposedName } : { exposedName: p.exposedName }),
       latencyMs: round3(p.latencyMs),
       requestBytes: ctx.requestBytes,
       responseBytes: response?.bytes ?? 0,
@@ -120,6 +122,7 @@ export function createAudit(deps: AuditDeps) {
       outcome: call.outcome,
       reasons: call.reasons,
       exposedName: call.exposedName,
+      isUnknownTool: call.isUnknownTool === true,
       arguments: call.arguments,
       result: call.result,
       dlp: call.dlp,

@@ -10,10 +10,12 @@ export type Authentication =
   | { ok: true; identity: TokenIdentity }
   | { ok: false; status: number; message: string; reason: string; headers: Record<string, string> };
 
-const MESSAGES: Record<number, string> = {
-  401: "Unauthorized: a valid bearer token for this portal is required.",
-  403: "Forbidden: the token lacks the required scope.",
-  503: "The authorization server's keys are unavailable; try again shortly.",
+const PREFIX: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden" };
+
+/** The body says what is wrong in plain words (script authors read bodies, not challenges): `Unauthorized: the token expired at …`. */
+const messageOf = (status: number, description: string) => {
+  const sentence = `${description.charAt(0).toUpperCase()}${description.slice(1)}.`;
+  return PREFIX[status] ? `${PREFIX[status]}: ${description}.` : sentence;
 };
 
 export function createAuthenticate(options: { verifier: TokenVerifier; gatewayUrl: string }) {
@@ -27,11 +29,11 @@ export function createAuthenticate(options: { verifier: TokenVerifier; gatewayUr
         slug: portal.slug,
         // No error code when no token was sent at all (RFC 6750 §3.1).
         error: auth.hadToken || auth.status === 403 ? auth.error : undefined,
-        description: auth.hadToken ? auth.reason : undefined,
+        description: auth.hadToken ? auth.description : undefined,
       });
     } else {
       headers["retry-after"] = "5";
     }
-    return { ok: false, status: auth.status, message: MESSAGES[auth.status]!, reason: auth.reason, headers };
+    return { ok: false, status: auth.status, message: messageOf(auth.status, auth.description), reason: auth.reason, headers };
   };
 }

@@ -1,7 +1,8 @@
 import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 
-import { callOf, state } from "../testing/stage-fixtures";
+import { buildGatewayState } from "../portal-index";
+import { callOf, config, riskPolicy, state } from "../testing/stage-fixtures";
 import { createResolve } from "./resolve";
 
 const resolve = createResolve({ getState: () => state, hasDrifted: (_s, tool) => tool === "pay" });
@@ -38,6 +39,21 @@ describe("resolve", () => {
     expect(ending).toMatchObject({ message: expect.stringMatching(/describes it differently/) });
     expect(call.outcome).toBe("deny");
     expect(call.reasons).toEqual(["tool definition drifted upstream"]);
+  });
+
+  // The next version offers only a_read; a_write is switched off, b_pay quarantined (named so by the snapshot).
+  const next = buildGatewayState({ ...config, version: 2, portals: [{ ...config.portals[0]!, tools: config.portals[0]!.tools.filter((t) => t.name === "read"), quarantined: ["b_pay"] }] }, "http://gw", riskPolicy, state);
+  const resolveNext = createResolve({ getState: () => next, hasDrifted: () => false });
+
+  it.each([
+    ["quarantined by the control plane", "b_pay", 'Tool "b_pay" is quarantined: its definition changed upstream and an admin must review it.', "tool quarantined: definition changed upstream", false],
+    ["turned off in the portal", "a_write", 'Tool "a_write" is turned off in this portal.', "tool turned off in this portal", false],
+    ["a name no tool has", "get_spend", 'Tool "get_spend" is not available in this portal: no tool has that name; tools/list shows the names to call.', "unknown tool", true],
+  ])("says which applies to a tool it does not serve: %s", (_name, tool, message, reason, isUnknownTool) => {
+    const call = callOf("tools/call", { name: tool });
+    expect(resolveNext(call)).toEqual({ kind: "rpc_error", code: ErrorCode.InvalidParams, message });
+    expect(call).toMatchObject({ outcome: "deny", reasons: [reason], exposedName: tool });
+    expect(call.isUnknownTool === true).toBe(isUnknownTool);
   });
 
   it("refuses every call once the portal is gone from the running config", () => {

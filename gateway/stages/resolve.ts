@@ -77,16 +77,29 @@ function resolveTool(call: Call, deps: ResolveDeps): Ending | undefined {
   const tool = portal.tools.get(name);
   if (!tool) {
     const why = portal.unavailableTools.get(name);
-    return deny(call, why ? `tool not available: ${why}` : "tool not available in this portal", toolUnavailable(name, why));
+    if (why === "quarantined") return deny(call, "tool quarantined: definition changed upstream", rpcEnding(ErrorCode.InvalidParams, `Tool "${name}" is quarantined: its definition changed upstream and an admin must review it.`));
+    if (why === "turned_off") return deny(call, "tool turned off in this portal", rpcEnding(ErrorCode.InvalidParams, `Tool "${name}" is turned off in this portal.`));
+    if (why === "ambiguous") return deny(call, "tool not available: its name is ambiguous in this portal", toolUnavailable(name, "its name is ambiguous in this portal"));
+    // A name the portal never offered: recorded as such, not as if it were a tool (stages/audit.ts).
+    call.isUnknownTool = true;
+    return deny(call, "unknown tool", toolUnavailable(name, "no tool has that name; tools/list shows the names to call"));
   }
   call.tool = tool;
   call.server = tool.serverSlug;
   call.target = tool.upstreamName;
   if (deps.hasDrifted(tool.serverSlug, tool.upstreamName, tool.definitionHash)) {
-    return deny(call, "tool definition drifted upstream", toolUnavailable(name, "the upstream server now describes it differently than the definition an admin accepted"));
+    return deny(
+      call,
+      "tool definition drifted upstream",
+      rpcEnding(ErrorCode.InvalidParams, `Tool "${name}" is quarantined: its upstream server now describes it differently than the definition an admin accepted, and an admin must review the change.`),
+    );
   }
   return undefined;
 }
 
+/**
+ * Tools the portal does not serve answer -32602 (Invalid params), as the MCP spec asks of an
+ * unknown tool in every era; policy refusals, by contrast, are tool results (stages/decide.ts).
+ */
 export const toolUnavailable = (name: string, why?: string): Ending =>
   rpcEnding(ErrorCode.InvalidParams, why ? `Tool "${name}" is not available in this portal: ${why}.` : `Tool "${name}" is not available in this portal.`);

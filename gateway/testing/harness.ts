@@ -113,8 +113,11 @@ export async function startHarness(options: HarnessOptions = {}) {
         : { kind: "none" };
   const riskOf = (slug: string, tool: string): RiskClass => (DEMO_RISK_CLASSES[slug]?.[tool] as RiskClass | undefined) ?? "read";
 
-  /** The demo portal: every tool offered unless disabled; the analyst may use read tools, write ones after step-up. */
-  function snapshot(version: number, changes: { disabled?: string[]; acceptedHash?: Record<string, string>; revocations?: ConfigSnapshot["revocations"] } = {}): ConfigSnapshot {
+  /**
+   * The demo portal: every tool offered unless disabled or quarantined (left out, and named as the
+   * control plane names it); the analyst may use read tools, write ones after step-up.
+   */
+  function snapshot(version: number, changes: { disabled?: string[]; quarantined?: string[]; acceptedHash?: Record<string, string>; revocations?: ConfigSnapshot["revocations"] } = {}): ConfigSnapshot {
     return {
       version,
       createdAt: new Date().toISOString(),
@@ -132,7 +135,7 @@ export async function startHarness(options: HarnessOptions = {}) {
             transport: s.slug === "legacy" ? "sse" : "streamable_http",
             credential: credentialOf(s.slug),
             tools: tools[s.slug]!
-              .filter((t) => !changes.disabled?.includes(`${s.slug}_${t.name}`))
+              .filter((t) => !changes.disabled?.includes(`${s.slug}_${t.name}`) && !changes.quarantined?.includes(`${s.slug}_${t.name}`))
               .map((t) => ({
                 name: t.name,
                 exposedName: `${s.slug}_${t.name}`,
@@ -144,6 +147,7 @@ export async function startHarness(options: HarnessOptions = {}) {
                 riskClass: riskOf(s.slug, t.name),
                 definitionHash: changes.acceptedHash?.[`${s.slug}_${t.name}`] ?? liveDefinitionHash(t),
               })),
+            ...(changes.quarantined?.some((name) => name.startsWith(`${s.slug}_`)) ? { quarantined: changes.quarantined.filter((name) => name.startsWith(`${s.slug}_`)) } : {}),
           })),
         },
       ],

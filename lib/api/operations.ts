@@ -214,7 +214,7 @@ export const operations: Operation[] = [
   {
     method: "get",
     path: "/step-up-requests",
-    summary: "List step-up requests (approvers, admins, auditors: all; anyone else: their own; a service account with its client-credentials token: its own on that portal)",
+    summary: "List step-up requests (approvers, admins, auditors: all, or their own with mine=1; anyone else: their own; a service account with its client-credentials token: its own on that portal)",
     tag: "Step-up",
     permission: null,
     query: listStepUpRequestsParams,
@@ -224,7 +224,14 @@ export const operations: Operation[] = [
   { method: "post", path: "/step-up-requests/{id}/approve", summary: "Approve a request (never your own); may shorten the window", tag: "Step-up", permission: "approvals:decide", body: approveStepUpRequestInput },
   { method: "post", path: "/step-up-requests/{id}/deny", summary: "Deny a request with a note to the requester", tag: "Step-up", permission: "approvals:decide", body: denyStepUpRequestInput },
   { method: "post", path: "/step-up-requests/{id}/withdraw", summary: "Withdraw your own pending request (a service account: with its client-credentials token)", tag: "Step-up", permission: null },
-  { method: "get", path: "/elevated-grants", summary: "List elevated grants: who holds what, where, until when", tag: "Step-up", permission: "approvals:read", query: listElevatedGrantsParams },
+  {
+    method: "get",
+    path: "/elevated-grants",
+    summary: "List elevated grants: who holds what, where, until when (approvers, admins, auditors: all; anyone with mine=1: their own)",
+    tag: "Step-up",
+    permission: null,
+    query: listElevatedGrantsParams,
+  },
   { method: "get", path: "/elevated-grants/{id}", summary: "Get an elevated grant", tag: "Step-up", permission: "approvals:read" },
   { method: "post", path: "/elevated-grants/{id}/revoke", summary: "Revoke an elevated grant: gateways refuse it within a second", tag: "Step-up", permission: "approvals:decide" },
 ];

@@ -15,7 +15,8 @@ import { principalKinds } from "@/lib/schemas/role";
  *
  * Only what a portal offers is in it: servers switched on in the portal, active tools switched on
  * (see `isToolOffered`), with the portal's alias and description override already applied.
- * Quarantined (`changed`) and `removed` tools never reach a gateway.
+ * Quarantined (`changed`) and `removed` tools never reach a gateway as tools; quarantined ones
+ * the portal would otherwise offer are named (`quarantined`), so a caller is told why.
  *
  * Objects are not strict, so an older gateway accepts (and ignores) fields a newer control plane
  * adds; the credential is the exception: it is strict so that no clear-text field can ride along.
@@ -77,6 +78,12 @@ export const snapshotServer = z.object({
   /** The portal's prompt and resource settings for this server; absent means none. */
   prompts: z.array(snapshotCatalogSetting).optional(),
   resources: z.array(snapshotCatalogSetting).optional(),
+  /**
+   * Exposed names of this server's tools that the portal would offer but that are quarantined (the
+   * upstream changed their definition; an admin must review it), so a gateway can tell a caller
+   * which of "quarantined" and "turned off" applies. Absent means none.
+   */
+  quarantined: z.array(z.string().min(1).max(256)).max(10_000).optional(),
 });
 export type SnapshotServer = z.infer<typeof snapshotServer>;
 

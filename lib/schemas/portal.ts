@@ -97,6 +97,8 @@ export type PortalView = {
   servers: { serverId: string; slug: string; name: string; status: string; enabled: boolean }[];
   /** Where dropping the server prefix would clash (lib/config/prefix-clashes.ts), among the enabled servers. */
   prefixClashes: PrefixClash[];
+  /** The roles with a grant on this portal; `members`: its principals (people, groups, service accounts). */
+  roles: { id: string; name: string; members: number }[];
   createdAt: string;
   updatedAt: string;
 };

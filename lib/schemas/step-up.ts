@@ -47,11 +47,22 @@ export const denyStepUpRequestInput = z.object({
 });
 export type DenyStepUpRequestInput = z.input<typeof denyStepUpRequestInput>;
 
+/**
+ * `mine=1`: only the caller's own, whatever their role (the My access page; a manager's own
+ * requests are otherwise mixed into the queue, and a viewer may list no one's grants but their own).
+ */
+const mine = z
+  .enum(["1", "true", "0", "false"])
+  .optional()
+  .transform((v) => v === "1" || v === "true");
+
 export const listStepUpRequestsParams = listParams.extend({
   status: z.enum(stepUpStatuses).optional(),
+  mine,
 });
 export const listElevatedGrantsParams = listParams.extend({
   status: z.enum(grantStatuses).optional(),
+  mine,
 });
 
 export type RecentActivity = { time: string; tool: string | null; outcome: string; reasons: string[] };
@@ -75,6 +86,11 @@ export type StepUpRequestView = {
   decidedAt: string | null;
   decisionNote: string | null;
   grantId: string | null;
+  /**
+   * On one approved request read by itself, while its grant is active: whether every live gateway
+   * runs it yet. Until then a call is still refused, so nobody should be told to retry.
+   */
+  isInForce?: boolean;
   /** For the one reading it: may they approve or deny it (and if not, why)? */
   canDecide: boolean;
   cannotDecideReason: string | null;

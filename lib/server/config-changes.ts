@@ -10,7 +10,7 @@ import type { Db } from "./db/client";
 import { authorize, type Actor } from "./auth/actor";
 import { recordConfigChange } from "./audit";
 import { applyConfigDocument, dryRun, readConfigState, type ApplyReport } from "./config-state";
-import { publishConfig } from "./config-publisher";
+import { publishConfig, PUSH_WAIT_MS } from "./config-publisher";
 import { assertDlpPatternsCompile } from "./dlp";
 import { buildSnapshot, getConfigVersion, isSameSealedSecret, listConfigVersions } from "./config-versions";
 
@@ -145,7 +145,7 @@ async function applyAndPublish(db: Db, actor: Actor, document: ConfigDocument, m
     },
     { maxWait: 10_000, timeout: 30_000 },
   );
-  const published = await publishConfig(db, summary, { createdById: actorUserId(actor) });
+  const published = await publishConfig(db, summary, { createdById: actorUserId(actor), waitForGatewaysMs: PUSH_WAIT_MS });
   return { ...report, publishedVersion: published?.isNew ? published.version : null };
 }
 

@@ -17,39 +17,67 @@ const REGISTRY_WRITE = /^\/api\/v1\/(servers|tools|portals|roles|service-account
 export const changesConfig = (method: string, path: string) => method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && REGISTRY_WRITE.test(path);
 
 // One publish at a time in this process; others queue behind it (the database lock covers the rest).
+// The queue holds the publish only, never the push: a slow gateway must not hold up the next version.
 let queue: Promise<unknown> = Promise.resolve();
+
+// The push of the newest version this process published, to the live gateways: what a write waits
+// for, also when its own publish found nothing new (another write's publish took its change along).
+let latestPush: { version: number; done: Promise<void> } = { version: 0, done: Promise.resolve() };
+
+/**
+ * How long a write that changes config waits for gateways to run the new version before it
+ * answers: long enough for every gateway that is up (a push and an apply take milliseconds), short
+ * enough that an offline one does not hold the change up. The push goes on after it, and a gateway
+ * it missed pulls the version on its next heartbeat.
+ */
+export const PUSH_WAIT_MS = 2_500;
+
+export type PublishConfigOptions = PublishOptions & {
+  /** Answer once every gateway runs the version, or after this many ms, whichever comes first (0: do not wait). */
+  waitForGatewaysMs?: number;
+};
 
 /**
  * After a committed change: a new signed config version when the config now says something else,
- * pushed to every gateway in the background. A failure is logged and does not fail the change:
- * the next change, or a gateway's pull, catches up.
+ * pushed to every gateway. A failure is logged and does not fail the change: the next change, or a
+ * gateway's pull, catches up.
  */
-export function publishConfig(db: Db, summary: string, options: PublishOptions = {}): Promise<PublishResult | null> {
-  const run = queue.then(async (): Promise<PublishResult | null> => {
-    try {
-      return await withSpan("config.publish", {}, async (span) => {
-        const result = await publishConfigVersion(db, systemActor("config publisher"), summary.slice(0, 500), options);
-        span?.setAttributes({ "portico.config_version": result.version, "portico.config_new": result.isNew });
-        if (result.isNew) {
-          log("info", "config version published", { version: result.version, summary });
-          // In the background: a slow or offline gateway must not hold up the change that was saved.
-          // Still in this trace: the push's spans (and the gateways') are children of this one.
-          void pushConfigToGateways(db, { version: result.version, jws: result.signature }).catch((error: unknown) =>
-            log("error", "pushing a config version failed", { version: result.version, ...describeError(error) }),
-          );
-        }
-        return result;
-      });
-    } catch (error) {
-      log("error", "publishing a config version failed", { summary, ...describeError(error) });
-      return null;
-    } finally {
-      // The next grant end or request expiry publishes again, whether this one made a version or not.
-      armStepUpTimer(db, async (next) => void (await publishConfig(db, next)));
-    }
-  });
+export async function publishConfig(db: Db, summary: string, { waitForGatewaysMs = 0, ...options }: PublishConfigOptions = {}): Promise<PublishResult | null> {
+  const run = queue.then(() => publishAndStartPush(db, summary, options));
   queue = run;
-  return run;
+  const result = await run;
+  // A newer version than this write's (another publish right after it) carries its change as well.
+  if (result && waitForGatewaysMs > 0 && latestPush.version >= result.version) await withinMs(latestPush.done, waitForGatewaysMs);
+  return result;
+}
+
+async function publishAndStartPush(db: Db, summary: string, options: PublishOptions): Promise<PublishResult | null> {
+  try {
+    return await withSpan("config.publish", {}, async (span) => {
+      const result = await publishConfigVersion(db, systemActor("config publisher"), summary.slice(0, 500), options);
+      span?.setAttributes({ "portico.config_version": result.version, "portico.config_new": result.isNew });
+      if (result.isNew) {
+        log("info", "config version published", { version: result.version, summary });
+        // Not awaited here (the queue moves on); a caller waits for it, bounded, in publishConfig.
+        // Still in this trace: the push's spans (and the gateways') are children of this one.
+        latestPush = { version: result.version, done: pushConfigToGateways(db, { version: result.version, jws: result.signature }) };
+      }
+      return result;
+    });
+  } catch (error) {
+    log("error", "publishing a config version failed", { summary, ...describeError(error) });
+    return null;
+  } finally {
+    // The next grant end or request expiry publishes again, whether this one made a version or not.
+    armStepUpTimer(db, async (next) => void (await publishConfig(db, next)));
+  }
+}
+
+/** Waits for `done`, but no longer than `ms`; `done` goes on afterwards. */
+async function withinMs(done: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 // Often enough that an expired revocation leaves the snapshot soon after it stops mattering; the

@@ -90,6 +90,8 @@ describe(`config versions (${process.env.TEST_DATABASE_URL ? "postgres" : "pglit
       ["finops", "billing", "top_services", "top", "Top services by cost"],
     ]);
     expect(toolsOf(snapshot)[0]).toMatchObject({ riskClass: "read", title: null, inputSchema: { type: "object" }, annotations: { readOnlyHint: true } });
+    // The quarantined tool is not offered, but named, so a gateway tells its caller it is quarantined (not off); the removed one is not.
+    expect(snapshot.portals[0]!.servers[0]!.quarantined).toEqual(["billing_drifted"]);
     expect(snapshot.roles).toEqual([
       {
         slug: "analysts",

@@ -77,7 +77,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
         include: {
           server: {
             include: {
-              tools: { where: { state: "active" }, include: { portalTools: true } },
+              tools: { where: { state: { in: ["active", "changed"] } }, include: { portalTools: true } },
               catalogSettings: { orderBy: [{ kind: "asc" }, { key: "asc" }] },
             },
           },
@@ -110,8 +110,16 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
         .map(({ server, enabled }): SnapshotServer => {
           let credential = credentials.get(server.id);
           if (!credential) credentials.set(server.id, (credential = credentialOf(server)));
+          const quarantined: string[] = [];
           const tools = server.tools.flatMap((tool): SnapshotTool[] => {
             const setting = tool.portalTools.find((pt) => pt.portalId === portal.id);
+            if (tool.state === "changed") {
+              // Offered but for the review: named, so a caller is told it is quarantined rather than off.
+              if (isToolOffered({ serverEnabled: enabled, toolState: "active", toggle: setting?.enabled ?? null, allowlistMode: portal.allowlistMode })) {
+                quarantined.push(exposedToolName(server.slug, tool.name, setting?.alias));
+              }
+              return [];
+            }
             const offered = isToolOffered({ serverEnabled: enabled, toolState: tool.state, toggle: setting?.enabled ?? null, allowlistMode: portal.allowlistMode });
             const inputSchema = jsonObjectOrUndefined(tool.inputSchema);
             // MCP requires an object schema; a tool stored without one is left out, not guessed at.
@@ -135,7 +143,7 @@ export async function buildSnapshot(db: Tx, version: number, createdAt = new Dat
           // Only when an admin turned something off: snapshots of servers that allow both stay as they were.
           const serverRequests = server.allowSampling && server.allowElicitation ? {} : { serverRequests: { sampling: server.allowSampling, elicitation: server.allowElicitation } };
           const catalog = catalogSettingsOf(server.catalogSettings.filter((c) => c.portalId === portal.id));
-          return { slug: server.slug, name: server.name, url: server.url, transport: server.transport, credential, tools: tools.sort(byKey((t) => t.exposedName)), ...serverRequests, ...catalog };
+          return { slug: server.slug, name: server.name, url: server.url, transport: server.transport, credential, tools: tools.sort(byKey((t) => t.exposedName)), ...serverRequests, ...catalog, ...(quarantined.length ? { quarantined: quarantined.sort() } : {}) };
         })
         .sort(byKey((s) => s.slug)),
     })),

@@ -66,6 +66,9 @@ export async function latestSignedConfig(db: Db): Promise<{ version: number; jws
 // (gateway/config-store.ts sends one every 10 s).
 export const OFFLINE_AFTER_MS = 30_000;
 
+/** Reported within the offline window: a gateway that serves clients now. */
+export const isLive = (lastSeenAt: Date | null, now = Date.now()) => Boolean(lastSeenAt && now - lastSeenAt.getTime() < OFFLINE_AFTER_MS);
+
 export type GatewayView = {
   id: string;
   name: string;
@@ -127,7 +130,7 @@ export async function listGateways(db: Db, actor: Actor): Promise<GatewayView[]>
     runningVersion: g.runningVersion,
     latestVersion,
     isBehind: latestVersion !== null && (g.runningVersion ?? -1) < latestVersion,
-    isOnline: Boolean(g.lastSeenAt && now - g.lastSeenAt.getTime() < OFFLINE_AFTER_MS),
+    isOnline: isLive(g.lastSeenAt, now),
     lastSeenAt: iso(g.lastSeenAt),
     deadLetters: { count: g.deadLetterCount, lastReason: g.deadLetterReason, lastAt: iso(g.deadLetterAt) },
     startedAt: iso(g.startedAt),
@@ -176,31 +179,43 @@ export async function replayGatewayDeadLetters(db: Db, actor: Actor, id: string)
 const PUSH_ATTEMPTS = 6;
 
 /**
- * Pushes a version to every known gateway, in the background, retrying with backoff. A gateway
- * that misses every attempt still converges: its heartbeat learns the latest version and pulls.
+ * Pushes a version to every known gateway, retrying with backoff. Resolves (never rejects) once the
+ * pushes to the gateways that reported lately have ended, which is what a write waits for: a
+ * gateway gone for good must not slow every change down. The other pushes go on; a gateway that
+ * misses every attempt still converges: its heartbeat learns the latest version and pulls.
  */
-export async function pushConfigToGateways(db: Db, config: { version: number; jws: string }): Promise<void> {
+export function pushConfigToGateways(db: Db, config: { version: number; jws: string }): Promise<void> {
   const token = env().PORTICO_GATEWAY_TOKEN;
-  if (!token) return;
-  await withSpan("config.push", { "portico.config_version": config.version }, async (span) => {
-    const gateways = await db.gateway.findMany({ select: { name: true, url: true } });
+  if (!token) return Promise.resolve();
+  let liveDone: (pushes: Promise<unknown>) => void = () => undefined;
+  const live = new Promise<unknown>((resolve) => (liveDone = resolve));
+  void withSpan("config.push", { "portico.config_version": config.version }, async (span) => {
+    const gateways = await db.gateway.findMany({ select: { name: true, url: true, lastSeenAt: true } });
     span?.setAttribute("portico.gateways", gateways.length);
-    await Promise.all(
-      gateways.map(async (gateway) => {
-        const isRunning = await withSpan(
-          "POST /internal/config",
-          { "portico.gateway": gateway.name, "http.request.method": "POST", "server.address": new URL(gateway.url).host },
-          async (push) => {
-            const outcome = await pushTo(gateway, config, token);
-            push?.setAttribute("portico.gateway_runs_version", outcome);
-            return outcome;
-          },
-          SpanKind.CLIENT,
-        );
-        if (isRunning) await recordAck(db, gateway.name, config.version).catch(() => undefined);
-      }),
-    );
-  });
+    const pushes = gateways.map(async (gateway) => {
+      const isRunning = await withSpan(
+        "POST /internal/config",
+        { "portico.gateway": gateway.name, "http.request.method": "POST", "server.address": new URL(gateway.url).host },
+        async (push) => {
+          const outcome = await pushTo(gateway, config, token);
+          push?.setAttribute("portico.gateway_runs_version", outcome);
+          return outcome;
+        },
+        SpanKind.CLIENT,
+      );
+      // Recorded before the write is answered: a request's "in force" reads these acks.
+      if (isRunning) await recordAck(db, gateway.name, config.version).catch(() => undefined);
+    });
+    const now = Date.now();
+    liveDone(Promise.all(pushes.filter((_, i) => isLive(gateways[i]!.lastSeenAt, now))));
+    await Promise.all(pushes);
+  })
+    .catch((error: unknown) => log("error", "pushing a config version failed", { version: config.version, ...describeError(error) }))
+    .finally(() => liveDone(Promise.resolve()));
+  return live.then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /** True once the gateway runs the version (or a newer one). */

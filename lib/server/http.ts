@@ -7,7 +7,7 @@ import type { Db } from "./db/client";
 import { requireActor } from "./auth/current";
 import type { Actor } from "./auth/actor";
 import { requestIdFrom } from "./auth/request-context";
-import { changesConfig, publishConfig } from "./config-publisher";
+import { changesConfig, publishConfig, PUSH_WAIT_MS } from "./config-publisher";
 import { assertGatewayToken } from "./internal-auth";
 import { describeError, log } from "./log";
 import { assertOperationContract } from "./api-contract";
@@ -116,10 +116,13 @@ export function apiRoute<P = Record<string, never>>(handler: Handler<P>) {
       assertOperationContract(req, actor);
       const db = await getDb();
       const result = await handler({ req, params: await context.params, actor: { ...actor, requestId }, db, requestId });
-      // Answered only once gateways have a version to pull, so "saved" means "on its way".
+      // Answered once the live gateways run the new version (or after PUSH_WAIT_MS, when one is
+      // slow or gone), so that "saved" and "approved" mean "in force", and a client that retries
+      // on the answer is let through, or refused, by the change it waited for.
       if (changesConfig(req.method, req.nextUrl.pathname)) {
         // The person behind the change is the version's author, though the publisher signs it.
-        await publishConfig(db, `${req.method} ${req.nextUrl.pathname} by ${"email" in actor ? actor.email : "system"}`, { createdById: "userId" in actor ? actor.userId : null });
+        const summary = `${req.method} ${req.nextUrl.pathname} by ${"email" in actor ? actor.email : "system"}`;
+        await publishConfig(db, summary, { createdById: "userId" in actor ? actor.userId : null, waitForGatewaysMs: PUSH_WAIT_MS });
       }
       return result;
     });

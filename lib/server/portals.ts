@@ -24,9 +24,18 @@ type Tx = Prisma.TransactionClient;
 
 const include = {
   servers: { include: { server: { select: { slug: true, name: true, status: true, prompts: true, resources: true } } }, orderBy: { createdAt: "asc" } },
+  // Who can use the portal: the roles with a grant on it, and how many members each has.
+  grants: { select: { role: { select: { id: true, name: true, _count: { select: { principals: true } } } } } },
 } as const satisfies Prisma.PortalInclude;
 
 type PortalRow = Prisma.PortalGetPayload<{ include: typeof include }>;
+
+/** The roles that grant something on the portal (one entry per role, however many grants), by name. */
+function rolesOf(row: PortalRow): PortalView["roles"] {
+  const roles = new Map<string, PortalView["roles"][number]>();
+  for (const { role } of row.grants) roles.set(role.id, { id: role.id, name: role.name, members: role._count.principals });
+  return [...roles.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
 
 export function portalUrl(slug: string): string {
   return `${env().PORTICO_GATEWAY_URL.replace(/\/$/, "")}/mcp/${slug}`;
@@ -43,6 +52,7 @@ function toView(row: PortalRow): PortalView {
     url: portalUrl(row.slug),
     servers: row.servers.map((s) => ({ serverId: s.serverId, slug: s.server.slug, name: s.server.name, status: s.server.status, enabled: s.enabled })),
     prefixClashes: prefixClashes(row.servers.filter((s) => s.enabled).map((s) => s.server)),
+    roles: rolesOf(row),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

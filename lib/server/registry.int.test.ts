@@ -175,6 +175,25 @@ describe("roles", () => {
   });
 });
 
+describe("portal access", () => {
+  it("names the roles that grant a portal and how many members each has, so a portal nobody can use shows it", async () => {
+    const portal = await portals.createPortal(t.db, admin, { slug: "access-portal", name: "Access" });
+    expect((await portals.getPortal(t.db, admin, portal.id)).roles).toEqual([]);
+    const empty = await roles.createRole(t.db, admin, { slug: "access-empty", name: "Budget owners", principals: [], grants: [{ portalId: portal.id, riskClasses: ["read"] }] });
+    const held = await roles.createRole(t.db, admin, {
+      slug: "access-held",
+      name: "Analysts",
+      principals: [{ kind: "group", value: "finops-analysts" }, { kind: "user", value: "ana@corp.example" }],
+      // Two grants on the portal: still one role.
+      grants: [{ portalId: portal.id, riskClasses: ["read"] }, { portalId: portal.id, riskClasses: ["write"] }],
+    });
+    expect((await portals.getPortal(t.db, admin, portal.id)).roles).toEqual([
+      { id: held.id, name: "Analysts", members: 2 },
+      { id: empty.id, name: "Budget owners", members: 0 },
+    ]);
+  });
+});
+
 describe("users and tokens", () => {
   it("never lets the last active admin be demoted", async () => {
     const onlyAdmin = await t.db.user.create({ data: { email: "solo-admin@t.local", name: "Solo", role: "admin" } });

@@ -186,7 +186,7 @@ async function timeToRefusal(token: string, action: () => Promise<unknown>, expe
     const elapsed = Date.now() - started;
     if (status === 401) {
       expect(challenge).toContain('error="invalid_token"');
-      expect(challenge).toContain(`error_description="token revoked: ${expectedReason}"`);
+      expect(challenge).toContain(`error_description="the token was revoked (${expectedReason}); get a new one"`);
       return elapsed;
     }
     expect(status).toBe(200);

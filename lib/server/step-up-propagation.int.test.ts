@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { createServer, type Socket } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { decodeJwt } from "jose";
@@ -31,7 +32,7 @@ const { createServiceAccount } = await import("./service-accounts");
 const { updateSettings } = await import("./settings");
 const servers = await import("./servers");
 const { syncServer } = await import("./sync");
-const { publishConfig } = await import("./config-publisher");
+const { publishConfig, PUSH_WAIT_MS } = await import("./config-publisher");
 const stepUp = await import("./step-up");
 const { createOAuthProvider } = await import("./oauth");
 const { gatewayRoutes, startInProcessGateway } = await import("./testing/in-process-gateway");
@@ -45,6 +46,7 @@ type RouteModule = import("./testing/route-router").RouteModule;
 const routes: Array<[RegExp, RouteModule]> = [
   ...gatewayRoutes,
   [/^\/api\/v1\/step-up-requests$/, await import("@/app/api/v1/step-up-requests/route")],
+  [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)$/, await import("@/app/api/v1/step-up-requests/[id]/route")],
   [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/approve$/, await import("@/app/api/v1/step-up-requests/[id]/approve/route")],
   [/^\/api\/v1\/step-up-requests\/(?<id>[^/]+)\/deny$/, await import("@/app/api/v1/step-up-requests/[id]/deny/route")],
   [/^\/api\/v1\/elevated-grants\/(?<id>[^/]+)\/revoke$/, await import("@/app/api/v1/elevated-grants/[id]/revoke/route")],
@@ -60,6 +62,8 @@ let provider: Awaited<ReturnType<typeof createOAuthProvider>>;
 const PORTAL_URL = `${GW}/mcp/finops`;
 const label = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
 const admin = systemActor("test");
+// How long the gateway takes to verify each version it is sent: 0, or a gateway under load.
+let applyDelayMs = 0;
 
 beforeAll(async () => {
   t = await createProcessTestDatabase();
@@ -79,7 +83,7 @@ beforeAll(async () => {
   provider = await createOAuthProvider(t.db);
   await controlPlane.serve({ provider, routes });
   await publishConfig(t.db, "first version");
-  gateway = await startInProcessGateway(t.db, { controlPlaneUrl: CP, gatewayUrl: GW, gatewayToken: GATEWAY_TOKEN, name: "gw-step-up" });
+  gateway = await startInProcessGateway(t.db, { controlPlaneUrl: CP, gatewayUrl: GW, gatewayToken: GATEWAY_TOKEN, name: "gw-step-up", beforeVerify: () => new Promise((r) => setTimeout(r, applyDelayMs)) });
 }, 60_000);
 
 afterAll(async () => {
@@ -193,10 +197,13 @@ describe(`step-up reaches the gateway (${label})`, () => {
 
   it("a revoked grant is refused at the gateway within a second; 20 trials", async () => {
     const times: number[] = [];
+    const approveTimes: number[] = [];
     for (let i = 0; i < 21; i++) {
       const { account, request } = await approvedServiceAccount(`trial ${i}`);
+      const approveStarted = Date.now();
       const approve = await api("POST", `/api/v1/step-up-requests/${request.id}/approve`);
       expect(approve.status).toBe(200);
+      if (i > 0) approveTimes.push(Date.now() - approveStarted);
       const { grantId } = (await approve.json()) as { grantId: string };
       const { token } = await serviceAccountToken(account.clientId, account.clientSecret);
       const client = await connect(token);
@@ -222,6 +229,8 @@ describe(`step-up reaches the gateway (${label})`, () => {
     }
     const { p50, worst } = stats(times);
     console.log(`[${label}] step-up grant revoked -> refused at the gateway: p50 ${p50} ms, worst ${worst} ms (20 trials, shared 2-core machine)`);
+    const approved = stats(approveTimes);
+    console.log(`[${label}] approve answered in: p50 ${approved.p50} ms, worst ${approved.worst} ms (20 trials)`);
     expect(p50).toBeLessThan(1_000);
     expect(worst).toBeLessThan(2_000);
   }, 180_000);
@@ -280,5 +289,64 @@ describe(`step-up reaches the gateway (${label})`, () => {
     while (outcome !== "ok" && Date.now() < deadline) outcome = await tag(client);
     expect(outcome).toBe("ok");
     await client.close();
+  });
+  it("a client that calls as soon as the approval is answered is let through, and refused as soon as the revocation is", async () => {
+    const { account, request } = await approvedServiceAccount("right after");
+    const { token } = await serviceAccountToken(account.clientId, account.clientSecret);
+    const client = await connect(token);
+    expect(await tag(client)).toContain("needs elevated access");
+    // A gateway busy enough that applying a version takes longer than a client's retry.
+    applyDelayMs = 300;
+    try {
+      const approve = await api("POST", `/api/v1/step-up-requests/${request.id}/approve`);
+      expect(approve.status).toBe(200);
+      expect(await tag(client)).toBe("ok");
+      // The requester's own view says so too: what its waiting page and scripts poll.
+      const own = await fetch(`${CP}/api/v1/step-up-requests/${request.id}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await own.json()).toMatchObject({ status: "approved", isInForce: true });
+
+      const { grantId } = (await approve.json()) as { grantId: string };
+      const revoke = await api("POST", `/api/v1/elevated-grants/${grantId}/revoke`);
+      expect(revoke.status).toBe(200);
+      // Its token predates the grant (the principal's grant let it through): refused as before approval.
+      expect(await tag(client)).toContain("needs elevated access");
+    } finally {
+      applyDelayMs = 0;
+      await client.close();
+    }
+  });
+
+  it("a gateway that does not answer holds an approval up for the bound at most, and the request reads not yet in force while it is live", async () => {
+    // Accepts connections and never answers, as a hung replica does; it reported in a moment ago.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silentUrl = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const { account, request } = await approvedServiceAccount("beside a hung gateway");
+      await t.db.gateway.create({ data: { name: "gw-hung", url: silentUrl, runningVersion: null, lastSeenAt: new Date() } });
+      const { token } = await serviceAccountToken(account.clientId, account.clientSecret);
+      const client = await connect(token);
+
+      const started = Date.now();
+      const approve = await api("POST", `/api/v1/step-up-requests/${request.id}/approve`);
+      const tookMs = Date.now() - started;
+      expect(approve.status).toBe(200);
+      expect(tookMs).toBeLessThan(PUSH_WAIT_MS + 1_000);
+      // The gateway that answers runs it already.
+      expect(await tag(client)).toBe("ok");
+      await client.close();
+
+      const read = async () => (await (await fetch(`${CP}/api/v1/step-up-requests/${request.id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; isInForce?: boolean };
+      // A client sent through the hung replica would still be refused: nobody is told to retry yet.
+      expect(await read()).toMatchObject({ status: "approved", isInForce: false });
+      // Once it stops reporting it serves nobody, and holds nothing up.
+      await t.db.gateway.update({ where: { name: "gw-hung" }, data: { lastSeenAt: new Date(Date.now() - 31_000) } });
+      expect(await read()).toMatchObject({ status: "approved", isInForce: true });
+    } finally {
+      await t.db.gateway.deleteMany({ where: { name: "gw-hung" } });
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

@@ -24,6 +24,7 @@ import type { Db } from "./db/client";
 import { authorize, can, type Actor } from "./auth/actor";
 import { actorFields, appendAuditEvents } from "./audit";
 import { pageArgs, toPage, iso } from "./pagination";
+import { OFFLINE_AFTER_MS } from "./gateways";
 import { announceStepUpRequest } from "./step-up-webhook";
 
 type Tx = Prisma.TransactionClient;
@@ -82,7 +83,7 @@ function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
 const roleInclude = { principals: true, grants: true } as const satisfies Prisma.PortalRoleInclude;
 type RoleRow = Prisma.PortalRoleGetPayload<{ include: typeof roleInclude }>;
 
-function namesRequester(role: RoleRow, requester: Requester): boolean {
+function namesRequester(role: Pick<RoleRow, "principals">, requester: Requester): boolean {
   return role.principals.some((p) => {
     if (requester.kind === "service_account") return p.kind === "service_account" && p.value === requester.clientId;
     if (p.kind === "group") return requester.groups.includes(p.value);
@@ -100,6 +101,33 @@ export async function findStepUpRole(db: Tx | Db, requester: Requester, portalId
   // adapter refuses `has` on an enum array ("malformed array literal") when it runs from files.
   const roles = await db.portalRole.findMany({ where: { grants: { some: { portalId } } }, include: roleInclude, orderBy: { slug: "asc" } });
   return roles.find((r) => r.stepUpRiskClasses.includes(riskClass) && namesRequester(r, requester)) ?? null;
+}
+
+/** A portal and risk class the requester may ask for, under the role `findStepUpRole` would pick. */
+export type StepUpOption = { portal: { slug: string; name: string }; riskClass: RiskClass; roleName: string; isPerCall: boolean };
+
+/**
+ * Everything the requester may ask for (the My access page's "Request elevated access"), chosen as
+ * `findStepUpRole` chooses: the first role by slug that names them, grants something on the portal
+ * and lists the risk class. Per-call ones are listed too, though only a client can file them (the
+ * request carries the call's exact arguments).
+ */
+export async function listStepUpOptions(db: Db, requester: Requester): Promise<StepUpOption[]> {
+  const roles = await db.portalRole.findMany({
+    include: { principals: true, grants: { include: { portal: { select: { slug: true, name: true } } } } },
+    orderBy: { slug: "asc" },
+  });
+  const options = new Map<string, StepUpOption>();
+  for (const role of roles) {
+    if (role.stepUpRiskClasses.length === 0 || !namesRequester(role, requester)) continue;
+    for (const grant of role.grants) {
+      for (const riskClass of role.stepUpRiskClasses) {
+        const key = `${grant.portal.slug}/${riskClass}`;
+        if (!options.has(key)) options.set(key, { portal: grant.portal, riskClass, roleName: role.name, isPerCall: role.perCallRiskClasses.includes(riskClass) });
+      }
+    }
+  }
+  return [...options.values()].sort((a, b) => a.portal.name.localeCompare(b.portal.name) || a.riskClass.localeCompare(b.riskClass));
 }
 
 /** The requester as the authorization page sees a signed-in user. */
@@ -166,7 +194,7 @@ function stepUpEvent(
 const requestInclude = {
   portal: { select: { id: true, slug: true, name: true } },
   role: { select: { id: true, slug: true, name: true, stepUpApprovers: true } },
-  grant: { select: { id: true } },
+  grant: { select: { id: true, status: true, endsAt: true } },
 } as const satisfies Prisma.StepUpRequestInclude;
 type RequestRow = Prisma.StepUpRequestGetPayload<{ include: typeof requestInclude }>;
 
@@ -396,13 +424,15 @@ async function deciderOrNull(db: Db, actor: Actor): Promise<Decider | null> {
   return can(actor, "approvals:decide") && actor.type !== "system" ? deciderOf(db, actor) : null;
 }
 
-/** The queue (approvers, admins, auditors) or, for anyone else, their own requests. */
+/** The queue (approvers, admins, auditors) or, for anyone else or with `mine`, their own requests. */
 export async function listStepUpRequests(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Page<StepUpRequestView>> {
   const params = parse(listStepUpRequestsParams, raw);
   const own = requesterOf(actor);
   if (!can(actor, "approvals:read") && !own) throw forbidden();
+  if (params.mine && !own) throw forbidden("Only a person has requests of their own");
+  const isQueue = can(actor, "approvals:read") && !params.mine;
   const where: Prisma.StepUpRequestWhereInput = {
-    ...(can(actor, "approvals:read") ? {} : { requesterKind: own!.kind, requesterId: own!.id }),
+    ...(isQueue ? {} : { requesterKind: own!.kind, requesterId: own!.id }),
     ...statusWhere(params.status, now),
     ...(params.q ? { OR: [{ requesterLabel: { contains: params.q, mode: "insensitive" } }, { reason: { contains: params.q, mode: "insensitive" } }] } : {}),
   };
@@ -412,7 +442,7 @@ export async function listStepUpRequests(db: Db, actor: Actor, raw: unknown, now
   ]);
   const page = toPage(rows, params.limit, (row) => toRequestView(row, decider, now));
   // What an approver looks at before saying yes, beside each request still waiting.
-  if (can(actor, "approvals:read")) {
+  if (isQueue) {
     const withActivity = await Promise.all(page.items.map(async (item) => (item.status === "pending" ? { ...item, recentActivity: await recentActivityOf(db, { requesterId: item.requester.id, portal: item.portal }) } : item)));
     return { ...page, items: withActivity };
   }
@@ -432,8 +462,40 @@ export async function getStepUpRequest(db: Db, actor: Actor, id: string, now = n
   const isOwn = !!row && !!own && row.requesterKind === own.kind && row.requesterId === own.id;
   // Someone else's request is as good as unknown to a person without the queue.
   if (!row || (!isOwn && !can(actor, "approvals:read"))) throw notFound("Step-up request");
-  const [decider, recentActivity] = await Promise.all([deciderOrNull(db, actor), can(actor, "approvals:read") ? recentActivityOf(db, row) : []]);
-  return { ...toRequestView(row, decider, now), recentActivity };
+  const [decider, recentActivity, inForce] = await Promise.all([deciderOrNull(db, actor), can(actor, "approvals:read") ? recentActivityOf(db, row) : [], inForceOf(db, row, now)]);
+  return { ...toRequestView(row, decider, now), ...inForce, recentActivity };
+}
+
+/**
+ * Approved is not yet usable: the grant works once the gateways run a config version that carries
+ * it, which the approval's push brings about within milliseconds, or a gateway's next heartbeat
+ * within seconds. A requester told "retry now" before then is refused again, so a single request's
+ * read says which (`isInForce`), for an approved request whose grant is still active.
+ */
+async function inForceOf(db: Db, row: RequestRow, now: Date): Promise<{ isInForce?: boolean }> {
+  const grant = row.grant;
+  if (row.status !== "approved" || !grant || grant.status !== "active" || grant.endsAt <= now) return {};
+  return { isInForce: await isGrantInForce(db, grant.id, now) };
+}
+
+/**
+ * True when every live gateway (reported within OFFLINE_AFTER_MS) runs a version whose snapshot
+ * lists the grant: the newest version each acknowledged (gateways only move forward). A gateway
+ * that stopped reporting does not hold it up: it serves nobody, and pulls the latest version when
+ * it comes back. With no live gateway, nothing stands in the way.
+ */
+export async function isGrantInForce(db: Db, grantId: string, now = new Date()): Promise<boolean> {
+  const live = await db.gateway.findMany({ where: { lastSeenAt: { gt: new Date(now.getTime() - OFFLINE_AFTER_MS) } }, select: { name: true } });
+  const names = live.map((g) => g.name);
+  if (!names.length) return true;
+  const newest = await db.gatewayVersionAck.groupBy({ by: ["gatewayName"], where: { gatewayName: { in: names } }, _max: { version: true } });
+  if (newest.length < names.length) return false;
+  const needle = JSON.stringify([{ id: grantId }]);
+  for (const version of new Set(newest.map((n) => n._max.version!))) {
+    const [carries] = await db.$queryRaw<Array<{ carries: boolean }>>`SELECT (snapshot -> 'elevatedGrants') @> ${needle}::jsonb AS carries FROM "ConfigVersion" WHERE version = ${version}`;
+    if (!carries?.carries) return false;
+  }
+  return true;
 }
 
 /**
@@ -463,7 +525,7 @@ export async function getOwnStepUpRequest(db: Db, requester: Requester, id: stri
 /** A request as its own requester polls it (the authorization page's wait). */
 export async function findOwnStepUpRequest(db: Db, requester: Requester, id: string, now = new Date()): Promise<StepUpRequestView | null> {
   const row = await db.stepUpRequest.findFirst({ where: { id, requesterKind: requester.kind, requesterId: requesterId(requester) }, include: requestInclude });
-  return row ? toRequestView(row, null, now) : null;
+  return row ? { ...toRequestView(row, null, now), ...(await inForceOf(db, row, now)) } : null;
 }
 
 /** The requester's last calls and denials on the portal: what an approver looks at before saying yes. */
@@ -519,11 +581,15 @@ function toGrantView(row: GrantRow, now: Date): ElevatedGrantView {
   };
 }
 
+/** Everyone's grants (approvers, admins, auditors) or, with `mine`, the caller's own (anyone signed in). */
 export async function listElevatedGrants(db: Db, actor: Actor, raw: unknown, now = new Date()): Promise<Page<ElevatedGrantView>> {
-  authorize(actor, "approvals:read");
   const params = parse(listElevatedGrantsParams, raw);
+  const own = requesterOf(actor);
+  if (params.mine) {
+    if (!own) throw forbidden("Only a person holds grants of their own");
+  } else authorize(actor, "approvals:read");
   const status = params.status;
-  const where: Prisma.ElevatedGrantWhereInput =
+  const statusFilter: Prisma.ElevatedGrantWhereInput =
     status === "active"
       ? { status: "active", endsAt: { gt: now } }
       : status === "ended"
@@ -531,6 +597,7 @@ export async function listElevatedGrants(db: Db, actor: Actor, raw: unknown, now
         : status
           ? { status }
           : {};
+  const where: Prisma.ElevatedGrantWhereInput = params.mine ? { ...statusFilter, principalKind: own!.kind, principalId: own!.id } : statusFilter;
   const rows = await db.elevatedGrant.findMany({ where, include: grantInclude, orderBy: { id: "desc" }, ...pageArgs(params) });
   return toPage(rows, params.limit, (row) => toGrantView(row, now));
 }

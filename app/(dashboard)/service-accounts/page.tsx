@@ -10,7 +10,7 @@ import { oauthIssuer } from "@/lib/server/oauth/mount";
 import { listPortals } from "@/lib/server/portals";
 import { loadPageOrFirst } from "@/components/data-table/initial-page";
 import { ServiceAccountsList } from "@/components/service-accounts/service-accounts-list";
-import { serviceAccountListParams } from "@/components/service-accounts/format";
+import { rolePortals, serviceAccountListParams } from "@/components/service-accounts/format";
 
 export const metadata: Metadata = { title: "Service accounts" };
 
@@ -19,18 +19,18 @@ export default async function ServiceAccountsPage({ searchParams }: { searchPara
   const db = await getDb();
   const { params, page } = await loadPageOrFirst(serviceAccountListParams(await searchParams), (p) => listServiceAccounts(db, actor, p));
   const canWrite = can(actor, "registry:write");
+  // The secret dialog's token example names a portal the account's role grants: a token for any other is refused.
   const [roles, portals] = await Promise.all([
     canWrite ? listRoles(db, actor, { limit: 100 }) : Promise.resolve({ items: [] }),
-    listPortals(db, actor, { limit: 1 }),
+    canWrite ? listPortals(db, actor, { limit: 100 }) : Promise.resolve({ items: [] }),
   ]);
   return (
     <ServiceAccountsList
       initialPage={page}
       initialParams={params}
-      roles={roles.items.map((r) => ({ id: r.id, name: r.name }))}
+      roles={roles.items.map((r) => ({ id: r.id, name: r.name, portals: rolePortals(r.grants, portals.items) }))}
       canWrite={canWrite}
       tokenEndpoint={`${oauthIssuer(env().PORTICO_CONTROL_PLANE_URL)}/token`}
-      examplePortalUrl={portals.items[0]?.url ?? `${env().PORTICO_GATEWAY_URL.replace(/\/$/, "")}/mcp/<portal>`}
     />
   );
 }

@@ -16,7 +16,7 @@ const { createTestDatabase } = await import("../db/test-database");
 const { systemActor } = await import("../auth/actor");
 const { updateSettings } = await import("../settings");
 const { createOAuthProvider, getOAuthPublicJwks, oauthIssuer } = await import(".");
-const { approveAuthorizationRequest, denyAuthorizationRequest, loadAuthorizationRequest } = await import("./interactions");
+const { approveAuthorizationRequest, denyAuthorizationRequest, loadAuthorizationRequest, noRoleMessage, portalAccessFor } = await import("./interactions");
 const { listConnectedClients, revokeConnectedClient } = await import("./consents");
 const { settingsCache } = await import("./settings-cache");
 
@@ -309,6 +309,35 @@ describe("authorization code with PKCE, for a dynamically registered client", ()
     expect(code).toBeNull();
     expect(back.searchParams.get("error")).toBe("access_denied");
     expect(back.searchParams.get("state")).toBe("st-123");
+  });
+
+  it("tells a person with no role on the portal so, names admins to ask, and the client gets access_denied in the same words", async () => {
+    const newcomer = await t.db.user.create({ data: { email: "newcomer@example.com", name: "New Comer", idpGroups: ["everyone"] } });
+    await t.db.user.create({ data: { email: "root@example.com", name: "Root", role: "admin" } });
+    await t.db.user.create({ data: { email: "former-admin@example.com", name: "Former", role: "admin", disabled: true } });
+    const finops = await t.db.portal.findUniqueOrThrow({ where: { slug: "finops" } });
+    await t.db.portalRole.create({ data: { slug: "analysts", name: "Analysts", principals: { create: [{ kind: "group", value: "finops-analysts" }] }, grants: { create: [{ portalId: finops.id }] } } });
+    // Named by an IdP group, on this portal only.
+    expect(await portalAccessFor(t.db, user.id, "finops")).toEqual({ hasRole: true });
+    expect(await portalAccessFor(t.db, user.id, "other")).toEqual({ hasRole: false, helpers: ["root@example.com"] });
+    const access = await portalAccessFor(t.db, newcomer.id, "finops");
+    expect(access).toEqual({ hasRole: false, helpers: ["root@example.com"] });
+    const message = noRoleMessage("FinOps", access.hasRole ? [] : access.helpers);
+    expect(message).toBe("You hold no role on FinOps; ask a Portico admin for access (root@example.com).");
+
+    // Named by email: has a role.
+    await t.db.portalRole.create({ data: { slug: "newcomers", name: "Newcomers", principals: { create: [{ kind: "user", value: "NewComer@example.com" }] }, grants: { create: [{ portalId: finops.id }] } } });
+    expect(await portalAccessFor(t.db, newcomer.id, "finops")).toEqual({ hasRole: true });
+
+    const start = await authorize({ clientId });
+    const uid = start.location.split("/").pop()!;
+    const request = await loadAuthorizationRequest(provider, t.db, uid);
+    const returnTo = await denyAuthorizationRequest(t.db, { userId: newcomer.id, email: newcomer.email, mfa: true }, request!, message);
+    const resume = await fetch(returnTo, { redirect: "manual", headers: { cookie: start.jar.header() } });
+    const back = new URL(resume.headers.get("location")!);
+    expect(back.searchParams.get("code")).toBeNull();
+    expect(back.searchParams.get("error")).toBe("access_denied");
+    expect(back.searchParams.get("error_description")).toBe(message);
   });
 
   it("can be switched off by an admin: no registration endpoint, registration refused", async () => {

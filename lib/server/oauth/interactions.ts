@@ -107,6 +107,36 @@ export async function rememberedConsent(db: Db, userId: string, request: LoadedR
   return request.oidcScope.split(" ").filter(Boolean).every((s) => granted.has(s)) ? consent : null;
 }
 
+/** Whether the person may use the portal at all: `helpers`, the admins to ask when they may not. */
+export type PortalAccess = { hasRole: true } | { hasRole: false; helpers: string[] };
+
+const MAX_HELPERS = 3;
+
+/**
+ * Whether a portal role names this person (by user id, email or IdP group) and grants anything on
+ * the portal. Without one the gateway refuses every call, so connecting a client would only hand
+ * out a token that does nothing: the page says so instead, and names admins who can grant a role.
+ */
+export async function portalAccessFor(db: Db, userId: string, portalSlug: string): Promise<PortalAccess> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, idpGroups: true } });
+  if (user) {
+    const roles = await db.portalRole.findMany({ where: { grants: { some: { portal: { slug: portalSlug } } } }, select: { principals: { select: { kind: true, value: true } } } });
+    const email = user.email.toLowerCase();
+    const named = roles.some((role) =>
+      role.principals.some((p) => (p.kind === "group" ? user.idpGroups.includes(p.value) : p.kind === "user" && (p.value === user.id || p.value.toLowerCase() === email))),
+    );
+    if (named) return { hasRole: true };
+  }
+  const admins = await db.user.findMany({ where: { role: "admin", disabled: false }, select: { email: true }, orderBy: { email: "asc" }, take: MAX_HELPERS });
+  return { hasRole: false, helpers: admins.map((a) => a.email) };
+}
+
+/** What the person and the client are told when the person holds no role on the portal. */
+export function noRoleMessage(portalName: string, helpers: readonly string[]): string {
+  const ask = helpers.length ? `ask a Portico admin for access (${helpers.join(", ")})` : "ask a Portico admin for access";
+  return `You hold no role on ${portalName}; ${ask}.`;
+}
+
 export type Approver = { userId: string; email: string; mfa: boolean; requestId?: string | null; ip?: string | null };
 
 /**
@@ -140,11 +170,16 @@ export async function approveAuthorizationRequest(provider: Provider, db: Db, us
   return interaction.returnTo;
 }
 
-/** Finishes the request as refused: the client gets `access_denied` at its redirect URI. */
-export async function denyAuthorizationRequest(db: Db, user: Approver, request: LoadedRequest): Promise<string> {
+/**
+ * Finishes the request as refused: the client gets `access_denied` at its redirect URI, with
+ * `description` when the refusal is Portico's (no role on the portal) rather than the person's.
+ */
+export async function denyAuthorizationRequest(db: Db, user: Approver, request: LoadedRequest, description?: string): Promise<string> {
   const { interaction } = request;
   if (interaction.result) throw new Error("This sign-in request is no longer pending");
-  interaction.result = { error: "access_denied", error_description: "the person declined to connect this client" };
+  // RFC 6749 §4.1.2.1: error_description is printable ASCII without `"` or `\`.
+  const said = description?.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "").slice(0, 500);
+  interaction.result = { error: "access_denied", error_description: said || "the person declined to connect this client" };
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   await db.$transaction((tx) => appendAuditEvents(tx, [consentEvent(user, request, "consent.deny", "failure")]));
   return interaction.returnTo;

@@ -144,13 +144,15 @@ export type FinishResult = { status: "pending" } | { status: "done"; location: s
 
 /**
  * Finishes the interaction once the request is decided: approved → the client gets a code for a
- * token with the elevated scope; anything else → `access_denied`. Pending → nothing yet.
+ * token with the elevated scope, once the gateways run the grant; anything else → `access_denied`.
+ * Pending (or approved but not yet in force) → nothing yet.
  */
 export async function finishStepUp(provider: Provider, db: Db, user: Approver, request: LoadedRequest, risk: RiskClass, requestId: string, now = new Date()): Promise<FinishResult> {
   const requester = await userRequester(db, user.userId);
   const own = await findOwnStepUpRequest(db, requester, requestId, now);
   if (!own || own.portal.slug !== request.view.portal?.slug || own.riskClass !== risk) throw new AppError("not_found", "Step-up request not found");
-  if (own.status === "pending") return { status: "pending" };
+  // An approval the gateways do not run yet would send the client to a refusal with its new token.
+  if (own.status === "pending" || own.isInForce === false) return { status: "pending" };
   if (own.status === "approved" && own.grantId) {
     const grant = await db.elevatedGrant.findUnique({ where: { id: own.grantId }, select: { status: true, endsAt: true } });
     if (grant?.status === "active" && grant.endsAt > now) {

@@ -29,6 +29,8 @@ export type InProcessGatewayOptions = {
   /** The URL tokens are issued for, whose port it listens on; when omitted, it listens on any free port and is named by it. */
   gatewayUrl?: string;
   tracing?: GatewayDeps<ConfigSnapshot>["tracing"];
+  /** Awaited before each config version is verified: a test's stand-in for a gateway under load. */
+  beforeVerify?: () => Promise<void>;
 };
 
 /**
@@ -53,7 +55,10 @@ export async function startInProcessGateway(db: { gateway: { count(): Promise<nu
       upstreamTimeoutMs: 5_000,
     },
     {
-      verifySnapshot: verifySignedConfig,
+      verifySnapshot: async (jws, getKey) => {
+        await options.beforeVerify?.();
+        return verifySignedConfig(jws, getKey);
+      },
       versionOf: snapshotVersion,
       buildState: (snapshot, gatewayUrl, previous) => buildGatewayState(normalizeSnapshot(snapshot), gatewayUrl, createPolicyAdapter(snapshot), previous),
       emit: () => undefined,

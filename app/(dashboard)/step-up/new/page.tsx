@@ -18,7 +18,7 @@ export const dynamic = "force-dynamic";
 /**
  * Where a gateway's tool error sends a client that cannot re-authorize: the person asks for
  * elevated access here, a manager approves it in Approvals, and the client's next call goes
- * through on the grant. No sidebar entry: it is reached by link.
+ * through on the grant. Reached by link, or from My access (/step-up), whose sidebar entry it sits under.
  */
 export default async function NewStepUpRequestPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requireUser();

@@ -1,14 +1,14 @@
 import type { Metadata } from "next";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import { ConsentCard, InteractionProblem } from "@/components/oauth/consent-card";
+import { ConsentCard, InteractionProblem, NoRoleCard } from "@/components/oauth/consent-card";
 import { StepUpInteraction } from "@/components/step-up/step-up-interaction";
 import { auth } from "@/lib/server/auth/next-auth";
 import { elevatedRiskOf, STEP_UP_MFA_COOKIE, stepUpPageState } from "@/lib/server/oauth/step-up";
 import { getActor } from "@/lib/server/auth/current";
 import { getDb } from "@/lib/server/db/instance";
 import { consentFormToken, INTERACTION_COOKIE, startedInThisBrowser } from "@/lib/server/oauth/consent-guard";
-import { approveAuthorizationRequest, loadAuthorizationRequest, rememberedConsent, runningProvider } from "@/lib/server/oauth/interactions";
+import { approveAuthorizationRequest, loadAuthorizationRequest, noRoleMessage, portalAccessFor, rememberedConsent, runningProvider } from "@/lib/server/oauth/interactions";
 
 export const metadata: Metadata = { title: "Connect a client" };
 export const dynamic = "force-dynamic";
@@ -50,6 +50,12 @@ export default async function AuthorizePage({ params, searchParams }: { params: 
         requestId={typeof requestId === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(requestId) ? requestId : null}
       />
     );
+  }
+
+  // No role on the portal: nothing to approve (the gateway would refuse every call), even for a client approved before.
+  const access = await portalAccessFor(db, actor.userId, request.view.portal.slug);
+  if (!access.hasRole) {
+    return <NoRoleCard request={request.view} user={{ email: actor.email }} message={noRoleMessage(request.view.portal.name, access.helpers)} formToken={consentFormToken(uid, actor.userId)} />;
   }
 
   if (await rememberedConsent(db, actor.userId, request)) {

@@ -4,7 +4,7 @@ import { getActor } from "@/lib/server/auth/current";
 import { getDb } from "@/lib/server/db/instance";
 import { describeError, log } from "@/lib/server/log";
 import { INTERACTION_COOKIE, isConsentFormToken, startedInThisBrowser } from "@/lib/server/oauth/consent-guard";
-import { approveAuthorizationRequest, denyAuthorizationRequest, loadAuthorizationRequest, runningProvider } from "@/lib/server/oauth/interactions";
+import { approveAuthorizationRequest, denyAuthorizationRequest, loadAuthorizationRequest, noRoleMessage, portalAccessFor, runningProvider } from "@/lib/server/oauth/interactions";
 
 const refuse = (status: number, message: string) => new NextResponse(message, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 
@@ -29,8 +29,15 @@ export async function POST(req: NextRequest, { params }: { params: Promise<{ uid
   const request = await loadAuthorizationRequest(provider, db, uid);
   if (!request || !request.view.portal) return refuse(410, "This sign-in request has expired. Start again from your MCP client.");
   const approver = { userId: actor.userId, email: actor.email, mfa: actor.mfa, requestId: actor.requestId, ip: actor.ip };
+  // Checked again here, not only on the page: a person with no role on the portal gets no grant, and
+  // the client learns why (access_denied with the same words the page showed).
+  const access = await portalAccessFor(db, actor.userId, request.view.portal.slug);
   try {
-    const returnTo = decision === "approve" ? await approveAuthorizationRequest(provider, db, approver, request) : await denyAuthorizationRequest(db, approver, request);
+    const returnTo = !access.hasRole
+      ? await denyAuthorizationRequest(db, approver, request, noRoleMessage(request.view.portal.name, access.helpers))
+      : decision === "approve"
+        ? await approveAuthorizationRequest(provider, db, approver, request)
+        : await denyAuthorizationRequest(db, approver, request);
     return NextResponse.redirect(returnTo, 303);
   } catch (error) {
     log("error", "could not finish an authorization request", describeError(error));
