@@ -80,6 +80,7 @@ export const portalView = z.object({
   url: z.string(),
   servers: z.array(z.object({ serverId: z.string(), slug: z.string(), name: z.string(), status: z.string(), enabled: z.boolean() })),
   prefixClashes: z.array(z.object({ kind: z.enum(["prompt", "resource"]), name: z.string(), servers: z.array(z.string()) })),
+  roles: z.array(z.object({ id: z.string(), name: z.string(), members: z.number().int() })),
   createdAt: instant,
   updatedAt: instant,
 });

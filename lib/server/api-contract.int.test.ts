@@ -25,6 +25,7 @@ const routes: Array<[string, RouteModule]> = [
   ["/servers/{id}", await import("@/app/api/v1/servers/[id]/route")],
   ["/tools", await import("@/app/api/v1/tools/route")],
   ["/tools/{id}", await import("@/app/api/v1/tools/[id]/route")],
+  ["/portals", await import("@/app/api/v1/portals/route")],
   ["/roles", await import("@/app/api/v1/roles/route")],
   ["/roles/{id}", await import("@/app/api/v1/roles/[id]/route")],
   ["/tokens", await import("@/app/api/v1/tokens/route")],
@@ -170,6 +171,10 @@ describe(`the admin API's contract with scripts (${label})`, () => {
     const role = (await expectDocumented("POST", "/roles", "/roles", { body: { ...roleBody("documented"), conditions: { timeWindows: [{ timeZone: "UTC", days: [1], start: "08:00", end: "18:00" }], networks: ["10.0.0.0/8"], mfaRequired: true, maxLookbackDays: 30 } } }))!;
     await expectDocumented("GET", "/roles/{id}", `/roles/${String(role.id)}`);
     await expectDocumented("GET", "/roles", "/roles");
+    const portal = (await expectDocumented("POST", "/portals", "/portals", { body: { slug: "finops", name: "FinOps", serverIds: [ids.costs] } }))!;
+    // A role on the portal, so that the list's nested roles are there to check.
+    await t.db.portalRole.create({ data: { slug: "portal-reader", name: "Portal reader", grants: { create: [{ portalId: String(portal.id) }] } } });
+    await expectDocumented("GET", "/portals", "/portals");
     await expectDocumented("POST", "/service-accounts", "/service-accounts", { body: { name: "Nightly", portalRoleId: role.id, expiresInDays: 30 } });
     const user = (await expectDocumented("POST", "/users", "/users", { body: { email: "leaver@contract.test", name: "Leaver", role: "viewer", password: "correct horse battery staple" } }))!;
     await expectDocumented("GET", "/users", "/users");
@@ -180,6 +185,6 @@ describe(`the admin API's contract with scripts (${label})`, () => {
     await expectDocumented("DELETE", "/tokens/{id}", `/tokens/${String(token.id)}`);
     await expectDocumented("DELETE", "/users/{id}", `/users/${String(user.id)}`);
     await expectDocumented("DELETE", "/roles/{id}", `/roles/${String(role.id)}`);
-    expect(checked).toHaveLength(15);
+    expect(checked).toHaveLength(17);
   });
 });
