@@ -444,7 +444,7 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
               return (
                 <fieldset key={g.key} className="grid gap-4 rounded-lg border p-4">
                   <legend className="px-1 text-sm font-semibold">Grant {index + 1}</legend>
-                  <div className="grid gap-4 md:grid-cols-3">
+                  <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
                     <FormField label="Portal" htmlFor={id(`${g.key}-portal`)} required error={errors[`${slot}.portalId`] ?? errors[slot]} className="content-start">
                       <Select
                         value={g.portalId}

@@ -214,7 +214,7 @@ export function ServerDetail({ initialServer, initialTools, canWrite }: ServerDe
               <p>
                 {detail.retryable
                   ? "This looks temporary (retryable): syncing again may work."
-                  : "Not retryable: check the URL, transport and credential before syncing again."}
+                  : "Syncing again will fail the same way until the URL, transport, credential or server is fixed."}
               </p>
             ) : null}
           </Alert>
