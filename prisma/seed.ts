@@ -138,7 +138,7 @@ export async function seedDemo(db: Db, options: SeedDemoOptions): Promise<SeedDe
   }
 
   for (const template of roleTemplates(portal.id)) {
-    if (!(await db.portalRole.findUnique({ where: { slug: template.slug } }))) await createRole(db, seedActor, template);
+    if (!(await db.portalRole.findUnique({ where: { slug: template.slug } }))) await createRole(db, seedActor, template, { isTemplateForServersToCome: true });
   }
 
   if (options.demoTraffic) await seedDemoTraffic(db);

@@ -242,9 +242,9 @@ export function AppShell({ user, hiddenNav = [], signOutAction, children }: AppS
   const [isMenuOpen, setIsMenuOpen] = useState(false);
   const items = NAV_ITEMS.filter((item) => !hiddenNav.includes(item.href) && !hiddenNav.includes(item.key));
 
-  // A modal left open while the window widens past `md` would keep the page inert behind a hidden drawer.
+  // A modal left open while the window widens past `lg` would keep the page inert behind a hidden drawer.
   useEffect(() => {
-    const query = window.matchMedia("(min-width: 48rem)");
+    const query = window.matchMedia("(min-width: 64rem)");
     const onChange = () => {
       if (query.matches) drawerRef.current?.close();
     };
@@ -259,7 +259,7 @@ export function AppShell({ user, hiddenNav = [], signOutAction, children }: AppS
   const closeMenu = () => drawerRef.current?.close();
 
   return (
-    <div className="min-h-dvh bg-background md:grid md:grid-cols-[15.5rem_minmax(0,1fr)]">
+    <div className="min-h-dvh bg-background lg:grid lg:grid-cols-[15.5rem_minmax(0,1fr)]">
       <a
         href="#main"
         className="sr-only z-50 rounded-md bg-primary px-3 py-2 text-sm text-primary-foreground focus:not-sr-only focus:fixed focus:top-3 focus:left-3"
@@ -268,7 +268,7 @@ export function AppShell({ user, hiddenNav = [], signOutAction, children }: AppS
       </a>
 
       {/* The grid cell carries the colour and border for the full page height; the inner column sticks. */}
-      <aside className="hidden border-r border-sidebar-border bg-sidebar md:block">
+      <aside className="hidden border-r border-sidebar-border bg-sidebar lg:block">
         <div className="sticky top-0 flex h-dvh flex-col">
           <div className="flex h-16 shrink-0 items-center px-5">
             <Brand />
@@ -277,7 +277,7 @@ export function AppShell({ user, hiddenNav = [], signOutAction, children }: AppS
         </div>
       </aside>
 
-      <header className="sticky top-0 z-30 flex h-14 items-center gap-2 border-b bg-background/90 px-3 backdrop-blur md:hidden">
+      <header className="sticky top-0 z-30 flex h-14 items-center gap-2 border-b bg-background/90 px-3 backdrop-blur lg:hidden">
         <Button
           variant="ghost"
           size="icon"
@@ -300,7 +300,7 @@ export function AppShell({ user, hiddenNav = [], signOutAction, children }: AppS
         onClick={(event) => {
           if (event.target === event.currentTarget) closeMenu();
         }}
-        className="m-0 h-dvh max-h-dvh w-72 max-w-[85vw] bg-transparent p-0 text-foreground backdrop:bg-slate-950/50 open:animate-dialog-in md:hidden"
+        className="m-0 h-dvh max-h-dvh w-72 max-w-[85vw] bg-transparent p-0 text-foreground backdrop:bg-slate-950/50 open:animate-dialog-in lg:hidden"
       >
         <div className="flex h-full flex-col border-r border-sidebar-border bg-sidebar">
           <div className="flex h-14 items-center justify-between pr-2 pl-5">

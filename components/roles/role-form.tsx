@@ -28,7 +28,12 @@ import { PRINCIPAL_KIND_LABELS, WEEKDAYS } from "@/components/roles/role-summary
 import { browserTimeZone, useTimeZones } from "@/components/roles/time-zones";
 import { WhatIfDialog } from "@/components/policy/what-if-dialog";
 
-export type RolePortalOption = { id: string; slug: string; name: string; servers: { slug: string; name: string }[] };
+export type RolePortalOption = {
+  id: string;
+  slug: string;
+  name: string;
+  servers: { slug: string; name: string; tools: { name: string; riskClass: RiskClass }[] }[];
+};
 
 type PrincipalKind = (typeof principalKinds)[number];
 type PrincipalRow = { key: string; kind: PrincipalKind; value: string };
@@ -370,7 +375,7 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
                   <div className="flex flex-col gap-2 sm:flex-row sm:items-center">
                     <Select
                       aria-label={`Principal ${index + 1} kind`}
-                      wrapperClassName="sm:w-52"
+                      wrapperClassName="sm:w-52 sm:shrink-0"
                       value={p.kind}
                       onChange={(e) => updateRow("principals", index, { kind: e.target.value as PrincipalKind }, slot)}
                       options={principalKinds.map((k) => ({ value: k, label: PRINCIPAL_KIND_LABELS[k] }))}
@@ -434,10 +439,12 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
               const portal = portalById.get(g.portalId);
               const serverOptions = portal?.servers ?? [];
               const hasUnknownServer = g.serverSlug !== "" && !serverOptions.some((s) => s.slug === g.serverSlug);
+              const toolOptions = serverOptions.find((s) => s.slug === g.serverSlug)?.tools ?? [];
+              const hasUnknownTool = g.toolName !== "" && !toolOptions.some((t) => t.name === g.toolName);
               return (
                 <fieldset key={g.key} className="grid gap-4 rounded-lg border p-4">
                   <legend className="px-1 text-sm font-semibold">Grant {index + 1}</legend>
-                  <div className="grid gap-4 md:grid-cols-3">
+                  <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
                     <FormField label="Portal" htmlFor={id(`${g.key}-portal`)} required error={errors[`${slot}.portalId`] ?? errors[slot]} className="content-start">
                       <Select
                         value={g.portalId}
@@ -460,7 +467,7 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
                         value={g.serverSlug}
                         disabled={!portal}
                         onChange={(e) =>
-                          updateRow("grants", index, { serverSlug: e.target.value, ...(e.target.value ? {} : { toolName: "" }) }, slot)
+                          updateRow("grants", index, { serverSlug: e.target.value, toolName: "" }, slot)
                         }
                       >
                         <option value="">All servers</option>
@@ -476,16 +483,29 @@ export function RoleForm({ role, portals }: { role?: RoleView; portals: RolePort
                       label="Tool"
                       htmlFor={id(`${g.key}-tool`)}
                       error={errors[`${slot}.toolName`]}
-                      description={g.serverSlug ? "Optional: one tool, by its upstream name." : "Pick a server to limit to one tool."}
+                      description={
+                        !g.serverSlug
+                          ? "Pick a server to limit to one tool."
+                          : toolOptions.length === 0
+                            ? "No tools synced for this server yet: sync it under Servers to pick one."
+                            : "Optional: one tool of this server."
+                      }
                     >
-                      <Input
+                      <Select
                         value={g.toolName}
                         disabled={!g.serverSlug}
-                        placeholder="All tools"
-                        spellCheck={false}
                         className="font-mono"
                         onChange={(e) => updateRow("grants", index, { toolName: e.target.value }, slot)}
-                      />
+                      >
+                        <option value="">All tools</option>
+                        {toolOptions.map((t) => (
+                          <option key={t.name} value={t.name}>
+                            {t.name} ({RISK_LABELS[t.riskClass].toLowerCase()})
+                          </option>
+                        ))}
+                        {/* A grant saved before its tool left the server: kept, and said so. */}
+                        {hasUnknownTool ? <option value={g.toolName}>{g.toolName} (no longer offered)</option> : null}
+                      </Select>
                     </FormField>
                   </div>
                   <div className="flex flex-wrap items-end justify-between gap-3">

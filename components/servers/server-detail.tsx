@@ -1,6 +1,6 @@
 "use client";
 
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -52,7 +52,7 @@ export async function fetchAllServerTools(serverId: string): Promise<ToolView[]>
 
 function DetailRow({ label, children }: { label: string; children: React.ReactNode }) {
   return (
-    <div className="grid grid-cols-[8rem_minmax(0,1fr)] gap-2 py-1.5 text-sm">
+    <div className="grid grid-cols-[7rem_minmax(0,1fr)] gap-2 py-1.5 text-sm">
       <dt className="text-muted-foreground">{label}</dt>
       <dd className="min-w-0 break-words">{children}</dd>
     </div>
@@ -110,6 +110,16 @@ export function ServerDetail({ initialServer, initialTools, canWrite }: ServerDe
       await refreshAll();
     },
   });
+
+  // Arriving from "Add server" (?sync=1): the first sync starts by itself, once, and the address
+  // loses the flag so a reload does not sync again.
+  const isFirstSyncStarted = useRef(false);
+  useEffect(() => {
+    if (isFirstSyncStarted.current || !canWrite || new URLSearchParams(window.location.search).get("sync") !== "1") return;
+    isFirstSyncStarted.current = true;
+    router.replace(`/servers/${id}`, { scroll: false });
+    if (server.lastSyncedAt === null) sync.mutate();
+  }, [canWrite, id, router, server.lastSyncedAt, sync]);
 
   // Applies at once: the change publishes a config version, and gateways refuse the next request.
   const serverRequests = useMutation({
@@ -182,14 +192,15 @@ export function ServerDetail({ initialServer, initialTools, canWrite }: ServerDe
       >
         <div className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-sm text-muted-foreground">
           <span className="inline-flex min-w-0 items-center gap-1">
-            <span className="truncate font-mono text-[0.8125rem] text-foreground" title={server.url}>
+            {/* The whole URL, wrapped where it must: a cut-off host or port is what an admin checks first. */}
+            <span className="min-w-0 font-mono text-[0.8125rem] break-all text-foreground">
               {server.url}
             </span>
             <CopyButton value={server.url} aria-label="Copy server URL" className="size-7" />
           </span>
           <Badge variant="outline">{TRANSPORT_LABELS[server.transport]}</Badge>
           <span>
-            ID <code className="font-mono text-foreground">{server.slug}</code>
+            Slug <code className="font-mono text-foreground">{server.slug}</code>
           </span>
         </div>
       </PageHeader>
@@ -203,7 +214,7 @@ export function ServerDetail({ initialServer, initialTools, canWrite }: ServerDe
               <p>
                 {detail.retryable
                   ? "This looks temporary (retryable): syncing again may work."
-                  : "Not retryable: check the URL, transport and credential before syncing again."}
+                  : "Syncing again will fail the same way until the URL, transport, credential or server is fixed."}
               </p>
             ) : null}
           </Alert>
@@ -227,7 +238,7 @@ export function ServerDetail({ initialServer, initialTools, canWrite }: ServerDe
         ) : null}
       </div>
 
-      <div className="mb-6 grid gap-4 md:grid-cols-2">
+      <div className="mb-6 grid gap-4 lg:grid-cols-2">
         <Card className="gap-3 py-4">
           <CardHeader className="px-4">
             <CardTitle className="text-sm">Server info</CardTitle>

@@ -136,9 +136,10 @@ export function ServerFormDialog({ open, onOpenChange, server }: ServerFormDialo
         onOpenChange(false);
         router.refresh();
       } else {
-        toast.success(`Added ${saved.name}`, { description: "Sync now to discover its tools." });
+        toast.success(`Added ${saved.name}`, { description: "Syncing to discover its tools…" });
         onOpenChange(false);
-        router.push(`/servers/${saved.id}`);
+        // The server page runs the first sync (with its progress and outcome) instead of asking for a click.
+        router.push(`/servers/${saved.id}?sync=1`);
       }
     },
     onError: (error) => {
@@ -206,7 +207,7 @@ export function ServerFormDialog({ open, onOpenChange, server }: ServerFormDialo
         </FormField>
 
         <FormField
-          label="ID"
+          label="Slug"
           htmlFor={fieldId("slug")}
           required
           error={errors.slug}

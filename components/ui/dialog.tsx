@@ -32,7 +32,15 @@ export function Dialog({ open, onOpenChange, title, description, children, foote
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      dialog.showModal();
+      // showModal() focuses the first focusable element, and Chromium counts a scrollable form as
+      // one: a form dialog would open with its <form> focused. The first field is what people type in.
+      const active = document.activeElement;
+      if (!(active instanceof HTMLElement) || !active.matches("input, select, textarea, button, a[href]")) {
+        dialog.querySelector<HTMLElement>("input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])")?.focus();
+      }
+    }
     if (!open && dialog.open) dialog.close();
   }, [open]);
 

@@ -3,7 +3,7 @@ import { cn } from "@/lib/utils";
 type PageHeaderProps = Omit<React.ComponentProps<"div">, "title"> & {
   title: React.ReactNode;
   description?: React.ReactNode;
-  /** Primary actions for the page, right-aligned (below the title on narrow screens). */
+  /** Primary actions for the page, right-aligned (below the title below `lg`, where they would squeeze it). */
   actions?: React.ReactNode;
 };
 
@@ -11,7 +11,7 @@ export function PageHeader({ title, description, actions, className, children, .
   return (
     <div
       data-slot="page-header"
-      className={cn("mb-6 flex flex-col gap-4 sm:flex-row sm:items-start sm:justify-between", className)}
+      className={cn("mb-6 flex flex-col gap-4 lg:flex-row lg:items-start lg:justify-between", className)}
       {...props}
     >
       <div className="flex min-w-0 flex-col gap-1">

@@ -1,10 +1,11 @@
 import { cn } from "@/lib/utils";
+import { ScrollCue } from "@/components/ui/scroll-cue";
 
 export function Table({ className, containerClassName, ...props }: React.ComponentProps<"table"> & { containerClassName?: string }) {
   return (
-    <div data-slot="table-container" className={cn("relative w-full overflow-x-auto", containerClassName)}>
+    <ScrollCue data-slot="table-container" className={cn("relative w-full", containerClassName)}>
       <table data-slot="table" className={cn("w-full caption-bottom text-sm", className)} {...props} />
-    </div>
+    </ScrollCue>
   );
 }
 

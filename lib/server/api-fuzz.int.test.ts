@@ -53,7 +53,7 @@ const validBodies: Record<string, () => unknown> = {
     grants: [{ portalId: ids.portal, serverSlug: "costs", toolName: "top", riskClasses: ["read"] }],
     conditions: { timeWindows: [{ timeZone: "UTC", days: [1, 2], start: "08:00", end: "18:00" }], networks: ["10.0.0.0/8"], mfaRequired: false, maxLookbackDays: 30 },
   }),
-  "patch /roles/{id}": () => ({ name: "Analyst", principals: [{ kind: "user", value: "a@example.com" }] }),
+  "patch /roles/{id}": () => ({ name: "Analyst", principals: [{ kind: "user", value: "target@fuzz.test" }] }),
   "post /service-accounts": () => ({ name: "Nightly", portalRoleId: ids.role, expiresInDays: 30 }),
   "patch /service-accounts/{id}": () => ({ name: "Nightly", portalRoleId: ids.role, disabled: false }),
   "post /service-accounts/{id}/rotate": () => ({ graceHours: 1, expiresInDays: 30 }),

@@ -136,7 +136,10 @@ describe(`rollback (${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, 
     ["a DLP pattern removed", "dlp pattern", true, async (): Promise<void> => void (await dlp.updateDlpSettings(t.db, admin, { patterns: [] }))],
     ["a portal deleted", "portal", true, async (): Promise<void> => portals.deletePortal(t.db, admin, await newPortal())],
     ["a role's grants and conditions", "role", true, async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { grants: [{ portalId: await newPortal(), riskClasses: ["read", "write"] }], conditions: { mfaRequired: true, timeWindows: [], networks: [], maxLookbackDays: 30 } }))],
-    ["a role's principals and step-up classes", "role", true, async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { principals: [{ kind: "user", value: "eve@corp.example" }], stepUpRiskClasses: [] }))],
+    ["a role's principals and step-up classes", "role", true, async (): Promise<void> => {
+      await t.db.user.upsert({ where: { email: "eve@corp.example" }, create: { email: "eve@corp.example", name: "Eve", role: "viewer" }, update: {} });
+      await roles.updateRole(t.db, admin, await newRole(), { principals: [{ kind: "user", value: "eve@corp.example" }], stepUpRiskClasses: [] });
+    }],
     ["a role's per-call classes, longest window and approvers", "role", false, async (): Promise<void> => void (await roles.updateRole(t.db, admin, await newRole(), { perCallRiskClasses: [], stepUpMaxMinutes: 60, stepUpApprovers: ["someone@corp.example"] }))],
     ["a role deleted", "role", true, async (): Promise<void> => roles.deleteRole(t.db, admin, await newRole())],
     ["a role added", "role", true, async (): Promise<void> => void (await roles.createRole(t.db, admin, { slug: "extra", name: "Extra", principals: [{ kind: "group", value: "everyone" }], grants: [{ portalId: await newPortal() }] }))],

@@ -192,6 +192,7 @@ describe(`config versions (${process.env.TEST_DATABASE_URL ? "postgres" : "pglit
     const setting = await t.db.setting.findUniqueOrThrow({ where: { key: signingKeys.SIGNING_KEYS_SETTING } });
     expect(JSON.stringify(setting.value)).not.toMatch(/"d":/);
 
+    await t.db.user.create({ data: { email: "ann@corp.example", name: "Ann", role: "auditor" } });
     await roles.createRole(t.db, admin, { slug: "auditors", name: "Auditors", principals: [{ kind: "user", value: "ann@corp.example" }] });
     const published = await configVersions.publishConfigVersion(t.db, admin, "auditors role");
     expect(published).toMatchObject({ version: 4, isNew: true });

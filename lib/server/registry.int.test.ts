@@ -154,7 +154,9 @@ describe("portals", () => {
 
 describe("roles", () => {
   it("stores conditions and replaces principals and grants on update", async () => {
-    const portal = await portals.createPortal(t.db, admin, { slug: "roles-portal", name: "Roles" });
+    const costs = await t.db.server.findUniqueOrThrow({ where: { slug: "costs" } });
+    const portal = await portals.createPortal(t.db, admin, { slug: "roles-portal", name: "Roles", serverIds: [costs.id] });
+    await t.db.user.create({ data: { email: "ana@corp.example", name: "Ana", role: "viewer" } });
     const role = await roles.createRole(t.db, admin, {
       slug: "analyst-test",
       name: "Analyst",

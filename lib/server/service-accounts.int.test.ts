@@ -199,6 +199,7 @@ describe("roles and the service accounts that hold them", () => {
     await sa.disableServiceAccount(t.db, admin, disabled.id);
 
     // What a form or an API client sends: its own list, without (or with) the mirrored account.
+    await t.db.user.create({ data: { email: "ana@corp.example", name: "Ana", role: "viewer" } });
     const updated = await roles.updateRole(t.db, admin, role.id, { principals: [{ kind: "user", value: "ana@corp.example" }] });
     expect(updated.principals).toEqual([
       { kind: "user", value: "ana@corp.example" },

@@ -68,6 +68,10 @@ describe("describeSyncError", () => {
     expect(describeSyncError(sseError(502, "Non-200 status code (502)"))).toMatchObject({ httpStatus: 502, retryable: true });
     expect(describeSyncError(sseError(200, 'Invalid content type, expected "text/event-stream"'))).toMatchObject({ retryable: false });
     expect(describeSyncError(sseError(undefined, "TypeError: fetch failed: connect ECONNREFUSED 10.0.0.1:8080"), { url })).toEqual({
+      retryable: false,
+      message: "Nothing is listening at billing.internal:8080: check the URL and port, and that the server is running",
+    });
+    expect(describeSyncError(sseError(undefined, "TypeError: fetch failed: other side closed"), { url })).toEqual({
       retryable: true,
       message: "Could not connect to billing.internal:8080",
     });
@@ -89,7 +93,7 @@ describe("describeSyncError", () => {
     const down = await refusedPort();
     const error = await sseStartError(`http://127.0.0.1:${down}/sse`);
     expect(error).toBeInstanceOf(SseError);
-    expect(describeSyncError(error, { url: `http://127.0.0.1:${down}/sse` })).toEqual({ retryable: true, message: `Could not connect to 127.0.0.1:${down}` });
+    expect(describeSyncError(error, { url: `http://127.0.0.1:${down}/sse` })).toEqual({ retryable: false, message: `Nothing is listening at 127.0.0.1:${down}: check the URL and port, and that the server is running` });
   });
 
   it("treats the SDK's UnauthorizedError as a 401", () => {
@@ -115,7 +119,7 @@ describe("describeSyncError", () => {
     expect(describeSyncError(new DOMException("aborted", "TimeoutError"), { timeoutMs: 2_500 })).toEqual({ retryable: true, message: "Timed out after 2.5 s" });
   });
 
-  it("reports a refused connection with host and port, from the URL or else from the socket error", async () => {
+  it("reports a refused connection as nothing listening at host and port, from the URL or else from the socket error", async () => {
     const port = await refusedPort();
     const error = await fetch(`http://127.0.0.1:${port}/mcp`).then(
       () => {
@@ -123,9 +127,10 @@ describe("describeSyncError", () => {
       },
       (e: unknown) => e,
     );
-    expect(describeSyncError(error, { url: `http://127.0.0.1:${port}/mcp` })).toEqual({ retryable: true, message: `Could not connect to 127.0.0.1:${port}` });
-    expect(describeSyncError(error)).toEqual({ retryable: true, message: `Could not connect to 127.0.0.1:${port}` });
-    expect(describeSyncError(error, { url: "https://mcp.example.com/mcp" }).message).toBe("Could not connect to mcp.example.com:443");
+    const refused = (at: string) => ({ retryable: false, message: `Nothing is listening at ${at}: check the URL and port, and that the server is running` });
+    expect(describeSyncError(error, { url: `http://127.0.0.1:${port}/mcp` })).toEqual(refused(`127.0.0.1:${port}`));
+    expect(describeSyncError(error)).toEqual(refused(`127.0.0.1:${port}`));
+    expect(describeSyncError(error, { url: "https://mcp.example.com/mcp" })).toEqual(refused("mcp.example.com:443"));
   });
 
   it("reports a DNS failure as a retryable connection failure", () => {

@@ -126,6 +126,10 @@ function isConnectionFailure(error: unknown): boolean {
   });
 }
 
+function isConnectionRefused(error: unknown): boolean {
+  return causeChain(error).some((e) => errorCode(e) === "ECONNREFUSED" || (e instanceof SseError && /\bECONNREFUSED\b/.test(e.message)));
+}
+
 function hostPort(url: string): string | null {
   try {
     const u = new URL(url);
@@ -214,6 +218,9 @@ export function describeSyncError(error: unknown, context: SyncErrorContext = {}
   }
   if (isTimeout(error)) return { retryable: true, message: `Timed out after ${seconds} s` };
   if (error instanceof McpError) return describeMcpError(error);
+  // Refused means the host answered and nothing listens on that port: waiting will not help, the
+  // URL or the server's process needs a look (unlike a reset or a DNS hiccup).
+  if (isConnectionRefused(error)) return { retryable: false, message: `Nothing is listening at ${target}: check the URL and port, and that the server is running` };
   if (isConnectionFailure(error)) return couldNotConnect;
   if (error instanceof Error) {
     // SSEClientTransport reports failed POSTs as a plain Error naming the status.

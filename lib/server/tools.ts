@@ -100,3 +100,21 @@ export async function acceptToolChange(db: Db, actor: Actor, id: string): Promis
     return toView({ ...row, pendingDefinition: null });
   });
 }
+
+/**
+ * The tool names each server offers (not removed upstream), by server slug: the role editor's
+ * tool pick-list, so a grant can only name a tool the registry knows.
+ */
+export async function listToolNamesByServer(db: Db, actor: Actor, serverSlugs: string[]): Promise<Map<string, { name: string; riskClass: ToolView["riskClass"] }[]>> {
+  authorize(actor, "registry:read");
+  const rows = serverSlugs.length
+    ? await db.tool.findMany({
+        where: { server: { slug: { in: [...new Set(serverSlugs)] } }, state: { not: "removed" } },
+        select: { name: true, riskClass: true, server: { select: { slug: true } } },
+        orderBy: [{ name: "asc" }, { id: "asc" }],
+      })
+    : [];
+  const bySlug = new Map<string, { name: string; riskClass: ToolView["riskClass"] }[]>();
+  for (const row of rows) bySlug.set(row.server.slug, [...(bySlug.get(row.server.slug) ?? []), { name: row.name, riskClass: row.riskClass }]);
+  return bySlug;
+}
