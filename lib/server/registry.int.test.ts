@@ -180,12 +180,13 @@ describe("roles", () => {
 describe("portal access", () => {
   it("names the roles that grant a portal and how many members each has, so a portal nobody can use shows it", async () => {
     const portal = await portals.createPortal(t.db, admin, { slug: "access-portal", name: "Access" });
+    await t.db.user.create({ data: { email: "access-ana@corp.example", name: "Ana", role: "viewer" } });
     expect((await portals.getPortal(t.db, admin, portal.id)).roles).toEqual([]);
     const empty = await roles.createRole(t.db, admin, { slug: "access-empty", name: "Budget owners", principals: [], grants: [{ portalId: portal.id, riskClasses: ["read"] }] });
     const held = await roles.createRole(t.db, admin, {
       slug: "access-held",
       name: "Analysts",
-      principals: [{ kind: "group", value: "finops-analysts" }, { kind: "user", value: "ana@corp.example" }],
+      principals: [{ kind: "group", value: "finops-analysts" }, { kind: "user", value: "access-ana@corp.example" }],
       // Two grants on the portal: still one role.
       grants: [{ portalId: portal.id, riskClasses: ["read"] }, { portalId: portal.id, riskClasses: ["write"] }],
     });
