@@ -278,7 +278,7 @@ describe("syncServer", () => {
     expect(byName.a5).toMatchObject({ state: "changed", description: "Tool a5", pendingDefinition: { description: "Tool a5, now with a twist" } });
   });
 
-  it("marks a server that is down as a retryable error and keeps the tools it knew", async () => {
+  it("marks a server that went down as an error naming its address, and keeps the tools it knew", async () => {
     const upstream = await startMcpHttpServer({ createServer: () => createCostExplorerServer(), port: 0 });
     const s = await register("goes-down", upstream.url);
     await syncServer(t.db, system, s.id);
@@ -287,7 +287,12 @@ describe("syncServer", () => {
 
     const result = await syncServer(t.db, admin, s.id);
     const port = new URL(upstream.url).port;
-    expect(result.error).toEqual({ retryable: true, message: `Could not connect to 127.0.0.1:${port}` });
+    // Refused (nothing listens any more), or a kept-alive connection the closing server cut: which
+    // one the client meets first depends on its connection pool (sync.test.ts holds each wording).
+    expect([
+      { retryable: false, message: `Nothing is listening at 127.0.0.1:${port}: check the URL and port, and that the server is running` },
+      { retryable: true, message: `Could not connect to 127.0.0.1:${port}` },
+    ]).toContainEqual(result.error);
     expect(result).toMatchObject({ added: [], changed: [], removed: [], unchanged: 0 });
     expect(result.server).toMatchObject({ status: "error", statusDetail: result.error, toolCount: 5 });
     expect(result.server.lastSyncedAt).not.toBeNull();
