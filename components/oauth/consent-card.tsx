@@ -43,6 +43,20 @@ export function InteractionProblem({ title, children }: { title: string; childre
   );
 }
 
+/** The card's question and who is answering it. */
+function CardHeading({ email, children }: { email: string; children: React.ReactNode }) {
+  return (
+    <div>
+      <h1 className="text-lg font-semibold" data-testid="consent-title">
+        {children}
+      </h1>
+      <p className="mt-1 text-sm text-muted-foreground">
+        Signed in as <span className="font-medium text-foreground">{email}</span>
+      </p>
+    </div>
+  );
+}
+
 /**
  * A person with no role on the portal: nothing to approve. Going back tells the client
  * `access_denied` with the same words, so it can show them too.
@@ -52,14 +66,7 @@ export function NoRoleCard({ request, user, message, formToken }: { request: Aut
   return (
     <Frame>
       <div className="space-y-5 rounded-xl border bg-card p-6 shadow-xs">
-        <div>
-          <h1 className="text-lg font-semibold" data-testid="consent-title">
-            You hold no role on {request.portal?.name}
-          </h1>
-          <p className="mt-1 text-sm text-muted-foreground">
-            Signed in as <span className="font-medium text-foreground">{user.email}</span>
-          </p>
-        </div>
+        <CardHeading email={user.email}>You hold no role on {request.portal?.name}</CardHeading>
         <Alert variant="warning" title="Ask an admin for access" data-testid="no-role-message">
           {message} <span className="break-all">{request.client.name}</span> cannot use this portal&apos;s tools for you until a role grants you access.
         </Alert>
@@ -80,14 +87,9 @@ export function ConsentCard({ request, user, formToken }: { request: Authorizati
   return (
     <Frame>
       <div className="space-y-5 rounded-xl border bg-card p-6 shadow-xs">
-        <div>
-          <h1 className="text-lg font-semibold" data-testid="consent-title">
-            Connect <span className="break-all">{request.client.name}</span> to {request.portal?.name}?
-          </h1>
-          <p className="mt-1 text-sm text-muted-foreground">
-            Signed in as <span className="font-medium text-foreground">{user.email}</span>
-          </p>
-        </div>
+        <CardHeading email={user.email}>
+          Connect <span className="break-all">{request.client.name}</span> to {request.portal?.name}?
+        </CardHeading>
 
         <dl className="space-y-3 text-sm">
           <div>
